@@ -1,0 +1,129 @@
+// The composition root: builds the card's services from a Host and answers request lines.
+import { CardError } from './errors';
+import type { Host } from './host';
+import type { Json, JsonObject } from './json';
+import { Args } from './requests/args';
+import { REQUESTS, knownFamily } from './requests';
+import { MemorySettings, Settings } from './settings';
+import { BinaryBuffer } from './wire/binary';
+import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
+
+export const PRODUCT = 'opencard';
+export const VERSION = '0.1.0';
+/** The Notecard API level we answer as (card.version "api"). */
+export const API_LEVEL = 8;
+
+/** Settings that survive a factory reset: who this card is. */
+const IDENTITY_KEYS = Object.freeze(['device', 'secret']);
+/** Settings that card.restore forgets. */
+const CONFIGURATION_KEYS = Object.freeze(['hub', 'wifi']);
+
+export interface CardOptions {
+  /** Persistent settings; defaults to memory (lost on restart). */
+  settings?: Settings;
+  /** Called after the reply to card.restart / card.restore has been written. */
+  onRestart?: () => void;
+  /** Called by card.restore {delete:true} to wipe storage, before onRestart; `keep` (the
+   * card's identity) must be written back into the fresh storage. */
+  onFactoryReset?: (keep: JsonObject) => void;
+}
+
+/** A reply as the serial session writes it: text + "\r\n", then raw trailer bytes, then `after`. */
+export interface Reply {
+  /** Undefined for a cmd: no reply at all. */
+  text?: string;
+  trailer?: Uint8Array;
+  after?: () => void;
+}
+
+/** Per-request extras a handler may set beside its JSON members. */
+export interface Exchange {
+  trailer?: Uint8Array;
+  after?: () => void;
+}
+
+export class Card {
+  readonly host: Host;
+  readonly settings: Settings;
+  readonly binary: BinaryBuffer;
+  readonly options: CardOptions;
+  /** Monotonic ms at boot, for card.status uptime. */
+  readonly bootedAt: number;
+  #epochOffset: number | undefined; // wall ms - monotonic ms, once known
+
+  constructor(host: Host, options: CardOptions = {}) {
+    this.host = host;
+    this.options = options;
+    this.settings = options.settings ?? new MemorySettings();
+    this.binary = new BinaryBuffer(host.info.binaryMax);
+    this.bootedAt = host.clock.now();
+    const wall = host.clock.wall();
+    if (wall !== undefined) this.setTime(wall);
+  }
+
+  /** Stable per-card identity, created at first boot from the host's random source. */
+  get deviceUID(): string {
+    let uid = this.settings.get('device');
+    if (typeof uid !== 'string') {
+      // 15 digits, the shape of a real card's IMEI-based UID.
+      uid = 'dev:' + Array.from(this.host.random.bytes(15), (b) => b % 10).join('');
+      this.settings.set('device', uid);
+    }
+    return uid;
+  }
+
+  /** Unix ms, or undefined until a host clock or the hub tells us. */
+  epochMs(): number | undefined {
+    return this.#epochOffset === undefined ? undefined : this.host.clock.now() + this.#epochOffset;
+  }
+
+  setTime(epochMs: number): void {
+    this.#epochOffset = epochMs - this.host.clock.now();
+  }
+
+  /** card.restore without delete: forget configuration, keep notes and identity. */
+  resetConfiguration(): void {
+    for (const key of CONFIGURATION_KEYS) this.settings.set(key, undefined);
+  }
+
+  /** card.restore {delete:true}: wipe storage through the host, keeping identity. */
+  factoryReset(): void {
+    const keep: JsonObject = {};
+    for (const key of IDENTITY_KEYS) {
+      const v = this.settings.get(key);
+      if (v !== undefined) keep[key] = v;
+    }
+    this.options.onFactoryReset?.(keep);
+  }
+
+  /** Answer one request line (without its line ending). Never throws. */
+  request(text: string): Reply {
+    let id: Json | undefined;
+    let crcSeq: string | undefined;
+    let wantsReply = true;
+    const exchange: Exchange = {};
+    let members: JsonObject;
+    try {
+      const env = openEnvelope(text);
+      ({ id, crcSeq, wantsReply } = env);
+      if (this.binary.receiving) this.binary.abortPut('a request arrived instead of binary data');
+      const handler = Object.prototype.hasOwnProperty.call(REQUESTS, env.name) ? REQUESTS[env.name] : undefined;
+      if (!handler) {
+        const why = knownFamily(env.name) ? 'is not supported by this card' : 'is an unknown request';
+        throw new CardError(`${env.name} ${why}`, 'not-supported');
+      }
+      members = handler(this, new Args(env.args), exchange);
+    } catch (e) {
+      if (e instanceof EnvelopeError) ({ id, crcSeq, wantsReply } = e);
+      members = { err: errorText(e) };
+    }
+    if (!wantsReply) return { after: exchange.after };
+    return { text: sealReply(members, id, crcSeq), trailer: exchange.trailer, after: exchange.after };
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof CardError) return e.wireText;
+  // A bug, not a user error: say so without leaking internals, and keep answering.
+  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
+}

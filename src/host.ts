@@ -1,0 +1,82 @@
+// The contract between the card core and the machine it runs on.
+// The core never imports a platform module: a host builds these objects
+// (Node adapters in hosts/node, XS adapters in hosts/moddable) and hands them in.
+
+/** An erase-block NOR flash device. Erased bytes read 0xFF; writes only clear bits. */
+export interface Flash {
+  /** Total bytes. */
+  readonly size: number;
+  /** Erase granularity in bytes (4096 on ESP32). */
+  readonly blockSize: number;
+  /** Writes must start at and span a multiple of this (1, 4, 8 or 16). */
+  readonly writeAlign: number;
+  read(offset: number, length: number): Uint8Array;
+  /** Throws when the write would set a bit that is clear (NOR rule) or is misaligned. */
+  write(offset: number, data: Uint8Array): void;
+  /** Erase one block (index, not byte offset) back to 0xFF. */
+  erase(block: number): void;
+}
+
+/** The byte stream to the host MCU. */
+export interface Serial {
+  onBytes(receive: (bytes: Uint8Array) => void): void;
+  /** Write all bytes, in order; the host adapter buffers what the UART cannot take yet. */
+  write(bytes: Uint8Array): void;
+}
+
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Monotonic milliseconds since an arbitrary origin. */
+  now(): number;
+  /** Wall time in unix milliseconds, or undefined when the host has no trusted source (RTC/NTP). */
+  wall(): number | undefined;
+  schedule(ms: number, fire: () => void): TimerHandle;
+  cancel(timer: TimerHandle): void;
+}
+
+export interface Random {
+  bytes(count: number): Uint8Array;
+}
+
+/** One open byte stream to a server (TCP over Wi-Fi, or a socket inside a modem). */
+export interface NetStream {
+  write(bytes: Uint8Array): void;
+  /** Idempotent. */
+  close(): void;
+}
+
+export interface NetHandlers {
+  onConnect(): void;
+  onData(bytes: Uint8Array): void;
+  /** Called once, after an error or when either side closed. */
+  onClose(error?: string): void;
+}
+
+export interface Net {
+  connect(host: string, port: number, handlers: NetHandlers): NetStream;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Log {
+  log(level: LogLevel, message: string): void;
+}
+
+/** Everything a host hands to the core. */
+export interface Host {
+  flash: Flash;
+  clock: Clock;
+  random: Random;
+  log: Log;
+  net?: Net;
+  /** Static facts about the platform, reported by card.version / card.status. */
+  info: HostInfo;
+}
+
+export interface HostInfo {
+  /** e.g. "node-simulator", "esp32". */
+  platform: string;
+  /** Bytes the binary buffer may hold (card.binary max). */
+  binaryMax: number;
+}

@@ -1,0 +1,66 @@
+// hub.set / hub.get: where and how the card syncs. The sync itself lives in src/sync.
+import type { Card } from '../card';
+import { fail } from '../errors';
+import { JsonObject, isObject } from '../json';
+import type { Args } from './args';
+import type { HandlerTable } from './handler';
+
+export const HUB_MODES = Object.freeze(['periodic', 'continuous', 'minimum', 'off', 'dfu'] as const);
+export type HubMode = (typeof HUB_MODES)[number];
+
+/** hub.set arguments kept as given; minutes and strings are validated on the way in. */
+const STRING_FIELDS = Object.freeze(['product', 'host', 'sn', 'voutbound', 'vinbound']);
+const MINUTE_FIELDS = Object.freeze(['outbound', 'inbound', 'duration']);
+const BOOL_FIELDS = Object.freeze(['align']);
+
+export function hubConfig(card: Card): JsonObject {
+  const saved = card.settings.get('hub');
+  return isObject(saved) ? saved : {};
+}
+
+export function hubMode(card: Card): HubMode {
+  const mode = hubConfig(card).mode;
+  return typeof mode === 'string' && (HUB_MODES as readonly string[]).includes(mode) ? (mode as HubMode) : 'periodic';
+}
+
+function applyHubSet(config: JsonObject, args: Args): void {
+  for (const f of STRING_FIELDS) {
+    const v = args.string(f);
+    if (v === undefined) continue;
+    // "-" resets a field to its default, as on the Notecard.
+    if (v === '' || v === '-') delete config[f];
+    else config[f] = v;
+  }
+  for (const f of MINUTE_FIELDS) {
+    const v = args.int(f, -1, 525600);
+    if (v === undefined) continue;
+    if (v <= 0) delete config[f];
+    else config[f] = v;
+  }
+  for (const f of BOOL_FIELDS) if (args.has(f)) config[f] = args.bool(f);
+  const mode = args.string('mode');
+  if (mode !== undefined) {
+    if (mode === '-') delete config.mode;
+    else if (!(HUB_MODES as readonly string[]).includes(mode)) fail(`mode: must be one of ${HUB_MODES.join(', ')}`, 'bad-arg');
+    else config.mode = mode;
+  }
+}
+
+export const hubRequests: HandlerTable = {
+  'hub.set': (card, args) => {
+    // Host libraries add a user-agent "body": remember it for the hub, it configures nothing.
+    const ua = args.object('body');
+    const config = { ...hubConfig(card) };
+    applyHubSet(config, args);
+    if (ua) config.agent = ua;
+    card.settings.set('hub', config);
+    return {};
+  },
+
+  'hub.get': (card) => {
+    const config = hubConfig(card);
+    const reply: JsonObject = { device: card.deviceUID, mode: hubMode(card) };
+    for (const f of [...STRING_FIELDS, ...MINUTE_FIELDS, ...BOOL_FIELDS]) if (config[f] !== undefined) reply[f] = config[f];
+    return reply;
+  },
+};

@@ -1,0 +1,18 @@
+// The one table that maps request names to handlers. Each family lives in its own module.
+import { binaryRequests } from './binary';
+import { cardRequests } from './card';
+import type { HandlerTable } from './handler';
+import { hubRequests } from './hub';
+
+export const REQUESTS: HandlerTable = Object.freeze({
+  ...cardRequests,
+  ...binaryRequests,
+  ...hubRequests,
+});
+
+/** Documented request families: their unimplemented members answer {not-supported}. */
+const FAMILIES = Object.freeze(['card', 'note', 'file', 'hub', 'dfu', 'env', 'var', 'web', 'ntn']);
+
+export function knownFamily(name: string): boolean {
+  return FAMILIES.includes(name.split('.')[0]);
+}
