@@ -1,0 +1,71 @@
+// The desktop simulator: one card on a file-backed flash, restartable, fed by any byte transport.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Card, CardOptions } from '../../src/card';
+import type { LogLevel } from '../../src/host';
+import type { JsonObject } from '../../src/json';
+import { SerialSession } from '../../src/wire/session';
+import { FileFlash } from './file-flash';
+import { nodeHost } from './node-host';
+
+export interface SimulatorOptions {
+  /** Directory holding the flash image (and anything else that must survive restarts). */
+  dataDir: string;
+  flashSize?: number;
+  binaryMax?: number;
+  trustSystemClock?: boolean;
+  logLevel?: LogLevel | 'silent';
+  /** Extra card options (settings come from the flash store). */
+  card?: Partial<CardOptions>;
+}
+
+export class Simulator {
+  readonly flash: FileFlash;
+  readonly session: SerialSession;
+  #options: SimulatorOptions;
+  #output: (bytes: Uint8Array) => void = () => {};
+  restarts = 0;
+
+  constructor(options: SimulatorOptions) {
+    this.#options = options;
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.flash = new FileFlash(path.join(options.dataDir, 'flash.bin'), { size: options.flashSize });
+    this.session = new SerialSession(this.#boot(), (bytes) => this.#output(bytes));
+  }
+
+  get card(): Card {
+    return this.session.card;
+  }
+
+  /** Where the card's serial output goes (the transport). */
+  set output(write: (bytes: Uint8Array) => void) {
+    this.#output = write;
+  }
+
+  receive(bytes: Uint8Array): void {
+    this.session.receive(bytes);
+  }
+
+  close(): void {
+    this.flash.close();
+  }
+
+  #boot(): Card {
+    const o = this.#options;
+    const host = nodeHost({ flash: this.flash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
+    return new Card(host, {
+      ...o.card,
+      onRestart: () => this.#restart(),
+      onFactoryReset: (keep: JsonObject) => {
+        this.flash.eraseAll();
+        const fresh = new Card(host, o.card);
+        for (const key of Object.keys(keep)) fresh.settings.set(key, keep[key]);
+      },
+    });
+  }
+
+  #restart(): void {
+    this.restarts++;
+    this.session.card = this.#boot();
+  }
+}
