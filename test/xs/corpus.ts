@@ -1,0 +1,102 @@
+// The request corpus both engines must answer byte for byte the same.
+import { crc32 } from '../../src/util/crc32';
+import { md5Hex } from '../../src/util/md5';
+import { cobsEncode } from '../../src/wire/cobs';
+
+/** Append the crc member the way note-python does (upper: the way note-c does). */
+export function withCrc(json: string, seq: number, upper = false): string {
+  let crc = crc32(Buffer.from(json)).toString(16).padStart(8, '0');
+  let s = seq.toString(16).padStart(4, '0');
+  if (upper) {
+    crc = crc.toUpperCase();
+    s = s.toUpperCase();
+  }
+  const member = `"crc":"${s}:${crc}"`;
+  return json === '{}' ? `{${member}}` : `${json.slice(0, -1)},${member}}`;
+}
+
+const VALID = [
+  '{"req":"card.version"}',
+  '{"req":"card.status"}',
+  '{"req":"card.time"}',
+  '{"req":"card.random"}',
+  '{"req":"card.random","count":100}',
+  '{"req":"card.random","mode":"payload","count":12}',
+  '{"req":"hub.get"}',
+  '{"req":"hub.set","product":"com.example.you:proj","mode":"periodic","outbound":60,"inbound":240}',
+  '{"req":"hub.set","body":{"agent":"note-c","compiler":"gcc","req_interface":"serial"}}',
+  '{"req":"hub.set","sn":"sensor-7","host":"localhost:8086"}',
+  '{"req":"hub.set","mode":"continuous"}',
+  '{"req":"hub.set","mode":"-","sn":"-"}',
+  '{"req":"card.binary"}',
+  '{"req":"card.binary","delete":true}',
+];
+
+const INVALID = [
+  '{"req":"no.such"}', '{"req":"note.bogus"}', '{"req":"web.get"}', '{"req":""}', '{"req":5}', '{"req":null}',
+  '{"req":"card.version","cmd":"card.version"}', '{"foo":1}', '[1,2,3]', '"just a string"', '42', 'null',
+  '{"req":"card.version"', '{bad json}', '{"req":"card.random","count":"ten"}', '{"req":"card.random","count":-1}',
+  '{"req":"card.random","count":1.5}', '{"req":"card.random","mode":"x"}', '{"req":"hub.set","mode":"sometimes"}',
+  '{"req":"hub.set","outbound":"60"}', '{"req":"hub.set","product":7}', '{"req":"hub.set","body":"ua"}',
+  '{"req":"card.binary.put"}', '{"req":"card.binary.put","cobs":0}', '{"req":"card.binary.get"}',
+  `{"req":"hub.get","x":${'['.repeat(40)}${']'.repeat(40)}}`, `{"req":"card.random","count":${'9'.repeat(60)}}`,
+  '{"req":"card.random","count":1e400}', '{"req":"card.version","id":{"a":[1,2]}}', '\u0000\u0001\u00ff',
+  '{"req":"card.version","crc":"zzzz:12345678"}', '{"req":"card.version","crc":17}', '{"req":"hub.get","crc":"0001:00000000"}',
+];
+
+/** Binary round trips: raw data with '\n' and 0x00 in it, puts that go wrong, gets. */
+function binaryLines(): (string | Uint8Array)[] {
+  const data = Uint8Array.from({ length: 700 }, (_, i) => (i % 5 === 0 ? 10 : i % 7 === 0 ? 0 : (i * 37) & 0xff));
+  const enc = cobsEncode(data);
+  const half = cobsEncode(data.subarray(0, 300));
+  const rest = cobsEncode(data.subarray(300));
+  return [
+    '{"req":"card.binary","delete":true}',
+    `{"req":"card.binary.put","cobs":${enc.length},"status":"${md5Hex(data)}"}`, enc,
+    '{"req":"card.binary"}',
+    '{"req":"card.binary.get","offset":0,"length":700}',
+    '{"req":"card.binary.get","offset":650,"length":50}',
+    '{"req":"card.binary.get","offset":650,"length":51}',
+    '{"req":"card.binary","delete":true}',
+    `{"req":"card.binary.put","cobs":${half.length}}`, half,
+    `{"req":"card.binary.put","cobs":${rest.length},"offset":300}`, rest,
+    '{"req":"card.binary"}',
+    `{"req":"card.binary.put","cobs":${rest.length},"offset":5}`,
+    `{"req":"card.binary.put","cobs":${half.length},"status":"00000000000000000000000000000000"}`, half,
+    '{"req":"card.binary"}',
+    `{"req":"card.binary.put","cobs":${half.length + 3}}`, half,
+    '{"req":"card.binary"}',
+    '{"req":"card.binary","reset":true}',
+    `{"req":"card.binary.put","cobs":${half.length}}`, '',
+    '{"req":"card.binary"}',
+    `{"req":"card.binary.put","cobs":1000000}`,
+  ];
+}
+
+/** Every line of the corpus, each to be followed by a line ending. */
+export function corpusLines(): (string | Uint8Array)[] {
+  const lines: (string | Uint8Array)[] = [''];
+  let seq = 0;
+  for (const line of [...VALID, ...INVALID]) {
+    lines.push(line);
+    if (line.startsWith('{"req"')) {
+      lines.push(line.replace('{"req"', '{"cmd"'));
+      lines.push(`${line.slice(0, -1)},"id":${seq + 1}}`);
+      lines.push(withCrc(line, seq++, seq % 2 === 0));
+      lines.push(withCrc(line, seq++).replace(/"crc":"(....):(.)/, (_m, s, c) => `"crc":"${s}:${c === '0' ? '1' : '0'}`));
+    }
+  }
+  lines.push(withCrc('{}', 9), '{ }', '   ', '\r');
+  lines.push(...binaryLines());
+  return lines;
+}
+
+/** The corpus as one byte stream, mixing '\n' and '\r\n' endings. */
+export function corpusStream(): Uint8Array {
+  const parts: Uint8Array[] = [];
+  corpusLines().forEach((line, i) => {
+    parts.push(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
+    parts.push(Buffer.from(typeof line === 'string' && i % 3 === 0 ? '\r\n' : '\n'));
+  });
+  return new Uint8Array(Buffer.concat(parts));
+}

@@ -1,0 +1,65 @@
+// A minimal driver for the XS engine worker of @agoric/xsnap: netstring messages on fd 3/4.
+// `e<script>` evaluates a script; the reply is `.<meter JSON>\x01<bytes>` when the completion
+// value is an ArrayBuffer, or `!<error>`.
+import { ChildProcess, spawn } from 'child_process';
+import * as path from 'path';
+import type { Readable, Writable } from 'stream';
+
+export interface Meter {
+  compute: number;
+  allocate: number;
+  currentHeapCount: number;
+}
+
+export function xsnapBinary(): string {
+  const pkg = path.dirname(require.resolve('@agoric/xsnap/package.json'));
+  const os = process.platform === 'darwin' ? 'mac' : 'lin';
+  return path.join(pkg, 'xsnap-native/xsnap/build/bin', os, 'release/xsnap-worker');
+}
+
+export class XsEngine {
+  #proc: ChildProcess;
+  #buffer = Buffer.alloc(0);
+  #waiting: ((message: Buffer) => void)[] = [];
+  printed = '';
+
+  constructor() {
+    this.#proc = spawn(xsnapBinary(), ['opencard-xs'], { stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe'] });
+    (this.#proc.stdio[1] as Readable).on('data', (d: Buffer) => (this.printed += d.toString()));
+    (this.#proc.stdio[4] as Readable).on('data', (d: Buffer) => this.#onData(d));
+  }
+
+  /** Evaluate a script whose completion value is an ArrayBuffer. */
+  evaluate(script: string): Promise<{ meter: Meter; result: Uint8Array }> {
+    const body = Buffer.from('e' + script, 'utf8');
+    const fd3 = this.#proc.stdio[3] as Writable;
+    fd3.write(`${body.length}:`);
+    fd3.write(body);
+    fd3.write(',');
+    return new Promise((resolve, reject) => {
+      this.#waiting.push((message) => {
+        if (message[0] === 0x21 /* ! */) return reject(new Error('XS: ' + message.subarray(1).toString()));
+        const sep = message.indexOf(1);
+        const meter = JSON.parse(message.subarray(1, sep).toString()) as Meter;
+        resolve({ meter, result: new Uint8Array(message.subarray(sep + 1)) });
+      });
+    });
+  }
+
+  close(): void {
+    this.#proc.kill();
+  }
+
+  #onData(data: Buffer): void {
+    this.#buffer = Buffer.concat([this.#buffer, data]);
+    for (;;) {
+      const colon = this.#buffer.indexOf(0x3a);
+      if (colon < 0) return;
+      const len = Number(this.#buffer.subarray(0, colon).toString());
+      if (this.#buffer.length < colon + 1 + len + 1) return;
+      const message = this.#buffer.subarray(colon + 1, colon + 1 + len);
+      this.#buffer = this.#buffer.subarray(colon + 2 + len);
+      this.#waiting.shift()?.(message);
+    }
+  }
+}
