@@ -40,7 +40,7 @@ export function openEnvelope(text: string): Envelope {
   if (!isObject(parsed)) throw new EnvelopeError('request must be a JSON object', 'io');
   // What is known so far shapes the error reply: cmd gets none, id is echoed, crc is answered.
   const context: { wantsReply: boolean; id?: Json; crcSeq?: string } = {
-    wantsReply: parsed.cmd === undefined,
+    wantsReply: parsed.req !== undefined || parsed.cmd === undefined, // only a pure cmd goes unanswered
     id: parsed.id,
   };
   const reject = (why: string, ...tags: ErrorTag[]): never => {
@@ -122,7 +122,9 @@ export function sealReply(members: JsonObject, id: Json | undefined, crcSeq: str
   if (crcSeq !== undefined) {
     const crc = crc32(utf8Encode(text)).toString(16).toUpperCase().padStart(8, '0');
     const member = `"crc":"${crcSeq}:${crc}"`;
-    text = text.length === 2 ? `{${member}}` : `${text.slice(0, -1)},${member}}`;
+    // note-c finds the member at a fixed distance from the end and turns the character before
+    // it into '}': a comma, or for an empty object a space ("{ "crc":...}" checks as "{}").
+    text = `${text.slice(0, -1)}${text.length === 2 ? ' ' : ','}${member}}`;
   }
   return text;
 }
