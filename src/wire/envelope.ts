@@ -30,14 +30,17 @@ const CRC_MEMBER = /"crc"\s*:\s*"([0-9A-Fa-f]{4}):([0-9A-Fa-f]{8})"/g;
 
 /** Parse one request line (without its line ending). Throws EnvelopeError. */
 export function openEnvelope(text: string): Envelope {
-  checkBounds(text);
   let parsed: unknown;
   try {
+    checkBounds(text);
     parsed = JSON.parse(text);
-  } catch {
-    throw new EnvelopeError('request is not valid JSON', 'io');
+    if (!isObject(parsed)) throw new EnvelopeError('request must be a JSON object', 'io');
+  } catch (e) {
+    const err = e instanceof EnvelopeError ? e : new EnvelopeError('request is not valid JSON', 'io');
+    // Unreadable, so judge by its text: what looks like a cmd never gets a reply.
+    err.wantsReply = !/"cmd"\s*:/.test(text) || /"req"\s*:/.test(text);
+    throw err;
   }
-  if (!isObject(parsed)) throw new EnvelopeError('request must be a JSON object', 'io');
   // What is known so far shapes the error reply: cmd gets none, id is echoed, crc is answered.
   const context: { wantsReply: boolean; id?: Json; crcSeq?: string } = {
     wantsReply: parsed.req !== undefined || parsed.cmd === undefined, // only a pure cmd goes unanswered
