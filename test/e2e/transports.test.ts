@@ -1,0 +1,75 @@
+// The other ways to reach the simulator: a real serial device (here the slave of a pty pair the
+// test owns, as a USB adapter would appear), TCP, and stdio; and the CLI's own behaviour.
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as tty from 'tty';
+import { SIM_CLI, startSim } from '../support/sim-process';
+
+const VERSION = Buffer.from('{"req":"card.version","id":1}\n');
+
+function collectUntilLine(onData: (cb: (d: Buffer) => void) => void): Promise<string> {
+  let got = '';
+  return new Promise((resolve) =>
+    onData((d) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) resolve(got);
+    }),
+  );
+}
+
+it('--serial drives a serial device (a pty slave standing in for /dev/ttyUSB0)', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = require('node-pty/lib/utils').loadNativeModule('pty').module;
+  const pair = native.open(80, 24) as { master: number; slave: number; pty: string };
+  execFileSync('stty', ['-F', pair.pty, 'raw', '-echo']);
+  const sim = await startSim(['--serial', pair.pty, '--baud', '115200']);
+  try {
+    expect(sim.where).toBe(`${pair.pty} at 115200 baud`);
+    const master = new tty.ReadStream(pair.master);
+    const reply = collectUntilLine((cb) => master.on('data', cb));
+    fs.writeSync(pair.master, VERSION);
+    const text = await reply;
+    expect(JSON.parse(text)).toMatchObject({ device: sim.device, id: 1 });
+    master.destroy();
+  } finally {
+    await sim.stop();
+    fs.closeSync(pair.slave);
+  }
+});
+
+it('--tcp serves one host connection at a time, the newest one winning', async () => {
+  const sim = await startSim(['--tcp', '0']);
+  try {
+    const [, host, port] = /^tcp (.+):(\d+)$/.exec(sim.where)!;
+    const connect = () => new Promise<net.Socket>((ok) => { const s = net.connect(Number(port), host, () => ok(s)); });
+    const first = await connect();
+    const firstClosed = new Promise((ok) => first.on('close', ok));
+    const second = await connect();
+    await firstClosed;
+    const reply = collectUntilLine((cb) => second.on('data', cb));
+    second.write(VERSION);
+    expect(JSON.parse(await reply)).toMatchObject({ device: sim.device, id: 1 });
+    second.destroy();
+  } finally {
+    expect(await sim.stop('SIGINT')).toBe(0);
+  }
+});
+
+it('--stdio answers on stdout and logs only to stderr', async () => {
+  const sim = await startSim(['--stdio']);
+  const reply = collectUntilLine((cb) => sim.proc.stdout!.on('data', cb));
+  sim.proc.stdin!.write('\n' + VERSION.toString());
+  const text = await reply;
+  expect(text.startsWith('\r\n{')).toBe(true);
+  expect(JSON.parse(text.slice(2))).toMatchObject({ device: sim.device });
+  await sim.stop();
+});
+
+it('--help explains every transport and option; a bad option exits 2', () => {
+  const help = spawnSync(process.execPath, [SIM_CLI, '--help']).stdout.toString();
+  for (const flag of ['--pty', '--serial', '--baud', '--tcp', '--stdio', '--data', '--trust-clock']) expect(help).toContain(flag);
+  const bad = spawnSync(process.execPath, [SIM_CLI, '--bogus']);
+  expect(bad.status).toBe(2);
+  expect(bad.stderr.toString()).toContain('unknown option --bogus');
+});
