@@ -1,7 +1,7 @@
 // card.* requests about the card itself.
 import { API_LEVEL, PRODUCT, VERSION } from '../card';
 import { fail } from '../errors';
-import type { JsonObject } from '../json';
+import { JsonObject, isObject } from '../json';
 import { base64Encode } from '../util/base64';
 import type { HandlerTable } from './handler';
 
@@ -50,6 +50,31 @@ export const cardRequests: HandlerTable = {
     const r = card.host.random.bytes(4);
     const n = ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) >>> 0;
     return { count: n % count };
+  },
+
+  // Wi-Fi credentials for hosts that reach the hub over Wi-Fi (the Moddable host reads them).
+  // The password is stored, never echoed.
+  'card.wifi': (card, args): JsonObject => {
+    if (args.bool('start')) fail('card.wifi start: the configuration access point is not supported', 'not-supported');
+    const saved = card.settings.get('wifi');
+    let wifi: JsonObject = isObject(saved) ? { ...saved } : {};
+    const text = args.string('text');
+    if (text !== undefined) {
+      // "text" lists networks as ["ssid","password"] pairs; the first one is used.
+      let first: unknown;
+      try {
+        first = JSON.parse(`[${text}]`)[0];
+      } catch {
+        fail('text: must be ["ssid","password"] pairs', 'bad-arg');
+      }
+      if (!Array.isArray(first) || typeof first[0] !== 'string') fail('text: must be ["ssid","password"] pairs', 'bad-arg');
+      wifi = { ssid: first[0], password: typeof first[1] === 'string' ? first[1] : '' };
+    }
+    const ssid = args.string('ssid');
+    if (ssid === '-') wifi = {};
+    else if (ssid !== undefined) wifi = { ssid, password: args.string('password', '') };
+    if (args.has('ssid') || args.has('text')) card.settings.set('wifi', Object.keys(wifi).length ? wifi : undefined);
+    return typeof wifi.ssid === 'string' ? { ssid: wifi.ssid, secure: wifi.password !== '' } : {};
   },
 
   'card.restart': (card, _args, exchange) => {

@@ -30,6 +30,10 @@ const VALID = [
   '{"req":"hub.set","mode":"-","sn":"-"}',
   '{"req":"card.binary"}',
   '{"req":"card.binary","delete":true}',
+  '{"req":"card.wifi"}',
+  '{"req":"card.wifi","ssid":"home","password":"secret"}',
+  '{"req":"card.wifi","text":"[\\"office\\",\\"pw\\"],[\\"home\\",\\"x\\"]"}',
+  '{"req":"card.wifi","ssid":"-"}',
 ];
 
 const INVALID = [
@@ -41,6 +45,7 @@ const INVALID = [
   '{"req":"card.binary.put"}', '{"req":"card.binary.put","cobs":0}', '{"req":"card.binary.get"}',
   `{"req":"hub.get","x":${'['.repeat(40)}${']'.repeat(40)}}`, `{"req":"card.random","count":${'9'.repeat(60)}}`,
   '{"req":"card.random","count":1e400}', '{"req":"card.version","id":{"a":[1,2]}}', '\u0000\u0001\u00ff',
+  '{"req":"card.wifi","start":true}', '{"req":"card.wifi","text":"nope"}', '{"req":"card.wifi","ssid":5}',
   '{"req":"card.version","crc":"zzzz:12345678"}', '{"req":"card.version","crc":17}', '{"req":"hub.get","crc":"0001:00000000"}',
 ];
 
