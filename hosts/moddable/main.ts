@@ -6,6 +6,7 @@ import { Card } from '../../src/card';
 import type { Host } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
 import { openFlash } from './flash';
+import { joinWifi, tcpNet } from './net';
 import { openUart } from './serial';
 
 /** Board wiring; override in the manifest's config for other boards. */
@@ -26,6 +27,7 @@ const host: Host = {
     bytes: (n) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0),
   },
   log: { log: (level, message) => trace(`[${level}] ${message}\n`) },
+  net: tcpNet,
   info: { platform: 'moddable-esp32', binaryMax: BINARY_MAX },
 };
 
@@ -37,3 +39,9 @@ const boot = (): Card =>
   });
 session = new SerialSession(boot(), (bytes) => serial.write(bytes));
 serial.onBytes((bytes) => session.receive(bytes));
+
+// Join the Wi-Fi network stored by card.wifi (takes effect at the next restart).
+const wifi = session.card.settings.get('wifi');
+if (wifi && typeof wifi === 'object' && !Array.isArray(wifi) && typeof wifi.ssid === 'string') {
+  joinWifi(wifi.ssid, typeof wifi.password === 'string' ? wifi.password : '', (up) => host.log.log('info', `wifi ${up ? 'up' : 'down'}`));
+}

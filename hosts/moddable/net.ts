@@ -1,0 +1,76 @@
+// TCP to the hub over Wi-Fi: `wifi` joins the network stored by card.wifi, `net` resolves the
+// hub's name, `embedded:io/socket/tcp` carries the stream. Output is queued and drained from
+// onWritable, like the UART.
+import TCP from 'embedded:io/socket/tcp';
+import Net from 'net';
+import WiFi from 'wifi';
+import type { Net as CardNet, NetHandlers, NetStream } from '../../src/host';
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** Join the Wi-Fi network; `onChange(true)` once an address is assigned. */
+export function joinWifi(ssid: string, password: string, onChange: (up: boolean) => void): WiFi {
+  return new WiFi({ ssid, password }, (message) => {
+    if (message === 'gotIP') onChange(true);
+    else if (message === 'disconnect' || message === 'lostIP') onChange(false);
+  });
+}
+
+export const tcpNet: CardNet = {
+  connect(host: string, port: number, handlers: NetHandlers): NetStream {
+    let socket: TCP | undefined;
+    let closed = false;
+    let room = 0;
+    const queue: Uint8Array[] = [];
+    const finish = (error?: string) => {
+      if (closed) return;
+      closed = true;
+      socket?.close();
+      handlers.onClose(error);
+    };
+    const drain = () => {
+      while (socket && queue.length && room > 0) {
+        const head = queue[0];
+        const n = Math.min(room, head.length);
+        socket.write(head.subarray(0, n));
+        room -= n;
+        if (n === head.length) queue.shift();
+        else queue[0] = head.subarray(n);
+      }
+    };
+    const open = (address: string) => {
+      if (closed) return;
+      let connected = false;
+      socket = new TCP({
+        address,
+        port,
+        nodelay: true,
+        format: 'buffer',
+        onWritable(count: number) {
+          if (!connected) {
+            connected = true;
+            handlers.onConnect();
+          }
+          room = count;
+          drain();
+        },
+        onReadable(count: number) {
+          const data = this.read(count);
+          if (data instanceof ArrayBuffer) handlers.onData(new Uint8Array(data));
+        },
+        onError() {
+          finish('connection lost');
+        },
+      });
+    };
+    if (IPV4.test(host)) open(host);
+    else Net.resolve(host, (_name, address) => (address ? open(address) : finish(`cannot resolve ${host}`)));
+    return {
+      write(bytes) {
+        queue.push(bytes);
+        drain();
+      },
+      close: () => finish(),
+    };
+  },
+};
