@@ -84,6 +84,11 @@ export class Router {
     return this;
   }
 
+  /** The table, for tests that must cover every route. */
+  list(): { method: string; pattern: string; access: Access }[] {
+    return this.#routes.map((r) => ({ method: r.method, pattern: `/${r.segs.join('/')}`, access: r.access }));
+  }
+
   /** Every route whose pattern fits the path, in table order (literal routes are added first). */
   #match(segs: string[]): { route: Route; params: Record<string, string> }[] {
     const out: { route: Route; params: Record<string, string> }[] = [];
