@@ -117,6 +117,9 @@ const HOSTILE = [
   "' OR '1'='1", "'; DROP TABLE events; --", '" OR 1=1 --', "x' UNION SELECT hash, id, kind FROM tokens --",
   '../../../../etc/passwd', '..', '.', '%00', '\u0000', 'app:*', '%', '*', '?', 'a/b', '../hub.sqlite',
 ];
+/** Sent unencoded as well: they would change the path's shape if anything normalised it. */
+const TRAVERSAL = ['../../../../etc/passwd', '..', '.', '../hub.sqlite'];
+const HOSTILE_QUERY = ["' OR '1'='1", "'; DROP TABLE events; --", "x' UNION SELECT hash, id, kind FROM tokens --", '../../../../etc/passwd', '\u0000'];
 
 describe('hostile path and query strings', () => {
   let before: { events: number; tables: string[] };
@@ -134,7 +137,7 @@ describe('hostile path and query strings', () => {
   it.each(routes.filter((r) => r.pattern.includes(':')).map((r) => [r.method, r.pattern]))('%s %s: every path parameter', async (method, pattern) => {
     for (const name of [...pattern.matchAll(/:(\w+)/g)].map((m) => m[1])) {
       for (const evil of HOSTILE) {
-        for (const encoded of [encodeURIComponent(evil), evil.replace(/[\s\u0000?#]/g, encodeURIComponent)]) {
+        for (const encoded of TRAVERSAL.includes(evil) ? [encodeURIComponent(evil), evil] : [encodeURIComponent(evil)]) {
           const path = fill(pattern, { [name]: '\u0001' }).replace(encodeURIComponent('\u0001'), encoded);
           const r = await raw(hub.url, method, path, T.admin, method === 'GET' || method === 'DELETE' ? undefined : '{}');
           expect([r.status < 500, name, evil, r.text]).toEqual([true, name, evil, r.text]);
@@ -149,7 +152,7 @@ describe('hostile path and query strings', () => {
     const names = ['pageSize', 'pageNum', 'deviceUID', 'deviceUIDs', 'tag', 'fleetUID', 'files', 'sortOrder', 'cursor', 'limit', 'startDate',
       'endDate', 'serialNumber', 'sessionUID', 'eventUID', 'productUID', 'sku', 'type', 'firmwareType', 'filename', 'version', 'delete', 'deleted'];
     for (const name of names) {
-      for (const evil of HOSTILE) {
+      for (const evil of HOSTILE_QUERY) {
         const r = await raw(hub.url, 'GET', `${fill(pattern)}?${name}=${encodeURIComponent(evil)}&${name}=${encodeURIComponent(evil)}`, T.admin);
         expect([r.status < 500, name, evil]).toEqual([true, name, evil]);
         expect(r.text).not.toMatch(/SQLITE|nhl_|scrypt\$/);
