@@ -280,8 +280,10 @@ export class Hub extends EventEmitter {
       if (lat !== null && lon !== null) { e.best_lat = lat; e.best_lon = lon; e.best_location_when = Math.floor(locWhen ?? received); }
       return e;
     });
-    await this.store.insertEvents(d.projectUID, events);
-    await this.store.updateDevice(d.uid, { lastActivity: received, ...(lat !== d.lat || lon !== d.lon ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) });
+    const moved = lat !== d.lat || lon !== d.lon;
+    await this.store.insertEvents(d.projectUID, events, { deviceUID: d.uid, update: {
+      lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}),
+    } });
     if (events.length) this.emit('events', events);
     return events;
   }

@@ -197,7 +197,8 @@ export class SqliteStore implements Store {
     const hasMore = rows.length > limit;
     return { devices: rows.slice(0, limit).map((r) => this.#device(r)), hasMore };
   }
-  async updateDevice(uid: string, u: DeviceUpdate): Promise<void> {
+  async updateDevice(uid: string, u: DeviceUpdate): Promise<void> { this.#updateDevice(uid, u); }
+  #updateDevice(uid: string, u: DeviceUpdate): void {
     const cols: Record<string, unknown> = {
       sn: u.sn, sku: u.sku, tags: u.tags && JSON.stringify(u.tags), disabled: u.disabled === undefined ? undefined : u.disabled ? 1 : 0,
       last_activity: u.lastActivity, lat: u.lat, lon: u.lon, location_when: u.locationWhen, voltage: u.voltage, temperature: u.temperature,
@@ -279,7 +280,7 @@ export class SqliteStore implements Store {
   }
 
   // ---- events
-  async insertEvents(projectUID: string, events: EventRecord[]): Promise<void> {
+  async insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void> {
     const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = Date.now() / 1000;
@@ -290,6 +291,7 @@ export class SqliteStore implements Store {
         ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e));
         for (const r of routes) if (!r.files.length || r.files.includes(e.file)) enq.run(r.uid, e.event, now);
       }
+      if (touch) this.#updateDevice(touch.deviceUID, touch.update);
     })();
   }
   async events(q: EventQuery): Promise<EventPage> {
@@ -311,10 +313,10 @@ export class SqliteStore implements Store {
     if (q.endDate !== undefined) { where.push('e.captured <= ?'); args.push(q.endDate); }
     if (q.afterSeq !== undefined) { where.push(q.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(q.afterSeq); }
     const sql = `SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${q.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
-    const rows = this.#q(sql).all(...args, q.limit + 1, q.offset ?? 0) as Row[];
+    const rows = this.#q(sql).raw(true).all(...args, q.limit + 1, q.offset ?? 0) as [number, string][];
     const hasMore = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
-    return { seqs: page.map((r) => Number(r.seq)), json: page.map((r) => str(r.json)), hasMore };
+    return { seqs: page.map((r) => r[0]), json: page.map((r) => r[1]), hasMore };
   }
 
   // ---- environment variables

@@ -131,7 +131,8 @@ export interface Store {
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
 
   // events and their routing queue
-  insertEvents(projectUID: string, events: EventRecord[]): Promise<void>;
+  /** Stores the events, queues them for the project's routes and applies `touch` to the device, in one transaction. */
+  insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void>;
   events(q: EventQuery): Promise<EventPage>;
 
   // environment variables
