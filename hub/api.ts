@@ -258,7 +258,7 @@ export function apiRouter(): Router {
       if (when !== undefined && typeof when !== 'number') throw new HubError(400, 'when must be unix seconds');
       return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined };
     });
-    const events = await c.hub.ingestNotes(d.uid, file, notes);
+    const events = await c.hub.ingestNotes(d, file, notes);
     return ok({ events: events.map((e) => e.event) });
   });
 

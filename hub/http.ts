@@ -200,8 +200,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => (over ? reject(new HubError(413, `body larger than ${limit} bytes`)) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-    req.on('close', () => reject(new HubError(over ? 413 : 400, 'request body cut short')));
+    let settled = false;
+    const fail = (e: Error): void => { if (!settled) { settled = true; reject(e); } };
+    req.on('end', () => {
+      if (over) return fail(new HubError(413, `body larger than ${limit} bytes`));
+      settled = true;
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', fail);
+    req.on('close', () => { if (!settled) fail(new HubError(over ? 413 : 400, 'request body cut short')); });
   });
 }

@@ -261,11 +261,12 @@ export class Hub extends EventEmitter {
 
   /**
    * Every note a card uploaded becomes one event. One call is one transaction, so the sync
-   * listener should hand over a whole batch (a session's worth of a notefile) at once.
+   * listener should hand over a whole batch (a session's worth of a notefile) at once. Pass the
+   * DeviceRecord instead of its UID when the caller already holds it (saves a lookup).
    */
-  async ingestNotes(deviceUID: string, file: string, notes: IngestNote[], opts: { session?: string; req?: string } = {}): Promise<EventRecord[]> {
+  async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string } = {}): Promise<EventRecord[]> {
     notefileKind(file);
-    const d = await this.device(deviceUID);
+    const d = typeof device === 'string' ? await this.device(device) : device;
     const received = Date.now() / 1000;
     let lat = d.lat, lon = d.lon, locWhen = d.locationWhen;
     const events: EventRecord[] = notes.map((n) => {

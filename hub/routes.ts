@@ -23,7 +23,12 @@ export class RouteDelivery {
   #running = false;
   #again = false;
   #stopped = false;
-  readonly #wake = (): void => this.kick();
+  #soon: NodeJS.Timeout | null = null;
+  /** new events wake the worker, coalesced so a burst of ingests costs one pass */
+  readonly #wake = (): void => {
+    if (this.#soon || this.#stopped) return;
+    this.#soon = setTimeout(() => { this.#soon = null; this.kick(); }, 25);
+  };
 
   constructor(hub: Hub, opts: DeliveryOptions = {}) {
     this.#hub = hub;
@@ -39,6 +44,7 @@ export class RouteDelivery {
     this.#stopped = true;
     this.#hub.off('events', this.#wake);
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#soon) clearTimeout(this.#soon);
     while (this.#running) await new Promise((r) => setTimeout(r, 10));
   }
 
