@@ -1,0 +1,70 @@
+/** Secrets: password hashing (scrypt), opaque tokens (stored as SHA-256), and the rate limiter. */
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+
+const SCRYPT = Object.freeze({ N: 16384, r: 8, p: 1, keylen: 32 });
+
+function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url), so parameters can be raised later without breaking old hashes. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [alg, n, r, p, salt, hash] = stored.split('$');
+  if (alg !== 'scrypt' || !hash) return false;
+  const want = Buffer.from(hash, 'base64url');
+  const got = await scryptAsync(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p), want.length);
+  return timingSafeEqual(want, got);
+}
+
+/** Tokens carry 256 random bits, so a fast hash is enough to keep them useless if the database leaks. */
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+export const newToken = (prefix: string): string => `${prefix}_${randomBytes(32).toString('base64url')}`;
+export const newId = (prefix: string): string => `${prefix}${randomUUID()}`;
+export const shortId = (prefix: string): string => `${prefix}_${randomBytes(6).toString('hex')}`;
+
+export interface RateLimit { perMinute: number; perDay: number }
+/** Documented Notehub free-tier figures. */
+export const NOTEHUB_RATE_LIMIT: RateLimit = Object.freeze({ perMinute: 7, perDay: 10200 });
+
+/**
+ * Fixed-window counters per billing account: a minute window and a UTC-day window. Returns the
+ * seconds to wait (for Retry-After) when a request is over either limit, or 0 when it may pass.
+ */
+export class RateLimiter {
+  readonly #limit: RateLimit;
+  readonly #windows = new Map<string, { minute: number; minuteCount: number; day: number; dayCount: number }>();
+
+  constructor(limit: RateLimit) { this.#limit = limit; }
+
+  take(account: string, nowMs = Date.now()): number {
+    const minute = Math.floor(nowMs / 60000);
+    const day = Math.floor(nowMs / 86400000);
+    let w = this.#windows.get(account);
+    if (!w) { w = { minute, minuteCount: 0, day, dayCount: 0 }; this.#windows.set(account, w); }
+    if (w.minute !== minute) { w.minute = minute; w.minuteCount = 0; }
+    if (w.day !== day) { w.day = day; w.dayCount = 0; }
+    if (w.dayCount >= this.#limit.perDay) return Math.ceil(((day + 1) * 86400000 - nowMs) / 1000);
+    if (w.minuteCount >= this.#limit.perMinute) return Math.max(1, Math.ceil(((minute + 1) * 60000 - nowMs) / 1000));
+    w.minuteCount++;
+    w.dayCount++;
+    return 0;
+  }
+}
+
+/** "30d", "12h", "45m", "3600s", "never", or an ISO date -> unix seconds (null = never). */
+export function parseExpiry(text: string | undefined, now = Date.now() / 1000): number | null {
+  if (text === undefined || text === 'never') return null;
+  const m = /^(\d+)([smhd])$/.exec(text);
+  if (m) return now + Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`cannot read expiry "${text}" (use 30d, 12h, 45m, 3600s, never or an ISO date)`);
+  return t / 1000;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/** notehub-lite: run the hub, and manage its users, tokens, projects, products, clients and routes. */
+import { Hub, HubError } from './hub';
+import { DEFAULT_DATA_DIR, openStore, startHub } from './server';
+import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
+
+const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
+
+usage: notehub-lite <command> [options]        (every command takes --data DIR, default ${DEFAULT_DATA_DIR})
+
+  serve [--port 8080] [--host 127.0.0.1] [--rate-limit off|notehub|N/min[,M/day]] [--admin-password PW]
+        run the HTTP API; an empty database gets an admin user, project and product
+  user create --user NAME [--password PW]          (a random password is printed if none is given)
+  token create --user NAME [--expires 30d|12h|never|ISO-DATE] [--name TEXT]
+  token revoke --token TOKEN-OR-ID
+  project create --user NAME --label TEXT          prints the project UID (app:...)
+  product create --project app:... --uid com.example.user:product [--label TEXT]
+  client create --project app:...                  OAuth2 client credentials for one project
+  route create --project app:... --url URL [--label TEXT] [--files a.qo,b.qo]
+  --help
+`;
+
+type Flags = Record<string, string>;
+
+function parse(argv: string[]): { words: string[]; flags: Flags } {
+  const words: string[] = [];
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--help' || a === '-h') flags.help = 'true';
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else {
+        if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+        flags[a.slice(2)] = argv[++i];
+      }
+    } else words.push(a);
+  }
+  return { words, flags };
+}
+
+function need(flags: Flags, name: string): string {
+  const v = flags[name];
+  if (v === undefined || v === '') throw new Error(`--${name} is required`);
+  return v;
+}
+
+/** "off", "notehub" (7/min, 10200/day) or "N/min[,M/day]". */
+export function parseRateLimit(text: string | undefined): RateLimit | undefined {
+  if (text === undefined || text === 'off') return undefined;
+  if (text === 'notehub' || text === 'on') return NOTEHUB_RATE_LIMIT;
+  const m = /^(\d+)\/min(?:,(\d+)\/day)?$/.exec(text);
+  if (!m) throw new Error(`--rate-limit: use off, notehub or N/min[,M/day], not "${text}"`);
+  return { perMinute: Number(m[1]), perDay: m[2] ? Number(m[2]) : Number.MAX_SAFE_INTEGER };
+}
+
+async function withHub<T>(flags: Flags, fn: (hub: Hub) => Promise<T>): Promise<T> {
+  const hub = new Hub(openStore(flags.data ?? DEFAULT_DATA_DIR));
+  try { return await fn(hub); } finally { await hub.close(); }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { words, flags } = parse(argv);
+  const cmd = words.join(' ');
+  if (flags.help || !cmd) { process.stdout.write(HELP); return flags.help ? 0 : 2; }
+  switch (cmd) {
+    case 'serve': {
+      const port = Number(flags.port ?? 8080);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
+      const running = await startHub({
+        dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
+        rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
+      });
+      // tests and the simulator read this line to find the port
+      console.log(`notehub-lite listening on ${running.url}`);
+      const stop = (): void => { void running.close().then(() => process.exit(0)); };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      return -1;
+    }
+    case 'user create': return withHub(flags, async (hub) => {
+      const password = flags.password ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
+      const u = await hub.createUser(need(flags, 'user'), password);
+      console.log(`user ${u.username} created${flags.password ? '' : `; password: ${password}`}`);
+      return 0;
+    });
+    case 'token create': return withHub(flags, async (hub) => {
+      const t = await hub.createToken(need(flags, 'user'), { expires: flags.expires, name: flags.name });
+      console.log(t.token);
+      console.error(`token id ${t.id}, ${t.expires === null ? 'never expires' : `expires ${new Date(t.expires * 1000).toISOString()}`}`);
+      return 0;
+    });
+    case 'token revoke': return withHub(flags, async (hub) => {
+      if (!(await hub.revokeToken(need(flags, 'token')))) throw new Error('no such token');
+      console.log('revoked');
+      return 0;
+    });
+    case 'project create': return withHub(flags, async (hub) => {
+      console.log((await hub.createProject(need(flags, 'user'), need(flags, 'label'))).uid);
+      return 0;
+    });
+    case 'product create': return withHub(flags, async (hub) => {
+      console.log((await hub.createProduct(need(flags, 'project'), need(flags, 'uid'), flags.label)).uid);
+      return 0;
+    });
+    case 'client create': return withHub(flags, async (hub) => {
+      const c = await hub.createClient(need(flags, 'project'));
+      console.log(`client_id=${c.clientId}\nclient_secret=${c.clientSecret}`);
+      return 0;
+    });
+    case 'route create': return withHub(flags, async (hub) => {
+      const r = await hub.putRoute(need(flags, 'project'), {
+        url: need(flags, 'url'), label: flags.label, files: flags.files ? flags.files.split(',') : undefined,
+      });
+      console.log(r.uid);
+      return 0;
+    });
+    default:
+      process.stderr.write(`unknown command: ${cmd}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code; }, (e: unknown) => {
+    console.error(`notehub-lite: ${e instanceof HubError || e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+}
+
+export { main };

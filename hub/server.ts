@@ -1,0 +1,96 @@
+/** startHub(): store + Hub service + HTTP API + route delivery, in this process. */
+import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Hub, type HubOptions } from './hub';
+import { apiRouter } from './api';
+import { RouteDelivery, type DeliveryOptions } from './routes';
+import { SqliteStore } from './store/sqlite';
+import type { Store } from './store/types';
+
+export const DEFAULT_DATA_DIR = './data/hub';
+export const DATABASE_FILE = 'hub.sqlite';
+
+export interface HubStartOptions extends HubOptions {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  /** use this store instead of opening `<dataDir>/hub.sqlite` */
+  store?: Store;
+  delivery?: DeliveryOptions;
+  /** create the default admin user, project and product when the database has no users (default true) */
+  bootstrap?: boolean;
+  /** password for the bootstrap admin (default: random, printed once) */
+  adminPassword?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningHub {
+  url: string;
+  port: number;
+  hub: Hub;
+  server: Server;
+  /** set when this start created the default admin account */
+  bootstrap?: BootstrapInfo;
+  close(): Promise<void>;
+}
+
+export interface BootstrapInfo { username: string; password: string; token: string; projectUID: string; productUID: string }
+
+/** Opens the hub's database in its data directory (migrating it if needed). */
+export function openStore(dataDir = DEFAULT_DATA_DIR): SqliteStore {
+  return new SqliteStore(join(resolve(dataDir), DATABASE_FILE));
+}
+
+/** First start on an empty database: an admin, a project and a product, so there is something to log into. */
+export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapInfo | undefined> {
+  if ((await hub.store.countUsers()) > 0) return undefined;
+  const username = 'admin';
+  const pw = password ?? randomBytes(12).toString('base64url');
+  await hub.createUser(username, pw);
+  const project = await hub.createProject(username, 'Default project');
+  const product = await hub.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
+  const { token } = await hub.createToken(username, { name: 'bootstrap' });
+  return { username, password: pw, token, projectUID: project.uid, productUID: product.uid };
+}
+
+export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const store = opts.store ?? openStore(opts.dataDir);
+  const hub = new Hub(store, opts);
+  const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
+  const router = apiRouter();
+  const server = createServer((req, res) => { void router.handle(hub, req, res); });
+  server.keepAliveTimeout = 65_000;
+  const delivery = new RouteDelivery(hub, opts.delivery);
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => { server.off('error', fail); ok(); });
+  });
+  delivery.start();
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  if (boot) {
+    log('notehub-lite: new database: created user "admin" with a project and a product');
+    log(`  username: ${boot.username}`);
+    log(`  password: ${boot.password}`);
+    log(`  project:  ${boot.projectUID}`);
+    log(`  product:  ${boot.productUID}`);
+    log(`  token:    ${boot.token}`);
+    log(`  log in:   curl -X POST ${url}/auth/login -d '{"username":"admin","password":"..."}'`);
+    log(`  or send:  Authorization: Bearer <token>`);
+  }
+  let closed = false;
+  return {
+    url, port: addr.port, hub, server, bootstrap: boot,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await delivery.stop();
+      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      await hub.close();
+    },
+  };
+}

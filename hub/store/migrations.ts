@@ -1,0 +1,75 @@
+/**
+ * Schema migrations for the SQLite store, applied in order; PRAGMA user_version records how
+ * many have run. Never edit a shipped step: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  // 1: the initial schema
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created REAL NOT NULL);
+  CREATE TABLE projects (
+    uid TEXT PRIMARY KEY, label TEXT NOT NULL, created REAL NOT NULL, owner_id INTEGER NOT NULL REFERENCES users(id));
+  CREATE TABLE members (
+    project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, role TEXT NOT NULL,
+    PRIMARY KEY (project_uid, user_id));
+  CREATE TABLE products (
+    uid TEXT PRIMARY KEY, project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    label TEXT NOT NULL, created REAL NOT NULL, disable_by_default INTEGER NOT NULL DEFAULT 0,
+    auto_fleets TEXT NOT NULL DEFAULT '[]');
+  CREATE TABLE fleets (
+    uid TEXT PRIMARY KEY, project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    label TEXT NOT NULL, created REAL NOT NULL);
+  CREATE TABLE devices (
+    uid TEXT PRIMARY KEY, project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    product_uid TEXT NOT NULL, sn TEXT NOT NULL DEFAULT '', sku TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]', provisioned REAL NOT NULL, last_activity REAL,
+    disabled INTEGER NOT NULL DEFAULT 0, lat REAL, lon REAL, location_when REAL,
+    voltage REAL, temperature REAL, change INTEGER NOT NULL DEFAULT 0);
+  CREATE INDEX devices_project ON devices(project_uid, uid);
+  CREATE TABLE device_fleets (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE,
+    fleet_uid TEXT NOT NULL REFERENCES fleets(uid) ON DELETE CASCADE,
+    PRIMARY KEY (device_uid, fleet_uid));
+  CREATE INDEX device_fleets_fleet ON device_fleets(fleet_uid);
+  CREATE TABLE notes (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
+    id TEXT NOT NULL, body TEXT, payload TEXT, time REAL NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    change INTEGER NOT NULL, origin TEXT NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_uid, file, id));
+  CREATE INDEX notes_change ON notes(device_uid, change);
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE, project_uid TEXT NOT NULL,
+    device_uid TEXT NOT NULL, sn TEXT NOT NULL, file TEXT NOT NULL, session TEXT,
+    captured REAL NOT NULL, received REAL NOT NULL, json TEXT NOT NULL);
+  CREATE INDEX events_project ON events(project_uid, seq);
+  CREATE INDEX events_device ON events(device_uid, seq);
+  CREATE TABLE env_vars (
+    scope TEXT NOT NULL, owner_uid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (scope, owner_uid, key));
+  CREATE TABLE firmware (
+    project_uid TEXT NOT NULL, type TEXT NOT NULL, filename TEXT NOT NULL, version TEXT NOT NULL,
+    notes TEXT NOT NULL, md5 TEXT NOT NULL, length INTEGER NOT NULL, created REAL NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (project_uid, type, filename));
+  CREATE TABLE dfu (
+    device_uid TEXT NOT NULL, type TEXT NOT NULL, project_uid TEXT NOT NULL, filename TEXT NOT NULL,
+    status TEXT NOT NULL, text TEXT NOT NULL, requested REAL NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (device_uid, type));
+  CREATE TABLE tokens (
+    hash TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, user_id INTEGER, client_id TEXT,
+    name TEXT NOT NULL, created REAL NOT NULL, expires REAL, revoked INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE clients (
+    client_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL,
+    project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    created REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE routes (
+    uid TEXT PRIMARY KEY, project_uid TEXT NOT NULL REFERENCES projects(uid) ON DELETE CASCADE,
+    label TEXT NOT NULL, type TEXT NOT NULL, url TEXT NOT NULL, headers TEXT NOT NULL, files TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, modified REAL NOT NULL);
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, route_uid TEXT NOT NULL, event_uid TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, dead INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '');
+  CREATE INDEX deliveries_due ON deliveries(dead, next_at);
+  `,
+]);

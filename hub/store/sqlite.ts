@@ -1,0 +1,404 @@
+/** The Store on one SQLite file (better-sqlite3, WAL). Every query is a prepared statement. */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations';
+import type {
+  ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
+  EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
+  ProductRecord, ProjectRecord, RouteRecord, Store, TokenRecord, UserRecord,
+} from './types';
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : dflt);
+
+/** SQL "IN (?,?,?)" for a list of bound values. */
+const marks = (n: number): string => new Array(n).fill('?').join(',');
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const have = Number(this.#db.pragma('user_version', { simple: true }));
+    for (let v = have; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v]);
+        this.#db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** Prepared statements are cached by their SQL text. */
+  #q(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      if (this.#stmts.size >= 512) this.#stmts.clear(); // filter lists vary the SQL text: bound the cache
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+  #get(sql: string, ...args: unknown[]): Row | undefined { return this.#q(sql).get(...args) as Row | undefined; }
+  #all(sql: string, ...args: unknown[]): Row[] { return this.#q(sql).all(...args) as Row[]; }
+  #run(sql: string, ...args: unknown[]): Database.RunResult { return this.#q(sql).run(...args); }
+
+  async close(): Promise<void> { if (this.#db.open) this.#db.close(); }
+
+  // ---- users and access
+  async createUser(username: string, passwordHash: string): Promise<UserRecord> {
+    const created = Date.now() / 1000;
+    const r = this.#run('INSERT INTO users (username, password_hash, created) VALUES (?,?,?)', username, passwordHash, created);
+    return { id: Number(r.lastInsertRowid), username, created };
+  }
+  async userByName(username: string): Promise<(UserRecord & { passwordHash: string }) | null> {
+    const r = this.#get('SELECT * FROM users WHERE username = ?', username);
+    return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created), passwordHash: str(r.password_hash) } : null;
+  }
+  async userById(id: number): Promise<UserRecord | null> {
+    const r = this.#get('SELECT * FROM users WHERE id = ?', id);
+    return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created) } : null;
+  }
+  async countUsers(): Promise<number> { return Number(this.#get('SELECT count(*) n FROM users')!.n); }
+  async isMember(projectUID: string, userId: number): Promise<boolean> {
+    return !!this.#get('SELECT 1 FROM members WHERE project_uid = ? AND user_id = ?', projectUID, userId);
+  }
+  async addMember(projectUID: string, userId: number, role: string): Promise<void> {
+    this.#run('INSERT OR REPLACE INTO members (project_uid, user_id, role) VALUES (?,?,?)', projectUID, userId, role);
+  }
+
+  async createToken(hash: string, t: TokenRecord): Promise<void> {
+    this.#run('INSERT INTO tokens (hash, id, kind, user_id, client_id, name, created, expires, revoked) VALUES (?,?,?,?,?,?,?,?,0)',
+      hash, t.id, t.kind, t.userId, t.clientId, t.name, t.created, t.expires);
+  }
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const r = this.#get('SELECT * FROM tokens WHERE hash = ?', hash);
+    if (!r) return null;
+    return {
+      id: str(r.id), kind: str(r.kind) as TokenRecord['kind'], userId: num(r.user_id), clientId: r.client_id === null ? null : str(r.client_id),
+      name: str(r.name), created: Number(r.created), expires: num(r.expires), revoked: !!r.revoked,
+    };
+  }
+  async revokeToken(idOrHash: string): Promise<boolean> {
+    return this.#run('UPDATE tokens SET revoked = 1 WHERE id = ? OR hash = ?', idOrHash, idOrHash).changes > 0;
+  }
+  async createClient(c: ClientRecord, secretHash: string): Promise<void> {
+    this.#run('INSERT INTO clients (client_id, secret_hash, project_uid, created) VALUES (?,?,?,?)', c.clientId, secretHash, c.projectUID, c.created);
+  }
+  async clientById(clientId: string): Promise<(ClientRecord & { secretHash: string }) | null> {
+    const r = this.#get('SELECT * FROM clients WHERE client_id = ?', clientId);
+    return r ? { clientId: str(r.client_id), projectUID: str(r.project_uid), created: Number(r.created), revoked: !!r.revoked, secretHash: str(r.secret_hash) } : null;
+  }
+
+  // ---- projects, products, fleets
+  async createProject(p: ProjectRecord): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('INSERT INTO projects (uid, label, created, owner_id) VALUES (?,?,?,?)', p.uid, p.label, p.created, p.ownerId);
+      this.#run('INSERT INTO members (project_uid, user_id, role) VALUES (?,?,?)', p.uid, p.ownerId, 'owner');
+    })();
+  }
+  static #project(r: Row): ProjectRecord { return { uid: str(r.uid), label: str(r.label), created: Number(r.created), ownerId: Number(r.owner_id) }; }
+  async project(uid: string): Promise<ProjectRecord | null> {
+    const r = this.#get('SELECT * FROM projects WHERE uid = ?', uid);
+    return r ? SqliteStore.#project(r) : null;
+  }
+  async projectsOfUser(userId: number): Promise<ProjectRecord[]> {
+    return this.#all('SELECT p.* FROM projects p JOIN members m ON m.project_uid = p.uid WHERE m.user_id = ? ORDER BY p.created', userId).map(SqliteStore.#project);
+  }
+  async createProduct(p: ProductRecord): Promise<void> {
+    this.#run('INSERT INTO products (uid, project_uid, label, created, disable_by_default, auto_fleets) VALUES (?,?,?,?,?,?)',
+      p.uid, p.projectUID, p.label, p.created, p.disableDevicesByDefault ? 1 : 0, JSON.stringify(p.autoProvisionFleets));
+  }
+  static #product(r: Row): ProductRecord {
+    return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), created: Number(r.created),
+      disableDevicesByDefault: !!r.disable_by_default, autoProvisionFleets: parse<string[]>(r.auto_fleets, []) };
+  }
+  async product(uid: string): Promise<ProductRecord | null> {
+    const r = this.#get('SELECT * FROM products WHERE uid = ?', uid);
+    return r ? SqliteStore.#product(r) : null;
+  }
+  async productsOf(projectUID: string): Promise<ProductRecord[]> {
+    return this.#all('SELECT * FROM products WHERE project_uid = ? ORDER BY created', projectUID).map(SqliteStore.#product);
+  }
+  async createFleet(f: FleetRecord): Promise<void> {
+    this.#run('INSERT INTO fleets (uid, project_uid, label, created) VALUES (?,?,?,?)', f.uid, f.projectUID, f.label, f.created);
+  }
+  static #fleet(r: Row): FleetRecord { return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), created: Number(r.created) }; }
+  async fleet(uid: string): Promise<FleetRecord | null> {
+    const r = this.#get('SELECT * FROM fleets WHERE uid = ?', uid);
+    return r ? SqliteStore.#fleet(r) : null;
+  }
+  async fleetsOf(projectUID: string): Promise<FleetRecord[]> {
+    return this.#all('SELECT * FROM fleets WHERE project_uid = ? ORDER BY created', projectUID).map(SqliteStore.#fleet);
+  }
+  async updateFleet(uid: string, label: string): Promise<void> { this.#run('UPDATE fleets SET label = ? WHERE uid = ?', label, uid); }
+  async deleteFleet(uid: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
+      this.#run('DELETE FROM fleets WHERE uid = ?', uid);
+    })();
+  }
+
+  // ---- devices
+  async createDevice(d: DeviceRecord): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run(`INSERT INTO devices (uid, project_uid, product_uid, sn, sku, tags, provisioned, last_activity, disabled)
+        VALUES (?,?,?,?,?,?,?,?,?)`, d.uid, d.projectUID, d.productUID, d.sn, d.sku, JSON.stringify(d.tags),
+        d.provisioned, d.lastActivity, d.disabled ? 1 : 0);
+      for (const f of d.fleetUIDs) this.#run('INSERT OR IGNORE INTO device_fleets (device_uid, fleet_uid) VALUES (?,?)', d.uid, f);
+    })();
+  }
+  #device(r: Row): DeviceRecord {
+    const fleets = this.#all('SELECT fleet_uid FROM device_fleets WHERE device_uid = ? ORDER BY fleet_uid', r.uid).map((f) => str(f.fleet_uid));
+    return {
+      uid: str(r.uid), projectUID: str(r.project_uid), productUID: str(r.product_uid), sn: str(r.sn), sku: str(r.sku),
+      tags: parse<string[]>(r.tags, []), fleetUIDs: fleets, provisioned: Number(r.provisioned), lastActivity: num(r.last_activity),
+      disabled: !!r.disabled, lat: num(r.lat), lon: num(r.lon), locationWhen: num(r.location_when),
+      voltage: num(r.voltage), temperature: num(r.temperature),
+    };
+  }
+  async device(uid: string): Promise<DeviceRecord | null> {
+    const r = this.#get('SELECT * FROM devices WHERE uid = ?', uid);
+    return r ? this.#device(r) : null;
+  }
+  async devices(projectUID: string, f: DeviceFilter, limit: number, offset: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {
+    // Values within one filter are OR-ed, different filters AND-ed; every value is bound, never spliced.
+    const where = ['d.project_uid = ?'];
+    const args: unknown[] = [projectUID];
+    const list = (col: string, vals?: string[]): void => {
+      if (vals?.length) { where.push(`${col} IN (${marks(vals.length)})`); args.push(...vals); }
+    };
+    list('d.uid', f.deviceUIDs);
+    list('d.sn', f.serialNumbers);
+    list('d.product_uid', f.productUIDs);
+    list('d.sku', f.skus);
+    if (f.tags?.length) {
+      where.push(`EXISTS (SELECT 1 FROM json_each(d.tags) t WHERE t.value IN (${marks(f.tags.length)}))`);
+      args.push(...f.tags);
+    }
+    if (f.fleetUIDs?.length) {
+      where.push(`EXISTS (SELECT 1 FROM device_fleets df WHERE df.device_uid = d.uid AND df.fleet_uid IN (${marks(f.fleetUIDs.length)}))`);
+      args.push(...f.fleetUIDs);
+    }
+    const rows = this.#q(`SELECT d.* FROM devices d WHERE ${where.join(' AND ')} ORDER BY d.provisioned, d.uid LIMIT ? OFFSET ?`)
+      .all(...args, limit + 1, offset) as Row[];
+    const hasMore = rows.length > limit;
+    return { devices: rows.slice(0, limit).map((r) => this.#device(r)), hasMore };
+  }
+  async updateDevice(uid: string, u: DeviceUpdate): Promise<void> { this.#updateDevice(uid, u); }
+  #updateDevice(uid: string, u: DeviceUpdate): void {
+    const cols: Record<string, unknown> = {
+      sn: u.sn, sku: u.sku, tags: u.tags && JSON.stringify(u.tags), disabled: u.disabled === undefined ? undefined : u.disabled ? 1 : 0,
+      last_activity: u.lastActivity, lat: u.lat, lon: u.lon, location_when: u.locationWhen, voltage: u.voltage, temperature: u.temperature,
+    };
+    const set = Object.keys(cols).filter((k) => cols[k] !== undefined);
+    if (!set.length) return;
+    this.#q(`UPDATE devices SET ${set.map((k) => `${k} = ?`).join(', ')} WHERE uid = ?`).run(...set.map((k) => cols[k]), uid);
+  }
+  async setDeviceFleets(uid: string, fleetUIDs: string[]): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('DELETE FROM device_fleets WHERE device_uid = ?', uid);
+      for (const f of fleetUIDs) this.#run('INSERT OR IGNORE INTO device_fleets (device_uid, fleet_uid) VALUES (?,?)', uid, f);
+    })();
+  }
+  async deleteDevice(uid: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('DELETE FROM env_vars WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+      this.#run('DELETE FROM dfu WHERE device_uid = ?', uid);
+      this.#run('DELETE FROM devices WHERE uid = ?', uid);
+    })();
+  }
+
+  // ---- notes
+  static #note(r: Row): NoteRecord {
+    return {
+      file: str(r.file), id: str(r.id), body: parse<JsonObject | null>(r.body, null), payload: r.payload === null ? null : str(r.payload),
+      time: Number(r.time), deleted: !!r.deleted, change: Number(r.change), origin: str(r.origin) as NoteRecord['origin'], delivered: !!r.delivered,
+    };
+  }
+  async addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]> {
+    return this.#db.transaction(() => {
+      const out: NoteRecord[] = [];
+      for (const n of notes) {
+        const r = this.#get('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID);
+        if (!r) throw new Error(`no device ${deviceUID}`);
+        const rec: NoteRecord = {
+          file, id: n.id, body: n.deleted ? null : n.body ?? null, payload: n.deleted ? null : n.payload ?? null,
+          time: n.time ?? Date.now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
+        };
+        this.#run(`INSERT OR REPLACE INTO notes (device_uid, file, id, body, payload, time, deleted, change, origin, delivered)
+          VALUES (?,?,?,?,?,?,?,?,?,0)`, deviceUID, file, rec.id, rec.body === null ? null : JSON.stringify(rec.body),
+          rec.payload, rec.time, rec.deleted ? 1 : 0, rec.change, origin);
+        out.push(rec);
+      }
+      return out;
+    })();
+  }
+  async note(deviceUID: string, file: string, id: string): Promise<NoteRecord | null> {
+    const r = this.#get('SELECT * FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, file, id);
+    return r ? SqliteStore.#note(r) : null;
+  }
+  async notes(deviceUID: string, file: string, includeDeleted: boolean): Promise<NoteRecord[]> {
+    return this.#all(`SELECT * FROM notes WHERE device_uid = ? AND file = ? ${includeDeleted ? '' : 'AND deleted = 0'} ORDER BY change`,
+      deviceUID, file).map(SqliteStore.#note);
+  }
+  async changesSince(deviceUID: string, since: number, o: { file?: string; origin?: 'hub' | 'device'; limit?: number }): Promise<NoteRecord[]> {
+    const where = ['device_uid = ?', 'change > ?'];
+    const args: unknown[] = [deviceUID, since];
+    if (o.file !== undefined) { where.push('file = ?'); args.push(o.file); }
+    if (o.origin !== undefined) { where.push('origin = ?'); args.push(o.origin); }
+    return this.#all(`SELECT * FROM notes WHERE ${where.join(' AND ')} ORDER BY change LIMIT ?`, ...args, o.limit ?? -1).map(SqliteStore.#note);
+  }
+  async pendingInbound(deviceUID: string): Promise<NoteRecord[]> {
+    return this.#all(`SELECT * FROM notes WHERE device_uid = ? AND delivered = 0 AND deleted = 0 AND origin = 'hub'
+      AND (file LIKE '%.qi' OR file LIKE '%.qis') ORDER BY change`, deviceUID).map(SqliteStore.#note);
+  }
+  async markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
+    this.#db.transaction(() => {
+      // a delivered inbound-queue note has left the hub: it now lives on the device
+      for (const k of keys) this.#run('DELETE FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, k.file, k.id);
+    })();
+  }
+  async notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]> {
+    return this.#all(`SELECT file, sum(deleted = 0) total, max(change) change FROM notes WHERE device_uid = ? GROUP BY file ORDER BY file`, deviceUID)
+      .map((r) => ({ file: str(r.file), total: Number(r.total), change: Number(r.change) }));
+  }
+  async deleteNotefiles(deviceUID: string, files: string[]): Promise<void> {
+    this.#db.transaction(() => { for (const f of files) this.#run('DELETE FROM notes WHERE device_uid = ? AND file = ?', deviceUID, f); })();
+  }
+
+  // ---- events
+  async insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void> {
+    const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
+      .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
+    const now = Date.now() / 1000;
+    this.#db.transaction(() => {
+      const ins = this.#q('INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json) VALUES (?,?,?,?,?,?,?,?,?)');
+      const enq = this.#q('INSERT INTO deliveries (route_uid, event_uid, next_at) VALUES (?,?,?)');
+      for (const e of events) {
+        ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e));
+        for (const r of routes) if (!r.files.length || r.files.includes(e.file)) enq.run(r.uid, e.event, now);
+      }
+      if (touch) this.#updateDevice(touch.deviceUID, touch.update);
+    })();
+  }
+  async events(q: EventQuery): Promise<EventPage> {
+    const where = ['e.project_uid = ?'];
+    const args: unknown[] = [q.projectUID];
+    const list = (col: string, vals?: string[]): void => {
+      if (vals?.length) { where.push(`${col} IN (${marks(vals.length)})`); args.push(...vals); }
+    };
+    list('e.device_uid', q.deviceUIDs);
+    list('e.file', q.files);
+    list('e.session', q.sessionUIDs);
+    list('e.uid', q.eventUIDs);
+    list('e.sn', q.serialNumbers);
+    if (q.fleetUIDs?.length) {
+      where.push(`e.device_uid IN (SELECT device_uid FROM device_fleets WHERE fleet_uid IN (${marks(q.fleetUIDs.length)}))`);
+      args.push(...q.fleetUIDs);
+    }
+    if (q.startDate !== undefined) { where.push('e.captured >= ?'); args.push(q.startDate); }
+    if (q.endDate !== undefined) { where.push('e.captured <= ?'); args.push(q.endDate); }
+    if (q.afterSeq !== undefined) { where.push(q.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(q.afterSeq); }
+    const sql = `SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${q.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
+    const rows = this.#q(sql).raw(true).all(...args, q.limit + 1, q.offset ?? 0) as [number, string][];
+    const hasMore = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    return { seqs: page.map((r) => r[0]), json: page.map((r) => r[1]), hasMore };
+  }
+
+  // ---- environment variables
+  async envGet(scope: EnvScope, ownerUID: string): Promise<{ [k: string]: string }> {
+    const out: { [k: string]: string } = {};
+    for (const r of this.#all('SELECT key, value FROM env_vars WHERE scope = ? AND owner_uid = ? ORDER BY key', scope, ownerUID)) out[str(r.key)] = str(r.value);
+    return out;
+  }
+  async envPut(scope: EnvScope, ownerUID: string, vars: { [k: string]: string }, replace: boolean): Promise<void> {
+    this.#db.transaction(() => {
+      if (replace) this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', scope, ownerUID);
+      for (const [k, v] of Object.entries(vars)) this.#run('INSERT OR REPLACE INTO env_vars (scope, owner_uid, key, value) VALUES (?,?,?,?)', scope, ownerUID, k, v);
+    })();
+  }
+  async envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<boolean> {
+    return this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ? AND key = ?', scope, ownerUID, key).changes > 0;
+  }
+
+  // ---- firmware and DFU
+  static #firmware(r: Row): FirmwareRecord {
+    return { projectUID: str(r.project_uid), type: str(r.type) as FirmwareRecord['type'], filename: str(r.filename), version: str(r.version),
+      notes: str(r.notes), md5: str(r.md5), length: Number(r.length), created: Number(r.created) };
+  }
+  async putFirmware(f: FirmwareRecord, data: Uint8Array): Promise<void> {
+    this.#run(`INSERT OR REPLACE INTO firmware (project_uid, type, filename, version, notes, md5, length, created, data)
+      VALUES (?,?,?,?,?,?,?,?,?)`, f.projectUID, f.type, f.filename, f.version, f.notes, f.md5, f.length, f.created, Buffer.from(data));
+  }
+  async firmware(projectUID: string, f: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]> {
+    return this.#all(`SELECT project_uid, type, filename, version, notes, md5, length, created FROM firmware WHERE project_uid = ?
+      AND (? IS NULL OR type = ?) AND (? IS NULL OR filename = ?) AND (? IS NULL OR version = ?) ORDER BY created`,
+    projectUID, f.type ?? null, f.type ?? null, f.filename ?? null, f.filename ?? null, f.version ?? null, f.version ?? null).map(SqliteStore.#firmware);
+  }
+  async firmwareData(projectUID: string, type: string, filename: string): Promise<Uint8Array | null> {
+    const r = this.#get('SELECT data FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?', projectUID, type, filename);
+    return r ? new Uint8Array(r.data as Buffer) : null;
+  }
+  async putDfu(d: DfuRecord): Promise<void> {
+    this.#run(`INSERT OR REPLACE INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated) VALUES (?,?,?,?,?,?,?,?)`,
+      d.deviceUID, d.type, d.projectUID, d.filename, d.status, d.text, d.requested, d.updated);
+  }
+  async dfu(deviceUID: string, type: string): Promise<DfuRecord | null> {
+    const r = this.#get('SELECT * FROM dfu WHERE device_uid = ? AND type = ?', deviceUID, type);
+    return r ? { deviceUID: str(r.device_uid), projectUID: str(r.project_uid), type: str(r.type) as DfuRecord['type'], filename: str(r.filename),
+      status: str(r.status) as DfuRecord['status'], text: str(r.text), requested: Number(r.requested), updated: Number(r.updated) } : null;
+  }
+
+  // ---- routes and deliveries
+  static #route(r: Row): RouteRecord {
+    return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: 'http', url: str(r.url),
+      headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
+  }
+  async putRoute(r: RouteRecord): Promise<void> {
+    this.#run(`INSERT OR REPLACE INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files),
+    r.disabled ? 1 : 0, r.created, r.modified);
+  }
+  async route(uid: string): Promise<RouteRecord | null> {
+    const r = this.#get('SELECT * FROM routes WHERE uid = ?', uid);
+    return r ? SqliteStore.#route(r) : null;
+  }
+  async routesOf(projectUID: string): Promise<RouteRecord[]> {
+    return this.#all('SELECT * FROM routes WHERE project_uid = ? ORDER BY created', projectUID).map(SqliteStore.#route);
+  }
+  async deleteRoute(uid: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('DELETE FROM deliveries WHERE route_uid = ?', uid);
+      this.#run('DELETE FROM routes WHERE uid = ?', uid);
+    })();
+  }
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]> {
+    return this.#all(`SELECT q.id, q.route_uid, q.event_uid, q.attempts, q.next_at, e.json, r.url, r.headers
+      FROM deliveries q JOIN routes r ON r.uid = q.route_uid JOIN events e ON e.uid = q.event_uid
+      WHERE q.dead = 0 AND q.next_at <= ? AND r.disabled = 0 ORDER BY q.next_at, q.id LIMIT ?`, now, limit)
+      .map((r) => ({ id: Number(r.id), routeUID: str(r.route_uid), eventUID: str(r.event_uid), eventJSON: str(r.json), url: str(r.url),
+        headers: parse(r.headers, {}), attempts: Number(r.attempts), nextAt: Number(r.next_at) }));
+  }
+  async deliveryDone(id: number): Promise<void> { this.#run('DELETE FROM deliveries WHERE id = ?', id); }
+  async deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void> {
+    this.#run('UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, dead = ? WHERE id = ?', nextAt, error, dead ? 1 : 0, id);
+  }
+  async deliveryStats(): Promise<{ pending: number; failed: number }> {
+    const r = this.#get('SELECT sum(dead = 0) pending, sum(dead = 1) failed FROM deliveries')!;
+    return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+}

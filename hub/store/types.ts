@@ -1,0 +1,159 @@
+/**
+ * The hub's storage contract. Every method is one atomic operation (a batch method is one
+ * transaction) and returns a Promise, so a networked database (PostgreSQL) can implement the
+ * same interface; the SQLite implementation answers synchronously inside resolved promises.
+ * Records are plain JSON-able objects; times are unix seconds (float where sub-second matters).
+ */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export interface UserRecord { id: number; username: string; created: number }
+export interface ProjectRecord { uid: string; label: string; created: number; ownerId: number }
+export interface ProductRecord {
+  uid: string; projectUID: string; label: string; created: number;
+  disableDevicesByDefault: boolean; autoProvisionFleets: string[];
+}
+export interface FleetRecord { uid: string; projectUID: string; label: string; created: number }
+
+export interface DeviceRecord {
+  uid: string; projectUID: string; productUID: string; sn: string; sku: string;
+  tags: string[]; fleetUIDs: string[]; provisioned: number; lastActivity: number | null;
+  disabled: boolean; lat: number | null; lon: number | null; locationWhen: number | null;
+  voltage: number | null; temperature: number | null;
+}
+export interface DeviceFilter {
+  tags?: string[]; serialNumbers?: string[]; fleetUIDs?: string[]; deviceUIDs?: string[];
+  productUIDs?: string[]; skus?: string[];
+}
+export interface DeviceUpdate {
+  sn?: string; sku?: string; tags?: string[]; disabled?: boolean; lastActivity?: number;
+  lat?: number; lon?: number; locationWhen?: number; voltage?: number; temperature?: number;
+}
+
+/** A note as the hub holds it on a device's behalf. `change` orders every edit per device. */
+export interface NoteRecord {
+  file: string; id: string; body: JsonObject | null; payload: string | null; time: number;
+  deleted: boolean; change: number; origin: 'hub' | 'device'; delivered: boolean;
+}
+export interface NoteInput { id: string; body?: JsonObject | null; payload?: string | null; time?: number; deleted?: boolean }
+
+export interface EventRecord {
+  event: string; device: string; sn: string; product: string; app: string; file: string;
+  note?: string; req?: string; body?: JsonObject; payload?: string; when: number; received: number;
+  session?: string; best_lat?: number; best_lon?: number; best_location_when?: number;
+}
+export interface EventQuery {
+  projectUID: string; deviceUIDs?: string[]; files?: string[]; fleetUIDs?: string[];
+  sessionUIDs?: string[]; eventUIDs?: string[]; serialNumbers?: string[];
+  startDate?: number; endDate?: number; descending?: boolean;
+  /** cursor mode: events strictly after (or before, descending) this sequence number */
+  afterSeq?: number; limit: number; offset?: number;
+}
+/** Events come back as stored JSON text, so the API can answer without re-serialising. */
+export interface EventPage { seqs: number[]; json: string[]; hasMore: boolean }
+
+export type EnvScope = 'project' | 'fleet' | 'device' | 'device_default';
+
+export interface FirmwareRecord {
+  projectUID: string; type: 'host' | 'notecard'; filename: string; version: string;
+  notes: string; md5: string; length: number; created: number;
+}
+export interface DfuRecord {
+  deviceUID: string; projectUID: string; type: 'host' | 'notecard'; filename: string;
+  status: 'pending' | 'downloading' | 'completed' | 'failed' | 'canceled'; text: string;
+  requested: number; updated: number;
+}
+
+export type TokenKind = 'pat' | 'session' | 'oauth';
+export interface TokenRecord {
+  id: string; kind: TokenKind; userId: number | null; clientId: string | null; name: string;
+  created: number; expires: number | null; revoked: boolean;
+}
+export interface ClientRecord { clientId: string; projectUID: string; created: number; revoked: boolean }
+
+export interface RouteRecord {
+  uid: string; projectUID: string; label: string; type: 'http'; url: string;
+  headers: { [k: string]: string }; files: string[]; disabled: boolean; created: number; modified: number;
+}
+export interface DeliveryRecord {
+  id: number; routeUID: string; eventUID: string; eventJSON: string; url: string;
+  headers: { [k: string]: string }; attempts: number; nextAt: number;
+}
+
+export interface Store {
+  close(): Promise<void>;
+
+  // users and access
+  createUser(username: string, passwordHash: string): Promise<UserRecord>;
+  userByName(username: string): Promise<(UserRecord & { passwordHash: string }) | null>;
+  userById(id: number): Promise<UserRecord | null>;
+  countUsers(): Promise<number>;
+  isMember(projectUID: string, userId: number): Promise<boolean>;
+  addMember(projectUID: string, userId: number, role: string): Promise<void>;
+
+  createToken(hash: string, rec: TokenRecord): Promise<void>;
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
+  revokeToken(idOrHash: string): Promise<boolean>;
+  createClient(rec: ClientRecord, secretHash: string): Promise<void>;
+  clientById(clientId: string): Promise<(ClientRecord & { secretHash: string }) | null>;
+
+  // projects, products, fleets
+  createProject(rec: ProjectRecord): Promise<void>;
+  project(uid: string): Promise<ProjectRecord | null>;
+  projectsOfUser(userId: number): Promise<ProjectRecord[]>;
+  createProduct(rec: ProductRecord): Promise<void>;
+  product(uid: string): Promise<ProductRecord | null>;
+  productsOf(projectUID: string): Promise<ProductRecord[]>;
+  createFleet(rec: FleetRecord): Promise<void>;
+  fleet(uid: string): Promise<FleetRecord | null>;
+  fleetsOf(projectUID: string): Promise<FleetRecord[]>;
+  updateFleet(uid: string, label: string): Promise<void>;
+  deleteFleet(uid: string): Promise<void>;
+
+  // devices
+  createDevice(rec: DeviceRecord): Promise<void>;
+  device(uid: string): Promise<DeviceRecord | null>;
+  devices(projectUID: string, filter: DeviceFilter, limit: number, offset: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }>;
+  updateDevice(uid: string, upd: DeviceUpdate): Promise<void>;
+  setDeviceFleets(uid: string, fleetUIDs: string[]): Promise<void>;
+  deleteDevice(uid: string): Promise<void>;
+
+  // notes: the hub's side of each device notefile
+  addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]>;
+  note(deviceUID: string, file: string, id: string): Promise<NoteRecord | null>;
+  notes(deviceUID: string, file: string, includeDeleted: boolean): Promise<NoteRecord[]>;
+  /** notes of the device changed after `since` (its per-device change number), in order */
+  changesSince(deviceUID: string, since: number, opts: { file?: string; origin?: 'hub' | 'device'; limit?: number }): Promise<NoteRecord[]>;
+  pendingInbound(deviceUID: string): Promise<NoteRecord[]>;
+  markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
+  notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]>;
+  deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
+
+  // events and their routing queue
+  /** Stores the events, queues them for the project's routes and applies `touch` to the device, in one transaction. */
+  insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void>;
+  events(q: EventQuery): Promise<EventPage>;
+
+  // environment variables
+  envGet(scope: EnvScope, ownerUID: string): Promise<{ [k: string]: string }>;
+  envPut(scope: EnvScope, ownerUID: string, vars: { [k: string]: string }, replace: boolean): Promise<void>;
+  envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<boolean>;
+
+  // firmware and DFU
+  putFirmware(rec: FirmwareRecord, data: Uint8Array): Promise<void>;
+  firmware(projectUID: string, filter: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]>;
+  firmwareData(projectUID: string, type: string, filename: string): Promise<Uint8Array | null>;
+  putDfu(rec: DfuRecord): Promise<void>;
+  dfu(deviceUID: string, type: string): Promise<DfuRecord | null>;
+
+  // routes
+  putRoute(rec: RouteRecord): Promise<void>;
+  route(uid: string): Promise<RouteRecord | null>;
+  routesOf(projectUID: string): Promise<RouteRecord[]>;
+  deleteRoute(uid: string): Promise<void>;
+  dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]>;
+  deliveryDone(id: number): Promise<void>;
+  deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void>;
+  deliveryStats(): Promise<{ pending: number; failed: number }>;
+}

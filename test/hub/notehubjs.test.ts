@@ -1,0 +1,180 @@
+/**
+ * The official Notehub client, @blues-inc/notehub-js, unmodified, against a hub child process.
+ * Plus the CLI: users, tokens, projects, products and OAuth clients made from the command line.
+ */
+import { call, cli, removeDir, spawnHub, tempDir, type Spawned } from './helpers';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+type Data = Record<string, unknown>;
+type Api = Record<string, (...args: unknown[]) => Promise<Data>>;
+interface NotehubJsModule {
+  ApiClient: new (base: string) => { authentications: { api_key: { apiKey?: string } } };
+  AuthorizationApi: new (c: unknown) => Api;
+  ProjectApi: new (c: unknown) => Api;
+  DeviceApi: new (c: unknown) => Api;
+  EventApi: new (c: unknown) => Api;
+}
+const NotehubJs = require('@blues-inc/notehub-js') as NotehubJsModule;
+
+let hub: Spawned;
+let dir: string;
+
+beforeAll(async () => {
+  dir = tempDir('njs');
+  hub = await spawnHub(dir);
+});
+afterAll(async () => {
+  await hub?.stop();
+  removeDir(dir);
+});
+
+describe('@blues-inc/notehub-js against a spawned hub', () => {
+  let client: InstanceType<NotehubJsModule['ApiClient']>;
+  let projects: Api, devices: Api, events: Api;
+  const DEV = 'dev:864475044203262';
+
+  beforeAll(async () => {
+    client = new NotehubJs.ApiClient(hub.url);
+    const auth = new NotehubJs.AuthorizationApi(client);
+    const login = await auth.login({ username: 'admin', password: hub.password });
+    expect(typeof login.session_token).toBe('string');
+    client.authentications.api_key.apiKey = login.session_token as string;
+    projects = new NotehubJs.ProjectApi(client);
+    devices = new NotehubJs.DeviceApi(client);
+    events = new NotehubJs.EventApi(client);
+  });
+
+  it('refuses a wrong password', async () => {
+    const auth = new NotehubJs.AuthorizationApi(new NotehubJs.ApiClient(hub.url));
+    await expect(auth.login({ username: 'admin', password: 'wrong-password' })).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('lists projects and the project by product', async () => {
+    const got = await projects.getProjects();
+    const list = got.projects as Data[];
+    expect(list.map((p) => p.uid)).toEqual([hub.projectUID]);
+    expect(list[0].label).toBe('Default project');
+    expect(Date.parse(String(list[0].created))).toBeGreaterThan(Date.parse('2020-01-01'));
+    expect((await projects.getProjectByProduct(hub.productUID)).uid).toBe(hub.projectUID);
+    const prods = (await projects.getProjectProducts(hub.projectUID)).products as Data[];
+    expect(prods.map((p) => p.uid)).toEqual([hub.productUID]);
+  });
+
+  it('provisions and lists devices, paged', async () => {
+    await devices.postProvisionProjectDevice(hub.projectUID, DEV, { product_uid: hub.productUID, device_sn: 'kitchen' });
+    await devices.postProvisionProjectDevice(hub.projectUID, 'dev:2', { product_uid: hub.productUID, device_sn: 'garage' });
+    const page1 = await devices.getProjectDevices(hub.projectUID, { pageSize: 1, pageNum: 1 });
+    expect((page1.devices as Data[]).map((d) => d.uid)).toEqual([DEV]);
+    expect(page1.has_more).toBe(true);
+    const page2 = await devices.getProjectDevices(hub.projectUID, { pageSize: 1, pageNum: 2 });
+    expect((page2.devices as Data[])[0]).toMatchObject({ uid: 'dev:2', serial_number: 'garage', product_uid: hub.productUID });
+    expect(page2.has_more).toBe(false);
+    const one = await devices.getDevice(hub.projectUID, DEV);
+    expect(one.serial_number).toBe('kitchen');
+    expect(Date.parse(String(one.provisioned))).toBeGreaterThan(Date.parse('2020-01-01'));
+  });
+
+  it('reads events, page-based and by cursor, filtered by device and file', async () => {
+    // a device uploads notes (the ingest path the sync listener uses, over HTTP)
+    const up = await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/events`, hub.token, 'POST',
+      { file: 'sensors.qo', notes: [{ body: { temp: 21.5 }, when: 1700000000 }, { body: { temp: 22 } }, { body: { temp: 23 } }] });
+    expect(up.status).toBe(200);
+    await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/dev:2/events`, hub.token, 'POST', { file: 'other.qo', body: { x: 1 } });
+
+    const all = await events.getProjectEvents(hub.projectUID, { pageSize: 10 });
+    expect((all.events as Data[]).length).toBe(4);
+    const mine = await events.getProjectEvents(hub.projectUID, { deviceUID: [DEV], files: 'sensors.qo', pageSize: 2 });
+    const evs = mine.events as Data[];
+    expect(evs.map((e) => (e.body as Data).temp)).toEqual([21.5, 22]);
+    expect(mine.has_more).toBe(true);
+    expect(evs[0]).toMatchObject({ device: DEV, sn: 'kitchen', product: hub.productUID, file: 'sensors.qo', when: 1700000000 });
+    expect(typeof evs[0].event).toBe('string');
+    expect(typeof evs[0].received).toBe('number');
+
+    const c1 = await events.getProjectEventsByCursor(hub.projectUID, { limit: 3 });
+    expect((c1.events as Data[]).length).toBe(3);
+    expect(c1.has_more).toBe(true);
+    const c2 = await events.getProjectEventsByCursor(hub.projectUID, { limit: 3, cursor: c1.next_cursor });
+    expect((c2.events as Data[]).map((e) => e.file)).toEqual(['other.qo']);
+    expect(c2.has_more).toBe(false);
+  });
+
+  it('adds a .qi note and creates, updates, reads and deletes a .db note', async () => {
+    await devices.handleNoteAdd(hub.projectUID, DEV, 'commands.qi', { body: { led: 'on' } });
+    const inbound = await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/notes/commands.qi`, hub.token);
+    expect(Object.values(inbound.body.notes as Data).map((n) => (n as Data).body)).toEqual([{ led: 'on' }]);
+
+    await devices.handleNoteCreateAdd(hub.projectUID, DEV, 'config.db', 'settings', { body: { rate: 5 } });
+    await expect(devices.handleNoteCreateAdd(hub.projectUID, DEV, 'config.db', 'settings', { body: { rate: 6 } })).rejects.toMatchObject({ status: 409 });
+    expect((await devices.handleNoteGet(hub.projectUID, DEV, 'config.db', 'settings')).body).toEqual({ rate: 5 });
+    await devices.handleNoteUpdate(hub.projectUID, DEV, 'config.db', 'settings', { body: { rate: 7 } });
+    expect((await devices.handleNoteGet(hub.projectUID, DEV, 'config.db', 'settings')).body).toEqual({ rate: 7 });
+    await devices.handleNoteDelete(hub.projectUID, DEV, 'config.db', 'settings');
+    await expect(devices.handleNoteGet(hub.projectUID, DEV, 'config.db', 'settings')).rejects.toMatchObject({ status: 404 });
+    await expect(devices.handleNoteAdd(hub.projectUID, DEV, 'config.db', { body: {} })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('sets and reads environment variables at project, fleet and device level', async () => {
+    await projects.putProjectEnvironmentVariables(hub.projectUID, { environmentVariables: { environment_variables: { rate: '60', mode: 'eco' } } });
+    expect((await projects.getProjectEnvironmentVariables(hub.projectUID)).environment_variables).toEqual({ rate: '60', mode: 'eco' });
+
+    const fleet = await projects.createFleet(hub.projectUID, { label: 'north' });
+    expect(String(fleet.uid)).toMatch(/^fleet:/);
+    await projects.putDeviceFleets(hub.projectUID, DEV, { fleet_uids: [fleet.uid] });
+    await projects.putFleetEnvironmentVariables(hub.projectUID, fleet.uid, { environment_variables: { mode: 'fast' } });
+    expect((await projects.getFleetEnvironmentVariables(hub.projectUID, fleet.uid)).environment_variables).toEqual({ mode: 'fast' });
+
+    await devices.putDeviceEnvironmentVariables(hub.projectUID, DEV, { environment_variables: { rate: '5' } });
+    const env = await devices.getDeviceEnvironmentVariables(hub.projectUID, DEV);
+    expect(env.environment_variables).toEqual({ rate: '5' });
+    expect((env as Data & { environment_variables_effective?: unknown }).environment_variables_effective ?? await effective()).toEqual({ rate: '5', mode: 'fast' });
+
+    await devices.deleteDeviceEnvironmentVariable(hub.projectUID, DEV, 'rate');
+    expect(await effective()).toEqual({ rate: '60', mode: 'fast' });
+  });
+
+  async function effective(): Promise<unknown> {
+    return (await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/environment_variables`, hub.token)).body.environment_variables_effective;
+  }
+});
+
+describe('notehub-lite CLI against the same database', () => {
+  it('creates a user, project, product and token; the token works and revocation stops it', async () => {
+    await cli(['user', 'create', '--data', dir, '--user', 'alice', '--password', 'alice-password']);
+    const project = await cli(['project', 'create', '--data', dir, '--user', 'alice', '--label', 'Alice farm']);
+    expect(project).toMatch(/^app:[0-9a-f-]{36}$/);
+    expect(await cli(['product', 'create', '--data', dir, '--project', project, '--uid', 'com.example.alice:farm'])).toBe('com.example.alice:farm');
+    const token = await cli(['token', 'create', '--data', dir, '--user', 'alice', '--expires', '30d']);
+
+    const mine = await call(`${hub.url}/v1/projects`, token);
+    expect((mine.body.projects as Data[]).map((p) => p.uid)).toEqual([project]);
+    expect((await call(`${hub.url}/v1/projects/${hub.projectUID}`, token)).status).toBe(403);
+    expect((await call(`${hub.url}/v1/projects/com.example.alice:farm`, token)).body.uid).toBe(project);
+
+    await cli(['token', 'revoke', '--data', dir, '--token', token]);
+    expect((await call(`${hub.url}/v1/projects`, token)).status).toBe(401);
+  });
+
+  it('creates an OAuth client whose 30-minute bearer token reaches only its project', async () => {
+    const out = await cli(['client', 'create', '--data', dir, '--project', hub.projectUID]);
+    const id = /client_id=(\S+)/.exec(out)![1];
+    const secret = /client_secret=(\S+)/.exec(out)![1];
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const tok = await call(`${hub.url}/oauth2/token`, null, 'POST',
+      new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }).toString(), form);
+    expect(tok.status).toBe(200);
+    expect(tok.body).toMatchObject({ token_type: 'bearer', expires_in: 1800 });
+    const access = tok.body.access_token as string;
+    expect((await call(`${hub.url}/v1/projects/${hub.projectUID}/devices`, access)).status).toBe(200);
+    const other = (await call(`${hub.url}/v1/projects`, hub.token, 'POST', { label: 'second' })).body.uid as string;
+    expect((await call(`${hub.url}/v1/projects/${other}/devices`, access)).status).toBe(403);
+
+    const bad = await call(`${hub.url}/oauth2/token`, null, 'POST',
+      new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: 'nope' }).toString(), form);
+    expect(bad.status).toBe(401);
+  });
+
+  it('prints help', async () => {
+    expect(await cli(['--help'])).toMatch(/token create --user NAME/);
+  });
+});

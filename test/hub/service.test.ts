@@ -1,0 +1,279 @@
+/**
+ * The Hub service (what the sync listener calls) and the API features beyond the notehub-js
+ * walk-through: filters, paging, .db change tracking, DFU, route delivery, persistence.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { startHub, DATABASE_FILE, type RunningHub } from '../../hub/server';
+import { Hub } from '../../hub/hub';
+import { SqliteStore } from '../../hub/store/sqlite';
+import { MIGRATIONS } from '../../hub/store/migrations';
+import { verifyPassword, hashPassword } from '../../hub/auth';
+import { call, removeDir, tempDir } from './helpers';
+import { createHash } from 'node:crypto';
+
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+
+type Data = Record<string, unknown>;
+const quiet = { log: (): void => undefined };
+
+describe('Hub service', () => {
+  let hub: Hub;
+  let product: string;
+  let project: string;
+  beforeEach(async () => {
+    hub = new Hub(new SqliteStore(':memory:'));
+    await hub.createUser('u', 'password-1');
+    project = (await hub.createProject('u', 'p')).uid;
+    product = (await hub.createProduct(project, 'com.example.u:p')).uid;
+  });
+  afterEach(() => hub.close());
+
+  it('provisions a device on first contact and refreshes it later', async () => {
+    const fleet = await hub.createFleet(project, 'auto');
+    const prod2 = await hub.createProduct(project, 'com.example.u:q', '', { autoProvisionFleets: [fleet.uid], disableDevicesByDefault: true });
+    const d = await hub.provisionDevice(prod2.uid, 'dev:1', { sn: 'one' });
+    expect(d).toMatchObject({ uid: 'dev:1', projectUID: project, productUID: prod2.uid, sn: 'one', fleetUIDs: [fleet.uid], disabled: true });
+    const again = await hub.provisionDevice(prod2.uid, 'dev:1', { sn: 'renamed' });
+    expect(again.sn).toBe('renamed');
+    await expect(hub.provisionDevice('com.example.u:none', 'dev:2')).rejects.toMatchObject({ status: 404 });
+    await expect(hub.provisionDevice(product, 'not-a-device')).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('turns each uploaded note into an event with the Notehub fields, in one batch', async () => {
+    await hub.provisionDevice(product, 'dev:1', { sn: 'one' });
+    const seen: unknown[] = [];
+    hub.on('events', (e: unknown[]) => seen.push(...e));
+    const events = await hub.ingestNotes('dev:1', 'data.qo', [
+      { body: { a: 1 }, when: 1700000000.7 },
+      { body: { a: 2 }, payload: 'AQI=', lat: 42.5, lon: -71.25, ltime: 1700000100 },
+      { id: 'n3', body: { a: 3 } },
+    ], { session: 'sess-1' });
+    expect(events).toHaveLength(3);
+    expect(seen).toHaveLength(3);
+    expect(events[0]).toMatchObject({ device: 'dev:1', sn: 'one', product, app: project, file: 'data.qo', body: { a: 1 }, when: 1700000000, session: 'sess-1' });
+    expect(events[0].best_lat).toBeUndefined();
+    expect(events[1]).toMatchObject({ payload: 'AQI=', best_lat: 42.5, best_lon: -71.25, best_location_when: 1700000100 });
+    expect(events[2]).toMatchObject({ note: 'n3', best_lat: 42.5 });
+    expect(new Set(events.map((e) => e.event)).size).toBe(3);
+    const page = await hub.store.events({ projectUID: project, limit: 10 });
+    expect(page.json.map((j) => JSON.parse(j).event)).toEqual(events.map((e) => e.event));
+    const dev = await hub.device('dev:1');
+    expect([dev.lat, dev.lon]).toEqual([42.5, -71.25]);
+    await expect(hub.ingestNotes('dev:404', 'data.qo', [{}])).rejects.toMatchObject({ status: 404 });
+    await expect(hub.ingestNotes('dev:1', 'bad,name.qo', [{}])).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('hands pending .qi notes to the sync engine once', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    await hub.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
+    await hub.addInbound('dev:1', 'cmd.qi', { go: 2 }, 'AA==');
+    const pending = await hub.pendingInbound('dev:1');
+    expect(pending.map((n) => n.body)).toEqual([{ go: 1 }, { go: 2 }]);
+    expect(pending[1].payload).toBe('AA==');
+    await hub.markDelivered('dev:1', [{ file: 'cmd.qi', id: pending[0].id }]);
+    expect((await hub.pendingInbound('dev:1')).map((n) => n.body)).toEqual([{ go: 2 }]);
+    await expect(hub.addInbound('dev:1', 'data.qo', {}, undefined)).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('tracks .db changes both ways without echoing the device its own edits', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    await hub.dbPut('dev:1', 'cfg.db', 'a', { v: 1 }, undefined, 'create');
+    const first = await hub.dbChangesSince('dev:1', 0, { origin: 'hub' });
+    expect(first.notes.map((n) => [n.id, n.body])).toEqual([['a', { v: 1 }]]);
+
+    await hub.applyDeviceDbChanges('dev:1', 'cfg.db', [{ id: 'b', body: { v: 2 }, time: 1700000000 }]);
+    await hub.dbPut('dev:1', 'cfg.db', 'a', { v: 3 }, undefined, 'update');
+    await hub.dbDelete('dev:1', 'cfg.db', 'a');
+    const next = await hub.dbChangesSince('dev:1', first.through, { origin: 'hub' });
+    // two hub edits of 'a' since: only the latest state (a tombstone) is reported
+    expect(next.notes.map((n) => [n.id, n.deleted])).toEqual([['a', true]]);
+    expect(next.through).toBeGreaterThan(first.through);
+    expect((await hub.dbChangesSince('dev:1', 0)).notes.map((n) => n.id).sort()).toEqual(['a', 'b']);
+    expect((await hub.dbGet('dev:1', 'cfg.db', 'b')).body).toEqual({ v: 2 });
+    // the device's edit is an event too
+    const page = await hub.store.events({ projectUID: project, limit: 10, files: ['cfg.db'] });
+    expect(page.json.map((j) => JSON.parse(j).body)).toEqual([{ v: 2 }]);
+    expect((await hub.dbChangesSince('dev:1', next.through, { origin: 'hub' })).notes).toEqual([]);
+  });
+
+  it('merges environment variables: card defaults < project < fleet < device', async () => {
+    const fleet = await hub.createFleet(project, 'f');
+    await hub.provisionDevice(product, 'dev:1');
+    await hub.store.setDeviceFleets('dev:1', [fleet.uid]);
+    await hub.envPut('device_default', 'dev:1', { a: 'default', b: 'default', c: 'default', d: 'default' });
+    await hub.envPut('project', project, { b: 'project', c: 'project', d: 'project' });
+    await hub.envPut('fleet', fleet.uid, { c: 'fleet', d: 'fleet' });
+    await hub.envPut('device', 'dev:1', { d: 'device' });
+    expect(await hub.effectiveEnv('dev:1')).toEqual({ a: 'default', b: 'project', c: 'fleet', d: 'device' });
+    await expect(hub.envPut('project', project, { n: 5 })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('offers pending firmware to the sync engine and records its progress', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    await hub.putFirmware(project, 'host', 'app-1.2.bin', new Uint8Array([9, 8, 7]), { version: '1.2' });
+    expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
+    await hub.requestDfu(project, 'host', ['dev:1'], 'app-1.2.bin');
+    const p = await hub.pendingDfu('dev:1', 'host');
+    expect(p?.firmware).toMatchObject({ filename: 'app-1.2.bin', length: 3, version: '1.2', md5: md5(new Uint8Array([9, 8, 7])) });
+    expect(Array.from((await hub.store.firmwareData(project, 'host', 'app-1.2.bin'))!)).toEqual([9, 8, 7]);
+    await hub.setDfuStatus('dev:1', 'host', 'completed', 'installed');
+    expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
+    await expect(hub.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('hashes passwords with scrypt and tokens never appear in the database', async () => {
+    const h = await hashPassword('correct horse');
+    expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(await verifyPassword('correct horse', h)).toBe(true);
+    expect(await verifyPassword('wrong horse', h)).toBe(false);
+    const { token } = await hub.createToken('u', { expires: '1h' });
+    const p = await hub.authenticate(token);
+    expect(p).toMatchObject({ kind: 'user', username: 'u' });
+    await expect(hub.login('u', 'nope-nope')).rejects.toMatchObject({ status: 401 });
+    await expect(hub.login('nobody', 'nope-nope')).rejects.toMatchObject({ status: 401 });
+    const session = await hub.login('u', 'password-1');
+    expect((await hub.authenticate(session)).kind).toBe('user');
+  });
+});
+
+describe('HTTP API features (in-process hub)', () => {
+  let h: RunningHub;
+  let dir: string;
+  let base: string;
+  let tok: string;
+  beforeAll(async () => {
+    dir = tempDir('api');
+    h = await startHub({ dataDir: dir, port: 0, ...quiet, delivery: { pollMs: 50, baseDelayMs: 50 } });
+    tok = h.bootstrap!.token;
+    base = `${h.url}/v1/projects/${h.bootstrap!.projectUID}`;
+    for (let i = 1; i <= 5; i++) await h.hub.provisionDevice(h.bootstrap!.productUID, `dev:${i}`, { sn: `sn${i}` });
+  });
+  afterAll(async () => {
+    await h.close();
+    removeDir(dir);
+  });
+
+  it('filters devices by repeated tag, fleetUID and deviceUID arguments and pages them', async () => {
+    await h.hub.store.updateDevice('dev:1', { tags: ['red', 'big'] });
+    await h.hub.store.updateDevice('dev:2', { tags: ['blue'] });
+    await h.hub.store.updateDevice('dev:3', { tags: ['red'] });
+    const fleet = (await call(`${base}/fleets`, tok, 'POST', { label: 'f' })).body.uid as string;
+    await call(`${base}/devices/dev:4/fleets`, tok, 'PUT', { fleet_uids: [fleet] });
+    const uids = async (q: string): Promise<unknown> => ((await call(`${base}/devices?${q}`, tok)).body.devices as Data[]).map((d) => d.uid);
+    expect(await uids('tag=red')).toEqual(['dev:1', 'dev:3']);
+    expect(await uids('tag=red&tag=blue')).toEqual(['dev:1', 'dev:2', 'dev:3']);
+    expect(await uids(`fleetUID=${encodeURIComponent(fleet)}`)).toEqual(['dev:4']);
+    expect(await uids('deviceUID=dev:5&deviceUID=dev:2')).toEqual(['dev:2', 'dev:5']);
+    expect(await uids('tag=red&deviceUID=dev:3')).toEqual(['dev:3']);
+    const p = await call(`${base}/devices?pageSize=2&pageNum=3`, tok);
+    expect([(p.body.devices as Data[]).map((d) => d.uid), p.body.has_more]).toEqual([['dev:5'], false]);
+    expect((await call(`${base}/devices?pageSize=0`, tok)).status).toBe(400);
+    expect(((await call(`${base}/fleets/${encodeURIComponent(fleet)}/devices`, tok)).body.devices as Data[]).map((d) => d.uid)).toEqual(['dev:4']);
+  });
+
+  it('pages events both ways and walks a cursor to the end', async () => {
+    for (let i = 0; i < 7; i++) await h.hub.ingestNotes(`dev:${(i % 2) + 1}`, i < 5 ? 'a.qo' : 'b.qo', [{ body: { i } }]);
+    const body = async (q: string): Promise<Data> => (await call(`${base}/events?${q}`, tok)).body;
+    const is = (b: Data): unknown => (b.events as Data[]).map((e) => (e.body as Data).i);
+    expect(is(await body('pageSize=3&pageNum=2'))).toEqual([3, 4, 5]);
+    expect(is(await body('sortOrder=desc&pageSize=2'))).toEqual([6, 5]);
+    expect(is(await body('files=b.qo'))).toEqual([5, 6]);
+    expect(is(await body('files=a.qo,b.qo&deviceUID=dev:2'))).toEqual([1, 3, 5]);
+    const seen: unknown[] = [];
+    let cursor = '';
+    for (let guard = 0; guard < 10; guard++) {
+      const r = (await call(`${base}/events-cursor?limit=3${cursor ? `&cursor=${cursor}` : ''}`, tok)).body;
+      seen.push(...(r.events as Data[]).map((e) => (e.body as Data).i));
+      cursor = r.next_cursor as string;
+      if (!r.has_more) break;
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // nothing new: the cursor stays put; a new event shows up after it
+    const r2 = (await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body;
+    expect([r2.events, r2.next_cursor]).toEqual([[], cursor]);
+    await h.hub.ingestNotes('dev:1', 'a.qo', [{ body: { i: 7 } }]);
+    expect(((await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body.events as Data[]).length).toBe(1);
+    expect((await call(`${base}/events-cursor?cursor=bm90LWEtbnVtYmVy`, tok)).status).toBe(400);
+  });
+
+  it('uploads, lists and serves firmware, and runs DFU request, status and cancel', async () => {
+    const img = Buffer.from('firmware-image-bytes');
+    const put = await call(`${base}/firmware/host/app-2.0.bin?version=2.0&notes=first`, tok, 'PUT', new Uint8Array(img), { 'Content-Type': 'application/octet-stream' });
+    expect(put.body).toMatchObject({ filename: 'app-2.0.bin', version: '2.0', MD5: md5(img), length: img.length });
+    expect(((await call(`${base}/firmware`, tok)).body as unknown as Data[]).map((f) => f.filename)).toEqual(['app-2.0.bin']);
+    const res = await fetch(`${base}/firmware/host/app-2.0.bin`, { headers: { Authorization: `Bearer ${tok}` } });
+    expect(Buffer.from(await res.arrayBuffer()).equals(img)).toBe(true);
+
+    expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ status: 'idle' });
+    const up = await call(`${base}/dfu/host/update?deviceUID=dev:1&deviceUID=dev:2`, tok, 'POST', { filename: 'app-2.0.bin' });
+    expect(up.body.devices).toEqual(['dev:1', 'dev:2']);
+    expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ filename: 'app-2.0.bin', status: 'pending' });
+    await call(`${base}/dfu/host/cancel?deviceUID=dev:1`, tok, 'POST', {});
+    expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ status: 'canceled' });
+    expect((await call(`${base}/devices/dev:2/dfu/host/status`, tok)).body).toMatchObject({ status: 'pending' });
+    expect((await call(`${base}/dfu/bogus/update?deviceUID=dev:1`, tok, 'POST', { filename: 'x' })).status).toBe(400);
+  });
+
+  it('delivers events to an HTTP route, retrying with backoff until the receiver succeeds', async () => {
+    const got: Data[] = [];
+    let failFirst = 2;
+    const sink: Server = createServer((req: IncomingMessage, res) => {
+      let s = '';
+      req.on('data', (d: Buffer) => { s += d.toString(); });
+      req.on('end', () => {
+        if (failFirst-- > 0) { res.writeHead(503); res.end(); return; }
+        got.push({ ...JSON.parse(s), auth: req.headers['x-key'] });
+        res.writeHead(200); res.end();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/in`;
+      const route = await call(`${base}/routes`, tok, 'POST', { label: 'mine', type: 'http', http: { url, http_headers: { 'x-key': 'k1' }, filter: { type: 'include', files: ['r.qo'] } } });
+      expect(route.body).toMatchObject({ label: 'mine', type: 'http', http: { url } });
+      await h.hub.ingestNotes('dev:1', 'skip.qo', [{ body: { n: 0 } }]);
+      await h.hub.ingestNotes('dev:1', 'r.qo', [{ body: { n: 1 } }]);
+      for (let i = 0; i < 100 && !got.length; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ file: 'r.qo', body: { n: 1 }, device: 'dev:1', auth: 'k1' });
+      expect(failFirst).toBeLessThan(0);
+      expect(await h.hub.store.deliveryStats()).toEqual({ pending: 0, failed: 0 });
+      await call(`${base}/routes/${route.body.uid as string}`, tok, 'DELETE');
+      expect((await call(`${base}/routes`, tok)).body).toEqual([]);
+    } finally {
+      sink.close();
+    }
+  });
+});
+
+describe('persistence', () => {
+  it('keeps everything, including undelivered route events, across a restart', async () => {
+    const dir = tempDir('persist');
+    try {
+      const a = await startHub({ dataDir: dir, port: 0, ...quiet, delivery: { pollMs: 60_000, baseDelayMs: 60_000 } });
+      const boot = a.bootstrap!;
+      // a route to a port nobody listens on: the first attempt fails and is rescheduled
+      await a.hub.putRoute(boot.projectUID, { url: 'http://127.0.0.1:9/nothing' });
+      await a.hub.provisionDevice(boot.productUID, 'dev:p', { sn: 'keep' });
+      await a.hub.ingestNotes('dev:p', 'data.qo', [{ body: { keep: true } }]);
+      await a.close();
+
+      const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect((db.prepare('SELECT count(*) n FROM deliveries').get() as Data).n).toBe(1);
+      db.close();
+
+      const b = await startHub({ dataDir: dir, port: 0, ...quiet });
+      try {
+        expect(b.bootstrap).toBeUndefined();
+        const r = await call(`${b.url}/v1/projects/${boot.projectUID}/events`, boot.token);
+        expect((r.body.events as Data[])[0]).toMatchObject({ body: { keep: true }, sn: 'keep' });
+        expect((await b.hub.store.deliveryStats()).pending).toBe(1);
+      } finally { await b.close(); }
+    } finally { removeDir(dir); }
+  });
+});
