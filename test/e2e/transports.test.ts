@@ -13,7 +13,7 @@ function collectUntilLine(onData: (cb: (d: Buffer) => void) => void): Promise<st
   return new Promise((resolve) =>
     onData((d) => {
       got += d.toString('latin1');
-      if (got.includes('\r\n')) resolve(got);
+      if (got.includes('}\r\n')) resolve(got); // a whole JSON reply line
     }),
   );
 }
@@ -58,12 +58,15 @@ it('--tcp serves one host connection at a time, the newest one winning', async (
 
 it('--stdio answers on stdout and logs only to stderr', async () => {
   const sim = await startSim(['--stdio']);
-  const reply = collectUntilLine((cb) => sim.proc.stdout!.on('data', cb));
-  sim.proc.stdin!.write('\n' + VERSION.toString());
-  const text = await reply;
-  expect(text.startsWith('\r\n{')).toBe(true);
-  expect(JSON.parse(text.slice(2))).toMatchObject({ device: sim.device });
-  await sim.stop();
+  try {
+    const reply = collectUntilLine((cb) => sim.proc.stdout!.on('data', cb));
+    sim.proc.stdin!.write('\n' + VERSION.toString());
+    const text = await reply;
+    expect(text.startsWith('\r\n{')).toBe(true);
+    expect(JSON.parse(text.slice(2))).toMatchObject({ device: sim.device });
+  } finally {
+    await sim.stop();
+  }
 });
 
 it('--help explains every transport and option; a bad option exits 2', () => {
