@@ -321,7 +321,7 @@ function checkDegrees(name: string, v: number, limit: number): void {
 export function packNote(
   template: Template,
   body: JsonObject | undefined,
-  payload: Uint8Array | undefined,
+  payload?: Uint8Array,
   options: PackOptions = {},
 ): Uint8Array {
   if (body !== undefined && !isObject(body)) incompatible('body', 'must be a JSON object');
