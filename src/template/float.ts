@@ -10,31 +10,31 @@
 /** The largest finite binary16 value. */
 export const HALF_MAX = 65504;
 
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
+const SCRATCH = new DataView(new ArrayBuffer(8));
+/** 2^n for the bit counts a conversion drops (42..53). */
+const POW2: readonly number[] = Object.freeze(Array.from({ length: 54 }, (_, n) => 2 ** n));
 
 /** The binary16 bits of `v`, rounded to nearest even; 0x7c00 (|sign) when it overflows. */
 export function toHalfBits(v: number): number {
-  if (v !== v) return 0x7e00; // NaN (never reached from JSON)
-  const sign = v < 0 || (v === 0 && 1 / v < 0) ? 0x8000 : 0;
-  const a = Math.abs(v);
-  // Halfway between 65504 and the next step (65536) rounds to even, i.e. to infinity.
-  if (a >= 65520) return sign | 0x7c00;
-  if (a < 2 ** -14) {
-    // Subnormal: a multiple of 2^-24. A result of 1024 is the smallest normal, encoded alike.
-    return sign | roundHalfEven(a * 2 ** 24);
-  }
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--; // log2 may be off by one near powers of two
-  else if (2 ** (e + 1) <= a) e++;
-  const m = roundHalfEven(a * 2 ** (10 - e)); // 1024..2048, exact scaling
-  // m === 2048 carries into the exponent field, which is the correct encoding.
-  return sign | (((e + 15) << 10) + (m - 1024));
+  SCRATCH.setFloat64(0, v);
+  const hi = SCRATCH.getUint32(0);
+  const lo = SCRATCH.getUint32(4);
+  const sign = (hi >>> 16) & 0x8000;
+  const exp = (hi >>> 20) & 0x7ff;
+  if (exp === 0x7ff) return sign | (lo !== 0 || (hi & 0xfffff) !== 0 ? 0x7e00 : 0x7c00);
+  const e = exp - 1023;
+  if (e > 15) return sign | 0x7c00;
+  if (e < -25) return sign; // below half the smallest subnormal (doubles' subnormals included)
+  // The 53-bit significand is an exact integer in a double; keep its top bits: 11 for a normal
+  // half, fewer for a subnormal one (counted in units of 2^-24).
+  const sig = ((hi & 0xfffff) + 0x100000) * 4294967296 + lo;
+  const unit = POW2[e >= -14 ? 42 : 28 - e];
+  let m = Math.floor(sig / unit);
+  const rest = sig - m * unit;
+  if (rest > unit / 2 || (rest === unit / 2 && (m & 1) === 1)) m++;
+  // A carry (m = 2048, or 1024 from a subnormal) lands in the exponent field: the right encoding,
+  // up to infinity for 65520 and above.
+  return sign | (e >= -14 ? ((e + 15) << 10) + m - 1024 : m);
 }
 
 export function fromHalfBits(h: number): number {
@@ -46,23 +46,43 @@ export function fromHalfBits(h: number): number {
   return sign * (1024 + man) * 2 ** (exp - 25);
 }
 
+/** Whether the decimal `d` encodes to the same bits as the stored value. */
+type Fits = (d: number) => boolean;
+
+/**
+ * The decimal with the fewest places that still encodes to the same stored value. Tries k
+ * decimal places, k = 1, 2, ...: q / 10^k is the double nearest that decimal (an exact integer
+ * over an exact power of ten), the same one a parser would give for its text. Both neighbours
+ * of v * 10^k are tried, since that product is itself rounded.
+ */
+function fewestPlaces(v: number, fits: Fits, maxPlaces: number): number {
+  if (Math.abs(v) >= 1e-5) {
+    let scale = 1;
+    for (let k = 1; k <= maxPlaces; k++) {
+      scale *= 10; // exact up to 10^22
+      const x = v * scale;
+      const q = Math.round(x);
+      if (fits(q / scale)) return q / scale;
+      const other = x > q ? q + 1 : q - 1;
+      if (fits(other / scale)) return other / scale;
+    }
+  }
+  for (let p = 1; p < 17; p++) {
+    const d = Number(v.toPrecision(p)); // tiny values: slower, by significant digits
+    if (fits(d)) return d;
+  }
+  return v;
+}
+
 /** The shortest decimal whose binary16 encoding is `h`. */
 export function halfToDecimal(h: number): number {
   const exact = fromHalfBits(h);
-  if (Number.isInteger(exact)) return exact;
-  for (let p = 1; p < 5; p++) {
-    const d = Number(exact.toPrecision(p));
-    if (toHalfBits(d) === h) return d;
-  }
-  return exact;
+  if (Number.isInteger(exact) || !Number.isFinite(exact)) return exact;
+  return fewestPlaces(exact, (d) => toHalfBits(d) === h, 13);
 }
 
 /** The shortest decimal whose binary32 encoding is `f` (a value from Math.fround / getFloat32). */
 export function singleToDecimal(f: number): number {
   if (Number.isInteger(f) || !Number.isFinite(f)) return f;
-  for (let p = 1; p < 9; p++) {
-    const d = Number(f.toPrecision(p));
-    if (Math.fround(d) === f) return d;
-  }
-  return f;
+  return fewestPlaces(f, (d) => Math.fround(d) === f, 22);
 }

@@ -45,14 +45,21 @@ export interface UnpackedNote {
   ltime?: number;
 }
 
+/** Scratch space a record is built in; grows for a big note, shrinks back afterwards. */
+const SCRATCH_BYTES = 256;
+
 class Writer {
-  #buf: Uint8Array;
-  #view: DataView;
+  #buf = new Uint8Array(SCRATCH_BYTES);
+  #view = new DataView(this.#buf.buffer);
   #pos = 0;
 
-  constructor(capacity: number) {
-    this.#buf = new Uint8Array(capacity);
-    this.#view = new DataView(this.#buf.buffer);
+  /** Start a record: reusing one buffer saves two allocations per note. */
+  reset(): void {
+    this.#pos = 0;
+    if (this.#buf.length > 4 * SCRATCH_BYTES) {
+      this.#buf = new Uint8Array(SCRATCH_BYTES);
+      this.#view = new DataView(this.#buf.buffer);
+    }
   }
 
   #room(n: number): number {
@@ -77,6 +84,34 @@ class Writer {
       n = Math.floor(n / 128);
     }
     this.u8(n);
+  }
+
+  /** A string of at most `max` UTF-8 bytes (0: any), cut before a partial character. */
+  string(v: string, max: number, short: boolean): void {
+    let ascii = true;
+    for (let i = 0; i < v.length; i++) {
+      if (v.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      const n = max > 0 && v.length > max ? max : v.length;
+      if (short) this.u8(n);
+      else this.varint(n);
+      const at = this.#room(n);
+      for (let i = 0; i < n; i++) this.#buf[at + i] = v.charCodeAt(i);
+      return;
+    }
+    const bytes = utf8Encode(v);
+    let n = bytes.length;
+    if (max > 0 && n > max) {
+      n = max;
+      while (n > 0 && (bytes[n] & 0xc0) === 0x80) n--;
+    }
+    if (short) this.u8(n);
+    else this.varint(n);
+    this.bytes(bytes, n);
   }
 
   bytes(b: Uint8Array, n: number): void {
@@ -118,10 +153,15 @@ class Writer {
     else this.#view.setFloat64(at, v, true);
   }
 
+  /** The record, copied out; the scratch space is released if a big note grew it. */
   done(): Uint8Array {
-    return this.#buf.slice(0, this.#pos);
+    const record = this.#buf.slice(0, this.#pos);
+    this.reset();
+    return record;
   }
 }
+
+const WRITER = new Writer();
 
 function corrupt(): never {
   fail('templated note record is corrupt', 'io');
@@ -264,19 +304,9 @@ function packField(w: Writer, f: Field, v: Json | undefined, path: string): void
         incompatible(path, `${v} is too large for hint ${f.hint}${f.size === 2 ? ` (at most ${HALF_MAX})` : ''}`);
       }
       return w.float(v, f.size);
-    case 'string': {
+    case 'string':
       if (typeof v !== 'string') incompatible(path, `expected a string, got ${typeName(v)}`);
-      const bytes = utf8Encode(v);
-      let n = bytes.length;
-      if (f.max > 0 && n > f.max) {
-        // Truncate to the maximum, never inside a UTF-8 sequence.
-        n = f.max;
-        while (n > 0 && (bytes[n] & 0xc0) === 0x80) n--;
-      }
-      if (f.short) w.u8(n);
-      else w.varint(n);
-      return w.bytes(bytes, n);
-    }
+      return w.string(v, f.max, f.short);
     case 'object':
       if (!isObject(v)) incompatible(path, `expected an object, got ${typeName(v)}`);
       return packObject(w, f, v, path, undefined);
@@ -350,7 +380,8 @@ export function packNote(
       flags |= LTIME;
     }
   }
-  const w = new Writer(template.bytes + 16 + (hasPayload ? payload.length : 0));
+  const w = WRITER;
+  w.reset();
   w.u8(flags);
   if (flags & TIME) w.int(time as number, 4);
   if (flags & LOCATION) {
