@@ -10,31 +10,33 @@
 /** The largest finite binary16 value. */
 export const HALF_MAX = 65504;
 
-const SCRATCH = new DataView(new ArrayBuffer(8));
-/** 2^n for the bit counts a conversion drops (42..53). */
-const POW2: readonly number[] = Object.freeze(Array.from({ length: 54 }, (_, n) => 2 ** n));
+/** 2^n for n = -30..30, at POW2[n + 30]: exact scaling without Math.pow on the hot path. */
+const POW2: readonly number[] = Object.freeze(Array.from({ length: 61 }, (_, i) => 2 ** (i - 30)));
 
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+// No scratch buffers here: objects made while XS preloads a module end up read-only.
 /** The binary16 bits of `v`, rounded to nearest even; 0x7c00 (|sign) when it overflows. */
 export function toHalfBits(v: number): number {
-  SCRATCH.setFloat64(0, v);
-  const hi = SCRATCH.getUint32(0);
-  const lo = SCRATCH.getUint32(4);
-  const sign = (hi >>> 16) & 0x8000;
-  const exp = (hi >>> 20) & 0x7ff;
-  if (exp === 0x7ff) return sign | (lo !== 0 || (hi & 0xfffff) !== 0 ? 0x7e00 : 0x7c00);
-  const e = exp - 1023;
-  if (e > 15) return sign | 0x7c00;
-  if (e < -25) return sign; // below half the smallest subnormal (doubles' subnormals included)
-  // The 53-bit significand is an exact integer in a double; keep its top bits: 11 for a normal
-  // half, fewer for a subnormal one (counted in units of 2^-24).
-  const sig = ((hi & 0xfffff) + 0x100000) * 4294967296 + lo;
-  const unit = POW2[e >= -14 ? 42 : 28 - e];
-  let m = Math.floor(sig / unit);
-  const rest = sig - m * unit;
-  if (rest > unit / 2 || (rest === unit / 2 && (m & 1) === 1)) m++;
-  // A carry (m = 2048, or 1024 from a subnormal) lands in the exponent field: the right encoding,
-  // up to infinity for 65520 and above.
-  return sign | (e >= -14 ? ((e + 15) << 10) + m - 1024 : m);
+  if (v !== v) return 0x7e00; // NaN (never reached from JSON)
+  const sign = v < 0 || (v === 0 && 1 / v < 0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  // Halfway between 65504 and the next step (65536) rounds to even, i.e. to infinity.
+  if (a >= 65520) return sign | 0x7c00;
+  // Subnormal: a multiple of 2^-24. A result of 1024 is the smallest normal, encoded alike.
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24);
+  let e = Math.floor(Math.log2(a)); // -14..15, but log2 may be off by one near powers of two
+  if (POW2[e + 30] > a) e--;
+  else if (POW2[e + 31] <= a) e++;
+  const m = roundHalfEven(a * POW2[40 - e]); // 1024..2048: scaling by a power of two is exact
+  // m === 2048 carries into the exponent field, which is the correct encoding.
+  return sign | (((e + 15) << 10) + (m - 1024));
 }
 
 export function fromHalfBits(h: number): number {
@@ -78,7 +80,16 @@ function fewestPlaces(v: number, fits: Fits, maxPlaces: number): number {
 export function halfToDecimal(h: number): number {
   const exact = fromHalfBits(h);
   if (Number.isInteger(exact) || !Number.isFinite(exact)) return exact;
-  return fewestPlaces(exact, (d) => toHalfBits(d) === h, 13);
+  // A non-integer is below 1024, so both neighbours are finite. Every number strictly between
+  // the midpoints to them encodes to h; the midpoints themselves too when h is even (ties to
+  // even). Checking that interval is cheaper than encoding each candidate.
+  const m = h & 0x7fff;
+  const a = Math.abs(exact);
+  const lo = (a + fromHalfBits(m - 1)) / 2;
+  const hi = (a + fromHalfBits(m + 1)) / 2;
+  const fits: Fits = (m & 1) === 0 ? (d) => d >= lo && d <= hi : (d) => d > lo && d < hi;
+  const d = fewestPlaces(a, fits, 13);
+  return h & 0x8000 ? -d : d;
 }
 
 /** The shortest decimal whose binary32 encoding is `f` (a value from Math.fround / getFloat32). */

@@ -36,30 +36,26 @@ export interface PackOptions {
 }
 
 /** A templated note read back as JSON (payload in base64, as the note requests show it). */
-export interface UnpackedNote {
+export type UnpackedNote = {
   body?: JsonObject;
   payload?: string;
   time?: number;
   lat?: number;
   lon?: number;
   ltime?: number;
-}
+};
 
-/** Scratch space a record is built in; grows for a big note, shrinks back afterwards. */
-const SCRATCH_BYTES = 256;
-
+// One Writer per record, no module-level scratch buffer: a buffer made while XS preloads the
+// module would be read-only at run time.
 class Writer {
-  #buf = new Uint8Array(SCRATCH_BYTES);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array;
+  #view: DataView;
   #pos = 0;
 
-  /** Start a record: reusing one buffer saves two allocations per note. */
-  reset(): void {
-    this.#pos = 0;
-    if (this.#buf.length > 4 * SCRATCH_BYTES) {
-      this.#buf = new Uint8Array(SCRATCH_BYTES);
-      this.#view = new DataView(this.#buf.buffer);
-    }
+  /** `capacity`: the expected record size, so most records never grow the buffer. */
+  constructor(capacity: number) {
+    this.#buf = new Uint8Array(capacity);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   #room(n: number): number {
@@ -153,15 +149,11 @@ class Writer {
     else this.#view.setFloat64(at, v, true);
   }
 
-  /** The record, copied out; the scratch space is released if a big note grew it. */
+  /** The record: the buffer itself when the size was right, else a trimmed copy. */
   done(): Uint8Array {
-    const record = this.#buf.slice(0, this.#pos);
-    this.reset();
-    return record;
+    return this.#pos === this.#buf.length ? this.#buf : this.#buf.slice(0, this.#pos);
   }
 }
-
-const WRITER = new Writer();
 
 function corrupt(): never {
   fail('templated note record is corrupt', 'io');
@@ -263,8 +255,10 @@ function typeName(v: Json): string {
   return `${v}`;
 }
 
-function join(path: string, name: string): string {
-  return path ? `${path}.${name}` : name;
+/** A field's path for error messages ("gps.lat", "samples[2]"), built only when failing. */
+function pathOf(parent: string, key: string | number): string {
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  return parent ? `${parent}.${key}` : key;
 }
 
 /** Write the zero value of a field: what an absent or null value is stored as. */
@@ -287,44 +281,47 @@ function packEmpty(w: Writer, f: Field): void {
   }
 }
 
-function packField(w: Writer, f: Field, v: Json | undefined, path: string): void {
+function packField(w: Writer, f: Field, v: Json | undefined, parent: string, key: string | number): void {
   if (v === undefined || v === null) return packEmpty(w, f);
   switch (f.kind) {
     case 'bool':
-      if (typeof v !== 'boolean') incompatible(path, `expected true or false, got ${typeName(v)}`);
+      if (typeof v !== 'boolean') incompatible(pathOf(parent, key), `expected true or false, got ${typeName(v)}`);
       return w.u8(v ? 1 : 0);
     case 'int':
-      if (typeof v !== 'number') incompatible(path, `expected an integer (hint ${f.hint}), got ${typeName(v)}`);
-      if (!Number.isInteger(v)) incompatible(path, `${v} is not an integer (hint ${f.hint})`);
-      if (v < f.min || v > f.max) incompatible(path, `${v} is outside ${f.range} (hint ${f.hint})`);
+      if (typeof v !== 'number') incompatible(pathOf(parent, key), `expected an integer (hint ${f.hint}), got ${typeName(v)}`);
+      if (!Number.isInteger(v)) incompatible(pathOf(parent, key), `${v} is not an integer (hint ${f.hint})`);
+      if (v < f.min || v > f.max) incompatible(pathOf(parent, key), `${v} is outside ${f.range} (hint ${f.hint})`);
       return w.int(v, f.size);
     case 'float':
-      if (typeof v !== 'number') incompatible(path, `expected a number (hint ${f.hint}), got ${typeName(v)}`);
+      if (typeof v !== 'number') incompatible(pathOf(parent, key), `expected a number (hint ${f.hint}), got ${typeName(v)}`);
       if ((f.size === 2 && Math.abs(v) >= 65520) || (f.size === 4 && !Number.isFinite(Math.fround(v)))) {
-        incompatible(path, `${v} is too large for hint ${f.hint}${f.size === 2 ? ` (at most ${HALF_MAX})` : ''}`);
+        incompatible(pathOf(parent, key), `${v} is too large for hint ${f.hint}${f.size === 2 ? ` (at most ${HALF_MAX})` : ''}`);
       }
       return w.float(v, f.size);
     case 'string':
-      if (typeof v !== 'string') incompatible(path, `expected a string, got ${typeName(v)}`);
+      if (typeof v !== 'string') incompatible(pathOf(parent, key), `expected a string, got ${typeName(v)}`);
       return w.string(v, f.max, f.short);
     case 'object':
-      if (!isObject(v)) incompatible(path, `expected an object, got ${typeName(v)}`);
-      return packObject(w, f, v, path, undefined);
+      if (!isObject(v)) incompatible(pathOf(parent, key), `expected an object, got ${typeName(v)}`);
+      return packObject(w, f, v, pathOf(parent, key), undefined);
     case 'tuple':
-      if (!Array.isArray(v)) incompatible(path, `expected an array, got ${typeName(v)}`);
-      if (v.length > f.items.length) incompatible(path, `${v.length} values, the template holds ${f.items.length}`);
-      for (let i = 0; i < f.items.length; i++) packField(w, f.items[i], v[i], `${path}[${i}]`);
+      if (!Array.isArray(v)) incompatible(pathOf(parent, key), `expected an array, got ${typeName(v)}`);
+      if (v.length > f.items.length) incompatible(pathOf(parent, key), `${v.length} values, the template holds ${f.items.length}`);
+      for (let i = 0; i < f.items.length; i++) packField(w, f.items[i], v[i], pathOf(parent, key), i);
       return;
     case 'list':
-      if (!Array.isArray(v)) incompatible(path, `expected an array, got ${typeName(v)}`);
+      if (!Array.isArray(v)) incompatible(pathOf(parent, key), `expected an array, got ${typeName(v)}`);
       w.varint(v.length);
-      for (let i = 0; i < v.length; i++) packField(w, f.item, v[i], `${path}[${i}]`);
+      if (v.length > 0) {
+        const path = pathOf(parent, key);
+        for (let i = 0; i < v.length; i++) packField(w, f.item, v[i], path, i);
+      }
   }
 }
 
 function packObject(w: Writer, f: ObjectField, v: JsonObject, path: string, meta: PackOptions | undefined): void {
   for (const name in v) {
-    if (!f.index.has(name)) incompatible(join(path, name), 'not in the template');
+    if (!f.index.has(name)) incompatible(pathOf(path, name), 'not in the template');
   }
   const { names, fields, specials } = f;
   for (let i = 0; i < fields.length; i++) {
@@ -332,7 +329,7 @@ function packObject(w: Writer, f: ObjectField, v: JsonObject, path: string, meta
     let value: Json | undefined = Object.hasOwn(v, name) ? v[name] : undefined;
     const special = specials[i];
     if (special !== undefined && value === undefined && meta) value = meta[special];
-    packField(w, fields[i], value, join(path, name));
+    packField(w, fields[i], value, path, name);
   }
 }
 
@@ -380,8 +377,7 @@ export function packNote(
       flags |= LTIME;
     }
   }
-  const w = WRITER;
-  w.reset();
+  const w = new Writer(template.bytes + 16 + (hasPayload ? payload.length : 0));
   w.u8(flags);
   if (flags & TIME) w.int(time as number, 4);
   if (flags & LOCATION) {
