@@ -90,14 +90,20 @@ describe('note.template', () => {
     expect(reg.versions.get('s.qo')).toHaveLength(2);
   });
 
-  it('omitting body, or delete:true, removes the template', () => {
+  it('omitting body removes the template; verify alone does not', () => {
     const reg = new MemoryRegistry();
     run(reg, { file: 'a.qo', body: { v: 11 } });
-    expect(run(reg, { file: 'a.qo' })).toEqual({});
+    expect(run(reg, { file: 'a.qo', verify: true })).toMatchObject({ template: true });
+    expect(run(reg, { file: 'a.qo', length: 4 })).toEqual({});
     expect(reg.get('a.qo')).toBeUndefined();
-    run(reg, { file: 'a.qo', body: { v: 11 } });
-    expect(run(reg, { file: 'a.qo', delete: true, verify: true })).toEqual({});
-    expect(reg.get('a.qo')).toBeUndefined();
+    expect(run(reg, { file: 'a.qo', verify: true })).toEqual({});
+  });
+
+  it('delete (NTN pending notes) never applies here: checked, no effect', () => {
+    const reg = new MemoryRegistry();
+    expect(run(reg, { file: 'a.qo', body: { v: 11 }, delete: true, port: 3, format: 'compact' })).toEqual({ bytes: 2 });
+    expect(reg.get('a.qo')?.port).toBe(3);
+    expect(failure(reg, { file: 'a.qo', body: { v: 11 }, delete: 'yes' })).toBe('delete: must be true or false {bad-arg}');
   });
 
   it('keeps ports unique per card', () => {
@@ -119,7 +125,6 @@ describe('note.template', () => {
       [{ file: 'a.qo', body: { v: 11 }, format: 'tiny' }, 'format: must be "compact" or absent {bad-arg}'],
       [{ file: 'a.qo', body: { s: '300' }, format: 'compact' }, 's: compact templates hold strings of at most 255 bytes'],
       [{ file: 'a.qo', body: [11] }, 'body: must be a JSON object {bad-arg}'],
-      [{ file: 'a.qo', body: { v: 11 }, delete: true }, 'delete: cannot be combined with a template body {bad-arg}'],
       [{ file: 'a.txt', body: { v: 11 } }, 'file: a.txt is not a queue or database notefile name {notefile-bad-name}'],
       [{ file: '_sys.db', body: { v: 11 } }, '{notefile-bad-name}'],
       [{ file: 7, body: { v: 11 } }, 'file: must be a string {bad-arg}'],

@@ -47,22 +47,23 @@ function describeSetting(s: TemplateSetting): JsonObject {
 }
 
 /**
- * body: set (re-setting an identical template changes nothing); no body (or delete:true):
- * remove; verify:true: answer the active template. Setting answers {bytes}.
+ * body: set (re-setting an identical template changes nothing), answering {bytes}; no body:
+ * remove; verify:true: answer the active template instead. `delete` asks to drop pending notes
+ * when syncing over NTN (satellite) against a non-NTN notefile or the reverse; this card has no
+ * NTN link, so that never applies: it is checked and has no effect.
  */
 export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject {
   const file = args.string('file', 'data.qo');
   checkFile(file);
   const body = args.object('body');
   const verify = args.bool('verify');
-  const remove = args.bool('delete');
+  args.bool('delete');
   const length = args.int('length', 0, MAX_TEMPLATE_PAYLOAD, 0);
   const port = args.int('port', 1, 100);
   const format = args.string('format', '');
   if (format !== '' && format !== 'compact') fail('format: must be "compact" or absent', 'bad-arg');
 
   if (body !== undefined) {
-    if (remove) fail('delete: cannot be combined with a template body', 'bad-arg');
     const template = compileTemplate(body, { length, format: format === 'compact' ? 'compact' : 'default' });
     if (port !== undefined && registry.portInUse(port, file)) {
       fail(`port: ${port} is already used by another notefile`, 'bad-arg');
@@ -73,7 +74,7 @@ export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject
     }
     return verify ? describeSetting({ template, port }) : { bytes: template.bytes };
   }
-  if (verify && !remove) {
+  if (verify) {
     const current = registry.get(file);
     return current ? describeSetting(current) : {};
   }
