@@ -1,0 +1,83 @@
+// note.template (REFERENCE.md section 4), written against a small registry interface so the
+// notefile store can provide it. Wire it as:
+//   'note.template': (card, args) => noteTemplate(<the card's TemplateRegistry>, args)
+import { fail } from '../errors';
+import type { JsonObject } from '../json';
+import { Template, compileTemplate, sameTemplate } from '../template';
+import type { Args } from './args';
+
+/** The template active on a notefile, with its port (a notefile property, not part of the layout). */
+export interface TemplateSetting {
+  readonly template: Template;
+  readonly port?: number;
+}
+
+export interface TemplateRegistry {
+  get(file: string): TemplateSetting | undefined;
+  /** Make `template` active. Older versions stay with the notes packed with them: compare with
+   * sameTemplate to reuse a version when only the port changed. */
+  set(file: string, template: Template, port: number | undefined): void;
+  /** Remove the active template (notes already packed keep theirs). No-op when there is none. */
+  delete(file: string): void;
+  /** Whether a notefile other than `file` uses `port`. */
+  portInUse(port: number, file: string): boolean;
+}
+
+/** Largest declared payload per templated note: the whole note must fit in device RAM. */
+export const MAX_TEMPLATE_PAYLOAD = 8192;
+
+const TEMPLATED_KINDS: readonly string[] = Object.freeze(['qo', 'qos', 'qi', 'qis', 'db', 'dbs', 'dbx']);
+
+// A stand-in until the notefile module exports its name check.
+function checkFile(file: string): void {
+  const dot = file.lastIndexOf('.');
+  if (dot <= 0 || file.startsWith('_') || file.includes(',') || !TEMPLATED_KINDS.includes(file.slice(dot + 1))) {
+    fail(`file: ${file} is not a queue or database notefile name`, 'notefile-bad-name');
+  }
+}
+
+function describeSetting(s: TemplateSetting): JsonObject {
+  const t = s.template;
+  const reply: JsonObject = { template: true, body: t.body };
+  if (t.length > 0) reply.length = t.length;
+  if (s.port !== undefined) reply.port = s.port;
+  if (t.format === 'compact') reply.format = 'compact';
+  reply.bytes = t.bytes;
+  return reply;
+}
+
+/**
+ * body: set (re-setting an identical template changes nothing), answering {bytes}; no body:
+ * remove; verify:true: answer the active template instead. `delete` asks to drop pending notes
+ * when syncing over NTN (satellite) against a non-NTN notefile or the reverse; this card has no
+ * NTN link, so that never applies: it is checked and has no effect.
+ */
+export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject {
+  const file = args.string('file', 'data.qo');
+  checkFile(file);
+  const body = args.object('body');
+  const verify = args.bool('verify');
+  args.bool('delete');
+  const length = args.int('length', 0, MAX_TEMPLATE_PAYLOAD, 0);
+  const port = args.int('port', 1, 100);
+  const format = args.string('format', '');
+  if (format !== '' && format !== 'compact') fail('format: must be "compact" or absent', 'bad-arg');
+
+  if (body !== undefined) {
+    const template = compileTemplate(body, { length, format: format === 'compact' ? 'compact' : 'default' });
+    if (port !== undefined && registry.portInUse(port, file)) {
+      fail(`port: ${port} is already used by another notefile`, 'bad-arg');
+    }
+    const current = registry.get(file);
+    if (!current || !sameTemplate(current.template, template) || current.port !== port) {
+      registry.set(file, template, port);
+    }
+    return verify ? describeSetting({ template, port }) : { bytes: template.bytes };
+  }
+  if (verify) {
+    const current = registry.get(file);
+    return current ? describeSetting(current) : {};
+  }
+  registry.delete(file);
+  return {};
+}
