@@ -1,16 +1,16 @@
 // Template codec under the XS engine: metered compute and allocation per record.
 //   npx tsc -p tsconfig.json && node dist/bench/template-xs.js [notes]
 // `compute` is XS's deterministic instruction-like count (REFERENCE.md section 6).
-import * as path from 'path';
-import { XsWorker, bundle, returnJson } from '../test/xs/worker';
+import { bundle } from '../test/xs/bundle';
+import { XsEngine, returnJson } from '../test/xs/xsnap';
 
 const COUNT = Number(process.argv[2] ?? 2000);
 const HINTS = { temp: 14.1, humidity: 12, pressure: 14.1, battery: 12.1, motion: true, status: 'ok' };
 
 async function main(): Promise<void> {
-  const xs = new XsWorker();
+  const xs = new XsEngine();
   try {
-    await xs.evaluate(bundle(path.join(__dirname, '..'), ['src/template/index.js', 'src/util/utf8.js']));
+    await xs.evaluate(bundle());
     await xs.evaluate(`
       const t = load("src/template/index.js");
       globalThis.tpl = t.compileTemplate(${JSON.stringify(HINTS)});

@@ -25,16 +25,16 @@ function nodeRate(line: string, n: number): number {
 async function xsCompute(xs: XsEngine, line: string, n: number): Promise<number> {
   const b64 = base64Encode(Buffer.from(line));
   const run = (count: number) =>
-    xs.evaluate(`{ const line = __load('src/util/base64.js').base64Decode(${JSON.stringify(b64)});
+    xs.evaluate(`{ const line = load('src/util/base64.js').base64Decode(${JSON.stringify(b64)});
       for (let i = 0; i < ${count}; i++) globalThis.__send(line); new ArrayBuffer(0); }`);
   const one = await run(1);
   const many = await run(n + 1);
-  return (many.meter.compute - one.meter.compute) / n;
+  return (many.compute - one.compute) / n;
 }
 
 async function main(): Promise<void> {
   const xs = new XsEngine();
-  await xs.evaluate(`${bundle()}; globalThis.__send = __load('test/xs/harness.js').benchSession(); new ArrayBuffer(0)`);
+  await xs.evaluate(`${bundle()}; globalThis.__send = load('test/xs/harness.js').benchSession(); new ArrayBuffer(0)`);
   console.log('| request | Node requests/s | XS compute per request |');
   console.log('|---|---:|---:|');
   for (const [name, line] of Object.entries(REQUESTS)) {

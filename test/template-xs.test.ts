@@ -1,7 +1,7 @@
 // The template codec under the XS engine gives the same bytes and the same JSON as on Node.
-import * as path from 'path';
 import * as template from '../src/template';
-import { XsWorker, bundle, returnJson } from './xs/worker';
+import { bundle } from './xs/bundle';
+import { XsEngine, returnJson } from './xs/xsnap';
 
 type TemplateModule = typeof template;
 
@@ -51,10 +51,10 @@ function vectors(t: TemplateModule): unknown {
 }
 
 describe('templates on XS', () => {
-  let xs: XsWorker;
+  let xs: XsEngine;
   beforeAll(async () => {
-    xs = new XsWorker();
-    await xs.evaluate(bundle(path.join(__dirname, '..'), ['src/template/index.js', 'src/util/utf8.js']));
+    xs = new XsEngine();
+    await xs.evaluate(bundle());
   });
   afterAll(() => xs.close());
 

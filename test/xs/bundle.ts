@@ -36,7 +36,7 @@ function __load(id) {
 }
 `;
 
-/** One script defining every module; `globalThis.__load(id)` loads one, e.g. 'test/xs/harness.js'. */
+/** One script defining every module; `globalThis.load(id)` loads one, e.g. 'test/xs/harness.js'. */
 export function bundle(): string {
   const files: string[] = [];
   collect(path.join(DIST, 'src'), files);
@@ -47,5 +47,5 @@ export function bundle(): string {
     const code = fs.readFileSync(file, 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '');
     out += `__modules[${JSON.stringify(id)}] = function (module, exports, require) {\n${code}\n};\n`;
   }
-  return out + 'globalThis.__load = __load;\n';
+  return out + 'globalThis.load = __load;\n';
 }

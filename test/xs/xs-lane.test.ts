@@ -21,7 +21,7 @@ describe('XS lane', () => {
   it('runs the core without host globals', async () => {
     const { result } = await xs.evaluate(`
       const probe = ['Buffer', 'process', 'console', 'setTimeout', 'structuredClone'].filter((n) => typeof globalThis[n] !== 'undefined');
-      __load('src/util/utf8.js').utf8Encode(probe.join(',')).buffer`);
+      load('src/util/utf8.js').utf8Encode(probe.join(',')).buffer`);
     expect(Buffer.from(result).toString()).toBe('');
   });
 
@@ -29,8 +29,8 @@ describe('XS lane', () => {
     const input = corpusStream();
     const node = runStream(input);
     const { result } = await xs.evaluate(`
-      const h = __load('test/xs/harness.js');
-      const b64 = __load('src/util/base64.js');
+      const h = load('test/xs/harness.js');
+      const b64 = load('src/util/base64.js');
       h.runStream(b64.base64Decode(${JSON.stringify(base64Encode(input))})).buffer`);
     const text = Buffer.from(node).toString('latin1');
     // The run is not trivially empty: replies, errors, crc members and binary all appear.

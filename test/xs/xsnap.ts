@@ -5,10 +5,20 @@ import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import type { Readable, Writable } from 'stream';
 
-export interface Meter {
+export interface XsReply {
+  /** XS's deterministic instruction-like count for the evaluation. */
   compute: number;
   allocate: number;
   currentHeapCount: number;
+  /** The completion value's bytes when it was an ArrayBuffer (empty otherwise). */
+  result: Uint8Array;
+  /** The same bytes as UTF-8 text. */
+  text: string;
+}
+
+/** A script tail that makes `expr` (JSON-able) the completion value, via the bundled utf8. */
+export function returnJson(expr: string): string {
+  return `load('src/util/utf8.js').utf8Encode(JSON.stringify(${expr})).buffer;`;
 }
 
 export function xsnapBinary(): string {
@@ -29,8 +39,8 @@ export class XsEngine {
     (this.#proc.stdio[4] as Readable).on('data', (d: Buffer) => this.#onData(d));
   }
 
-  /** Evaluate a script whose completion value is an ArrayBuffer. */
-  evaluate(script: string): Promise<{ meter: Meter; result: Uint8Array }> {
+  /** Evaluate a script; its completion value, if an ArrayBuffer, comes back as `result`. */
+  evaluate(script: string): Promise<XsReply> {
     const body = Buffer.from('e' + script, 'utf8');
     const fd3 = this.#proc.stdio[3] as Writable;
     fd3.write(`${body.length}:`);
@@ -40,8 +50,10 @@ export class XsEngine {
       this.#waiting.push((message) => {
         if (message[0] === 0x21 /* ! */) return reject(new Error('XS: ' + message.subarray(1).toString()));
         const sep = message.indexOf(1);
-        const meter = JSON.parse(message.subarray(1, sep).toString()) as Meter;
-        resolve({ meter, result: new Uint8Array(message.subarray(sep + 1)) });
+        const end = sep < 0 ? message.length : sep;
+        const meter = JSON.parse(message.subarray(1, end).toString());
+        const result = sep < 0 ? new Uint8Array(0) : new Uint8Array(message.subarray(sep + 1));
+        resolve({ ...meter, result, text: Buffer.from(result).toString('utf8') });
       });
     });
   }
