@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
-  hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, verifyPassword, type RateLimit,
+  hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, uuid7, verifyPassword, type RateLimit,
 } from './auth';
 import type {
   DeviceFilter, DeviceRecord, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
@@ -272,7 +272,7 @@ export class Hub extends EventEmitter {
     const events: EventRecord[] = notes.map((n) => {
       if (typeof n.lat === 'number' && typeof n.lon === 'number') { lat = n.lat; lon = n.lon; locWhen = n.ltime ?? n.when ?? received; }
       const e: EventRecord = {
-        event: randomUUID(), session: opts.session, device: d.uid, sn: d.sn, product: d.productUID, app: d.projectUID,
+        event: uuid7(), session: opts.session, device: d.uid, sn: d.sn, product: d.productUID, app: d.projectUID,
         received, req: opts.req ?? 'note.add', when: Math.floor(n.when ?? received), file,
       };
       if (n.id !== undefined) e.note = n.id;

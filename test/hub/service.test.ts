@@ -10,7 +10,7 @@ import { startHub, DATABASE_FILE, type RunningHub } from '../../hub/server';
 import { Hub } from '../../hub/hub';
 import { SqliteStore } from '../../hub/store/sqlite';
 import { MIGRATIONS } from '../../hub/store/migrations';
-import { verifyPassword, hashPassword } from '../../hub/auth';
+import { verifyPassword, hashPassword, uuid7 } from '../../hub/auth';
 import { call, removeDir, tempDir } from './helpers';
 import { createHash } from 'node:crypto';
 
@@ -122,6 +122,13 @@ describe('Hub service', () => {
     await hub.setDfuStatus('dev:1', 'host', 'completed', 'installed');
     expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
     await expect(hub.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('makes event UIDs as time-ordered version-7 UUIDs', () => {
+    const a = uuid7(1700000000000), b = uuid7(1700000000001);
+    expect(a).toMatch(/^018bcfe5-6800-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+    expect(new Set(Array.from({ length: 1000 }, () => uuid7(5))).size).toBe(1000);
   });
 
   it('hashes passwords with scrypt and tokens never appear in the database', async () => {
