@@ -72,4 +72,10 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     last_error TEXT NOT NULL DEFAULT '');
   CREATE INDEX deliveries_due ON deliveries(dead, next_at);
   `,
+  // 2: event filters by device or file answer from the index alone, even deep into the pages
+  `
+  DROP INDEX events_device;
+  CREATE INDEX events_project_device ON events(project_uid, device_uid, seq);
+  CREATE INDEX events_project_file ON events(project_uid, file, seq);
+  `,
 ]);
