@@ -283,4 +283,23 @@ describe('persistence', () => {
       } finally { await b.close(); }
     } finally { removeDir(dir); }
   });
+
+  it('migrates an older database forward and keeps its rows', async () => {
+    const dir = tempDir('migrate');
+    try {
+      const file = join(dir, DATABASE_FILE);
+      const old = new Database(file);
+      old.exec(MIGRATIONS[0]);
+      old.pragma('user_version = 1');
+      old.prepare("INSERT INTO events (uid, project_uid, device_uid, sn, file, captured, received, json) VALUES ('e1','app:1','dev:1','','a.qo',1,1,'{}')").run();
+      old.close();
+      const store = new SqliteStore(file);
+      await store.close();
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect((db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'events_project_device'").all()).length).toBe(1);
+      expect((db.prepare('SELECT uid FROM events').all() as Data[]).map((r) => r.uid)).toEqual(['e1']);
+      db.close();
+    } finally { removeDir(dir); }
+  });
 });
