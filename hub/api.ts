@@ -71,7 +71,7 @@ function firmwareType(v: string): 'host' | 'notecard' {
   if (v !== 'host' && v !== 'notecard') throw new HubError(400, 'firmware type is host or notecard');
   return v;
 }
-const users = (c: Ctx): number => {
+const userIdOf = (c: Ctx): number => {
   if (c.principal.kind !== 'user') throw new HubError(403, 'this needs a user token, not a project client token');
   return c.principal.userId;
 };
@@ -153,7 +153,7 @@ export function apiRouter(): Router {
   }));
   r.add('GET', '/v1/projects', 'token', async (c) => ok({ projects: (await c.hub.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
   r.add('POST', '/v1/projects', 'token', async (c) => {
-    const userId = users(c);
+    const userId = userIdOf(c);
     const label = optString((await c.body()).label, 'label');
     if (!label) throw new HubError(400, 'label is required');
     return ok(projectJson(await c.hub.createProjectFor(userId, label), c.principal));

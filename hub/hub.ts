@@ -178,11 +178,10 @@ export class Hub extends EventEmitter {
   }
 
   async createProject(username: string, label: string): Promise<ProjectRecord> {
-    const rec: ProjectRecord = { uid: newId('app:'), label, created: Date.now() / 1000, ownerId: await this.#userId(username) };
-    await this.store.createProject(rec);
-    return rec;
+    return this.createProjectFor(await this.#userId(username), label);
   }
   async createProjectFor(userId: number, label: string): Promise<ProjectRecord> {
+    if (!label || label.length > 256) throw new HubError(400, 'a project label is 1-256 characters');
     const rec: ProjectRecord = { uid: newId('app:'), label, created: Date.now() / 1000, ownerId: userId };
     await this.store.createProject(rec);
     return rec;

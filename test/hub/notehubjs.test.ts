@@ -133,6 +133,15 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     expect(await effective()).toEqual({ rate: '60', mode: 'fast' });
   });
 
+  it('lists firmware uploaded with a raw PUT', async () => {
+    const put = await call(`${hub.url}/v1/projects/${hub.projectUID}/firmware/host/app-1.0.0.bin?version=1.0.0`, hub.token, 'PUT',
+      new Uint8Array([1, 2, 3, 4]), { 'Content-Type': 'application/octet-stream' });
+    expect(put.status).toBe(200);
+    const list = await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'host' }) as unknown as Data[];
+    expect(list.map((f) => [f.filename, f.version, f.type])).toEqual([['app-1.0.0.bin', '1.0.0', 'host']]);
+    expect(await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'notecard' })).toEqual([]);
+  });
+
   async function effective(): Promise<unknown> {
     return (await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/environment_variables`, hub.token)).body.environment_variables_effective;
   }
