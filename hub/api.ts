@@ -304,10 +304,9 @@ export function apiRouter(): Router {
   const envBody = async (c: Ctx): Promise<unknown> => (await c.body()).environment_variables;
   r.add('GET', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.store.envGet('project', c.project.uid) }));
   r.add('PUT', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.envPut('project', c.project.uid, await envBody(c)) }));
-  r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => {
-    await c.hub.store.envDelete('project', c.project.uid, c.params.key);
-    return ok({ environment_variables: await c.hub.store.envGet('project', c.project.uid) });
-  });
+  r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => ok({
+    environment_variables: await c.hub.envDelete('project', c.project.uid, c.params.key),
+  }));
   r.add('GET', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
     const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
     return ok({ environment_variables: await c.hub.store.envGet('fleet', f.uid) });
@@ -318,8 +317,7 @@ export function apiRouter(): Router {
   });
   r.add('DELETE', `${P}/fleets/:fleet/environment_variables/:key`, 'project', async (c) => {
     const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
-    await c.hub.store.envDelete('fleet', f.uid, c.params.key);
-    return ok({ environment_variables: await c.hub.store.envGet('fleet', f.uid) });
+    return ok({ environment_variables: await c.hub.envDelete('fleet', f.uid, c.params.key) });
   });
   const deviceEnv = async (c: Ctx, uid: string): Promise<Reply> => ok({
     environment_variables: await c.hub.store.envGet('device', uid),
@@ -334,7 +332,7 @@ export function apiRouter(): Router {
   });
   r.add('DELETE', `${D}/environment_variables/:key`, 'project', async (c) => {
     const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    await c.hub.store.envDelete('device', d.uid, c.params.key);
+    await c.hub.envDelete('device', d.uid, c.params.key);
     return deviceEnv(c, d.uid);
   });
 

@@ -27,6 +27,8 @@ export type Principal =
 export interface IngestNote {
   id?: string; body?: JsonObject; payload?: string; when?: number;
   lat?: number; lon?: number; ltime?: number;
+  /** the card's unique key for this upload: a note re-sent with a key already seen is stored once */
+  key?: string;
 }
 
 export interface HubOptions {
@@ -52,6 +54,10 @@ export function notefileKind(file: string): 'qi' | 'qo' | 'db' | 'dbx' {
   }
 }
 
+/**
+ * Events emitted: 'events' (EventRecord[] just stored), 'notes' ({deviceUID, file}: the hub side
+ * of a device's .qi or .db changed, so a connected device should sync), 'env' ({scope, ownerUID}).
+ */
 export class Hub extends EventEmitter {
   readonly store: Store;
   readonly #limiter: RateLimiter | null;
@@ -229,7 +235,7 @@ export class Hub extends EventEmitter {
    * The device as the sync listener sees it on connect: created in the product's project on first
    * contact (with the product's default fleets), otherwise refreshed. Throws 404 for an unknown product.
    */
-  async provisionDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string } = {}): Promise<DeviceRecord> {
+  async provisionDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string; secret?: string } = {}): Promise<DeviceRecord> {
     if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(deviceUID)) throw new HubError(400, `invalid device UID: ${deviceUID}`);
     const prod = await this.store.product(productUID);
     if (!prod) throw new HubError(404, `product not found: ${productUID}`);
@@ -244,8 +250,13 @@ export class Hub extends EventEmitter {
       fleetUIDs: prod.autoProvisionFleets, provisioned: now, lastActivity: now, disabled: prod.disableDevicesByDefault,
       lat: null, lon: null, locationWhen: null, voltage: null, temperature: null,
     });
+    if (info.secret !== undefined) await this.store.setDeviceSecret(deviceUID, info.secret);
     return this.device(deviceUID);
   }
+
+  /** For the sync listener: the secret recorded at first contact (null if none yet). */
+  deviceSecret(deviceUID: string): Promise<string | null> { return this.store.deviceSecret(deviceUID); }
+  setDeviceSecret(deviceUID: string, secret: string | null): Promise<void> { return this.store.setDeviceSecret(deviceUID, secret); }
 
   devices(projectUID: string, filter: DeviceFilter, pageSize: number, pageNum: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {
     return this.store.devices(projectUID, filter, pageSize, (pageNum - 1) * pageSize);
@@ -262,6 +273,7 @@ export class Hub extends EventEmitter {
    * Every note a card uploaded becomes one event. One call is one transaction, so the sync
    * listener should hand over a whole batch (a session's worth of a notefile) at once. Pass the
    * DeviceRecord instead of its UID when the caller already holds it (saves a lookup).
+   * Returns the events stored (notes whose `key` was already seen are left out).
    */
   async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string } = {}): Promise<EventRecord[]> {
     notefileKind(file);
@@ -281,11 +293,12 @@ export class Hub extends EventEmitter {
       return e;
     });
     const moved = lat !== d.lat || lon !== d.lon;
-    await this.store.insertEvents(d.projectUID, events, { deviceUID: d.uid, update: {
-      lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}),
-    } });
-    if (events.length) this.emit('events', events);
-    return events;
+    const stored = await this.store.insertEvents(d.projectUID, events, {
+      touch: { deviceUID: d.uid, update: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } },
+      dedup: notes.some((n) => n.key !== undefined) ? notes.map((n) => n.key) : undefined,
+    });
+    if (stored.length) this.emit('events', stored);
+    return stored;
   }
 
   // ---------------------------------------------------------------- notes on the hub side
@@ -295,6 +308,7 @@ export class Hub extends EventEmitter {
     if (notefileKind(file) !== 'qi') throw new HubError(400, `notes can only be added to inbound queues (.qi): ${file}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id: randomUUID(), body: body ?? null, payload: payload ?? null }], 'hub');
     await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add' });
+    this.emit('notes', { deviceUID, file });
     return rec;
   }
 
@@ -308,6 +322,7 @@ export class Hub extends EventEmitter {
     const old = await this.store.note(deviceUID, file, id);
     if (mode === 'create' && old && !old.deleted) throw new HubError(409, `note already exists: ${id}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id, body: body ?? null, payload: payload ?? null }], 'hub');
+    this.emit('notes', { deviceUID, file });
     return rec;
   }
 
@@ -325,6 +340,7 @@ export class Hub extends EventEmitter {
     const n = await this.store.note(deviceUID, file, id);
     if (!n || n.deleted) throw new HubError(404, `note not found: ${id}`);
     await this.store.addNotes(deviceUID, file, [{ id, deleted: true }], 'hub');
+    this.emit('notes', { deviceUID, file });
   }
 
   /** For the sync engine: hub-side .qi notes the device has not received yet. */
@@ -359,7 +375,23 @@ export class Hub extends EventEmitter {
       clean[k] = v;
     }
     await this.store.envPut(scope, ownerUID, clean, replace);
+    this.emit('env', { scope, ownerUID });
     return this.store.envGet(scope, ownerUID);
+  }
+
+  async envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<{ [k: string]: string }> {
+    if (await this.store.envDelete(scope, ownerUID, key)) this.emit('env', { scope, ownerUID });
+    return this.store.envGet(scope, ownerUID);
+  }
+
+  /** When anything in the device's hub-side environment (project, fleets, device) last changed; 0 if never. */
+  async envModified(deviceUID: string): Promise<number> {
+    const d = await this.device(deviceUID);
+    const times = await Promise.all([
+      this.store.envModified('project', d.projectUID), this.store.envModified('device', d.uid),
+      ...d.fleetUIDs.map((f) => this.store.envModified('fleet', f)),
+    ]);
+    return Math.max(0, ...times.map((t) => t ?? 0));
   }
 
   /** What the device sees: card defaults < project < fleets < device. */

@@ -78,4 +78,13 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX events_project_device ON events(project_uid, device_uid, seq);
   CREATE INDEX events_project_file ON events(project_uid, file, seq);
   `,
+  // 3: what the device-sync listener needs: the device secret (trust on first use), upload keys
+  // so a note re-sent after a cut link is stored once, and when each environment last changed
+  `
+  ALTER TABLE devices ADD COLUMN secret TEXT;
+  ALTER TABLE events ADD COLUMN dedup TEXT;
+  CREATE UNIQUE INDEX events_dedup ON events(device_uid, dedup) WHERE dedup IS NOT NULL;
+  CREATE TABLE env_meta (
+    scope TEXT NOT NULL, owner_uid TEXT NOT NULL, modified REAL NOT NULL, PRIMARY KEY (scope, owner_uid));
+  `,
 ]);

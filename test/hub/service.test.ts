@@ -66,6 +66,50 @@ describe('Hub service', () => {
     await expect(hub.ingestNotes('dev:1', 'bad,name.qo', [{}])).rejects.toMatchObject({ status: 400 });
   });
 
+  it('stores a re-sent note once when the card gives upload keys', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    const first = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }]);
+    expect(first).toHaveLength(2);
+    // the link was cut before the acknowledgement: the card sends the batch again, plus a new note
+    const again = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }, { key: 'b1:3', body: { n: 3 } }]);
+    expect(again.map((e) => e.body)).toEqual([{ n: 3 }]);
+    // keys are per device, and notes without keys are never deduplicated
+    await hub.provisionDevice(product, 'dev:2');
+    expect(await hub.ingestNotes('dev:2', 'data.qo', [{ key: 'b1:1' }])).toHaveLength(1);
+    expect(await hub.ingestNotes('dev:2', 'data.qo', [{}, {}])).toHaveLength(2);
+    const page = await hub.store.events({ projectUID: project, limit: 100, deviceUIDs: ['dev:1'] });
+    expect(page.json.map((j) => JSON.parse(j).body.n)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps the device secret from first contact, out of the device record', async () => {
+    await hub.provisionDevice(product, 'dev:1', { secret: 's3cret' });
+    await hub.provisionDevice(product, 'dev:1', { secret: 'other' });
+    expect(await hub.deviceSecret('dev:1')).toBe('s3cret');
+    expect(JSON.stringify(await hub.device('dev:1'))).not.toContain('s3cret');
+    expect(await hub.deviceSecret('dev:404')).toBeNull();
+  });
+
+  it('tells a listener when a device has something new to receive', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    const fleet = await hub.createFleet(project, 'f');
+    await hub.store.setDeviceFleets('dev:1', [fleet.uid]);
+    const seen: unknown[] = [];
+    hub.on('notes', (x: unknown) => seen.push(['notes', x]));
+    hub.on('env', (x: unknown) => seen.push(['env', x]));
+    expect(await hub.envModified('dev:1')).toBe(0);
+    await hub.addInbound('dev:1', 'in.qi', { a: 1 }, undefined);
+    await hub.dbPut('dev:1', 'cfg.db', 'x', {}, undefined, 'update');
+    const before = Date.now() / 1000;
+    await hub.envPut('fleet', fleet.uid, { k: 'v' });
+    expect(await hub.envModified('dev:1')).toBeGreaterThanOrEqual(before - 0.001);
+    await hub.envDelete('fleet', fleet.uid, 'k');
+    await hub.envDelete('fleet', fleet.uid, 'absent');
+    expect(seen).toEqual([
+      ['notes', { deviceUID: 'dev:1', file: 'in.qi' }], ['notes', { deviceUID: 'dev:1', file: 'cfg.db' }],
+      ['env', { scope: 'fleet', ownerUID: fleet.uid }], ['env', { scope: 'fleet', ownerUID: fleet.uid }],
+    ]);
+  });
+
   it('hands pending .qi notes to the sync engine once', async () => {
     await hub.provisionDevice(product, 'dev:1');
     await hub.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
