@@ -381,7 +381,8 @@ export function apiRouter(): Router {
   const routeSpec = (b: Record<string, unknown>): { label?: string; url?: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean } => {
     const type = b.type ?? b.route_type;
     if (type !== undefined && type !== 'http') throw new HubError(400, 'only http routes are supported');
-    const http = optObject(b.http, 'http') ?? {};
+    // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
+    const http = optObject(b.http ?? b.schema, 'http') ?? {};
     const filter = optObject(http.filter, 'http.filter') ?? {};
     const headers = optObject(http.http_headers, 'http.http_headers');
     if (headers && !Object.values(headers).every((v) => typeof v === 'string')) throw new HubError(400, 'http_headers values must be strings');

@@ -13,6 +13,7 @@ interface NotehubJsModule {
   ProjectApi: new (c: unknown) => Api;
   DeviceApi: new (c: unknown) => Api;
   EventApi: new (c: unknown) => Api;
+  RouteApi: new (c: unknown) => Api;
 }
 const NotehubJs = require('@blues-inc/notehub-js') as NotehubJsModule;
 
@@ -131,6 +132,17 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
 
     await devices.deleteDeviceEnvironmentVariable(hub.projectUID, DEV, 'rate');
     expect(await effective()).toEqual({ rate: '60', mode: 'fast' });
+  });
+
+  it('creates, lists, reads and deletes an http route', async () => {
+    const routes = new NotehubJs.RouteApi(client);
+    const made = await routes.createRoute(hub.projectUID, { label: 'to-me', route_type: 'http', schema: { url: 'http://127.0.0.1:9/x', filter: { type: 'include', files: ['a.qo'] } } });
+    expect(made).toMatchObject({ label: 'to-me', route_type: 'http', disabled: false });
+    const list = await routes.getRoutes(hub.projectUID) as unknown as Data[];
+    expect(list.map((r) => [r.uid, r.type])).toEqual([[made.uid, 'http']]);
+    expect((await routes.getRoute(hub.projectUID, made.uid)).label).toBe('to-me');
+    await routes.deleteRoute(hub.projectUID, made.uid);
+    expect(await routes.getRoutes(hub.projectUID)).toEqual([]);
   });
 
   it('lists firmware uploaded with a raw PUT', async () => {
