@@ -275,7 +275,7 @@ export class Hub extends EventEmitter {
    * DeviceRecord instead of its UID when the caller already holds it (saves a lookup).
    * Returns the events stored (notes whose `key` was already seen are left out).
    */
-  async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string } = {}): Promise<EventRecord[]> {
+  async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string; fromHub?: boolean } = {}): Promise<EventRecord[]> {
     notefileKind(file);
     const d = typeof device === 'string' ? await this.device(device) : device;
     const received = Date.now() / 1000;
@@ -294,7 +294,8 @@ export class Hub extends EventEmitter {
     });
     const moved = lat !== d.lat || lon !== d.lon;
     const stored = await this.store.insertEvents(d.projectUID, events, {
-      touch: { deviceUID: d.uid, update: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } },
+      // a note added on the hub side is not a sign of life from the device
+      touch: opts.fromHub ? undefined : { deviceUID: d.uid, update: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } },
       dedup: notes.some((n) => n.key !== undefined) ? notes.map((n) => n.key) : undefined,
     });
     if (stored.length) this.emit('events', stored);
@@ -307,7 +308,7 @@ export class Hub extends EventEmitter {
   async addInbound(deviceUID: string, file: string, body: JsonObject | undefined, payload: string | undefined): Promise<NoteRecord> {
     if (notefileKind(file) !== 'qi') throw new HubError(400, `notes can only be added to inbound queues (.qi): ${file}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id: randomUUID(), body: body ?? null, payload: payload ?? null }], 'hub');
-    await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add' });
+    await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add', fromHub: true });
     this.emit('notes', { deviceUID, file });
     return rec;
   }

@@ -111,8 +111,10 @@ describe('Hub service', () => {
   });
 
   it('hands pending .qi notes to the sync engine once', async () => {
-    await hub.provisionDevice(product, 'dev:1');
+    const seenAt = (await hub.provisionDevice(product, 'dev:1')).lastActivity;
+    await new Promise((r) => setTimeout(r, 5));
     await hub.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
+    expect((await hub.device('dev:1')).lastActivity).toBe(seenAt);
     await hub.addInbound('dev:1', 'cmd.qi', { go: 2 }, 'AA==');
     const pending = await hub.pendingInbound('dev:1');
     expect(pending.map((n) => n.body)).toEqual([{ go: 1 }, { go: 2 }]);
