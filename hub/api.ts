@@ -276,6 +276,16 @@ export function apiRouter(): Router {
     for (const n of list) notes[n.id] = noteJson(n);
     return ok({ total: list.filter((n) => !n.deleted).length, notes });
   });
+  r.add('GET', `${D}/notes/:file/changes`, 'project', async (c) => {
+    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const max = c.str('max') === undefined ? undefined : c.int('max', 0, 1, 10000);
+    const r = await c.hub.noteChanges(d.uid, c.params.file, {
+      tracker: c.str('tracker'), max, start: c.bool('start'), stop: c.bool('stop'), deleted: c.bool('deleted'), delete: c.bool('delete'),
+    });
+    const notes: JsonObject = {};
+    for (const n of r.notes) notes[n.id] = noteJson(n);
+    return ok({ changes: r.changes, total: r.total, notes });
+  });
   r.add('GET', `${D}/notes/:file/:note`, 'project', async (c) => {
     const d = await c.hub.deviceIn(c.project.uid, c.params.device);
     return ok(noteJson(await c.hub.dbGet(d.uid, c.params.file, c.params.note, { deleted: c.bool('deleted'), delete: c.bool('delete') })));

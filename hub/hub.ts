@@ -344,6 +344,35 @@ export class Hub extends EventEmitter {
     this.emit('notes', { deviceUID, file });
   }
 
+  /**
+   * note.changes for API clients, on the hub's copy of a device notefile. Without a tracker
+   * nothing advances; `start` rewinds; `stop` forgets the tracker after this read; `delete`
+   * deletes the notes returned; `deleted` includes tombstones; `max` bounds the batch.
+   * `changes` counts the changes pending before this read, `total` the live notes.
+   */
+  async noteChanges(deviceUID: string, file: string, o: { tracker?: string; max?: number; start?: boolean; stop?: boolean; deleted?: boolean; delete?: boolean }): Promise<{ changes: number; total: number; notes: NoteRecord[] }> {
+    notefileKind(file);
+    if (o.tracker !== undefined && (!o.tracker || o.tracker.length > 128)) throw new HubError(400, 'tracker names are 1-128 characters');
+    const since = o.tracker === undefined || o.start ? 0 : (await this.store.tracker(deviceUID, file, o.tracker)) ?? 0;
+    const pending = await this.store.changesSince(deviceUID, since, { file });
+    const notes: NoteRecord[] = [];
+    let through = since;
+    for (const n of pending) {
+      if (o.max !== undefined && notes.length >= o.max) break;
+      through = n.change; // tombstones left out of the answer are still passed
+      if (o.deleted || !n.deleted) notes.push(n);
+    }
+    const changes = pending.filter((n) => o.deleted || !n.deleted).length;
+    const total = (await this.store.notes(deviceUID, file, false)).length;
+    if (o.tracker !== undefined) await this.store.setTracker(deviceUID, file, o.tracker, o.stop ? null : through);
+    if (o.delete) {
+      const live = notes.filter((n) => !n.deleted);
+      if (notefileKind(file) === 'db') for (const n of live) await this.dbDelete(deviceUID, file, n.id);
+      else await this.store.removeNotes(deviceUID, live.map((n) => ({ file, id: n.id })));
+    }
+    return { changes, total, notes };
+  }
+
   /** For the sync engine: hub-side .qi notes the device has not received yet. */
   pendingInbound(deviceUID: string): Promise<NoteRecord[]> { return this.store.pendingInbound(deviceUID); }
   markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> { return this.store.markDelivered(deviceUID, keys); }

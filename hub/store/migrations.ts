@@ -87,4 +87,10 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE TABLE env_meta (
     scope TEXT NOT NULL, owner_uid TEXT NOT NULL, modified REAL NOT NULL, PRIMARY KEY (scope, owner_uid));
   `,
+  // 4: change trackers of API clients reading a device notefile incrementally
+  `
+  CREATE TABLE trackers (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
+    tracker TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (device_uid, file, tracker));
+  `,
 ]);

@@ -276,10 +276,21 @@ export class SqliteStore implements Store {
       AND (file LIKE '%.qi' OR file LIKE '%.qis') ORDER BY change`, deviceUID).map(SqliteStore.#note);
   }
   async markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
+    // a delivered inbound-queue note has left the hub: it now lives on the device
+    return this.removeNotes(deviceUID, keys);
+  }
+  async removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
     this.#db.transaction(() => {
-      // a delivered inbound-queue note has left the hub: it now lives on the device
       for (const k of keys) this.#run('DELETE FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, k.file, k.id);
     })();
+  }
+  async tracker(deviceUID: string, file: string, tracker: string): Promise<number | null> {
+    const r = this.#get('SELECT seen FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    return r ? Number(r.seen) : null;
+  }
+  async setTracker(deviceUID: string, file: string, tracker: string, seen: number | null): Promise<void> {
+    if (seen === null) this.#run('DELETE FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    else this.#run('INSERT OR REPLACE INTO trackers (device_uid, file, tracker, seen) VALUES (?,?,?,?)', deviceUID, file, tracker, seen);
   }
   async notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]> {
     return this.#all(`SELECT file, sum(deleted = 0) total, max(change) change FROM notes WHERE device_uid = ? GROUP BY file ORDER BY file`, deviceUID)

@@ -131,6 +131,11 @@ export interface Store {
   pendingInbound(deviceUID: string): Promise<NoteRecord[]>;
   markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]>;
+  /** the change number a named tracker has read up to (null: no such tracker) */
+  tracker(deviceUID: string, file: string, tracker: string): Promise<number | null>;
+  setTracker(deviceUID: string, file: string, tracker: string, seen: number | null): Promise<void>;
+  /** removes notes outright (delivered or cancelled queue notes, purged tombstones) */
+  removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
 
   // events and their routing queue

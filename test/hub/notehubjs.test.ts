@@ -115,6 +115,22 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     await expect(devices.handleNoteAdd(hub.projectUID, DEV, 'config.db', { body: {} })).rejects.toMatchObject({ status: 400 });
   });
 
+  it('reads a notefile incrementally with a change tracker', async () => {
+    for (const id of ['a', 'b', 'c']) await devices.handleNoteUpdate(hub.projectUID, DEV, 'track.db', id, { body: { id } });
+    const r1 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', max: 2 });
+    expect([r1.changes, r1.total, Object.keys(r1.notes as Data)]).toEqual([3, 3, ['a', 'b']]);
+    const r2 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1' });
+    expect([r2.changes, Object.keys(r2.notes as Data)]).toEqual([1, ['c']]);
+    await devices.handleNoteDelete(hub.projectUID, DEV, 'track.db', 'a');
+    const r3 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', deleted: true });
+    expect([r3.total, r3.notes]).toEqual([2, { a: expect.objectContaining({ deleted: true }) }]);
+    const r4 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1' });
+    expect([r4.changes, r4.notes]).toEqual([0, {}]);
+    // no tracker: everything live, nothing advanced; start rewinds
+    expect(Object.keys((await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', {})).notes as Data)).toEqual(['b', 'c']);
+    expect(Object.keys((await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', start: true })).notes as Data)).toEqual(['b', 'c']);
+  });
+
   it('sets and reads environment variables at project, fleet and device level', async () => {
     await projects.putProjectEnvironmentVariables(hub.projectUID, { environmentVariables: { environment_variables: { rate: '60', mode: 'eco' } } });
     expect((await projects.getProjectEnvironmentVariables(hub.projectUID)).environment_variables).toEqual({ rate: '60', mode: 'eco' });
