@@ -256,7 +256,7 @@ export function apiRouter(): Router {
       const o = optObject(n, 'note') ?? {};
       const when = o.when;
       if (when !== undefined && typeof when !== 'number') throw new HubError(400, 'when must be unix seconds');
-      return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined };
+      return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined, key: optString(o.key, 'key') };
     });
     const events = await c.hub.ingestNotes(d, file, notes);
     return ok({ events: events.map((e) => e.event) });

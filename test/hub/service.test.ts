@@ -250,6 +250,9 @@ describe('HTTP API features (in-process hub)', () => {
     await h.hub.ingestNotes('dev:1', 'a.qo', [{ body: { i: 7 } }]);
     expect(((await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body.events as Data[]).length).toBe(1);
     expect((await call(`${base}/events-cursor?cursor=bm90LWEtbnVtYmVy`, tok)).status).toBe(400);
+    // HTTP ingest honours upload keys
+    const up = (k: string): Promise<unknown> => call(`${base}/devices/dev:3/events`, tok, 'POST', { file: 'k.qo', notes: [{ key: k, body: { k } }] }).then((r) => (r.body.events as string[]).length);
+    expect([await up('x'), await up('x'), await up('y')]).toEqual([1, 0, 1]);
   });
 
   it('uploads, lists and serves firmware, and runs DFU request, status and cancel', async () => {
