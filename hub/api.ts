@@ -71,7 +71,7 @@ function firmwareType(v: string): 'host' | 'notecard' {
   if (v !== 'host' && v !== 'notecard') throw new HubError(400, 'firmware type is host or notecard');
   return v;
 }
-const users = (c: Ctx): number => {
+const userIdOf = (c: Ctx): number => {
   if (c.principal.kind !== 'user') throw new HubError(403, 'this needs a user token, not a project client token');
   return c.principal.userId;
 };
@@ -153,7 +153,7 @@ export function apiRouter(): Router {
   }));
   r.add('GET', '/v1/projects', 'token', async (c) => ok({ projects: (await c.hub.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
   r.add('POST', '/v1/projects', 'token', async (c) => {
-    const userId = users(c);
+    const userId = userIdOf(c);
     const label = optString((await c.body()).label, 'label');
     if (!label) throw new HubError(400, 'label is required');
     return ok(projectJson(await c.hub.createProjectFor(userId, label), c.principal));
@@ -256,7 +256,7 @@ export function apiRouter(): Router {
       const o = optObject(n, 'note') ?? {};
       const when = o.when;
       if (when !== undefined && typeof when !== 'number') throw new HubError(400, 'when must be unix seconds');
-      return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined };
+      return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined, key: optString(o.key, 'key') };
     });
     const events = await c.hub.ingestNotes(d, file, notes);
     return ok({ events: events.map((e) => e.event) });
@@ -275,6 +275,16 @@ export function apiRouter(): Router {
     const list = await c.hub.store.notes(d.uid, c.params.file, c.bool('deleted'));
     for (const n of list) notes[n.id] = noteJson(n);
     return ok({ total: list.filter((n) => !n.deleted).length, notes });
+  });
+  r.add('GET', `${D}/notes/:file/changes`, 'project', async (c) => {
+    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const max = c.str('max') === undefined ? undefined : c.int('max', 0, 1, 10000);
+    const r = await c.hub.noteChanges(d.uid, c.params.file, {
+      tracker: c.str('tracker'), max, start: c.bool('start'), stop: c.bool('stop'), deleted: c.bool('deleted'), delete: c.bool('delete'),
+    });
+    const notes: JsonObject = {};
+    for (const n of r.notes) notes[n.id] = noteJson(n);
+    return ok({ changes: r.changes, total: r.total, notes });
   });
   r.add('GET', `${D}/notes/:file/:note`, 'project', async (c) => {
     const d = await c.hub.deviceIn(c.project.uid, c.params.device);
@@ -304,10 +314,9 @@ export function apiRouter(): Router {
   const envBody = async (c: Ctx): Promise<unknown> => (await c.body()).environment_variables;
   r.add('GET', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.store.envGet('project', c.project.uid) }));
   r.add('PUT', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.envPut('project', c.project.uid, await envBody(c)) }));
-  r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => {
-    await c.hub.store.envDelete('project', c.project.uid, c.params.key);
-    return ok({ environment_variables: await c.hub.store.envGet('project', c.project.uid) });
-  });
+  r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => ok({
+    environment_variables: await c.hub.envDelete('project', c.project.uid, c.params.key),
+  }));
   r.add('GET', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
     const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
     return ok({ environment_variables: await c.hub.store.envGet('fleet', f.uid) });
@@ -318,8 +327,7 @@ export function apiRouter(): Router {
   });
   r.add('DELETE', `${P}/fleets/:fleet/environment_variables/:key`, 'project', async (c) => {
     const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
-    await c.hub.store.envDelete('fleet', f.uid, c.params.key);
-    return ok({ environment_variables: await c.hub.store.envGet('fleet', f.uid) });
+    return ok({ environment_variables: await c.hub.envDelete('fleet', f.uid, c.params.key) });
   });
   const deviceEnv = async (c: Ctx, uid: string): Promise<Reply> => ok({
     environment_variables: await c.hub.store.envGet('device', uid),
@@ -334,7 +342,7 @@ export function apiRouter(): Router {
   });
   r.add('DELETE', `${D}/environment_variables/:key`, 'project', async (c) => {
     const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    await c.hub.store.envDelete('device', d.uid, c.params.key);
+    await c.hub.envDelete('device', d.uid, c.params.key);
     return deviceEnv(c, d.uid);
   });
 
@@ -383,7 +391,8 @@ export function apiRouter(): Router {
   const routeSpec = (b: Record<string, unknown>): { label?: string; url?: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean } => {
     const type = b.type ?? b.route_type;
     if (type !== undefined && type !== 'http') throw new HubError(400, 'only http routes are supported');
-    const http = optObject(b.http, 'http') ?? {};
+    // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
+    const http = optObject(b.http ?? b.schema, 'http') ?? {};
     const filter = optObject(http.filter, 'http.filter') ?? {};
     const headers = optObject(http.http_headers, 'http.http_headers');
     if (headers && !Object.values(headers).every((v) => typeof v === 'string')) throw new HubError(400, 'http_headers values must be strings');

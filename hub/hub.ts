@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
-  hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, verifyPassword, type RateLimit,
+  hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, uuid7, verifyPassword, type RateLimit,
 } from './auth';
 import type {
   DeviceFilter, DeviceRecord, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
@@ -27,6 +27,8 @@ export type Principal =
 export interface IngestNote {
   id?: string; body?: JsonObject; payload?: string; when?: number;
   lat?: number; lon?: number; ltime?: number;
+  /** the card's unique key for this upload: a note re-sent with a key already seen is stored once */
+  key?: string;
 }
 
 export interface HubOptions {
@@ -52,6 +54,10 @@ export function notefileKind(file: string): 'qi' | 'qo' | 'db' | 'dbx' {
   }
 }
 
+/**
+ * Events emitted: 'events' (EventRecord[] just stored), 'notes' ({deviceUID, file}: the hub side
+ * of a device's .qi or .db changed, so a connected device should sync), 'env' ({scope, ownerUID}).
+ */
 export class Hub extends EventEmitter {
   readonly store: Store;
   readonly #limiter: RateLimiter | null;
@@ -178,11 +184,10 @@ export class Hub extends EventEmitter {
   }
 
   async createProject(username: string, label: string): Promise<ProjectRecord> {
-    const rec: ProjectRecord = { uid: newId('app:'), label, created: Date.now() / 1000, ownerId: await this.#userId(username) };
-    await this.store.createProject(rec);
-    return rec;
+    return this.createProjectFor(await this.#userId(username), label);
   }
   async createProjectFor(userId: number, label: string): Promise<ProjectRecord> {
+    if (!label || label.length > 256) throw new HubError(400, 'a project label is 1-256 characters');
     const rec: ProjectRecord = { uid: newId('app:'), label, created: Date.now() / 1000, ownerId: userId };
     await this.store.createProject(rec);
     return rec;
@@ -230,7 +235,7 @@ export class Hub extends EventEmitter {
    * The device as the sync listener sees it on connect: created in the product's project on first
    * contact (with the product's default fleets), otherwise refreshed. Throws 404 for an unknown product.
    */
-  async provisionDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string } = {}): Promise<DeviceRecord> {
+  async provisionDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string; secret?: string } = {}): Promise<DeviceRecord> {
     if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(deviceUID)) throw new HubError(400, `invalid device UID: ${deviceUID}`);
     const prod = await this.store.product(productUID);
     if (!prod) throw new HubError(404, `product not found: ${productUID}`);
@@ -245,8 +250,13 @@ export class Hub extends EventEmitter {
       fleetUIDs: prod.autoProvisionFleets, provisioned: now, lastActivity: now, disabled: prod.disableDevicesByDefault,
       lat: null, lon: null, locationWhen: null, voltage: null, temperature: null,
     });
+    if (info.secret !== undefined) await this.store.setDeviceSecret(deviceUID, info.secret);
     return this.device(deviceUID);
   }
+
+  /** For the sync listener: the secret recorded at first contact (null if none yet). */
+  deviceSecret(deviceUID: string): Promise<string | null> { return this.store.deviceSecret(deviceUID); }
+  setDeviceSecret(deviceUID: string, secret: string | null): Promise<void> { return this.store.setDeviceSecret(deviceUID, secret); }
 
   devices(projectUID: string, filter: DeviceFilter, pageSize: number, pageNum: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {
     return this.store.devices(projectUID, filter, pageSize, (pageNum - 1) * pageSize);
@@ -263,8 +273,9 @@ export class Hub extends EventEmitter {
    * Every note a card uploaded becomes one event. One call is one transaction, so the sync
    * listener should hand over a whole batch (a session's worth of a notefile) at once. Pass the
    * DeviceRecord instead of its UID when the caller already holds it (saves a lookup).
+   * Returns the events stored (notes whose `key` was already seen are left out).
    */
-  async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string } = {}): Promise<EventRecord[]> {
+  async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string; fromHub?: boolean } = {}): Promise<EventRecord[]> {
     notefileKind(file);
     const d = typeof device === 'string' ? await this.device(device) : device;
     const received = Date.now() / 1000;
@@ -272,7 +283,7 @@ export class Hub extends EventEmitter {
     const events: EventRecord[] = notes.map((n) => {
       if (typeof n.lat === 'number' && typeof n.lon === 'number') { lat = n.lat; lon = n.lon; locWhen = n.ltime ?? n.when ?? received; }
       const e: EventRecord = {
-        event: randomUUID(), session: opts.session, device: d.uid, sn: d.sn, product: d.productUID, app: d.projectUID,
+        event: uuid7(), session: opts.session, device: d.uid, sn: d.sn, product: d.productUID, app: d.projectUID,
         received, req: opts.req ?? 'note.add', when: Math.floor(n.when ?? received), file,
       };
       if (n.id !== undefined) e.note = n.id;
@@ -282,11 +293,13 @@ export class Hub extends EventEmitter {
       return e;
     });
     const moved = lat !== d.lat || lon !== d.lon;
-    await this.store.insertEvents(d.projectUID, events, { deviceUID: d.uid, update: {
-      lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}),
-    } });
-    if (events.length) this.emit('events', events);
-    return events;
+    const stored = await this.store.insertEvents(d.projectUID, events, {
+      // a note added on the hub side is not a sign of life from the device
+      touch: opts.fromHub ? undefined : { deviceUID: d.uid, update: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } },
+      dedup: notes.some((n) => n.key !== undefined) ? notes.map((n) => n.key) : undefined,
+    });
+    if (stored.length) this.emit('events', stored);
+    return stored;
   }
 
   // ---------------------------------------------------------------- notes on the hub side
@@ -295,7 +308,8 @@ export class Hub extends EventEmitter {
   async addInbound(deviceUID: string, file: string, body: JsonObject | undefined, payload: string | undefined): Promise<NoteRecord> {
     if (notefileKind(file) !== 'qi') throw new HubError(400, `notes can only be added to inbound queues (.qi): ${file}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id: randomUUID(), body: body ?? null, payload: payload ?? null }], 'hub');
-    await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add' });
+    await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add', fromHub: true });
+    this.emit('notes', { deviceUID, file });
     return rec;
   }
 
@@ -309,6 +323,7 @@ export class Hub extends EventEmitter {
     const old = await this.store.note(deviceUID, file, id);
     if (mode === 'create' && old && !old.deleted) throw new HubError(409, `note already exists: ${id}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id, body: body ?? null, payload: payload ?? null }], 'hub');
+    this.emit('notes', { deviceUID, file });
     return rec;
   }
 
@@ -326,6 +341,36 @@ export class Hub extends EventEmitter {
     const n = await this.store.note(deviceUID, file, id);
     if (!n || n.deleted) throw new HubError(404, `note not found: ${id}`);
     await this.store.addNotes(deviceUID, file, [{ id, deleted: true }], 'hub');
+    this.emit('notes', { deviceUID, file });
+  }
+
+  /**
+   * note.changes for API clients, on the hub's copy of a device notefile. Without a tracker
+   * nothing advances; `start` rewinds; `stop` forgets the tracker after this read; `delete`
+   * deletes the notes returned; `deleted` includes tombstones; `max` bounds the batch.
+   * `changes` counts the changes pending before this read, `total` the live notes.
+   */
+  async noteChanges(deviceUID: string, file: string, o: { tracker?: string; max?: number; start?: boolean; stop?: boolean; deleted?: boolean; delete?: boolean }): Promise<{ changes: number; total: number; notes: NoteRecord[] }> {
+    notefileKind(file);
+    if (o.tracker !== undefined && (!o.tracker || o.tracker.length > 128)) throw new HubError(400, 'tracker names are 1-128 characters');
+    const since = o.tracker === undefined || o.start ? 0 : (await this.store.tracker(deviceUID, file, o.tracker)) ?? 0;
+    const pending = await this.store.changesSince(deviceUID, since, { file });
+    const notes: NoteRecord[] = [];
+    let through = since;
+    for (const n of pending) {
+      if (o.max !== undefined && notes.length >= o.max) break;
+      through = n.change; // tombstones left out of the answer are still passed
+      if (o.deleted || !n.deleted) notes.push(n);
+    }
+    const changes = pending.filter((n) => o.deleted || !n.deleted).length;
+    const total = (await this.store.notes(deviceUID, file, false)).length;
+    if (o.tracker !== undefined) await this.store.setTracker(deviceUID, file, o.tracker, o.stop ? null : through);
+    if (o.delete) {
+      const live = notes.filter((n) => !n.deleted);
+      if (notefileKind(file) === 'db') for (const n of live) await this.dbDelete(deviceUID, file, n.id);
+      else await this.store.removeNotes(deviceUID, live.map((n) => ({ file, id: n.id })));
+    }
+    return { changes, total, notes };
   }
 
   /** For the sync engine: hub-side .qi notes the device has not received yet. */
@@ -360,7 +405,23 @@ export class Hub extends EventEmitter {
       clean[k] = v;
     }
     await this.store.envPut(scope, ownerUID, clean, replace);
+    this.emit('env', { scope, ownerUID });
     return this.store.envGet(scope, ownerUID);
+  }
+
+  async envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<{ [k: string]: string }> {
+    if (await this.store.envDelete(scope, ownerUID, key)) this.emit('env', { scope, ownerUID });
+    return this.store.envGet(scope, ownerUID);
+  }
+
+  /** When anything in the device's hub-side environment (project, fleets, device) last changed; 0 if never. */
+  async envModified(deviceUID: string): Promise<number> {
+    const d = await this.device(deviceUID);
+    const times = await Promise.all([
+      this.store.envModified('project', d.projectUID), this.store.envModified('device', d.uid),
+      ...d.fleetUIDs.map((f) => this.store.envModified('fleet', f)),
+    ]);
+    return Math.max(0, ...times.map((t) => t ?? 0));
   }
 
   /** What the device sees: card defaults < project < fleets < device. */

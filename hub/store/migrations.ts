@@ -72,4 +72,25 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     last_error TEXT NOT NULL DEFAULT '');
   CREATE INDEX deliveries_due ON deliveries(dead, next_at);
   `,
+  // 2: event filters by device or file answer from the index alone, even deep into the pages
+  `
+  DROP INDEX events_device;
+  CREATE INDEX events_project_device ON events(project_uid, device_uid, seq);
+  CREATE INDEX events_project_file ON events(project_uid, file, seq);
+  `,
+  // 3: what the device-sync listener needs: the device secret (trust on first use), upload keys
+  // so a note re-sent after a cut link is stored once, and when each environment last changed
+  `
+  ALTER TABLE devices ADD COLUMN secret TEXT;
+  ALTER TABLE events ADD COLUMN dedup TEXT;
+  CREATE UNIQUE INDEX events_dedup ON events(device_uid, dedup) WHERE dedup IS NOT NULL;
+  CREATE TABLE env_meta (
+    scope TEXT NOT NULL, owner_uid TEXT NOT NULL, modified REAL NOT NULL, PRIMARY KEY (scope, owner_uid));
+  `,
+  // 4: change trackers of API clients reading a device notefile incrementally
+  `
+  CREATE TABLE trackers (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
+    tracker TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (device_uid, file, tracker));
+  `,
 ]);

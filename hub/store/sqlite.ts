@@ -147,6 +147,7 @@ export class SqliteStore implements Store {
   async deleteFleet(uid: string): Promise<void> {
     this.#db.transaction(() => {
       this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
+      this.#run('DELETE FROM env_meta WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
       this.#run('DELETE FROM fleets WHERE uid = ?', uid);
     })();
   }
@@ -216,9 +217,18 @@ export class SqliteStore implements Store {
   async deleteDevice(uid: string): Promise<void> {
     this.#db.transaction(() => {
       this.#run('DELETE FROM env_vars WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+      this.#run('DELETE FROM env_meta WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
       this.#run('DELETE FROM dfu WHERE device_uid = ?', uid);
       this.#run('DELETE FROM devices WHERE uid = ?', uid);
     })();
+  }
+
+  async deviceSecret(uid: string): Promise<string | null> {
+    const r = this.#get('SELECT secret FROM devices WHERE uid = ?', uid);
+    return r && r.secret !== null ? str(r.secret) : null;
+  }
+  async setDeviceSecret(uid: string, secret: string | null): Promise<void> {
+    this.#run('UPDATE devices SET secret = ? WHERE uid = ?', secret, uid);
   }
 
   // ---- notes
@@ -266,10 +276,21 @@ export class SqliteStore implements Store {
       AND (file LIKE '%.qi' OR file LIKE '%.qis') ORDER BY change`, deviceUID).map(SqliteStore.#note);
   }
   async markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
+    // a delivered inbound-queue note has left the hub: it now lives on the device
+    return this.removeNotes(deviceUID, keys);
+  }
+  async removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
     this.#db.transaction(() => {
-      // a delivered inbound-queue note has left the hub: it now lives on the device
       for (const k of keys) this.#run('DELETE FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, k.file, k.id);
     })();
+  }
+  async tracker(deviceUID: string, file: string, tracker: string): Promise<number | null> {
+    const r = this.#get('SELECT seen FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    return r ? Number(r.seen) : null;
+  }
+  async setTracker(deviceUID: string, file: string, tracker: string, seen: number | null): Promise<void> {
+    if (seen === null) this.#run('DELETE FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    else this.#run('INSERT OR REPLACE INTO trackers (device_uid, file, tracker, seen) VALUES (?,?,?,?)', deviceUID, file, tracker, seen);
   }
   async notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]> {
     return this.#all(`SELECT file, sum(deleted = 0) total, max(change) change FROM notes WHERE device_uid = ? GROUP BY file ORDER BY file`, deviceUID)
@@ -280,18 +301,23 @@ export class SqliteStore implements Store {
   }
 
   // ---- events
-  async insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void> {
+  async insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] } = {}): Promise<EventRecord[]> {
     const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = Date.now() / 1000;
-    this.#db.transaction(() => {
-      const ins = this.#q('INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json) VALUES (?,?,?,?,?,?,?,?,?)');
+    return this.#db.transaction(() => {
+      const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
+        VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
       const enq = this.#q('INSERT INTO deliveries (route_uid, event_uid, next_at) VALUES (?,?,?)');
-      for (const e of events) {
-        ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e));
-        for (const r of routes) if (!r.files.length || r.files.includes(e.file)) enq.run(r.uid, e.event, now);
-      }
-      if (touch) this.#updateDevice(touch.deviceUID, touch.update);
+      const stored: EventRecord[] = [];
+      events.forEach((e, i) => {
+        const r = ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e), opts.dedup?.[i] ?? null);
+        if (!r.changes) return;
+        stored.push(e);
+        for (const route of routes) if (!route.files.length || route.files.includes(e.file)) enq.run(route.uid, e.event, now);
+      });
+      if (opts.touch) this.#updateDevice(opts.touch.deviceUID, opts.touch.update);
+      return stored;
     })();
   }
   async events(q: EventQuery): Promise<EventPage> {
@@ -329,10 +355,22 @@ export class SqliteStore implements Store {
     this.#db.transaction(() => {
       if (replace) this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', scope, ownerUID);
       for (const [k, v] of Object.entries(vars)) this.#run('INSERT OR REPLACE INTO env_vars (scope, owner_uid, key, value) VALUES (?,?,?,?)', scope, ownerUID, k, v);
+      this.#envTouched(scope, ownerUID);
     })();
   }
   async envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<boolean> {
-    return this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ? AND key = ?', scope, ownerUID, key).changes > 0;
+    return this.#db.transaction(() => {
+      const gone = this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ? AND key = ?', scope, ownerUID, key).changes > 0;
+      if (gone) this.#envTouched(scope, ownerUID);
+      return gone;
+    })();
+  }
+  #envTouched(scope: EnvScope, ownerUID: string): void {
+    this.#run('INSERT OR REPLACE INTO env_meta (scope, owner_uid, modified) VALUES (?,?,?)', scope, ownerUID, Date.now() / 1000);
+  }
+  async envModified(scope: EnvScope, ownerUID: string): Promise<number | null> {
+    const r = this.#get('SELECT modified FROM env_meta WHERE scope = ? AND owner_uid = ?', scope, ownerUID);
+    return r ? Number(r.modified) : null;
   }
 
   // ---- firmware and DFU

@@ -118,6 +118,9 @@ export interface Store {
   updateDevice(uid: string, upd: DeviceUpdate): Promise<void>;
   setDeviceFleets(uid: string, fleetUIDs: string[]): Promise<void>;
   deleteDevice(uid: string): Promise<void>;
+  /** The device's shared secret (never in API output); set once at first contact. */
+  deviceSecret(uid: string): Promise<string | null>;
+  setDeviceSecret(uid: string, secret: string | null): Promise<void>;
 
   // notes: the hub's side of each device notefile
   addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]>;
@@ -128,17 +131,28 @@ export interface Store {
   pendingInbound(deviceUID: string): Promise<NoteRecord[]>;
   markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]>;
+  /** the change number a named tracker has read up to (null: no such tracker) */
+  tracker(deviceUID: string, file: string, tracker: string): Promise<number | null>;
+  setTracker(deviceUID: string, file: string, tracker: string, seen: number | null): Promise<void>;
+  /** removes notes outright (delivered or cancelled queue notes, purged tombstones) */
+  removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
 
   // events and their routing queue
-  /** Stores the events, queues them for the project's routes and applies `touch` to the device, in one transaction. */
-  insertEvents(projectUID: string, events: EventRecord[], touch?: { deviceUID: string; update: DeviceUpdate }): Promise<void>;
+  /**
+   * Stores the events, queues them for the project's routes and applies `touch` to the device, in
+   * one transaction. `dedup[i]` (optional) is an upload key of event i: an event whose
+   * (device, key) is already stored is skipped. Returns the events actually stored.
+   */
+  insertEvents(projectUID: string, events: EventRecord[], opts?: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): Promise<EventRecord[]>;
   events(q: EventQuery): Promise<EventPage>;
 
   // environment variables
   envGet(scope: EnvScope, ownerUID: string): Promise<{ [k: string]: string }>;
   envPut(scope: EnvScope, ownerUID: string, vars: { [k: string]: string }, replace: boolean): Promise<void>;
   envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<boolean>;
+  /** When the variables of this scope and owner last changed (unix s), null if never. */
+  envModified(scope: EnvScope, ownerUID: string): Promise<number | null>;
 
   // firmware and DFU
   putFirmware(rec: FirmwareRecord, data: Uint8Array): Promise<void>;

@@ -13,6 +13,7 @@ interface NotehubJsModule {
   ProjectApi: new (c: unknown) => Api;
   DeviceApi: new (c: unknown) => Api;
   EventApi: new (c: unknown) => Api;
+  RouteApi: new (c: unknown) => Api;
 }
 const NotehubJs = require('@blues-inc/notehub-js') as NotehubJsModule;
 
@@ -114,6 +115,22 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     await expect(devices.handleNoteAdd(hub.projectUID, DEV, 'config.db', { body: {} })).rejects.toMatchObject({ status: 400 });
   });
 
+  it('reads a notefile incrementally with a change tracker', async () => {
+    for (const id of ['a', 'b', 'c']) await devices.handleNoteUpdate(hub.projectUID, DEV, 'track.db', id, { body: { id } });
+    const r1 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', max: 2 });
+    expect([r1.changes, r1.total, Object.keys(r1.notes as Data)]).toEqual([3, 3, ['a', 'b']]);
+    const r2 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1' });
+    expect([r2.changes, Object.keys(r2.notes as Data)]).toEqual([1, ['c']]);
+    await devices.handleNoteDelete(hub.projectUID, DEV, 'track.db', 'a');
+    const r3 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', deleted: true });
+    expect([r3.total, r3.notes]).toEqual([2, { a: expect.objectContaining({ deleted: true }) }]);
+    const r4 = await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1' });
+    expect([r4.changes, r4.notes]).toEqual([0, {}]);
+    // no tracker: everything live, nothing advanced; start rewinds
+    expect(Object.keys((await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', {})).notes as Data)).toEqual(['b', 'c']);
+    expect(Object.keys((await devices.handleNoteChanges(hub.projectUID, DEV, 'track.db', { tracker: 't1', start: true })).notes as Data)).toEqual(['b', 'c']);
+  });
+
   it('sets and reads environment variables at project, fleet and device level', async () => {
     await projects.putProjectEnvironmentVariables(hub.projectUID, { environmentVariables: { environment_variables: { rate: '60', mode: 'eco' } } });
     expect((await projects.getProjectEnvironmentVariables(hub.projectUID)).environment_variables).toEqual({ rate: '60', mode: 'eco' });
@@ -131,6 +148,26 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
 
     await devices.deleteDeviceEnvironmentVariable(hub.projectUID, DEV, 'rate');
     expect(await effective()).toEqual({ rate: '60', mode: 'fast' });
+  });
+
+  it('creates, lists, reads and deletes an http route', async () => {
+    const routes = new NotehubJs.RouteApi(client);
+    const made = await routes.createRoute(hub.projectUID, { label: 'to-me', route_type: 'http', schema: { url: 'http://127.0.0.1:9/x', filter: { type: 'include', files: ['a.qo'] } } });
+    expect(made).toMatchObject({ label: 'to-me', route_type: 'http', disabled: false });
+    const list = await routes.getRoutes(hub.projectUID) as unknown as Data[];
+    expect(list.map((r) => [r.uid, r.type])).toEqual([[made.uid, 'http']]);
+    expect((await routes.getRoute(hub.projectUID, made.uid)).label).toBe('to-me');
+    await routes.deleteRoute(hub.projectUID, made.uid);
+    expect(await routes.getRoutes(hub.projectUID)).toEqual([]);
+  });
+
+  it('lists firmware uploaded with a raw PUT', async () => {
+    const put = await call(`${hub.url}/v1/projects/${hub.projectUID}/firmware/host/app-1.0.0.bin?version=1.0.0`, hub.token, 'PUT',
+      new Uint8Array([1, 2, 3, 4]), { 'Content-Type': 'application/octet-stream' });
+    expect(put.status).toBe(200);
+    const list = await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'host' }) as unknown as Data[];
+    expect(list.map((f) => [f.filename, f.version, f.type])).toEqual([['app-1.0.0.bin', '1.0.0', 'host']]);
+    expect(await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'notecard' })).toEqual([]);
   });
 
   async function effective(): Promise<unknown> {

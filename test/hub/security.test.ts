@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startHub, DATABASE_FILE, type RunningHub } from '../../hub/server';
 import { apiRouter } from '../../hub/api';
 import { hashToken, RateLimiter } from '../../hub/auth';
+import { parseRateLimit } from '../../hub/cli';
 import { call, removeDir, tempDir } from './helpers';
 
 type Data = Record<string, unknown>;
@@ -245,6 +246,14 @@ describe('rate limiting', () => {
       await h.close();
       removeDir(d);
     }
+  });
+
+  it('reads --rate-limit', () => {
+    expect(parseRateLimit(undefined)).toBeUndefined();
+    expect(parseRateLimit('off')).toBeUndefined();
+    expect(parseRateLimit('notehub')).toEqual({ perMinute: 7, perDay: 10200 });
+    expect(parseRateLimit('100/min,5000/day')).toEqual({ perMinute: 100, perDay: 5000 });
+    expect(() => parseRateLimit('lots')).toThrow(/rate-limit/);
   });
 
   it('counts minute and day windows', () => {

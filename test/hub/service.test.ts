@@ -10,7 +10,7 @@ import { startHub, DATABASE_FILE, type RunningHub } from '../../hub/server';
 import { Hub } from '../../hub/hub';
 import { SqliteStore } from '../../hub/store/sqlite';
 import { MIGRATIONS } from '../../hub/store/migrations';
-import { verifyPassword, hashPassword } from '../../hub/auth';
+import { verifyPassword, hashPassword, uuid7 } from '../../hub/auth';
 import { call, removeDir, tempDir } from './helpers';
 import { createHash } from 'node:crypto';
 
@@ -66,9 +66,55 @@ describe('Hub service', () => {
     await expect(hub.ingestNotes('dev:1', 'bad,name.qo', [{}])).rejects.toMatchObject({ status: 400 });
   });
 
-  it('hands pending .qi notes to the sync engine once', async () => {
+  it('stores a re-sent note once when the card gives upload keys', async () => {
     await hub.provisionDevice(product, 'dev:1');
+    const first = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }]);
+    expect(first).toHaveLength(2);
+    // the link was cut before the acknowledgement: the card sends the batch again, plus a new note
+    const again = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }, { key: 'b1:3', body: { n: 3 } }]);
+    expect(again.map((e) => e.body)).toEqual([{ n: 3 }]);
+    // keys are per device, and notes without keys are never deduplicated
+    await hub.provisionDevice(product, 'dev:2');
+    expect(await hub.ingestNotes('dev:2', 'data.qo', [{ key: 'b1:1' }])).toHaveLength(1);
+    expect(await hub.ingestNotes('dev:2', 'data.qo', [{}, {}])).toHaveLength(2);
+    const page = await hub.store.events({ projectUID: project, limit: 100, deviceUIDs: ['dev:1'] });
+    expect(page.json.map((j) => JSON.parse(j).body.n)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps the device secret from first contact, out of the device record', async () => {
+    await hub.provisionDevice(product, 'dev:1', { secret: 's3cret' });
+    await hub.provisionDevice(product, 'dev:1', { secret: 'other' });
+    expect(await hub.deviceSecret('dev:1')).toBe('s3cret');
+    expect(JSON.stringify(await hub.device('dev:1'))).not.toContain('s3cret');
+    expect(await hub.deviceSecret('dev:404')).toBeNull();
+  });
+
+  it('tells a listener when a device has something new to receive', async () => {
+    await hub.provisionDevice(product, 'dev:1');
+    const fleet = await hub.createFleet(project, 'f');
+    await hub.store.setDeviceFleets('dev:1', [fleet.uid]);
+    const seen: unknown[] = [];
+    hub.on('notes', (x: unknown) => seen.push(['notes', x]));
+    hub.on('env', (x: unknown) => seen.push(['env', x]));
+    expect(await hub.envModified('dev:1')).toBe(0);
+    await hub.addInbound('dev:1', 'in.qi', { a: 1 }, undefined);
+    await hub.dbPut('dev:1', 'cfg.db', 'x', {}, undefined, 'update');
+    const before = Date.now() / 1000;
+    await hub.envPut('fleet', fleet.uid, { k: 'v' });
+    expect(await hub.envModified('dev:1')).toBeGreaterThanOrEqual(before - 0.001);
+    await hub.envDelete('fleet', fleet.uid, 'k');
+    await hub.envDelete('fleet', fleet.uid, 'absent');
+    expect(seen).toEqual([
+      ['notes', { deviceUID: 'dev:1', file: 'in.qi' }], ['notes', { deviceUID: 'dev:1', file: 'cfg.db' }],
+      ['env', { scope: 'fleet', ownerUID: fleet.uid }], ['env', { scope: 'fleet', ownerUID: fleet.uid }],
+    ]);
+  });
+
+  it('hands pending .qi notes to the sync engine once', async () => {
+    const seenAt = (await hub.provisionDevice(product, 'dev:1')).lastActivity;
+    await new Promise((r) => setTimeout(r, 5));
     await hub.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
+    expect((await hub.device('dev:1')).lastActivity).toBe(seenAt);
     await hub.addInbound('dev:1', 'cmd.qi', { go: 2 }, 'AA==');
     const pending = await hub.pendingInbound('dev:1');
     expect(pending.map((n) => n.body)).toEqual([{ go: 1 }, { go: 2 }]);
@@ -122,6 +168,13 @@ describe('Hub service', () => {
     await hub.setDfuStatus('dev:1', 'host', 'completed', 'installed');
     expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
     await expect(hub.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('makes event UIDs as time-ordered version-7 UUIDs', () => {
+    const a = uuid7(1700000000000), b = uuid7(1700000000001);
+    expect(a).toMatch(/^018bcfe5-6800-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+    expect(new Set(Array.from({ length: 1000 }, () => uuid7(5))).size).toBe(1000);
   });
 
   it('hashes passwords with scrypt and tokens never appear in the database', async () => {
@@ -197,6 +250,9 @@ describe('HTTP API features (in-process hub)', () => {
     await h.hub.ingestNotes('dev:1', 'a.qo', [{ body: { i: 7 } }]);
     expect(((await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body.events as Data[]).length).toBe(1);
     expect((await call(`${base}/events-cursor?cursor=bm90LWEtbnVtYmVy`, tok)).status).toBe(400);
+    // HTTP ingest honours upload keys
+    const up = (k: string): Promise<unknown> => call(`${base}/devices/dev:3/events`, tok, 'POST', { file: 'k.qo', notes: [{ key: k, body: { k } }] }).then((r) => (r.body.events as string[]).length);
+    expect([await up('x'), await up('x'), await up('y')]).toEqual([1, 0, 1]);
   });
 
   it('uploads, lists and serves firmware, and runs DFU request, status and cancel', async () => {
@@ -274,6 +330,25 @@ describe('persistence', () => {
         expect((r.body.events as Data[])[0]).toMatchObject({ body: { keep: true }, sn: 'keep' });
         expect((await b.hub.store.deliveryStats()).pending).toBe(1);
       } finally { await b.close(); }
+    } finally { removeDir(dir); }
+  });
+
+  it('migrates an older database forward and keeps its rows', async () => {
+    const dir = tempDir('migrate');
+    try {
+      const file = join(dir, DATABASE_FILE);
+      const old = new Database(file);
+      old.exec(MIGRATIONS[0]);
+      old.pragma('user_version = 1');
+      old.prepare("INSERT INTO events (uid, project_uid, device_uid, sn, file, captured, received, json) VALUES ('e1','app:1','dev:1','','a.qo',1,1,'{}')").run();
+      old.close();
+      const store = new SqliteStore(file);
+      await store.close();
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect((db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'events_project_device'").all()).length).toBe(1);
+      expect((db.prepare('SELECT uid FROM events').all() as Data[]).map((r) => r.uid)).toEqual(['e1']);
+      db.close();
     } finally { removeDir(dir); }
   });
 });
