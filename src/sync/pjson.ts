@@ -143,8 +143,10 @@ export class PackedJsonReader {
     const o: JsonObject = {};
     for (let i = 0; i < count; i++) {
       const k = this.#key();
-      // defineProperty, so a "__proto__" key stays data (as JSON.parse makes it).
-      Object.defineProperty(o, k, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
+      const v = this.value(depth + 1);
+      // defineProperty for "__proto__", so it stays data (as JSON.parse makes it).
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else o[k] = v;
     }
     return o;
   }
