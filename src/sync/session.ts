@@ -4,9 +4,9 @@
 import type { Random } from '../host';
 import { constantTimeEqual } from '../crypto/bytes';
 import { FrameError } from './bytes';
-import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, TYPE_ENCRYPTED, encodePlain, type Frame } from './frame';
+import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, encodePlain, type Frame } from './frame';
 import {
-  decodeMessage, encodeMessage, isSecureNotefile, messageTypeOf, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, MESSAGE_TYPES,
+  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
@@ -366,4 +366,3 @@ export class HubSession extends Session {
   }
 }
 
-export { TYPE_ENCRYPTED, messageTypeOf };
