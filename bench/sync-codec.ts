@@ -7,6 +7,7 @@ import { compress, decompress } from '../src/sync/compress';
 import { packBlock, unpackBlock, NOTES_DICTIONARY, type WireNote } from '../src/sync/notes';
 import { aeadSeal } from '../src/crypto/aead';
 import { utf8Encode } from '../src/util/utf8';
+import { XsLite, bundleCore } from './xs-lite';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -91,6 +92,57 @@ function rate(bytes: number, run: () => void, repeat: number): number {
   return (bytes * repeat) / ((performance.now() - t0) / 1000) / 1e6;
 }
 
+/** XS `compute` of one run of `body` (a statement list), measured as run(n+1) - run(1), per run. */
+async function xsCompute(xs: XsLite, setup: string, body: string, n: number): Promise<number> {
+  const run = (count: number) => xs.run(`{ ${setup}; for (let __i = 0; __i < ${count}; __i++) { ${body} } new ArrayBuffer(0); }`);
+  const one = await run(1);
+  const many = await run(n + 1);
+  return (many.compute - one.compute) / n;
+}
+
+const XS_SETUP = `
+  const S = __load('src/sync/index.js'); const C = __load('src/crypto/index.js');
+  const notes = [];
+  for (let i = 0; i < 100; i++) notes.push({ counter: i + 1, time: 1763683200 + i * 60, body: { temp: 20 + (i % 50) / 10, humidity: 30 + (i % 40), seq: i } });
+  const key = new Uint8Array(32).fill(5);
+  const frameOf = () => new S.FrameSealer(key).seal(0x20, S.fitNotes('sensors.qo', 0, 100, notes).content, false);
+  const frame = frameOf();
+  const block = S.packBlock(0, notes);
+  const packed = S.compress(block, S.NOTES_DICTIONARY);
+  const data = new Uint8Array(4000).fill(1);
+  const rnd = { bytes: (n) => new Uint8Array(n).fill(7) };
+  const secret = new Uint8Array(32).fill(1);
+  const handshake = () => {
+    const card = new S.CardSession({ uid: 'dev:1', sn: '', product: 'p', secret, cardEpoch: new Uint8Array(8), random: rnd, mayProvision: false });
+    const hub = new S.HubSession({ hubEpoch: new Uint8Array(8), random: rnd, now: () => 5, lookup: () => ({ status: 'known', secret, project: 'a' }) });
+    let toHub = [card.start()];
+    while (toHub.length) { const toCard = []; for (const b of toHub) toCard.push(...hub.receive(b).send); toHub = []; for (const b of toCard) toHub.push(...card.receive(b).send); }
+  };`;
+
+async function xsFigures(): Promise<void> {
+  const xs = new XsLite();
+  try {
+    await xs.run(`${bundleCore()}; new ArrayBuffer(0)`);
+    const rows: [string, string][] = [
+      ['NOTES frame of 100 JSON notes: pack + compress + seal (card side)', 'frameOf()'],
+      ['same frame: open + decompress + unpack (hub side)', 'new S.FrameOpener(key).openMessage(new S.FrameReader().push(frame)[0])'],
+      ['LZ-2K compress, 100-note packed block', 'S.compress(block, S.NOTES_DICTIONARY)'],
+      ['LZ-2K decompress, same', 'S.decompress(packed, 8192, S.NOTES_DICTIONARY)'],
+      ['ChaCha20-Poly1305 seal, 4,000 bytes', 'C.aeadSeal(key, new Uint8Array(12), data, new Uint8Array(0))'],
+      ['handshake, card and hub sides together', 'handshake()'],
+    ];
+    console.log('');
+    console.log('| operation (XS) | compute |');
+    console.log('|---|---:|');
+    for (const [name, body] of rows) {
+      const c = await xsCompute(xs, XS_SETUP, body, 5);
+      console.log(`| ${name} | ${Math.round(c).toLocaleString('en-US')} |`);
+    }
+  } finally {
+    xs.close();
+  }
+}
+
 function main(): void {
   const json = jsonNotes(1000);
   const jw = wireBytes('sensors.qo', json.notes, false);
@@ -126,3 +178,4 @@ function main(): void {
 }
 
 main();
+void xsFigures();

@@ -1,33 +1,33 @@
 // Poly1305 one-time authenticator (RFC 8439 section 2.5).
-// Arithmetic mod 2^130-5 on ten 13-bit limbs: every product and sum stays far below 2^53,
-// so plain JS numbers are exact and no BigInt is needed (XS allocates for every BigInt).
+// Arithmetic mod p = 2^130-5 on six 22-bit limbs (132 bits; 2^132 = 20 mod p). A limb product is
+// below 2^49.4 and a sum of six below 2^52, so plain JS numbers stay exact: no BigInt (XS
+// allocates for every BigInt), and 36 multiplications per block instead of 100 with 13-bit limbs.
 
-const LIMB = 8192; // 2^13
+const LIMB = 4194304; // 2^22
+const TOP = 1048576; // 2^20: bit 130 is bit 20 of limb 5
 
-/** Ten 13-bit limbs of the little-endian 16 bytes at `at` (zero-padded past `end`), plus `top` at bit 128. */
+/** Six 22-bit limbs of the little-endian 16 bytes at `at` (zero past `end`), plus `top` at bit 128. */
 function load(bytes: Uint8Array, at: number, end: number, top: number, limbs: Float64Array): void {
   let acc = 0;
   let bits = 0;
   let li = 0;
   for (let i = 0; i < 16; i++) {
-    const byte = at + i < end ? bytes[at + i] : 0;
-    acc |= byte << bits;
+    acc |= (at + i < end ? bytes[at + i] : 0) << bits;
     bits += 8;
-    if (bits >= 13) {
-      limbs[li++] = acc & 0x1fff;
-      acc >>>= 13;
-      bits -= 13;
+    if (bits >= 22) {
+      limbs[li++] = acc & 0x3fffff;
+      acc >>>= 22;
+      bits -= 22;
     }
   }
-  // 128 bits = 9 full limbs + 11 bits left; bit 128 is bit 11 of limb 9.
-  limbs[9] = acc | (top << 11);
+  // 128 bits = 5 limbs + 18 bits; bit 128 is bit 18 of limb 5.
+  limbs[5] = acc + top * 262144;
 }
 
 export class Poly1305 {
-  #r = new Float64Array(10);
-  #h = new Float64Array(10);
-  #m = new Float64Array(10);
-  #d = new Float64Array(10);
+  #r = new Float64Array(6);
+  #h = new Float64Array(6);
+  #m = new Float64Array(6);
   #s: Uint8Array;
   #buffer = new Uint8Array(16);
   #fill = 0;
@@ -69,16 +69,24 @@ export class Poly1305 {
     }
     const h = this.#h;
     carry(h);
-    // h is now < 2^130 with 13-bit limbs; subtract p when h >= p, i.e. when h + 5 >= 2^130.
-    const g = new Float64Array(10);
+    // Fold the bits above 130 (times 5) until h < 2^130.
+    while (h[5] >= TOP) {
+      const over = Math.floor(h[5] / TOP);
+      h[5] -= over * TOP;
+      h[0] += over * 5;
+      carry(h);
+    }
+    // h mod p: subtract p when h + 5 reaches 2^130.
+    const g = new Float64Array(6);
     let c = 5;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 6; i++) {
       const v = h[i] + c;
       c = v >= LIMB ? 1 : 0;
       g[i] = v - c * LIMB;
     }
-    const useG = c; // 1 when h + 5 overflowed 2^130
-    for (let i = 0; i < 10; i++) h[i] = useG ? g[i] : h[i];
+    const useG = g[5] >= TOP ? 1 : 0;
+    g[5] -= useG * TOP;
+    for (let i = 0; i < 6; i++) h[i] = useG ? g[i] : h[i];
     // Add s modulo 2^128 and write the little-endian tag.
     const tag = new Uint8Array(16);
     let acc = 0;
@@ -88,7 +96,7 @@ export class Poly1305 {
     for (let i = 0; i < 16; i++) {
       while (bits < 8) {
         acc += h[li++] * 2 ** bits;
-        bits += 13;
+        bits += 22;
       }
       const byte = acc % 256;
       acc = (acc - byte) / 256;
@@ -104,30 +112,31 @@ export class Poly1305 {
     const m = this.#m;
     const h = this.#h;
     const r = this.#r;
-    const d = this.#d;
     load(bytes, at, end, top, m);
-    for (let i = 0; i < 10; i++) h[i] += m[i];
-    // d = h * r mod 2^130-5: a limb product landing at index >= 10 wraps around times 5.
-    for (let i = 0; i < 10; i++) {
-      let sum = 0;
-      for (let j = 0; j < 10; j++) sum += h[j] * (j <= i ? r[i - j] : 5 * r[i - j + 10]);
-      d[i] = sum;
-    }
-    for (let i = 0; i < 10; i++) h[i] = d[i];
+    const h0 = h[0] + m[0], h1 = h[1] + m[1], h2 = h[2] + m[2], h3 = h[3] + m[3], h4 = h[4] + m[4], h5 = h[5] + m[5];
+    const r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3], r4 = r[4], r5 = r[5];
+    // A product landing at limb 6 or above wraps around times 20 (2^132 = 20 mod p).
+    const s1 = 20 * r1, s2 = 20 * r2, s3 = 20 * r3, s4 = 20 * r4, s5 = 20 * r5;
+    h[0] = h0 * r0 + h1 * s5 + h2 * s4 + h3 * s3 + h4 * s2 + h5 * s1;
+    h[1] = h0 * r1 + h1 * r0 + h2 * s5 + h3 * s4 + h4 * s3 + h5 * s2;
+    h[2] = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s5 + h4 * s4 + h5 * s3;
+    h[3] = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s5 + h5 * s4;
+    h[4] = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0 + h5 * s5;
+    h[5] = h0 * r5 + h1 * r4 + h2 * r3 + h3 * r2 + h4 * r1 + h5 * r0;
     carry(h);
   }
 }
 
-/** Propagate carries so every limb is below 2^13; a carry out of the top wraps around times 5. */
+/** Propagate carries so every limb is below 2^22; a carry out of the top wraps around times 20. */
 function carry(h: Float64Array): void {
   let c = 0;
   do {
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 6; i++) {
       const v = h[i] + c;
       c = Math.floor(v / LIMB);
       h[i] = v - c * LIMB;
     }
-    h[0] += c * 5;
+    h[0] += c * 20;
     c = 0;
   } while (h[0] >= LIMB);
 }
