@@ -18,12 +18,13 @@ export const WINDOW = 2048;
 const MIN_MATCH = 3;
 const MAX_MATCH = 1024; // long runs split; keeps extension bytes few
 const HASH_BITS = 10;
-const CHAIN_DEPTH = 32;
+const CHAIN_DEPTH = 8; // candidates tried per position: ratio vs compute on the card
+const GOOD_ENOUGH = 32; // stop searching once a match is this long
 /** Dictionary + input must index with 16-bit positions. */
 export const MAX_COMPRESS_INPUT = 60000;
 
 function hash3(b: Uint8Array, i: number): number {
-  return (((b[i] << 16) | (b[i + 1] << 8) | b[i + 2]) * 0x9e3779b1) >>> (32 - HASH_BITS);
+  return Math.imul((b[i] << 16) | (b[i + 1] << 8) | b[i + 2], 0x9e3779b1) >>> (32 - HASH_BITS);
 }
 
 class Out {
@@ -84,7 +85,7 @@ export function compress(input: Uint8Array, dictionary: Uint8Array = EMPTY): Uin
           if (n > bestLength) {
             bestLength = n;
             bestDistance = distance;
-            if (n === limit) break;
+            if (n === limit || n >= GOOD_ENOUGH) break;
           }
         }
         const next = prev[at & (WINDOW - 1)];
