@@ -248,6 +248,7 @@ describe('fitNotes', () => {
       const rest = many.filter((n) => n.counter > since);
       const { message, content, count } = fitNotes('s.qo', since, 2000, rest);
       expect(content.length).toBeLessThanOrEqual(4096 - 17);
+      if (count < rest.length) expect(content.length).toBeGreaterThan(0.9 * (4096 - 17)); // frames are filled
       expect(message.until).toBe(count === rest.length ? 2000 : rest[count - 1].counter);
       const back = decodeMessage(0x20, content) as NotesMessage;
       seen.push(...back.notes.map((n) => n.counter));

@@ -64,6 +64,11 @@ export class ByteWriter {
     return this.varint(b.length).bytes(b);
   }
 
+  /** Drop everything written after `length` (undo a partial write). */
+  truncate(length: number): void {
+    this.#length = Math.min(this.#length, length);
+  }
+
   finish(): Uint8Array {
     return this.#bytes.slice(0, this.#length);
   }

@@ -3,7 +3,7 @@
 import type { JsonObject } from '../json';
 import { ByteReader, ByteWriter, FrameError } from './bytes';
 import { compress, decompress, CompressError } from './compress';
-import { packBlock, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
+import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 
 export const PROTOCOL_VERSION = 1;
@@ -301,42 +301,26 @@ export function messageTypeOf(m: SyncMessage): number {
 }
 
 /**
- * The largest prefix of `notes` that fits one NOTES frame of `maxFrame` bytes (sealed), as a
- * message: `until` is the given `until` when every note fits, else the last included counter.
+ * A prefix of `notes` that fills one NOTES frame of `maxFrame` bytes (sealed) as far as it can,
+ * as a message: `until` is the given `until` when every note fits, else the last included
+ * counter. Starts from what fits MAX_BLOCK uncompressed, then shrinks in proportion to the
+ * overshoot of the compressed size: a few compressions per frame, frames about 95% full or more.
  * Throws FrameError when not even the first note fits.
  */
 export function fitNotes(
   name: string, since: number, until: number, notes: readonly WireNote[], maxFrame: number = LIMITS.maxFrame,
 ): { message: NotesMessage; content: Uint8Array; count: number } {
   const room = maxContent(maxFrame);
-  const attempt = (k: number) => {
+  let count = packBlockUpTo(since, notes, MAX_BLOCK).count;
+  while (count > 0 || notes.length === 0) {
     const message: NotesMessage = {
-      type: 'notes', name, since, until: k === notes.length ? until : notes[k - 1].counter, notes: notes.slice(0, k),
+      type: 'notes', name, since, until: count === notes.length ? until : notes[count - 1].counter, notes: notes.slice(0, count),
     };
-    try {
-      const content = encodeMessage(message);
-      return content.length <= room ? { message, content, count: k } : undefined;
-    } catch (e) {
-      if (e instanceof FrameError && /too large/.test(e.message)) return undefined;
-      throw e;
-    }
-  };
-  const all = attempt(notes.length);
-  if (all) return all;
-  // Binary search for the largest count that fits.
-  let lo = 0;
-  let best: ReturnType<typeof attempt>;
-  let hi = notes.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    const r = attempt(mid);
-    if (r) {
-      lo = mid;
-      best = r;
-    } else hi = mid;
+    const content = encodeMessage(message);
+    if (content.length <= room) return { message, content, count };
+    count = Math.min(count - 1, Math.floor((count * room * 0.97) / content.length));
   }
-  if (!best) throw new FrameError('note too large for one frame');
-  return best;
+  throw new FrameError('note too large for one frame');
 }
 
 /** Bytes of content a sealed frame of maxFrame can carry: n = type + content + 16-byte tag. */

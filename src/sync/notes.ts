@@ -37,19 +37,28 @@ export const NOTES_DICTIONARY: Uint8Array = utf8Encode(
   'minmaxavgtotalrateintervaldurationstartendstatecodedatavolumeweightflowsignalrssi'
 );
 
-/** Pack notes into an uncompressed block (counters must rise from `since`). */
+/** Pack notes into an uncompressed block (counters must rise from `since`); all must fit MAX_BLOCK. */
 export function packBlock(since: number, notes: readonly WireNote[]): Uint8Array {
+  const { block, count } = packBlockUpTo(since, notes, MAX_BLOCK);
+  if (count < notes.length) throw new FrameError('notes block too large');
+  return block;
+}
+
+/** Pack as many leading notes as fit `maxBlock` bytes. */
+export function packBlockUpTo(since: number, notes: readonly WireNote[], maxBlock: number): { block: Uint8Array; count: number } {
   const head = new ByteWriter(16 + notes.length * 4);
   const data = new ByteWriter(64 + notes.length * 16);
   const bodies = new PackedJsonWriter(data);
-  head.varint(notes.length);
   let counter = since;
   let time = 0;
+  let count = 0;
   for (const n of notes) {
     if (!Number.isSafeInteger(n.counter) || n.counter <= counter) throw new FrameError('note counters must rise');
     if (!Number.isSafeInteger(n.time) || n.time < 0) throw new FrameError('bad note time');
     if (n.body && n.record) throw new FrameError('a note has either a JSON body or a record');
     if (n.deleted && (n.body || n.record || n.payload)) throw new FrameError('a tombstone has no content');
+    const headMark = head.length;
+    const dataMark = data.length;
     let flags = 0;
     if (n.body) flags |= F_JSON;
     if (n.record) flags |= F_RECORD;
@@ -63,9 +72,8 @@ export function packBlock(since: number, notes: readonly WireNote[]): Uint8Array
     if (flags & F_TIME) head.zigzag(n.time - time);
     if (n.id !== undefined) head.str(n.id, MAX_NOTE_ID);
     if (n.body) {
-      const before = data.length;
       bodies.value(n.body);
-      head.varint(data.length - before);
+      head.varint(data.length - dataMark);
     } else if (n.record) {
       head.varint(n.record.length);
       data.bytes(n.record);
@@ -74,13 +82,20 @@ export function packBlock(since: number, notes: readonly WireNote[]): Uint8Array
       head.varint(n.payload.length);
       data.bytes(n.payload);
     }
+    // The count varint takes at most 3 bytes for any block that fits.
+    if (3 + head.length + data.length > maxBlock) {
+      // Undo this note and stop: keys it interned are never referenced, as no note follows.
+      head.truncate(headMark);
+      data.truncate(dataMark);
+      break;
+    }
     counter = n.counter;
     time = n.time;
+    count++;
   }
-  const block = new ByteWriter(head.length + data.length);
-  block.bytes(head.finish()).bytes(data.finish());
-  if (block.length > MAX_BLOCK) throw new FrameError('notes block too large');
-  return block.finish();
+  const block = new ByteWriter(3 + head.length + data.length);
+  block.varint(count).bytes(head.finish()).bytes(data.finish());
+  return { block: block.finish(), count };
 }
 
 /** Unpack a block; every counter must be in (since, until]. */
