@@ -311,15 +311,28 @@ export function fitNotes(
   name: string, since: number, until: number, notes: readonly WireNote[], maxFrame: number = LIMITS.maxFrame,
 ): { message: NotesMessage; content: Uint8Array; count: number } {
   const room = maxContent(maxFrame);
-  let count = packBlockUpTo(since, notes, MAX_BLOCK).count;
-  while (count > 0 || notes.length === 0) {
+  type Fit = { message: NotesMessage; content: Uint8Array; count: number };
+  const attempt = (count: number): Fit => {
     const message: NotesMessage = {
       type: 'notes', name, since, until: count === notes.length ? until : notes[count - 1].counter, notes: notes.slice(0, count),
     };
-    const content = encodeMessage(message);
-    if (content.length <= room) return { message, content, count };
-    count = Math.min(count - 1, Math.floor((count * room * 0.97) / content.length));
+    return { message, content: encodeMessage(message), count };
+  };
+  let best: Fit | undefined;
+  let failed = packBlockUpTo(since, notes, MAX_BLOCK).count + 1; // the smallest count known not to fit
+  let count = failed - 1;
+  for (let tries = 0; tries < 6 && count > (best?.count ?? 0) && count < failed; tries++) {
+    const fit = attempt(count);
+    const size = fit.content.length;
+    if (size <= room) best = fit;
+    else failed = count;
+    // Next guess in proportion to the room, kept strictly between what fits and what does not.
+    const guess = Math.floor((count * room * 0.99) / size);
+    count = Math.max((best?.count ?? 0) + 1, Math.min(failed - 1, guess));
+    if (best && count > best.count && failed - best.count <= Math.max(1, best.count / 50)) break; // within 2%
   }
+  if (best) return best;
+  if (notes.length === 0) return attempt(0);
   throw new FrameError('note too large for one frame');
 }
 
