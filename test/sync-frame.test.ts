@@ -88,6 +88,15 @@ describe('sync messages', () => {
     }
   });
 
+  it('carry a note location in the extension, and refuse an impossible one', () => {
+    const m: NotesMessage = { type: 'notes', name: 'a.qo', since: 0, until: 1, notes: [
+      { counter: 1, time: 50, body: { x: 1 }, where: { lat: 48.8584, lon: 2.2945, time: 40 } }] };
+    const content = encodeMessage(m);
+    expect(decodeMessage(0x20, content)).toEqual(m);
+    const far = { ...m, notes: [{ ...m.notes[0], where: { lat: 91, lon: 0, time: 0 } }] };
+    expect(() => decodeMessage(0x20, encodeMessage(far))).toThrow(/location/);
+  });
+
   it('refuse bad notes: counters not rising, beyond until, tombstone with body, reserved flags', () => {
     const base = { type: 'notes' as const, name: 'a.qo', since: 5, until: 9 };
     expect(() => encodeMessage({ ...base, notes: [{ counter: 5, time: 0 }] })).toThrow(/rise/);
@@ -95,7 +104,7 @@ describe('sync messages', () => {
     expect(() => encodeMessage({ ...base, notes: [{ counter: 6, time: 0, deleted: true, body: {} }] })).toThrow(/tombstone/);
     // hand-made blocks: count 1, flags 0x80 (reserved) / counter beyond until
     const block = (b: string) => unhex('04612e716f0509' + '00' + b);
-    expect(() => decodeMessage(0x20, block('0180'))).toThrow(/reserved/);
+    expect(() => decodeMessage(0x20, block('0180' + '02'))).toThrow(/extension/);
     expect(() => decodeMessage(0x20, block('012005'))).toThrow(/beyond until/);
     expect(() => decodeMessage(0x20, block('0109'))).toThrow(FrameError); // body flag without its length
   });

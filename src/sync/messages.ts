@@ -5,8 +5,10 @@ import { ByteReader, ByteWriter, FrameError } from './bytes';
 import { compress, decompress, CompressError } from './compress';
 import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
+import { crc32 } from '../util/crc32';
 
 export const PROTOCOL_VERSION = 1;
+export const MIN_FRAME = 256;
 
 export const LIMITS = Object.freeze({
   maxFrame: 4096,
@@ -203,7 +205,7 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       const cardNonce = fixed(r, 16);
       // Features are a request: unknown bits are ignored by the hub (it grants the intersection).
       const features = r.varint();
-      const maxFrame = r.varint();
+      const maxFrame = frameLimit(r);
       return { type: 'hello', version, uid, sn, product, cardEpoch, cardNonce, features, maxFrame };
     }
     case MESSAGE_TYPES.challenge: {
@@ -211,7 +213,7 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       const hubEpoch = fixed(r, 8);
       const hubNonce = fixed(r, 16);
       const provision = flagsOf(r, 1) === 1;
-      return { type: 'challenge', version, hubEpoch, hubNonce, provision, maxFrame: r.varint() };
+      return { type: 'challenge', version, hubEpoch, hubNonce, provision, maxFrame: frameLimit(r) };
     }
     case MESSAGE_TYPES.provision:
       return { type: 'provision', secret: fixed(r, 32) };
@@ -288,6 +290,18 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
     default:
       throw new FrameError(`unknown message type ${type}`);
   }
+}
+
+/** A peer's announced frame limit: at least MIN_FRAME (a smaller one could not carry a catalogue entry). */
+function frameLimit(r: ByteReader): number {
+  const n = r.varint();
+  if (n < MIN_FRAME) throw new FrameError(`maxFrame ${n} below ${MIN_FRAME}`);
+  return n;
+}
+
+/** The CRC-32 of a template definition: its version in CATALOG and TEMPLATE. */
+export function templateVersion(definition: Uint8Array): number {
+  return crc32(definition);
 }
 
 function isStringMap(v: unknown): v is Record<string, string> {

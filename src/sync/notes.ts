@@ -19,12 +19,15 @@ export interface WireNote {
   /** A templated body: the binary record of the notefile's template. */
   record?: Uint8Array;
   payload?: Uint8Array;
+  /** Where the note was made, when the card knew: degrees and unix seconds of the fix. */
+  where?: { lat: number; lon: number; time: number };
 }
 
 export const MAX_BLOCK = 8192;
 export const MAX_NOTE_ID = 128;
 
-const F_JSON = 0x01, F_RECORD = 0x02, F_PAYLOAD = 0x04, F_DELETED = 0x08, F_ID = 0x10, F_STEP = 0x20, F_TIME = 0x40;
+const F_JSON = 0x01, F_RECORD = 0x02, F_PAYLOAD = 0x04, F_DELETED = 0x08, F_ID = 0x10, F_STEP = 0x20, F_TIME = 0x40, F_EXT = 0x80;
+const X_WHERE = 0x01;
 export const ENCODING_LZ = 0x01;
 
 /**
@@ -67,10 +70,18 @@ export function packBlockUpTo(since: number, notes: readonly WireNote[], maxBloc
     if (n.id !== undefined) flags |= F_ID;
     if (n.counter !== counter + 1) flags |= F_STEP;
     if (n.time !== time) flags |= F_TIME;
+    if (n.where) flags |= F_EXT;
     head.u8(flags);
     if (flags & F_STEP) head.varint(n.counter - counter);
     if (flags & F_TIME) head.zigzag(n.time - time);
     if (n.id !== undefined) head.str(n.id, MAX_NOTE_ID);
+    if (n.where) {
+      const w = new Uint8Array(16);
+      const view = new DataView(w.buffer);
+      view.setFloat64(0, n.where.lat, true);
+      view.setFloat64(8, n.where.lon, true);
+      head.u8(X_WHERE).bytes(w).varint(n.where.time);
+    }
     if (n.body) {
       bodies.value(n.body);
       head.varint(data.length - dataMark);
@@ -109,7 +120,6 @@ export function unpackBlock(block: Uint8Array, since: number, until: number): Wi
   let time = 0;
   for (let i = 0; i < count; i++) {
     const flags = r.u8();
-    if (flags & 0x80) throw new FrameError('reserved note flag');
     if ((flags & F_JSON) && (flags & F_RECORD)) throw new FrameError('note has body and record');
     if ((flags & F_DELETED) && (flags & (F_JSON | F_RECORD | F_PAYLOAD))) throw new FrameError('tombstone with content');
     const step = flags & F_STEP ? r.varint() : 1;
@@ -120,6 +130,15 @@ export function unpackBlock(block: Uint8Array, since: number, until: number): Wi
     if (time < 0 || !Number.isSafeInteger(time)) throw new FrameError('bad note time');
     const note: WireNote = { counter, time };
     if (flags & F_ID) note.id = r.str(MAX_NOTE_ID);
+    if (flags & F_EXT) {
+      const ext = r.u8();
+      if (ext !== X_WHERE) throw new FrameError('unknown note extension');
+      const view = new DataView(r.take(16).slice().buffer);
+      const lat = view.getFloat64(0, true);
+      const lon = view.getFloat64(8, true);
+      if (!(Math.abs(lat) <= 90 && Math.abs(lon) <= 180)) throw new FrameError('bad location');
+      note.where = { lat, lon, time: r.varint() };
+    }
     if (flags & F_DELETED) note.deleted = true;
     const bodyLength = flags & (F_JSON | F_RECORD) ? r.varint() : 0;
     const payloadLength = flags & F_PAYLOAD ? r.varint() : 0;
