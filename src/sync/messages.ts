@@ -116,6 +116,15 @@ function takeBlock(r: ByteReader, dictionary: Uint8Array): Uint8Array {
 
 const NO_DICTIONARY = new Uint8Array(0);
 
+/** NOTES content around an already packed block. */
+function notesContent(m: NotesMessage, block: Uint8Array): Uint8Array {
+  if (m.until < m.since) throw new FrameError('until before since');
+  const w = new ByteWriter(block.length + 32);
+  w.str(m.name, LIMITS.notefile).varint(m.since).varint(m.until);
+  putBlock(w, block, NOTES_DICTIONARY);
+  return w.finish();
+}
+
 /** The content bytes of a message (what goes after the type byte, before sealing). */
 export function encodeMessage(m: SyncMessage): Uint8Array {
   const w = new ByteWriter(64);
@@ -158,11 +167,8 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
       w.str(m.name, LIMITS.notefile).u32le(m.version).bytes(m.definition);
       break;
     case 'notes':
-      if (m.until < m.since) throw new FrameError('until before since');
-      w.str(m.name, LIMITS.notefile).varint(m.since).varint(m.until);
       if (m.notes.length && m.notes[m.notes.length - 1].counter > m.until) throw new FrameError('note counter beyond until');
-      putBlock(w, packBlock(m.since, m.notes), NOTES_DICTIONARY);
-      break;
+      return notesContent(m, packBlock(m.since, m.notes));
     case 'ack':
       w.str(m.name, LIMITS.notefile).varint(m.until);
       break;
@@ -326,15 +332,18 @@ export function fitNotes(
 ): { message: NotesMessage; content: Uint8Array; count: number } {
   const room = maxContent(maxFrame);
   type Fit = { message: NotesMessage; content: Uint8Array; count: number };
+  const first = packBlockUpTo(since, notes, MAX_BLOCK);
   const attempt = (count: number): Fit => {
     const message: NotesMessage = {
       type: 'notes', name, since, until: count === notes.length ? until : notes[count - 1].counter, notes: notes.slice(0, count),
     };
-    return { message, content: encodeMessage(message), count };
+    if (message.until < (notes[count - 1]?.counter ?? since)) throw new FrameError('note counter beyond until');
+    const block = count === first.count ? first.block : packBlockUpTo(since, message.notes, MAX_BLOCK).block;
+    return { message, content: notesContent(message, block), count };
   };
   let best: Fit | undefined;
-  let failed = packBlockUpTo(since, notes, MAX_BLOCK).count + 1; // the smallest count known not to fit
-  let count = failed - 1;
+  let failed = first.count + 1; // the smallest count known not to fit
+  let count = first.count;
   for (let tries = 0; tries < 6 && count > (best?.count ?? 0) && count < failed; tries++) {
     const fit = attempt(count);
     const size = fit.content.length;
