@@ -1,0 +1,365 @@
+// Sync protocol messages (docs/SYNC.md section 2): types, encode/decode of their content.
+// Framing and sealing live in frame.ts; this module only maps message <-> content bytes.
+import type { JsonObject } from '../json';
+import { ByteReader, ByteWriter, FrameError } from './bytes';
+import { compress, decompress, CompressError } from './compress';
+import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
+import { PackedJsonReader, PackedJsonWriter } from './pjson';
+import { crc32 } from '../util/crc32';
+
+export const PROTOCOL_VERSION = 1;
+export const MIN_FRAME = 256;
+
+export const LIMITS = Object.freeze({
+  maxFrame: 4096,
+  maxBlock: MAX_BLOCK,
+  uid: 64,
+  text: 128,
+  notefile: 64,
+  noteId: 128,
+  template: 2048,
+  refuseText: 256,
+  inFlight: 4,
+  handshakeMs: 30000,
+  pingIdleMs: 60000,
+  deadIdleMs: 90000,
+});
+
+export const MESSAGE_TYPES = Object.freeze({
+  hello: 0x01, challenge: 0x02, provision: 0x03, auth: 0x04, welcome: 0x05, refuse: 0x06,
+  catalog: 0x10, catalogReply: 0x11, template: 0x12,
+  notes: 0x20, ack: 0x21, done: 0x22, env: 0x23,
+  ping: 0x30, pong: 0x31, close: 0x3f,
+} as const);
+
+export type MessageName = keyof typeof MESSAGE_TYPES;
+
+export const FEATURE_CONTINUOUS = 0x01;
+export const FEATURE_ENCRYPT_ALL = 0x02;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL;
+
+export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
+const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
+
+export interface HelloMessage {
+  type: 'hello'; version: number; uid: string; sn: string; product: string;
+  cardEpoch: Uint8Array; cardNonce: Uint8Array; features: number; maxFrame: number;
+}
+export interface ChallengeMessage {
+  type: 'challenge'; version: number; hubEpoch: Uint8Array; hubNonce: Uint8Array; provision: boolean; maxFrame: number;
+}
+export interface ProvisionMessage { type: 'provision'; secret: Uint8Array }
+export interface AuthMessage { type: 'auth'; proof: Uint8Array }
+export interface WelcomeMessage {
+  type: 'welcome'; proof: Uint8Array; time: number; project: string; cardReset: boolean; features: number;
+}
+export interface RefuseMessage { type: 'refuse'; code: RefuseCode; text: string }
+export interface CatalogEntry { name: string; template: number; downUntil: number; pending: number }
+export interface CatalogMessage { type: 'catalog'; more: boolean; envModified: number; files: CatalogEntry[] }
+export interface CatalogReplyEntry { name: string; upUntil: number; needTemplate: boolean; pending: number }
+export interface CatalogReplyMessage { type: 'catalogReply'; more: boolean; files: CatalogReplyEntry[] }
+export interface TemplateMessage { type: 'template'; name: string; version: number; definition: Uint8Array }
+export interface NotesMessage { type: 'notes'; name: string; since: number; until: number; notes: WireNote[] }
+export interface AckMessage { type: 'ack'; name: string; until: number }
+export interface DoneMessage { type: 'done' }
+export interface EnvMessage { type: 'env'; modified: number; vars: Record<string, string> }
+export interface PingMessage { type: 'ping'; token: number }
+export interface PongMessage { type: 'pong'; token: number }
+export interface CloseMessage { type: 'close' }
+
+export type SyncMessage =
+  | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
+  | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
+  | EnvMessage | PingMessage | PongMessage | CloseMessage;
+
+const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
+
+/** Notefiles whose notes must cross encrypted (E flag). */
+export function isSecureNotefile(name: string): boolean {
+  return /\.(qos|qis|dbs)$/.test(name);
+}
+
+function fixed(r: ByteReader, n: number): Uint8Array {
+  return r.take(n).slice();
+}
+
+function putFixed(w: ByteWriter, b: Uint8Array, n: number, what: string): void {
+  if (b.length !== n) throw new FrameError(`${what} must be ${n} bytes`);
+  w.bytes(b);
+}
+
+function flagsOf(r: ByteReader, known: number): number {
+  const f = r.varint();
+  if (f & ~known) throw new FrameError('unknown flag bits');
+  return f;
+}
+
+/** A block (notes or env) goes compressed when that is smaller. */
+function putBlock(w: ByteWriter, block: Uint8Array, dictionary: Uint8Array): void {
+  const packed = compress(block, dictionary);
+  if (packed.length < block.length) w.u8(ENCODING_LZ).bytes(packed);
+  else w.u8(0).bytes(block);
+}
+
+function takeBlock(r: ByteReader, dictionary: Uint8Array): Uint8Array {
+  const encoding = r.u8();
+  if (encoding & ~ENCODING_LZ) throw new FrameError('unknown block encoding');
+  const rest = r.rest();
+  if (!(encoding & ENCODING_LZ)) return rest;
+  try {
+    return decompress(rest, MAX_BLOCK, dictionary);
+  } catch (e) {
+    if (e instanceof CompressError) throw new FrameError(`bad compressed block: ${e.message}`);
+    throw e;
+  }
+}
+
+const NO_DICTIONARY = new Uint8Array(0);
+
+/** NOTES content around an already packed block. */
+function notesContent(m: NotesMessage, block: Uint8Array): Uint8Array {
+  if (m.until < m.since) throw new FrameError('until before since');
+  const w = new ByteWriter(block.length + 32);
+  w.str(m.name, LIMITS.notefile).varint(m.since).varint(m.until);
+  putBlock(w, block, NOTES_DICTIONARY);
+  return w.finish();
+}
+
+/** The content bytes of a message (what goes after the type byte, before sealing). */
+export function encodeMessage(m: SyncMessage): Uint8Array {
+  const w = new ByteWriter(64);
+  switch (m.type) {
+    case 'hello':
+      w.bytes(Uint8Array.from(MAGIC)).u8(m.version).str(m.uid, LIMITS.uid).str(m.sn, LIMITS.text).str(m.product, LIMITS.text);
+      putFixed(w, m.cardEpoch, 8, 'cardEpoch');
+      putFixed(w, m.cardNonce, 16, 'cardNonce');
+      w.varint(m.features).varint(m.maxFrame);
+      break;
+    case 'challenge':
+      w.u8(m.version);
+      putFixed(w, m.hubEpoch, 8, 'hubEpoch');
+      putFixed(w, m.hubNonce, 16, 'hubNonce');
+      w.varint(m.provision ? 1 : 0).varint(m.maxFrame);
+      break;
+    case 'provision':
+      putFixed(w, m.secret, 32, 'secret');
+      break;
+    case 'auth':
+      putFixed(w, m.proof, 32, 'proof');
+      break;
+    case 'welcome':
+      putFixed(w, m.proof, 32, 'proof');
+      w.varint(m.time).str(m.project, LIMITS.text).varint(m.cardReset ? 1 : 0).varint(m.features);
+      break;
+    case 'refuse':
+      w.u8(REFUSE_CODES.indexOf(m.code) + 1).str(m.text.slice(0, LIMITS.refuseText), 4 * LIMITS.refuseText);
+      break;
+    case 'catalog':
+      w.varint(m.more ? 1 : 0).varint(m.envModified).varint(m.files.length);
+      for (const f of m.files) w.str(f.name, LIMITS.notefile).u32le(f.template).varint(f.downUntil).varint(f.pending);
+      break;
+    case 'catalogReply':
+      w.varint(m.more ? 1 : 0).varint(m.files.length);
+      for (const f of m.files) w.str(f.name, LIMITS.notefile).varint(f.upUntil).varint(f.needTemplate ? 1 : 0).varint(f.pending);
+      break;
+    case 'template':
+      if (m.definition.length > LIMITS.template) throw new FrameError('template too large');
+      w.str(m.name, LIMITS.notefile).u32le(m.version).bytes(m.definition);
+      break;
+    case 'notes':
+      if (m.notes.length && m.notes[m.notes.length - 1].counter > m.until) throw new FrameError('note counter beyond until');
+      return notesContent(m, packBlock(m.since, m.notes));
+    case 'ack':
+      w.str(m.name, LIMITS.notefile).varint(m.until);
+      break;
+    case 'env': {
+      w.varint(m.modified);
+      const block = new ByteWriter();
+      new PackedJsonWriter(block).value(m.vars);
+      if (block.length > MAX_BLOCK) throw new FrameError('environment too large');
+      putBlock(w, block.finish(), NO_DICTIONARY);
+      break;
+    }
+    case 'ping':
+    case 'pong':
+      w.varint(m.token);
+      break;
+    case 'done':
+    case 'close':
+      break;
+  }
+  return w.finish();
+}
+
+/** Decode content of message type `type` (E bit removed); throws FrameError when malformed. */
+export function decodeMessage(type: number, content: Uint8Array): SyncMessage {
+  const r = new ByteReader(content);
+  const m = decodeContent(type, r);
+  r.end();
+  return m;
+}
+
+function decodeContent(type: number, r: ByteReader): SyncMessage {
+  switch (type) {
+    case MESSAGE_TYPES.hello: {
+      for (const b of MAGIC) if (r.u8() !== b) throw new FrameError('not an opencard sync stream');
+      const version = r.u8();
+      const uid = r.str(LIMITS.uid);
+      const sn = r.str(LIMITS.text);
+      const product = r.str(LIMITS.text);
+      const cardEpoch = fixed(r, 8);
+      const cardNonce = fixed(r, 16);
+      // Features are a request: unknown bits are ignored by the hub (it grants the intersection).
+      const features = r.varint();
+      const maxFrame = frameLimit(r);
+      return { type: 'hello', version, uid, sn, product, cardEpoch, cardNonce, features, maxFrame };
+    }
+    case MESSAGE_TYPES.challenge: {
+      const version = r.u8();
+      const hubEpoch = fixed(r, 8);
+      const hubNonce = fixed(r, 16);
+      const provision = flagsOf(r, 1) === 1;
+      return { type: 'challenge', version, hubEpoch, hubNonce, provision, maxFrame: frameLimit(r) };
+    }
+    case MESSAGE_TYPES.provision:
+      return { type: 'provision', secret: fixed(r, 32) };
+    case MESSAGE_TYPES.auth:
+      return { type: 'auth', proof: fixed(r, 32) };
+    case MESSAGE_TYPES.welcome: {
+      const proof = fixed(r, 32);
+      const time = r.varint();
+      const project = r.str(LIMITS.text);
+      const cardReset = flagsOf(r, 1) === 1;
+      return { type: 'welcome', proof, time, project, cardReset, features: flagsOf(r, KNOWN_FEATURES) };
+    }
+    case MESSAGE_TYPES.refuse: {
+      const code = REFUSE_CODES[r.u8() - 1];
+      if (!code) throw new FrameError('unknown refuse code');
+      return { type: 'refuse', code, text: r.str(4 * LIMITS.refuseText) };
+    }
+    case MESSAGE_TYPES.catalog: {
+      const more = flagsOf(r, 1) === 1;
+      const envModified = r.varint();
+      const count = r.varint();
+      if (count > r.remaining) throw new FrameError('bad catalogue count');
+      const files: CatalogEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        files.push({ name: r.str(LIMITS.notefile), template: r.u32le(), downUntil: r.varint(), pending: r.varint() });
+      }
+      return { type: 'catalog', more, envModified, files };
+    }
+    case MESSAGE_TYPES.catalogReply: {
+      const more = flagsOf(r, 1) === 1;
+      const count = r.varint();
+      if (count > r.remaining) throw new FrameError('bad catalogue count');
+      const files: CatalogReplyEntry[] = [];
+      for (let i = 0; i < count; i++) {
+        const name = r.str(LIMITS.notefile);
+        const upUntil = r.varint();
+        const needTemplate = flagsOf(r, 1) === 1;
+        files.push({ name, upUntil, needTemplate, pending: r.varint() });
+      }
+      return { type: 'catalogReply', more, files };
+    }
+    case MESSAGE_TYPES.template: {
+      const name = r.str(LIMITS.notefile);
+      const version = r.u32le();
+      if (r.remaining > LIMITS.template) throw new FrameError('template too large');
+      return { type: 'template', name, version, definition: r.rest().slice() };
+    }
+    case MESSAGE_TYPES.notes: {
+      const name = r.str(LIMITS.notefile);
+      const since = r.varint();
+      const until = r.varint();
+      if (until < since) throw new FrameError('until before since');
+      const notes = unpackBlock(takeBlock(r, NOTES_DICTIONARY), since, until);
+      return { type: 'notes', name, since, until, notes };
+    }
+    case MESSAGE_TYPES.ack:
+      return { type: 'ack', name: r.str(LIMITS.notefile), until: r.varint() };
+    case MESSAGE_TYPES.done:
+      return { type: 'done' };
+    case MESSAGE_TYPES.env: {
+      const modified = r.varint();
+      const block = new ByteReader(takeBlock(r, NO_DICTIONARY));
+      const vars = new PackedJsonReader(block).value();
+      block.end();
+      if (!isStringMap(vars)) throw new FrameError('environment values must be strings');
+      return { type: 'env', modified, vars };
+    }
+    case MESSAGE_TYPES.ping:
+      return { type: 'ping', token: r.varint() };
+    case MESSAGE_TYPES.pong:
+      return { type: 'pong', token: r.varint() };
+    case MESSAGE_TYPES.close:
+      return { type: 'close' };
+    default:
+      throw new FrameError(`unknown message type ${type}`);
+  }
+}
+
+/** A peer's announced frame limit: at least MIN_FRAME (a smaller one could not carry a catalogue entry). */
+function frameLimit(r: ByteReader): number {
+  const n = r.varint();
+  if (n < MIN_FRAME) throw new FrameError(`maxFrame ${n} below ${MIN_FRAME}`);
+  return n;
+}
+
+/** The CRC-32 of a template definition: its version in CATALOG and TEMPLATE. */
+export function templateVersion(definition: Uint8Array): number {
+  return crc32(definition);
+}
+
+function isStringMap(v: unknown): v is Record<string, string> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const k of Object.keys(v)) if (typeof (v as JsonObject)[k] !== 'string') return false;
+  return true;
+}
+
+export function messageTypeOf(m: SyncMessage): number {
+  return MESSAGE_TYPES[m.type];
+}
+
+/**
+ * A prefix of `notes` that fills one NOTES frame of `maxFrame` bytes (sealed) as far as it can,
+ * as a message: `until` is the given `until` when every note fits, else the last included
+ * counter. Starts from what fits MAX_BLOCK uncompressed, then shrinks in proportion to the
+ * overshoot of the compressed size: a few compressions per frame, frames about 95% full or more.
+ * Throws FrameError when not even the first note fits.
+ */
+export function fitNotes(
+  name: string, since: number, until: number, notes: readonly WireNote[], maxFrame: number = LIMITS.maxFrame,
+): { message: NotesMessage; content: Uint8Array; count: number } {
+  const room = maxContent(maxFrame);
+  type Fit = { message: NotesMessage; content: Uint8Array; count: number };
+  const first = packBlockUpTo(since, notes, MAX_BLOCK);
+  const attempt = (count: number): Fit => {
+    const message: NotesMessage = {
+      type: 'notes', name, since, until: count === notes.length ? until : notes[count - 1].counter, notes: notes.slice(0, count),
+    };
+    if (message.until < (notes[count - 1]?.counter ?? since)) throw new FrameError('note counter beyond until');
+    const block = count === first.count ? first.block : packBlockUpTo(since, message.notes, MAX_BLOCK).block;
+    return { message, content: notesContent(message, block), count };
+  };
+  let best: Fit | undefined;
+  let failed = first.count + 1; // the smallest count known not to fit
+  let count = first.count;
+  for (let tries = 0; tries < 6 && count > (best?.count ?? 0) && count < failed; tries++) {
+    const fit = attempt(count);
+    const size = fit.content.length;
+    if (size <= room) best = fit;
+    else failed = count;
+    // Next guess in proportion to the room, kept strictly between what fits and what does not.
+    const guess = Math.floor((count * room * 0.99) / size);
+    count = Math.max((best?.count ?? 0) + 1, Math.min(failed - 1, guess));
+    if (best && count > best.count && failed - best.count <= Math.max(1, best.count / 50)) break; // within 2%
+  }
+  if (best) return best;
+  if (notes.length === 0) return attempt(0);
+  throw new FrameError('note too large for one frame');
+}
+
+/** Bytes of content a sealed frame of maxFrame can carry: n = type + content + 16-byte tag. */
+export function maxContent(maxFrame: number = LIMITS.maxFrame): number {
+  return maxFrame - 1 - 16;
+}
