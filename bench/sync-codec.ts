@@ -7,7 +7,8 @@ import { compress, decompress } from '../src/sync/compress';
 import { packBlock, unpackBlock, NOTES_DICTIONARY, type WireNote } from '../src/sync/notes';
 import { aeadSeal } from '../src/crypto/aead';
 import { utf8Encode } from '../src/util/utf8';
-import { XsLite, bundleCore } from './xs-lite';
+import { bundle } from '../test/xs/bundle';
+import { XsEngine } from '../test/xs/xsnap';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -93,15 +94,15 @@ function rate(bytes: number, run: () => void, repeat: number): number {
 }
 
 /** XS `compute` of one run of `body` (a statement list), measured as run(n+1) - run(1), per run. */
-async function xsCompute(xs: XsLite, setup: string, body: string, n: number): Promise<number> {
-  const run = (count: number) => xs.run(`{ ${setup}; for (let __i = 0; __i < ${count}; __i++) { ${body} } new ArrayBuffer(0); }`);
+async function xsCompute(xs: XsEngine, setup: string, body: string, n: number): Promise<number> {
+  const run = (count: number) => xs.evaluate(`{ ${setup}; for (let __i = 0; __i < ${count}; __i++) { ${body} } new ArrayBuffer(0); }`);
   const one = await run(1);
   const many = await run(n + 1);
   return (many.compute - one.compute) / n;
 }
 
 const XS_SETUP = `
-  const S = __load('src/sync/index.js'); const C = __load('src/crypto/index.js');
+  const S = load('src/sync/index.js'); const C = load('src/crypto/index.js');
   const notes = [];
   for (let i = 0; i < 100; i++) notes.push({ counter: i + 1, time: 1763683200 + i * 60, body: { temp: 20 + (i % 50) / 10, humidity: 30 + (i % 40), seq: i } });
   const key = new Uint8Array(32).fill(5);
@@ -120,9 +121,9 @@ const XS_SETUP = `
   };`;
 
 async function xsFigures(): Promise<void> {
-  const xs = new XsLite();
+  const xs = new XsEngine();
   try {
-    await xs.run(`${bundleCore()}; new ArrayBuffer(0)`);
+    await xs.evaluate(`${bundle()}; new ArrayBuffer(0)`);
     const rows: [string, string][] = [
       ['NOTES frame of 100 JSON notes: pack + compress + seal (card side)', 'frameOf()'],
       ['same frame: open + decompress + unpack (hub side)', 'new S.FrameOpener(key).openMessage(new S.FrameReader().push(frame)[0])'],

@@ -1,13 +1,14 @@
 // The sync codec, crypto and handshake under the XS engine give the same bytes as under Node.
 import * as path from 'path';
-import { XsLite, bundleCore } from '../bench/xs-lite';
+import { bundle } from './xs/bundle';
+import { XsEngine } from './xs/xsnap';
 
 /** One script for both engines: defines globalThis.__syncCheck() returning a text digest of the run. */
 const SCRIPT = `
 globalThis.__syncCheck = function () {
-  const S = __load('src/sync/index.js');
-  const C = __load('src/crypto/index.js');
-  const U = __load('src/util/utf8.js');
+  const S = load('src/sync/index.js');
+  const C = load('src/crypto/index.js');
+  const U = load('src/util/utf8.js');
   const out = [];
   const key = new Uint8Array(32).map((_, i) => i + 0x80);
   out.push(C.toHex(C.aeadSeal(key, C.fromHex('070000004041424344454647'), U.utf8Encode('sunscreen'), C.fromHex('5051'))));
@@ -44,11 +45,11 @@ describe('sync under XS', () => {
   it('produces exactly the bytes Node produces (crypto, notes frame, handshake, sealed secure note)', async () => {
     const dist = path.resolve(__dirname, '..');
     const nodeLoad = (id: string): unknown => require(path.join(dist, id));
-    const onNode = new Function('__load', `${SCRIPT}; return globalThis.__syncCheck();`)(nodeLoad) as string;
-    const xs = new XsLite();
+    const onNode = new Function('load', `${SCRIPT}; return globalThis.__syncCheck();`)(nodeLoad) as string;
+    const xs = new XsEngine();
     try {
-      await xs.run(`${bundleCore()}; new ArrayBuffer(0)`);
-      const r = await xs.run(`${SCRIPT}; __load('src/util/utf8.js').utf8Encode(globalThis.__syncCheck()).buffer`);
+      await xs.evaluate(`${bundle()}; new ArrayBuffer(0)`);
+      const r = await xs.evaluate(`${SCRIPT}; load('src/util/utf8.js').utf8Encode(globalThis.__syncCheck()).buffer`);
       const onXs = Buffer.from(r.result).toString();
       expect(onXs).toBe(onNode);
       expect(onNode).toContain('notes round-trip');
