@@ -22,6 +22,8 @@ Options:
   --flash-size BYTES   size of a new flash image (default 4194304)
   --binary-max BYTES   binary buffer size reported by card.binary (default 131072)
   --trust-clock        let the card use this machine's clock before its first hub sync
+  --with-hub DIR       also run a local hub (notehub-lite) with its database in DIR
+  --hub-port N         the local hub's HTTP port (default 8080)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
 
@@ -41,10 +43,12 @@ interface Cli {
   binaryMax?: number;
   trustClock: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  hubDir?: string;
+  hubPort: number;
 }
 
 function parse(argv: string[]): Cli {
-  const cli: Cli = { transport: 'pty', baud: 9600, tcpPort: 0, bind: '127.0.0.1', dataDir: 'data/card', trustClock: false, logLevel: 'info' };
+  const cli: Cli = { transport: 'pty', baud: 9600, tcpPort: 0, bind: '127.0.0.1', dataDir: 'data/card', trustClock: false, logLevel: 'info', hubPort: 8080 };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -70,6 +74,8 @@ function parse(argv: string[]): Cli {
       case '--binary-max': cli.binaryMax = int(i++, a); break;
       case '--trust-clock': cli.trustClock = true; break;
       case '--log-level': cli.logLevel = value(i++, a) as Cli['logLevel']; break;
+      case '--with-hub': cli.hubDir = value(i++, a); break;
+      case '--hub-port': cli.hubPort = int(i++, a); break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
   }
@@ -84,6 +90,16 @@ async function main(): Promise<void> {
     process.stderr.write(`notecard-sim: ${(e as Error).message}\n`);
     process.exit(2);
   }
+  // The local hub first, so the card can reach it from its first request on.
+  const hub = cli.hubDir
+    ? await (await import('../../hub/server')).startHub({
+        dataDir: path.resolve(cli.hubDir),
+        port: cli.hubPort,
+        log: (line: string) => process.stderr.write(line + '\n'),
+      })
+    : undefined;
+  if (hub) process.stderr.write(`notehub-lite: HTTP API on ${hub.url} (data ${path.resolve(cli.hubDir!)})\n`);
+
   const sim = new Simulator({
     dataDir: path.resolve(cli.dataDir),
     flashSize: cli.flashSize,
@@ -114,6 +130,7 @@ async function main(): Promise<void> {
     process.stderr.write(`notecard-sim: ${signal}, shutting down\n`);
     await transport.close();
     sim.close();
+    await hub?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
