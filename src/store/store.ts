@@ -1,0 +1,764 @@
+// A log-structured store over raw NOR flash (docs/STORAGE.md).
+//
+// Every change is a record appended to the head block; a request's records are framed as one
+// transaction and written in one flash write, then applied to the RAM index by the same code
+// that replays the log at boot, so what the card answers is exactly what a reboot rebuilds.
+// Space comes back by retiring the oldest block: its live notes are copied to the head, its
+// small state records (files, trackers, settings) are rewritten from RAM, the rest is dropped.
+import { CardError, fail } from '../errors';
+import type { Flash } from '../host';
+import { utf8Decode, utf8Encode } from '../util/utf8';
+import { crc32 } from '../util/crc32';
+import {
+  BLOCK_MAGIC, Builder, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, NoteHead, REC_HEAD, RT, Rec,
+  alignUp, frame, framedSize, put32, u16, u32,
+} from './format';
+import { SeqSet } from './seqset';
+import { SpanTable } from './spans';
+
+/** A keyed (database) note's place in the index: db files are small, so they stay in RAM. */
+export interface KeyedEntry {
+  seq: number;
+  flags: number;
+  block: number;
+  offset: number;
+}
+
+/** The tracker the sync engine owns: notes below it have been sent to the hub. */
+export const HUB_TRACKER = '\u0001hub';
+
+/** A notefile as the index knows it. Read by src/notefile; changed only through transactions. */
+export class FileState {
+  readonly id: number;
+  name = ''; // '' until its FILE record is replayed
+  flags = 0;
+  /** Free-form JSON text owned by the notefile layer (template definition, ...). */
+  info = '';
+  /** The next change number. */
+  counter = 1;
+  /** Live unkeyed (queue) notes by change number, and where to look for them. */
+  readonly queued = new SeqSet();
+  readonly spans = new SpanTable();
+  /** Keyed (database) notes and tombstones by id. */
+  readonly keyed = new Map<string, KeyedEntry>();
+  keyedLive = 0;
+  readonly trackers = new Map<string, number>();
+  constructor(id: number) {
+    this.id = id;
+  }
+  get total(): number {
+    return this.queued.count + this.keyedLive;
+  }
+}
+
+/** A note read back from flash. */
+export interface StoredNote {
+  file: number;
+  seq: number;
+  id?: string;
+  /** Unix seconds, 0 when the clock was unknown. */
+  time: number;
+  flags: number;
+  format: number;
+  body?: Uint8Array;
+  payload?: Uint8Array;
+}
+
+/** What a note record carries in. */
+export interface NoteInput {
+  id?: string;
+  time: number;
+  flags?: number;
+  format?: number;
+  body?: Uint8Array;
+  payload?: Uint8Array;
+}
+
+/** How far below the free-block reserve a write may go: compaction needs the last one. */
+const enum Level {
+  Normal = 2,
+  Rescue = 1,
+  Compact = 0,
+}
+
+export class StorageFull extends CardError {
+  override name = 'StorageFull';
+}
+
+/** Collects one request's records; Store.commit writes them atomically. */
+export class Txn {
+  readonly recs: Rec[] = [];
+  #store: Store;
+  #counters = new Map<number, number>();
+  #nextFile: number;
+  /** Only deletions: allowed to use the rescue reserve when the store is full. */
+  freeing = true;
+  constructor(store: Store, nextFile: number) {
+    this.#store = store;
+    this.#nextFile = nextFile;
+  }
+
+  #seq(file: number): number {
+    const seq = this.#counters.get(file) ?? this.#store.fileById(file)?.counter ?? 1;
+    this.#counters.set(file, seq + 1);
+    return seq;
+  }
+
+  createFile(name: string, flags: number, info = ''): number {
+    const id = this.#nextFile++;
+    this.#counters.set(id, 1);
+    this.recs.push({ type: RT.FILE, body: fileBody(id, 1, flags, name, info) });
+    this.freeing = false;
+    return id;
+  }
+
+  setFileInfo(file: FileState, info: string): void {
+    this.recs.push({ type: RT.FILE, body: fileBody(file.id, this.#counters.get(file.id) ?? file.counter, file.flags, file.name, info) });
+    this.freeing = false;
+  }
+
+  /** Returns the note's change number. */
+  addNote(file: number, note: NoteInput): number {
+    const seq = this.#seq(file);
+    this.recs.push({ type: RT.NOTE, body: noteBody(file, seq, note) });
+    if (!((note.flags ?? 0) & NF.DELETED)) this.freeing = false;
+    return seq;
+  }
+
+  /** Forget notes with change numbers in [lo, hi), without tombstones. */
+  drop(file: number, ranges: readonly number[]): void {
+    for (let i = 0; i < ranges.length; i += 64) {
+      const b = new Builder(4 + 8 * 32).u16(file);
+      for (const v of ranges.slice(i, i + 64)) b.u32(v);
+      this.recs.push({ type: RT.DROP, body: b.done() });
+    }
+  }
+
+  deleteFile(file: number): void {
+    this.recs.push({ type: RT.UNFILE, body: new Builder(2).u16(file).done() });
+  }
+
+  /** `value` undefined deletes the tracker. */
+  setTracker(file: number, name: string, value: number | undefined): void {
+    this.recs.push({ type: RT.TRACKER, body: trackerBody(file, name, value) });
+    if (value !== undefined) this.freeing = false;
+  }
+
+  /** `value` undefined deletes the key. */
+  setKV(ns: number, key: string, value: string | undefined): void {
+    this.recs.push({ type: RT.KV, body: kvBody(ns, key, value) });
+    if (value !== undefined) this.freeing = false;
+  }
+
+  wipe(): void {
+    this.recs.push({ type: RT.WIPE, body: new Uint8Array(0) });
+  }
+}
+
+function fileBody(id: number, counter: number, flags: number, name: string, info: string): Uint8Array {
+  const n = utf8Encode(name);
+  return new Builder(16 + n.length + info.length).u16(id).u32(counter).u8(flags).u8(n.length).bytes(n).bytes(utf8Encode(info)).done();
+}
+
+function noteBody(file: number, seq: number, note: NoteInput): Uint8Array {
+  let flags = (note.flags ?? 0) & (NF.KEYED | NF.DELETED | NF.FROM_HUB);
+  if (note.id !== undefined) flags |= NF.KEYED;
+  if (note.body) flags |= NF.BODY;
+  if (note.payload) flags |= NF.PAYLOAD;
+  const b = new Builder(24 + (note.body?.length ?? 0) + (note.payload?.length ?? 0));
+  b.u16(file).u32(seq).u32(note.time).u8(flags).u8(note.format ?? FORMAT_JSON);
+  if (note.id !== undefined) {
+    const id = utf8Encode(note.id);
+    b.u8(id.length).bytes(id);
+  }
+  if (note.body && note.payload) b.u16(note.body.length);
+  if (note.body) b.bytes(note.body);
+  if (note.payload) b.bytes(note.payload);
+  return b.done();
+}
+
+function trackerBody(file: number, name: string, value: number | undefined): Uint8Array {
+  return new Builder(8 + name.length).u16(file).u32(value ?? NO_TRACKER).bytes(utf8Encode(name)).done();
+}
+
+function kvBody(ns: number, key: string, value: string | undefined): Uint8Array {
+  const k = utf8Encode(key);
+  const b = new Builder(4 + k.length).u8(ns).u8(k.length).bytes(k).u8(value === undefined ? 0 : 1);
+  if (value !== undefined) b.bytes(utf8Encode(value));
+  return b.done();
+}
+
+export function parseNoteHead(b: Uint8Array, at: number, len: number): NoteHead {
+  const flags = b[at + 10];
+  let o = at + 12;
+  let id: string | undefined;
+  if (flags & NF.KEYED) {
+    const n = b[o];
+    id = utf8Decode(b, o + 1, o + 1 + n);
+    o += 1 + n;
+  }
+  const end = at + len;
+  let bodyLen = 0;
+  let payloadLen = 0;
+  if (flags & NF.BODY && flags & NF.PAYLOAD) {
+    bodyLen = u16(b, o);
+    o += 2;
+    payloadLen = end - o - bodyLen;
+  } else if (flags & NF.BODY) bodyLen = end - o;
+  else if (flags & NF.PAYLOAD) payloadLen = end - o;
+  return {
+    file: u16(b, at), seq: u32(b, at + 2), time: u32(b, at + 6), flags, format: b[at + 11], id,
+    bodyAt: o - at, bodyLen, payloadAt: o + bodyLen - at, payloadLen,
+  };
+}
+
+/** One record found while scanning a block. */
+interface Found {
+  type: number;
+  /** Offset of the record within the block. */
+  at: number;
+  /** Offset of its body within the block buffer. */
+  body: number;
+  len: number;
+}
+
+/** Scan a block buffer: committed records in order; `clean` when what follows the last is erased. */
+function scanBlock(buf: Uint8Array, start: number, align: number, visit: (r: Found) => void): { end: number; clean: boolean } {
+  let pos = start;
+  let pending: Found[] = [];
+  let clean = false;
+  for (;;) {
+    if (pos + REC_HEAD > buf.length) {
+      clean = pos >= buf.length || allErased(buf, pos, buf.length);
+      break;
+    }
+    if (allErased(buf, pos, pos + REC_HEAD)) {
+      clean = allErased(buf, pos, buf.length);
+      break;
+    }
+    const len = u16(buf, pos + 4);
+    if (pos + REC_HEAD + len > buf.length) break;
+    if (crc32(buf.subarray(pos + 4, pos + REC_HEAD + len)) !== u32(buf, pos)) break;
+    const tag = buf[pos + 6];
+    pending.push({ type: tag & ~MORE, at: pos, body: pos + REC_HEAD, len });
+    if (!(tag & MORE)) {
+      for (const r of pending) visit(r);
+      pending = [];
+    }
+    pos += alignUp(REC_HEAD + len, align);
+  }
+  // A transaction that never finished is not part of the log, and nothing may follow it.
+  if (pending.length) return { end: pending[0].at, clean: false };
+  return { end: pos, clean };
+}
+
+function allErased(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i] !== 0xff) return false;
+  return true;
+}
+
+export interface StoreStats {
+  blocks: number;
+  blockSize: number;
+  freeBlocks: number;
+  /** Bytes of flash the log occupies (in-use blocks, counted to the write position of the head). */
+  usedBytes: number;
+  minErases: number;
+  maxErases: number;
+  files: number;
+}
+
+export class Store {
+  readonly flash: Flash;
+  readonly blockSize: number;
+  readonly align: number;
+  readonly blocks: number;
+  /** Offset of the first record in a block. */
+  readonly recordStart: number;
+  /** The largest transaction (framed bytes) that fits in a block. */
+  readonly capacity: number;
+
+  #files = new Map<number, FileState>();
+  #byName = new Map<string, FileState>();
+  #kv = new Map<string, string>(); // ns + "\0" + key -> value text
+  #nextFile = 1;
+  #blockSeq: Uint32Array; // 0 = free
+  #erases: Uint32Array;
+  #order: number[] = []; // blocks in use, oldest first
+  #free: number[] = [];
+  #maxSeq = 0;
+  #head = -1;
+  #headPos = 0;
+  #headOpen = false;
+  #full = false;
+  /** The last block scanned for a queue note: seq -> offset of one file's notes there. */
+  #cache: { block: number; file: number; offsets: Map<number, number> } | undefined;
+  /** Problems met while mounting (shown by check()). */
+  readonly mountProblems: string[] = [];
+
+  constructor(flash: Flash) {
+    this.flash = flash;
+    this.blockSize = flash.blockSize;
+    this.align = Math.max(1, flash.writeAlign);
+    this.blocks = Math.floor(flash.size / flash.blockSize);
+    if (this.blocks < 4) throw new RangeError('the store needs at least 4 flash blocks');
+    this.recordStart = HEADER_SEAL + alignUp(4, this.align);
+    this.capacity = this.blockSize - this.recordStart;
+    this.#blockSeq = new Uint32Array(this.blocks);
+    this.#erases = new Uint32Array(this.blocks);
+    this.#mount();
+  }
+
+  // ---- reading the index ----
+
+  file(name: string): FileState | undefined {
+    return this.#byName.get(name);
+  }
+
+  fileById(id: number): FileState | undefined {
+    return this.#files.get(id);
+  }
+
+  /** Named files, in creation order. */
+  files(): FileState[] {
+    const out: FileState[] = [];
+    for (const f of this.#files.values()) if (f.name) out.push(f);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  kv(ns: number, key: string): string | undefined {
+    return this.#kv.get(ns + '\0' + key);
+  }
+
+  kvKeys(ns: number): string[] {
+    const prefix = ns + '\0';
+    const out: string[] = [];
+    for (const k of this.#kv.keys()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+    return out;
+  }
+
+  /** Read a keyed note (or tombstone). */
+  readKeyed(file: FileState, id: string): StoredNote | undefined {
+    const e = file.keyed.get(id);
+    return e && this.#readAt(e.block, e.offset);
+  }
+
+  /** Read a queued note by change number (scans the one or two blocks that may hold it). */
+  readQueued(file: FileState, seq: number): StoredNote | undefined {
+    if (!file.queued.has(seq)) return undefined;
+    const c = this.#cache;
+    if (c && c.file === file.id && c.offsets.has(seq)) return this.#readAt(c.block, c.offsets.get(seq)!);
+    let found: StoredNote | undefined;
+    file.spans.blocksFor(seq, (block) => {
+      const offsets = new Map<number, number>();
+      const buf = this.flash.read(block * this.blockSize, this.blockSize);
+      scanBlock(buf, this.recordStart, this.align, (r) => {
+        if (r.type === RT.NOTE && u16(buf, r.body) === file.id && !(buf[r.body + 10] & NF.KEYED)) offsets.set(u32(buf, r.body + 2), r.at);
+      });
+      this.#cache = { block, file: file.id, offsets };
+      const at = offsets.get(seq);
+      if (at === undefined) return false;
+      found = this.#decode(buf, at, block);
+      return true;
+    });
+    return found;
+  }
+
+  #readAt(block: number, at: number): StoredNote {
+    const base = block * this.blockSize + at;
+    const head = this.flash.read(base, REC_HEAD);
+    const rec = this.flash.read(base, REC_HEAD + u16(head, 4));
+    return this.#decode(rec, 0, block);
+  }
+
+  #decode(buf: Uint8Array, at: number, block: number): StoredNote {
+    const len = u16(buf, at + 4);
+    const b = at + REC_HEAD;
+    if ((buf[at + 6] & ~MORE) !== RT.NOTE) throw new Error(`no note record at block ${block} offset ${at}`);
+    const h = parseNoteHead(buf, b, len);
+    const note: StoredNote = { file: h.file, seq: h.seq, id: h.id, time: h.time, flags: h.flags, format: h.format };
+    if (h.flags & NF.BODY) note.body = buf.slice(b + h.bodyAt, b + h.bodyAt + h.bodyLen);
+    if (h.flags & NF.PAYLOAD) note.payload = buf.slice(b + h.payloadAt, b + h.payloadAt + h.payloadLen);
+    return note;
+  }
+
+  // ---- changing ----
+
+  begin(): Txn {
+    return new Txn(this, this.#nextFile);
+  }
+
+  /** Write a transaction and apply it. Durable when this returns; all or nothing on a power cut. */
+  commit(tx: Txn): void {
+    if (!tx.recs.length) return;
+    const size = framedSize(tx.recs, this.align);
+    if (size > this.capacity) fail(`too big: one change may take at most ${this.capacity} bytes of flash, this one needs ${size}`, 'too-big');
+    this.#room(size, tx.freeing ? Level.Rescue : Level.Normal);
+    const at = this.#headPos;
+    this.#write(frame(tx.recs, this.align, true));
+    let o = at;
+    for (const r of tx.recs) {
+      this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
+      o += alignUp(REC_HEAD + r.body.length, this.align);
+    }
+    this.#full = false;
+  }
+
+  /** Append framed bytes at the head. A failed write closes the head: nothing may follow a torn record. */
+  #write(bytes: Uint8Array): void {
+    const c = this.#cache;
+    if (c && c.block === this.#head) this.#cache = undefined;
+    try {
+      this.flash.write(this.#head * this.blockSize + this.#headPos, bytes);
+    } catch (e) {
+      this.#headOpen = false;
+      throw e;
+    }
+    this.#headPos += bytes.length;
+  }
+
+  /** Make room for `size` bytes at the head, retiring old blocks when the free reserve is low. */
+  #room(size: number, level: Level): void {
+    if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+    let rotations = 0;
+    while (this.#free.length <= level) {
+      if (level === Level.Compact) this.#tooFull(); // cannot happen while the reserve is kept
+      if (level === Level.Normal && this.#full) this.#tooFull();
+      if (rotations++ > this.blocks) {
+        this.#full = true;
+        this.#tooFull();
+      }
+      this.#retireOldest();
+      if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+    }
+    this.#allocate();
+  }
+
+  #tooFull(): never {
+    throw new StorageFull(`storage full: the ${(this.blocks * this.blockSize) >> 10} KB notefile store has no room left; delete or sync notes`, 'storage-full', 'too-big');
+  }
+
+  /** Take the least-worn free block as the new head. */
+  #allocate(): void {
+    let pick = 0;
+    for (let i = 1; i < this.#free.length; i++) if (this.#erases[this.#free[i]] < this.#erases[this.#free[pick]]) pick = i;
+    const block = this.#free[pick];
+    this.#headOpen = false;
+    this.flash.erase(block);
+    this.#erases[block]++;
+    const seq = ++this.#maxSeq;
+    const header = new Uint8Array(this.recordStart).fill(0xff);
+    put32(header, 0, BLOCK_MAGIC);
+    put32(header, 4, seq);
+    put32(header, 16, this.#erases[block]);
+    put32(header, 8, headerCrc(header));
+    this.flash.write(block * this.blockSize, header);
+    this.#free.splice(pick, 1);
+    this.#blockSeq[block] = seq;
+    this.#order.push(block);
+    this.#head = block;
+    this.#headPos = this.recordStart;
+    this.#headOpen = true;
+  }
+
+  /** Retire the oldest block: keep what is live in it, then zero its header. */
+  #retireOldest(): void {
+    const block = this.#order[0];
+    if (block === this.#head) this.#headOpen = false;
+    const buf = this.flash.read(block * this.blockSize, this.blockSize);
+    const refreshed = new Set<string>();
+    const keep: Rec[] = [];
+    scanBlock(buf, this.recordStart, this.align, (r) => {
+      const kept = this.#survivor(buf, r, block, refreshed);
+      if (kept) keep.push(kept);
+    });
+    for (const rec of keep) {
+      const size = framedSize([rec], this.align);
+      this.#room(size, Level.Compact);
+      const at = this.#headPos;
+      this.#write(frame([rec], this.align, false));
+      this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
+    }
+    this.flash.write(block * this.blockSize, new Uint8Array(HEADER_SEAL));
+    this.#order.shift();
+    this.#blockSeq[block] = 0;
+    this.#free.push(block);
+    for (const f of this.#files.values()) f.spans.forget(block);
+    if (this.#cache?.block === block) this.#cache = undefined;
+  }
+
+  /** What a record in a retiring block becomes: a copy, a fresh rewrite from RAM, or nothing. */
+  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Rec | undefined {
+    const b = r.body;
+    switch (r.type) {
+      case RT.NOTE: {
+        const f = this.#files.get(u16(buf, b));
+        if (!f) return undefined;
+        const h = parseNoteHead(buf, b, r.len);
+        const live = h.id !== undefined
+          ? f.keyed.get(h.id)?.block === block && f.keyed.get(h.id)?.offset === r.at
+          : f.queued.has(h.seq);
+        return live ? { type: RT.NOTE, body: buf.slice(b, b + r.len) } : undefined;
+      }
+      case RT.FILE: {
+        const f = this.#files.get(u16(buf, b));
+        if (!f || !f.name || refreshed.has('f' + f.id)) return undefined;
+        refreshed.add('f' + f.id);
+        return { type: RT.FILE, body: fileBody(f.id, f.counter, f.flags, f.name, f.info) };
+      }
+      case RT.TRACKER: {
+        const f = this.#files.get(u16(buf, b));
+        const name = utf8Decode(buf, b + 6, b + r.len);
+        const value = f?.trackers.get(name);
+        if (!f || value === undefined || refreshed.has('t' + f.id + '\0' + name)) return undefined;
+        refreshed.add('t' + f.id + '\0' + name);
+        return { type: RT.TRACKER, body: trackerBody(f.id, name, value) };
+      }
+      case RT.KV: {
+        const ns = buf[b];
+        const key = utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
+        const value = this.kv(ns, key);
+        if (value === undefined || refreshed.has('k' + ns + '\0' + key)) return undefined;
+        refreshed.add('k' + ns + '\0' + key);
+        return { type: RT.KV, body: kvBody(ns, key, value) };
+      }
+      default:
+        // WIPE: nothing older than the oldest block is left to forget.
+        // DROP / UNFILE: whatever they cancelled lives only in blocks older than this one, all gone.
+        return undefined;
+    }
+  }
+
+  /** Factory reset: forget everything but the given settings, atomically. */
+  wipe(keep: (tx: Txn) => void): void {
+    const tx = this.begin();
+    tx.wipe();
+    keep(tx);
+    tx.freeing = true;
+    // Start a fresh block so the old ones can be retired right after.
+    this.#headOpen = false;
+    this.commit(tx);
+    while (this.#order[0] !== this.#head) this.#retireOldest();
+  }
+
+  // ---- the one place state changes (live and at boot) ----
+
+  #fileFor(id: number): FileState {
+    let f = this.#files.get(id);
+    if (!f) {
+      f = new FileState(id);
+      this.#files.set(id, f);
+    }
+    if (id >= this.#nextFile) this.#nextFile = id + 1;
+    return f;
+  }
+
+  #apply(type: number, buf: Uint8Array, b: number, len: number, block: number, at: number): void {
+    switch (type) {
+      case RT.FILE: {
+        const f = this.#fileFor(u16(buf, b));
+        f.counter = Math.max(f.counter, u32(buf, b + 2));
+        f.flags = buf[b + 6];
+        const n = buf[b + 7];
+        const name = utf8Decode(buf, b + 8, b + 8 + n);
+        if (f.name !== name) {
+          if (f.name) this.#byName.delete(f.name);
+          f.name = name;
+          this.#byName.set(name, f);
+        }
+        f.info = utf8Decode(buf, b + 8 + n, b + len);
+        break;
+      }
+      case RT.NOTE: {
+        const h = parseNoteHead(buf, b, len);
+        const f = this.#fileFor(h.file);
+        f.counter = Math.max(f.counter, h.seq + 1);
+        if (h.id === undefined) {
+          f.queued.add(h.seq);
+          f.spans.note(block, h.seq);
+          break;
+        }
+        const old = f.keyed.get(h.id);
+        if (old && old.seq > h.seq) break;
+        if (old && !(old.flags & NF.DELETED)) f.keyedLive--;
+        f.keyed.set(h.id, { seq: h.seq, flags: h.flags, block, offset: at });
+        if (!(h.flags & NF.DELETED)) f.keyedLive++;
+        else this.#purge(f);
+        break;
+      }
+      case RT.DROP: {
+        const f = this.#fileFor(u16(buf, b));
+        for (let o = b + 2; o + 8 <= b + len; o += 8) {
+          const lo = u32(buf, o);
+          const hi = u32(buf, o + 4);
+          f.queued.remove(lo, hi);
+          for (const [id, e] of f.keyed) {
+            if (e.seq < lo || e.seq >= hi) continue;
+            if (!(e.flags & NF.DELETED)) f.keyedLive--;
+            f.keyed.delete(id);
+          }
+        }
+        break;
+      }
+      case RT.UNFILE: {
+        const id = u16(buf, b);
+        const f = this.#files.get(id);
+        if (id >= this.#nextFile) this.#nextFile = id + 1;
+        if (!f) break;
+        this.#files.delete(id);
+        if (f.name && this.#byName.get(f.name) === f) this.#byName.delete(f.name);
+        break;
+      }
+      case RT.TRACKER: {
+        const f = this.#fileFor(u16(buf, b));
+        const value = u32(buf, b + 2);
+        const name = utf8Decode(buf, b + 6, b + len);
+        if (value === NO_TRACKER) f.trackers.delete(name);
+        else f.trackers.set(name, value);
+        this.#purge(f);
+        break;
+      }
+      case RT.KV: {
+        const key = buf[b] + '\0' + utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
+        const o = b + 2 + buf[b + 1];
+        if (buf[o]) this.#kv.set(key, utf8Decode(buf, o + 1, b + len));
+        else this.#kv.delete(key);
+        break;
+      }
+      case RT.WIPE:
+        this.#files.clear();
+        this.#byName.clear();
+        this.#kv.clear();
+        break;
+      default:
+        this.mountProblems.push(`unknown record type ${type} at block ${block} offset ${at}`);
+    }
+  }
+
+  /** Tombstones every tracker (and, for synced files, the hub) has passed are forgotten. */
+  #purge(f: FileState): void {
+    let floor = Infinity;
+    for (const [name, v] of f.trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
+    const hub = f.flags & FF.SYNCED ? f.trackers.get(HUB_TRACKER) ?? 0 : Infinity;
+    for (const [id, e] of f.keyed) {
+      if (!(e.flags & NF.DELETED) || e.seq >= floor) continue;
+      if (e.seq >= hub && !(e.flags & NF.FROM_HUB)) continue;
+      f.keyed.delete(id);
+    }
+  }
+
+  // ---- boot ----
+
+  #mount(): void {
+    const found: number[] = [];
+    let maxErases = 0;
+    const unknown: number[] = [];
+    for (let block = 0; block < this.blocks; block++) {
+      const h = this.flash.read(block * this.blockSize, this.recordStart);
+      const erases = u32(h, 16);
+      if (erases !== 0xffffffff) {
+        this.#erases[block] = erases;
+        maxErases = Math.max(maxErases, erases);
+      } else unknown.push(block);
+      if (u32(h, 0) === BLOCK_MAGIC && u32(h, 8) === headerCrc(h) && u32(h, 4) !== 0) {
+        this.#blockSeq[block] = u32(h, 4);
+        found.push(block);
+      } else this.#free.push(block);
+    }
+    for (const block of unknown) this.#erases[block] = maxErases;
+    found.sort((a, b) => this.#blockSeq[a] - this.#blockSeq[b]);
+    this.#order = found;
+    for (const block of found) {
+      this.#maxSeq = Math.max(this.#maxSeq, this.#blockSeq[block]);
+      const buf = this.flash.read(block * this.blockSize, this.blockSize);
+      const end = scanBlock(buf, this.recordStart, this.align, (r) => this.#apply(r.type, buf, r.body, r.len, block, r.at));
+      if (block === found[found.length - 1]) {
+        this.#head = block;
+        this.#headPos = end.end;
+        this.#headOpen = end.clean;
+      }
+    }
+    for (const f of this.#files.values()) {
+      this.#purge(f);
+      if (!f.name) this.mountProblems.push(`file ${f.id} has records but no FILE record`);
+    }
+  }
+
+  // ---- figures and checks ----
+
+  stats(): StoreStats {
+    let min = Infinity;
+    let max = 0;
+    for (let b = 0; b < this.blocks; b++) {
+      min = Math.min(min, this.#erases[b]);
+      max = Math.max(max, this.#erases[b]);
+    }
+    const inUse = this.#order.length;
+    return {
+      blocks: this.blocks,
+      blockSize: this.blockSize,
+      freeBlocks: this.#free.length,
+      usedBytes: inUse ? (inUse - 1) * this.blockSize + this.#headPos : 0,
+      minErases: min,
+      maxErases: max,
+      files: this.files().length,
+    };
+  }
+
+  /** Bytes of RAM the index holds beyond an empty store's, estimated from its structures. */
+  indexBytes(): number {
+    let n = 0;
+    for (const f of this.#files.values()) {
+      n += 200 + f.name.length * 2 + f.info.length * 2;
+      n += f.queued.runs * 2 * 16 + f.spans.bytes();
+      n += f.keyed.size * 96;
+      n += f.trackers.size * 48;
+    }
+    for (const [k, v] of this.#kv) n += 48 + (k.length + v.length) * 2;
+    return n;
+  }
+
+  /** Rebuild the index from flash and compare it with the live one; also read every note back. */
+  check(): string[] {
+    const problems = [...this.mountProblems];
+    const fresh = new Store(this.flash);
+    problems.push(...fresh.mountProblems);
+    const a = this.snapshot();
+    const b = fresh.snapshot();
+    if (a !== b) problems.push(`index differs from a replay of flash:\n live ${a}\n replay ${b}`);
+    for (const f of this.files()) {
+      for (let s = f.queued.next(0); s >= 0; s = f.queued.next(s + 1)) {
+        const n = this.readQueued(f, s);
+        if (!n || n.seq !== s || n.file !== f.id) problems.push(`${f.name}: queued note ${s} not found on flash`);
+      }
+      for (const [id, e] of f.keyed) {
+        const n = this.#readAt(e.block, e.offset);
+        if (n.id !== id || n.seq !== e.seq) problems.push(`${f.name}: note ${id} is not where the index says`);
+      }
+    }
+    const seqs = new Set<number>();
+    for (const block of this.#order) {
+      if (seqs.has(this.#blockSeq[block])) problems.push(`two blocks with sequence ${this.#blockSeq[block]}`);
+      seqs.add(this.#blockSeq[block]);
+    }
+    return problems;
+  }
+
+  /** A canonical text of the index (for checks and tests). */
+  snapshot(): string {
+    const files = this.files().map((f) => ({
+      id: f.id, name: f.name, flags: f.flags, info: f.info, counter: f.counter,
+      queued: f.queued.toArray(),
+      keyed: [...f.keyed].map(([id, e]) => [id, e.seq, e.flags]).sort(),
+      trackers: [...f.trackers].sort(),
+    }));
+    return JSON.stringify({ files, kv: [...this.#kv].sort() });
+  }
+}
+
+function headerCrc(h: Uint8Array): number {
+  const b = new Uint8Array(12);
+  b.set(h.subarray(0, 8));
+  b.set(h.subarray(16, 20), 8);
+  return crc32(b);
+}
