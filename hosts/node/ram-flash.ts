@@ -8,6 +8,8 @@ export interface RamFlashOptions {
   writeAlign?: number;
   /** Seed for the torn-operation pattern (deterministic tests). */
   seed?: number;
+  /** Start from these contents (a copy of another flash's `bytes`). */
+  image?: Uint8Array;
 }
 
 export class PowerCut extends Error {
@@ -34,6 +36,7 @@ export class RamFlash implements Flash {
     this.writeAlign = options.writeAlign ?? 4;
     if (this.size % this.blockSize) throw new RangeError('size must be a multiple of blockSize');
     this.bytes = new Uint8Array(this.size).fill(0xff);
+    if (options.image) this.bytes.set(options.image.subarray(0, this.size));
     this.eraseCounts = new Uint32Array(this.size / this.blockSize);
     this.#rng = (options.seed ?? 1) >>> 0 || 1;
   }

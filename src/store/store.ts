@@ -74,10 +74,12 @@ export interface NoteInput {
   payload?: Uint8Array;
 }
 
-/** How far below the free-block reserve a write may go: compaction needs the last one. */
+/** Free blocks a write must leave: compaction may use the last ones; deletions may go one
+ * lower than additions so a full store can still be emptied; the third spare block lets a
+ * retirement cut short by a power cut be redone after the reboot. */
 const enum Level {
-  Normal = 2,
-  Rescue = 1,
+  Normal = 3,
+  Rescue = 2,
   Compact = 0,
 }
 
@@ -346,22 +348,31 @@ export class Store {
   /** Read a queued note by change number (scans the one or two blocks that may hold it). */
   readQueued(file: FileState, seq: number): StoredNote | undefined {
     if (!file.queued.has(seq)) return undefined;
-    const c = this.#cache;
-    if (c && c.file === file.id && c.offsets.has(seq)) return this.#readAt(c.block, c.offsets.get(seq)!);
     let found: StoredNote | undefined;
     file.spans.blocksFor(seq, (block) => {
-      const offsets = new Map<number, number>();
-      const buf = this.flash.read(block * this.blockSize, this.blockSize);
-      scanBlock(buf, this.recordStart, this.align, (r) => {
-        if (r.type === RT.NOTE && u16(buf, r.body) === file.id && !(buf[r.body + 10] & NF.KEYED)) offsets.set(u32(buf, r.body + 2), r.at);
-      });
-      this.#cache = { block, file: file.id, offsets };
-      const at = offsets.get(seq);
-      if (at === undefined) return false;
-      found = this.#decode(buf, at, block);
-      return true;
+      const at = this.#offsetsIn(block, file).get(seq);
+      if (at !== undefined) found = this.#readAt(block, at);
+      return found !== undefined;
     });
     return found;
+  }
+
+  /** After a power cut in the middle of a retirement, a queued note may already have its copy. */
+  #copiedElsewhere(file: FileState, seq: number, block: number): boolean {
+    return file.spans.blocksFor(seq, (other) => other !== block && this.#offsetsIn(other, file).has(seq));
+  }
+
+  /** Where one file's queued notes sit in a block (cached: queues are read in order). */
+  #offsetsIn(block: number, file: FileState): Map<number, number> {
+    const c = this.#cache;
+    if (c && c.block === block && c.file === file.id) return c.offsets;
+    const offsets = new Map<number, number>();
+    const buf = this.flash.read(block * this.blockSize, this.blockSize);
+    scanBlock(buf, this.recordStart, this.align, (r) => {
+      if (r.type === RT.NOTE && u16(buf, r.body) === file.id && !(buf[r.body + 10] & NF.KEYED)) offsets.set(u32(buf, r.body + 2), r.at);
+    });
+    this.#cache = { block, file: file.id, offsets };
+    return offsets;
   }
 
   #readAt(block: number, at: number): StoredNote {
@@ -497,7 +508,7 @@ export class Store {
         const h = parseNoteHead(buf, b, r.len);
         const live = h.id !== undefined
           ? f.keyed.get(h.id)?.block === block && f.keyed.get(h.id)?.offset === r.at
-          : f.queued.has(h.seq);
+          : f.queued.has(h.seq) && !this.#copiedElsewhere(f, h.seq, block);
         return live ? { type: RT.NOTE, body: buf.slice(b, b + r.len) } : undefined;
       }
       case RT.FILE: {
@@ -637,6 +648,7 @@ export class Store {
 
   /** Tombstones every tracker (and, for synced files, the hub) has passed are forgotten. */
   #purge(f: FileState): void {
+    if (!f.name) return; // its FILE record (flags) comes later in the replay; mount purges at the end
     let floor = Infinity;
     for (const [name, v] of f.trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
     const hub = f.flags & FF.SYNCED ? f.trackers.get(HUB_TRACKER) ?? 0 : Infinity;
