@@ -39,7 +39,7 @@ function step(store: Store, i: number): void {
 
 describe('Store under power cuts', () => {
   it('recovers to the state before or after the interrupted transaction, at every write/erase', () => {
-    const { cuts, erases } = cutEverywhere({ size: 8 * 1024, blockSize: 1024, writeAlign: 8 }, 300, {
+    const { cuts, erases } = cutEverywhere({ size: 8 * 1024, blockSize: 1024, writeAlign: 8 }, 500, {
       mount: (flash) => new Store(flash),
       step,
       state: (s) => s.snapshot(),
