@@ -22,7 +22,7 @@ function step(store: Store, i: number): void {
       break;
     case 3: {
       const first = f.queued.next(0);
-      if (first >= 0) tx.drop(q, [first, first + 2]);
+      if (first >= 0) tx.drop(q, [first, first + 3]);
       tx.setTracker(q, 't', f.counter - 3);
       break;
     }
