@@ -28,8 +28,8 @@ export const RT = Object.freeze({
   WIPE: 7,
 });
 
-/** Note flags. */
-export const NF = Object.freeze({ KEYED: 1, DELETED: 2, FROM_HUB: 4, BODY: 8, PAYLOAD: 16 });
+/** Note flags. FULL: added with full:true (a template codec keeps empty values). */
+export const NF = Object.freeze({ KEYED: 1, DELETED: 2, FROM_HUB: 4, BODY: 8, PAYLOAD: 16, FULL: 32 });
 /** File flags. */
 export const FF = Object.freeze({ SYNCED: 1 });
 /** Note formats: 0 is JSON text; a template codec claims the others (its template version). */

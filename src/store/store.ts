@@ -119,6 +119,11 @@ export class Txn {
     this.freeing = false;
   }
 
+  /** The change number the next note added to `file` in this transaction will get. */
+  nextSeq(file: number): number {
+    return this.#counters.get(file) ?? this.#store.fileById(file)?.counter ?? 1;
+  }
+
   /** Returns the note's change number. */
   addNote(file: number, note: NoteInput): number {
     const seq = this.#seq(file);
@@ -163,7 +168,7 @@ function fileBody(id: number, counter: number, flags: number, name: string, info
 }
 
 function noteBody(file: number, seq: number, note: NoteInput): Uint8Array {
-  let flags = (note.flags ?? 0) & (NF.KEYED | NF.DELETED | NF.FROM_HUB);
+  let flags = (note.flags ?? 0) & (NF.KEYED | NF.DELETED | NF.FROM_HUB | NF.FULL);
   if (note.id !== undefined) flags |= NF.KEYED;
   if (note.body) flags |= NF.BODY;
   if (note.payload) flags |= NF.PAYLOAD;
