@@ -1,6 +1,8 @@
 // Which blocks hold a queue's notes: per block, the lowest and highest change number written
 // there. Lets a note be found by scanning one or two blocks instead of keeping its address in RAM.
 
+const NEAR = 4;
+
 export class SpanTable {
   #t = new Int32Array(12); // block, min, max triples
   #n = 0;
@@ -11,8 +13,10 @@ export class SpanTable {
 
   note(block: number, seq: number): void {
     const t = this.#t;
+    // Widen a nearby range of the same block; a distant one (notes copied forward by compaction
+    // next to new ones) gets its own entry, so lookups do not scan blocks that cannot hold a note.
     for (let i = this.#n * 3 - 3; i >= 0; i -= 3) {
-      if (t[i] !== block) continue;
+      if (t[i] !== block || seq < t[i + 1] - NEAR || seq > t[i + 2] + NEAR) continue;
       if (seq < t[i + 1]) t[i + 1] = seq;
       if (seq > t[i + 2]) t[i + 2] = seq;
       return;
@@ -37,7 +41,7 @@ export class SpanTable {
     this.#n = o / 3;
   }
 
-  /** Blocks whose range covers seq, oldest entry first. */
+  /** Blocks whose range covers seq, oldest entry first (a block may be offered twice). */
   blocksFor(seq: number, visit: (block: number) => boolean): boolean {
     const t = this.#t;
     for (let i = 0; i < this.#n * 3; i += 3) if (t[i + 1] <= seq && seq <= t[i + 2] && visit(t[i])) return true;

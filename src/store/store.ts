@@ -24,6 +24,9 @@ export interface KeyedEntry {
   offset: number;
 }
 
+/** Blocks whose queue-note positions stay cached (each costs 8 bytes per note in the block). */
+const CACHED_BLOCKS = 4;
+
 /** The tracker the sync engine owns: notes below it have been sent to the hub. */
 export const HUB_TRACKER = '\u0001hub';
 
@@ -298,8 +301,8 @@ export class Store {
   #headPos = 0;
   #headOpen = false;
   #full = false;
-  /** The last block scanned for a queue note: seq -> offset of one file's notes there. */
-  #cache: { block: number; file: number; offsets: Map<number, number> } | undefined;
+  /** Recently scanned blocks: where one file's queued notes sit in each. */
+  #cache: { block: number; file: number; seqs: Int32Array; offsets: Int32Array }[] = [];
   /** Problems met while mounting (shown by check()). */
   readonly mountProblems: string[] = [];
 
@@ -353,10 +356,14 @@ export class Store {
   /** Read a queued note by change number (scans the one or two blocks that may hold it). */
   readQueued(file: FileState, seq: number): StoredNote | undefined {
     if (!file.queued.has(seq)) return undefined;
+    for (const c of this.#cache) {
+      const i = c.file === file.id ? c.seqs.indexOf(seq) : -1;
+      if (i >= 0) return this.#readAt(c.block, c.offsets[i]);
+    }
     let found: StoredNote | undefined;
     file.spans.blocksFor(seq, (block) => {
-      const at = this.#offsetsIn(block, file).get(seq);
-      if (at !== undefined) found = this.#readAt(block, at);
+      const at = this.#offsetIn(block, file, seq);
+      if (at >= 0) found = this.#readAt(block, at);
       return found !== undefined;
     });
     return found;
@@ -364,20 +371,31 @@ export class Store {
 
   /** After a power cut in the middle of a retirement, a queued note may already have its copy. */
   #copiedElsewhere(file: FileState, seq: number, block: number): boolean {
-    return file.spans.blocksFor(seq, (other) => other !== block && this.#offsetsIn(other, file).has(seq));
+    return file.spans.blocksFor(seq, (other) => other !== block && this.#offsetIn(other, file, seq) >= 0);
   }
 
-  /** Where one file's queued notes sit in a block (cached: queues are read in order). */
-  #offsetsIn(block: number, file: FileState): Map<number, number> {
-    const c = this.#cache;
-    if (c && c.block === block && c.file === file.id) return c.offsets;
-    const offsets = new Map<number, number>();
-    const buf = this.flash.read(block * this.blockSize, this.blockSize);
-    scanBlock(buf, this.recordStart, this.align, (r) => {
-      if (r.type === RT.NOTE && u16(buf, r.body) === file.id && !(buf[r.body + 10] & NF.KEYED)) offsets.set(u32(buf, r.body + 2), r.at);
-    });
-    this.#cache = { block, file: file.id, offsets };
-    return offsets;
+  /** Where a queued note sits in a block, or -1. A few scanned blocks stay cached: queues are read in order. */
+  #offsetIn(block: number, file: FileState, seq: number): number {
+    let hit = this.#cache.find((c) => c.block === block && c.file === file.id);
+    if (!hit) {
+      const seqs: number[] = [];
+      const offsets: number[] = [];
+      const buf = this.flash.read(block * this.blockSize, this.blockSize);
+      scanBlock(buf, this.recordStart, this.align, (r) => {
+        if (r.type !== RT.NOTE || u16(buf, r.body) !== file.id || buf[r.body + 10] & NF.KEYED) return;
+        seqs.push(u32(buf, r.body + 2));
+        offsets.push(r.at);
+      });
+      hit = { block, file: file.id, seqs: Int32Array.from(seqs), offsets: Int32Array.from(offsets) };
+      this.#cache.unshift(hit);
+      if (this.#cache.length > CACHED_BLOCKS) this.#cache.pop();
+    }
+    const i = hit.seqs.indexOf(seq);
+    return i < 0 ? -1 : hit.offsets[i];
+  }
+
+  #forget(block: number): void {
+    this.#cache = this.#cache.filter((c) => c.block !== block);
   }
 
   #readAt(block: number, at: number): StoredNote {
@@ -422,8 +440,7 @@ export class Store {
 
   /** Append framed bytes at the head. A failed write closes the head: nothing may follow a torn record. */
   #write(bytes: Uint8Array): void {
-    const c = this.#cache;
-    if (c && c.block === this.#head) this.#cache = undefined;
+    this.#forget(this.#head);
     try {
       this.flash.write(this.#head * this.blockSize + this.#headPos, bytes);
     } catch (e) {
@@ -500,7 +517,7 @@ export class Store {
     this.#blockSeq[block] = 0;
     this.#free.push(block);
     for (const f of this.#files.values()) f.spans.forget(block);
-    if (this.#cache?.block === block) this.#cache = undefined;
+    this.#forget(block);
   }
 
   /** What a record in a retiring block becomes: a copy, a fresh rewrite from RAM, or nothing. */
