@@ -344,3 +344,33 @@ describe('restart and factory reset', () => {
     expect(card.store.check()).toEqual([]);
   });
 });
+
+describe('limits', () => {
+  it('a full store answers {storage-full}, loses nothing, keeps answering, and recovers after deletes', () => {
+    const flash = new RamFlash({ size: 8 * 4096, writeAlign: 4 });
+    const { req } = testCard(testHost(flash));
+    let added = 0;
+    let err = '';
+    while (!err) {
+      const r = req({ req: 'note.add', file: 'fill.db', note: 'n' + added, body: { pad: 'x'.repeat(200) } });
+      if (r.err) err = r.err;
+      else added++;
+    }
+    expect(err).toMatch(/storage full.*32 KB.*\{storage-full\}/);
+    expect(added).toBeGreaterThan(50);
+    expect(req({ req: 'note.add', file: 'fill.db', note: 'again', body: { pad: 'x'.repeat(200) } }).err).toMatch(/\{storage-full\}/);
+    expect(req({ req: 'file.changes' }).info['fill.db'].total).toBe(added);
+    expect(req({ req: 'card.version' }).err).toBeUndefined();
+    const again = testCard(testHost(flash));
+    expect(again.req({ req: 'note.get', file: 'fill.db', note: 'n' + (added - 1) }).body.pad).toHaveLength(200);
+    for (let i = 0; i < 20; i++) expect(again.req({ req: 'note.delete', file: 'fill.db', note: 'n' + i })).toEqual({});
+    expect(again.req({ req: 'note.add', body: { more: 1 } })).toEqual({ total: 1 });
+    expect(again.card.store.check()).toEqual([]);
+  });
+
+  it('a note larger than an erase block is {too-big}, naming the limit', () => {
+    const { req } = fresh();
+    expect(req({ req: 'note.add', body: { big: 'y'.repeat(5000) } }).err).toMatch(/at most \d+ bytes.*\{too-big\}/);
+    expect(req({ req: 'note.add', body: { ok: 1 } })).toEqual({ total: 1 });
+  });
+});
