@@ -11,11 +11,13 @@ function throughput(): void {
   const card = new Card(benchHost(flash));
   const total = 100_000;
   const window = 1_000;
+  (globalThis as { gc?: () => void }).gc?.();
   let t0 = performance.now();
   queueNotes(card, window);
   const early = (performance.now() - t0) / window;
   const start = performance.now();
   queueNotes(card, total - 2 * window);
+  (globalThis as { gc?: () => void }).gc?.();
   t0 = performance.now();
   queueNotes(card, window);
   const late = (performance.now() - t0) / window;
@@ -67,21 +69,29 @@ function writeAmplification(): void {
 
 function ram(): void {
   const gc = (globalThis as { gc?: () => void }).gc;
-  const flash = new RamFlash({ size: 256 * 4096 });
-  const empty = new Card(benchHost(flash));
-  gc?.();
-  const base = process.memoryUsage().heapUsed;
-  void empty;
-  const flash2 = new RamFlash({ size: 256 * 4096 });
-  gc?.();
-  const flashOnly = process.memoryUsage().heapUsed - base;
-  const { card, indexBytes } = tenThousandNotes(flash2);
-  gc?.();
-  const after = process.memoryUsage().heapUsed - base - flashOnly;
-  const emptyCard = new Card(benchHost(new RamFlash({ size: 256 * 4096 })));
-  console.log(`10,000 queued notes: index estimate ${indexBytes} bytes (empty store ${emptyCard.store.indexBytes()}); ` +
-    (gc ? `Node heap growth of a card with 10,000 notes over an empty one: ${(after / 1024).toFixed(1)} KB` : 'run with --expose-gc for the heap figure'));
-  void card;
+  const estimate = tenThousandNotes().indexBytes; // also warms the JIT
+  if (!gc) {
+    console.log(`10,000 queued notes: index estimate ${estimate} bytes; run with --expose-gc for the heap figure`);
+    return;
+  }
+  const heap = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const growth: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const h0 = heap();
+    const empty = new Card(benchHost(new RamFlash({ size: 256 * 4096 })));
+    const h1 = heap();
+    const full = tenThousandNotes(new RamFlash({ size: 256 * 4096 })).card;
+    const h2 = heap();
+    growth.push(h2 - h1 - (h1 - h0));
+    void empty;
+    void full;
+  }
+  growth.sort((a, b) => a - b);
+  console.log(`10,000 queued notes: index estimate ${estimate} bytes; Node heap of such a card minus an empty card's: median ${(growth[2] / 1024).toFixed(1)} KB (runs ${growth.map((g) => (g / 1024).toFixed(1)).join(', ')} KB)`);
 }
 
 throughput();

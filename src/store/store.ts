@@ -739,7 +739,8 @@ export class Store {
     };
   }
 
-  /** Bytes of RAM the index holds beyond an empty store's, estimated from its structures. */
+  /** Bytes of RAM the index and its lookup cache hold beyond an empty store's, counted from
+   * their structures (JS object overheads estimated generously). */
   indexBytes(): number {
     let n = 0;
     for (const f of this.#files.values()) {
@@ -749,6 +750,7 @@ export class Store {
       n += f.trackers.size * 48;
     }
     for (const [k, v] of this.#kv) n += 48 + (k.length + v.length) * 2;
+    for (const c of this.#cache) n += 64 + c.seqs.byteLength + c.offsets.byteLength;
     return n;
   }
 
