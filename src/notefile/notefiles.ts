@@ -235,6 +235,17 @@ export class Notefiles {
     this.store.commit(tx);
   }
 
+  /** Attach notefile-level metadata (a template definition, as JSON text), creating the file.
+   * The template codec reads it back from `FileState.info`. */
+  setInfo(name: string, info: string, system = false): void {
+    const k = kindOf(name, system);
+    const f = this.store.file(name);
+    const tx = this.store.begin();
+    if (f) tx.setFileInfo(f, info);
+    else tx.createFile(name, k.synced ? FF.SYNCED : 0, info);
+    this.store.commit(tx);
+  }
+
   // ---- for the sync engine ----
 
   /** What the hub has not yet received from this file: unacknowledged outbound notes, and

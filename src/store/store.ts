@@ -150,8 +150,8 @@ export class Txn {
 
   /** `value` undefined deletes the tracker. */
   setTracker(file: number, name: string, value: number | undefined): void {
+    // Tracker moves may use the rescue reserve: reading a full store must keep working.
     this.recs.push({ type: RT.TRACKER, body: trackerBody(file, name, value) });
-    if (value !== undefined) this.freeing = false;
   }
 
   /** `value` undefined deletes the key. */
