@@ -80,11 +80,7 @@ export interface NoteInput {
 /** Free blocks a write must leave: compaction may use the last ones; deletions may go one
  * lower than additions so a full store can still be emptied; the third spare block lets a
  * retirement cut short by a power cut be redone after the reboot. */
-const enum Level {
-  Normal = 3,
-  Rescue = 2,
-  Compact = 0,
-}
+const RESERVE = Object.freeze({ normal: 3, rescue: 2, compact: 0 });
 
 export class StorageFull extends CardError {
   override name = 'StorageFull';
@@ -427,7 +423,7 @@ export class Store {
     if (!tx.recs.length) return;
     const size = framedSize(tx.recs, this.align);
     if (size > this.capacity) fail(`too big: one change may take at most ${this.capacity} bytes of flash, this one needs ${size}`, 'too-big');
-    this.#room(size, tx.freeing ? Level.Rescue : Level.Normal);
+    this.#room(size, tx.freeing ? RESERVE.rescue : RESERVE.normal);
     const at = this.#headPos;
     this.#write(frame(tx.recs, this.align, true));
     let o = at;
@@ -451,12 +447,12 @@ export class Store {
   }
 
   /** Make room for `size` bytes at the head, retiring old blocks when the free reserve is low. */
-  #room(size: number, level: Level): void {
+  #room(size: number, level: number): void {
     if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
     let rotations = 0;
     while (this.#free.length <= level) {
-      if (level === Level.Compact) this.#tooFull(); // cannot happen while the reserve is kept
-      if (level === Level.Normal && this.#full) this.#tooFull();
+      if (level === RESERVE.compact) this.#tooFull(); // cannot happen while the reserve is kept
+      if (level === RESERVE.normal && this.#full) this.#tooFull();
       if (rotations++ > this.blocks) {
         this.#full = true;
         this.#tooFull();
@@ -507,7 +503,7 @@ export class Store {
     });
     for (const rec of keep) {
       const size = framedSize([rec], this.align);
-      this.#room(size, Level.Compact);
+      this.#room(size, RESERVE.compact);
       const at = this.#headPos;
       this.#write(frame([rec], this.align, false));
       this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
