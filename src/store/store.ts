@@ -307,7 +307,9 @@ export class Store {
     this.blockSize = flash.blockSize;
     this.align = Math.max(1, flash.writeAlign);
     this.blocks = Math.floor(flash.size / flash.blockSize);
-    if (this.blocks < 4) throw new RangeError('the store needs at least 4 flash blocks');
+    if (this.blocks < 6) throw new RangeError('the store needs at least 6 flash blocks');
+    // The 16-byte header seal must be one aligned write.
+    if (HEADER_SEAL % this.align) throw new RangeError(`write alignment ${this.align} must divide ${HEADER_SEAL}`);
     this.recordStart = HEADER_SEAL + alignUp(4, this.align);
     this.capacity = this.blockSize - this.recordStart;
     this.#blockSeq = new Uint32Array(this.blocks);
