@@ -94,6 +94,11 @@ export class Txn {
   #nextFile: number;
   /** Only deletions: allowed to use the rescue reserve when the store is full. */
   freeing = true;
+  /** What this transaction does to trackers and database notes, per file: Store.commit decides
+   * from it which tombstones the change lets go, and drops them in the same transaction. */
+  readonly trackerMoves = new Map<number, Map<string, number | undefined>>();
+  readonly keyedWrites = new Map<number, Map<string, { seq: number; flags: number }>>();
+  readonly unfiled = new Set<number>();
   constructor(store: Store, nextFile: number) {
     this.#store = store;
     this.#nextFile = nextFile;
@@ -128,6 +133,7 @@ export class Txn {
     const seq = this.#seq(file);
     this.recs.push({ type: RT.NOTE, body: noteBody(file, seq, note) });
     if (!((note.flags ?? 0) & NF.DELETED)) this.freeing = false;
+    if (note.id !== undefined) mapIn(this.keyedWrites, file).set(note.id, { seq, flags: note.flags ?? 0 });
     return seq;
   }
 
@@ -142,12 +148,14 @@ export class Txn {
 
   deleteFile(file: number): void {
     this.recs.push({ type: RT.UNFILE, body: new Builder(2).u16(file).done() });
+    this.unfiled.add(file);
   }
 
   /** `value` undefined deletes the tracker. */
   setTracker(file: number, name: string, value: number | undefined): void {
     // Tracker moves may use the rescue reserve: reading a full store must keep working.
     this.recs.push({ type: RT.TRACKER, body: trackerBody(file, name, value) });
+    mapIn(this.trackerMoves, file).set(name, value);
   }
 
   /** `value` undefined deletes the key. */
@@ -159,6 +167,12 @@ export class Txn {
   wipe(): void {
     this.recs.push({ type: RT.WIPE, body: new Uint8Array(0) });
   }
+}
+
+function mapIn<V>(m: Map<number, Map<string, V>>, file: number): Map<string, V> {
+  let inner = m.get(file);
+  if (!inner) m.set(file, (inner = new Map()));
+  return inner;
 }
 
 function fileBody(id: number, counter: number, flags: number, name: string, info: string): Uint8Array {
@@ -423,6 +437,7 @@ export class Store {
   /** Write a transaction and apply it. Durable when this returns; all or nothing on a power cut. */
   commit(tx: Txn): void {
     if (!tx.recs.length) return;
+    this.#purges(tx);
     const size = framedSize(tx.recs, this.align);
     if (size > this.capacity) fail(`too big: one change may take at most ${this.capacity} bytes of flash, this one needs ${size}`, 'too-big');
     this.#room(size, tx.freeing ? RESERVE.rescue : RESERVE.normal);
@@ -614,7 +629,6 @@ export class Store {
         if (old && !(old.flags & NF.DELETED)) f.keyedLive--;
         f.keyed.set(h.id, { seq: h.seq, flags: h.flags, block, offset: at });
         if (!(h.flags & NF.DELETED)) f.keyedLive++;
-        else this.#purge(f);
         break;
       }
       case RT.DROP: {
@@ -646,7 +660,6 @@ export class Store {
         const name = utf8Decode(buf, b + 6, b + len);
         if (value === NO_TRACKER) f.trackers.delete(name);
         else f.trackers.set(name, value);
-        this.#purge(f);
         break;
       }
       case RT.KV: {
@@ -666,16 +679,32 @@ export class Store {
     }
   }
 
-  /** Tombstones every tracker (and, for synced files, the hub) has passed are forgotten. */
-  #purge(f: FileState): void {
-    if (!f.name) return; // its FILE record (flags) comes later in the replay; mount purges at the end
-    let floor = Infinity;
-    for (const [name, v] of f.trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
-    const hub = f.flags & FF.SYNCED ? f.trackers.get(HUB_TRACKER) ?? 0 : Infinity;
-    for (const [id, e] of f.keyed) {
-      if (!(e.flags & NF.DELETED) || e.seq >= floor) continue;
-      if (e.seq >= hub && !(e.flags & NF.FROM_HUB)) continue;
-      f.keyed.delete(id);
+  /** Tombstones that every tracker (and, for synced files, the hub) will have passed once `tx`
+   * applies are dropped by `tx` itself. Purging is thus an explicit record, never a side effect
+   * of replay order: what a reboot rebuilds cannot depend on which old records were compacted. */
+  #purges(tx: Txn): void {
+    const files = new Set<number>([...tx.trackerMoves.keys(), ...tx.keyedWrites.keys()]);
+    for (const id of files) {
+      const f = this.#files.get(id);
+      if (!f || tx.unfiled.has(id)) continue;
+      const trackers = new Map(f.trackers);
+      for (const [name, v] of tx.trackerMoves.get(id) ?? []) {
+        if (v === undefined) trackers.delete(name);
+        else trackers.set(name, v);
+      }
+      let floor = Infinity;
+      for (const [name, v] of trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
+      const hub = f.flags & FF.SYNCED ? trackers.get(HUB_TRACKER) ?? 0 : Infinity;
+      const tombstones = new Map<string, { seq: number; flags: number }>();
+      for (const [nid, e] of f.keyed) if (e.flags & NF.DELETED) tombstones.set(nid, e);
+      for (const [nid, w] of tx.keyedWrites.get(id) ?? []) tombstones.set(nid, w);
+      const ranges: number[] = [];
+      for (const t of tombstones.values()) {
+        if (!(t.flags & NF.DELETED) || t.seq >= floor) continue;
+        if (t.seq >= hub && !(t.flags & NF.FROM_HUB)) continue;
+        ranges.push(t.seq, t.seq + 1);
+      }
+      if (ranges.length) tx.drop(id, ranges);
     }
   }
 
@@ -711,7 +740,6 @@ export class Store {
       }
     }
     for (const f of this.#files.values()) {
-      this.#purge(f);
       if (!f.name) this.mountProblems.push(`file ${f.id} has records but no FILE record`);
     }
   }
