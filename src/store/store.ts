@@ -696,7 +696,8 @@ export class Store {
       for (const [name, v] of trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
       const hub = f.flags & FF.SYNCED ? trackers.get(HUB_TRACKER) ?? 0 : Infinity;
       const tombstones = new Map<string, { seq: number; flags: number }>();
-      for (const [nid, e] of f.keyed) if (e.flags & NF.DELETED) tombstones.set(nid, e);
+      // Without a tracker move, only this transaction's own tombstones can have become purgeable.
+      if (tx.trackerMoves.has(id)) for (const [nid, e] of f.keyed) if (e.flags & NF.DELETED) tombstones.set(nid, e);
       for (const [nid, w] of tx.keyedWrites.get(id) ?? []) tombstones.set(nid, w);
       const ranges: number[] = [];
       for (const t of tombstones.values()) {
