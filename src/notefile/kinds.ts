@@ -1,5 +1,6 @@
 // Notefile names and kinds (REFERENCE.md section 3).
 import { fail } from '../errors';
+import { utf8Encode } from '../util/utf8';
 
 export const KINDS = Object.freeze(['qo', 'qos', 'qi', 'qis', 'db', 'dbs', 'dbx'] as const);
 export type Kind = (typeof KINDS)[number];
@@ -25,7 +26,7 @@ export const MAX_NAME = 100;
 
 /** The kind of a notefile name; fails with {notefile-bad-name} naming the file. */
 export function kindOf(name: string, system = false): NotefileKind {
-  if (name === '' || name.length > MAX_NAME) fail(`notefile name must be 1 to ${MAX_NAME} characters: "${name}"`, 'notefile-bad-name');
+  if (name === '' || utf8Encode(name).length > MAX_NAME) fail(`notefile name must be 1 to ${MAX_NAME} bytes: "${name}"`, 'notefile-bad-name');
   if (name.includes(',')) fail(`notefile name may not contain a comma: "${name}"`, 'notefile-bad-name');
   if (!system && name.startsWith('_')) fail(`notefile names starting with _ are reserved for the system: "${name}"`, 'notefile-bad-name');
   const dot = name.lastIndexOf('.');

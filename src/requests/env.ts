@@ -1,13 +1,14 @@
 // env.get / env.set / env.default / env.modified: the card's environment variables.
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
+import { utf8Encode } from '../util/utf8';
 import type { Args } from './args';
 import type { HandlerTable } from './handler';
 
 function nameArg(args: Args): string {
   const name = args.string('name');
   if (name === undefined || name === '') fail('name: the variable name is required', 'bad-arg');
-  if (name.length > 100) fail('name: at most 100 characters', 'bad-arg');
+  if (utf8Encode(name).length > 100) fail('name: at most 100 bytes', 'bad-arg');
   return name;
 }
 

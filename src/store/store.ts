@@ -177,6 +177,7 @@ function mapIn<V>(m: Map<number, Map<string, V>>, file: number): Map<string, V> 
 
 function fileBody(id: number, counter: number, flags: number, name: string, info: string): Uint8Array {
   const n = utf8Encode(name);
+  if (n.length > 255) throw new RangeError('notefile names are at most 255 bytes');
   return new Builder(16 + n.length + info.length).u16(id).u32(counter).u8(flags).u8(n.length).bytes(n).bytes(utf8Encode(info)).done();
 }
 
@@ -203,6 +204,7 @@ function trackerBody(file: number, name: string, value: number | undefined): Uin
 
 function kvBody(ns: number, key: string, value: string | undefined): Uint8Array {
   const k = utf8Encode(key);
+  if (k.length > 255) throw new RangeError('setting keys are at most 255 bytes');
   const b = new Builder(4 + k.length).u8(ns).u8(k.length).bytes(k).u8(value === undefined ? 0 : 1);
   if (value !== undefined) b.bytes(utf8Encode(value));
   return b.done();
