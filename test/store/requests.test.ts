@@ -378,7 +378,7 @@ describe('limits', () => {
 describe('name limits', () => {
   it('counts notefile and variable names in UTF-8 bytes', () => {
     const { req } = fresh();
-    expect(req({ req: 'note.add', file: 'é'.repeat(49) + '.qo', body: {} })).toEqual({ total: 1 });
+    expect(req({ req: 'note.add', file: 'é'.repeat(48) + '.qo', body: {} })).toEqual({ total: 1 });
     expect(req({ req: 'note.add', file: 'é'.repeat(60) + '.qo', body: {} }).err).toMatch(/\{notefile-bad-name\}/);
     expect(req({ req: 'env.set', name: 'é'.repeat(60), text: 'x' }).err).toMatch(/100 bytes/);
     expect(req({ req: 'note.add', file: 'd.db', note: 'é'.repeat(101), body: {} }).err).toMatch(/ID must be/);
