@@ -4,7 +4,12 @@ import type { Host } from './host';
 import type { Json, JsonObject } from './json';
 import { Args } from './requests/args';
 import { REQUESTS, knownFamily } from './requests';
-import { MemorySettings, Settings } from './settings';
+import { Notefiles } from './notefile/notefiles';
+import { Settings } from './settings';
+import { Environment } from './store/env';
+import { FlashSettings, NS } from './store/settings';
+import { Store } from './store/store';
+import { hex } from './util/md5';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
 
@@ -19,7 +24,7 @@ const IDENTITY_KEYS = Object.freeze(['device', 'secret']);
 const CONFIGURATION_KEYS = Object.freeze(['hub', 'wifi']);
 
 export interface CardOptions {
-  /** Persistent settings; defaults to memory (lost on restart). */
+  /** Persistent settings; defaults to the flash store. */
   settings?: Settings;
   /** Called after the reply to card.restart / card.restore has been written. */
   onRestart?: () => void;
@@ -36,6 +41,22 @@ export interface Reply {
   after?: () => void;
 }
 
+/** Where requests ask for a sync; the sync engine replaces the placeholder. */
+export interface SyncHook {
+  /** Sync soon (note.add sync:true and friends); `file` when one notefile matters most. */
+  request(file?: string): void;
+}
+
+/** Until a sync engine is attached, a sync request is only remembered, never faked. */
+export class PendingSync implements SyncHook {
+  requested = false;
+  readonly files = new Set<string>();
+  request(file?: string): void {
+    this.requested = true;
+    if (file !== undefined && this.files.size < 64) this.files.add(file);
+  }
+}
+
 /** Per-request extras a handler may set beside its JSON members. */
 export interface Exchange {
   trailer?: Uint8Array;
@@ -45,6 +66,11 @@ export interface Exchange {
 export class Card {
   readonly host: Host;
   readonly settings: Settings;
+  /** The notefile store on the host's flash, mounted (replayed) at construction. */
+  readonly store: Store;
+  readonly notefiles: Notefiles;
+  readonly env: Environment;
+  sync: SyncHook = new PendingSync();
   readonly binary: BinaryBuffer;
   readonly options: CardOptions;
   /** Monotonic ms at boot, for card.status uptime. */
@@ -54,7 +80,14 @@ export class Card {
   constructor(host: Host, options: CardOptions = {}) {
     this.host = host;
     this.options = options;
-    this.settings = options.settings ?? new MemorySettings();
+    this.store = new Store(host.flash);
+    this.settings = options.settings ?? new FlashSettings(this.store);
+    const seconds = (): number | undefined => {
+      const ms = this.epochMs();
+      return ms === undefined ? undefined : Math.floor(ms / 1000);
+    };
+    this.notefiles = new Notefiles(this.store, seconds, () => hex(host.random.bytes(8)));
+    this.env = new Environment(this.store, seconds);
     this.binary = new BinaryBuffer(host.info.binaryMax);
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
@@ -86,13 +119,16 @@ export class Card {
     for (const key of CONFIGURATION_KEYS) this.settings.set(key, undefined);
   }
 
-  /** card.restore {delete:true}: wipe storage through the host, keeping identity. */
+  /** card.restore {delete:true}: wipe the store (atomically) keeping identity, then tell the host. */
   factoryReset(): void {
     const keep: JsonObject = {};
     for (const key of IDENTITY_KEYS) {
       const v = this.settings.get(key);
       if (v !== undefined) keep[key] = v;
     }
+    this.store.wipe((tx) => {
+      for (const key of Object.keys(keep)) tx.setKV(NS.SETTINGS, key, JSON.stringify(keep[key]));
+    });
     this.options.onFactoryReset?.(keep);
   }
 

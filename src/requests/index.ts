@@ -2,12 +2,20 @@
 import { binaryRequests } from './binary';
 import { cardRequests } from './card';
 import type { HandlerTable } from './handler';
+import { envRequests } from './env';
+import { fileRequests } from './file';
 import { hubRequests } from './hub';
+import { noteRequests } from './note';
+import { varRequests } from './var';
 
 export const REQUESTS: HandlerTable = Object.freeze({
   ...cardRequests,
   ...binaryRequests,
   ...hubRequests,
+  ...noteRequests,
+  ...fileRequests,
+  ...varRequests,
+  ...envRequests,
 });
 
 /** Documented request families: their unimplemented members answer {not-supported}. */

@@ -1,0 +1,355 @@
+// Notefile semantics over the store: kinds, IDs, change counters, trackers, tombstones.
+//
+// Rules (REFERENCE.md section 3):
+// - Every change (add, update, delete, inbound merge) stamps the note with the file's next
+//   change number. A tracker holds the first change number it has not yet reported.
+// - Queues: IDs are generated (the change number); a note leaves when it is consumed
+//   (.qi read with delete) or acknowledged by the hub (.qo). No tombstones.
+// - Databases: the caller names each note. Deleting leaves a tombstone (no body, new change
+//   number) until every tracker and, for synced files, the hub has passed it; then it is purged.
+// - The hub's own position is the tracker HUB_TRACKER: a database note is synced when its change
+//   number is below it or when it came from the hub.
+import { fail } from '../errors';
+import type { JsonObject } from '../json';
+import { FF, FORMAT_JSON, NF } from '../store/format';
+import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
+import { utf8Decode, utf8Encode } from '../util/utf8';
+import { kindOf, NotefileKind } from './kinds';
+
+/** A note as requests and the sync see it. */
+export interface Note {
+  id: string;
+  /** Change number. */
+  seq: number;
+  /** Unix seconds when added (undefined when the clock was unknown). */
+  time?: number;
+  body?: JsonObject;
+  payload?: Uint8Array;
+  deleted: boolean;
+  /** Sent to the hub already, or came from it. */
+  synced: boolean;
+}
+
+/** The hook for templates (src/template): packed binary records instead of JSON text.
+ * A note's format byte is 0 for JSON; any other value is the codec's own template version. */
+export interface BodyCodec {
+  /** Encode for this file, or undefined when the file has no template. */
+  encode(file: FileState, body: JsonObject, full: boolean): { format: number; bytes: Uint8Array } | undefined;
+  decode(file: FileState, format: number, bytes: Uint8Array, full: boolean): JsonObject;
+}
+
+export interface AddInput {
+  /** Database note ID ("?" generates one); undefined for queues. */
+  id?: string;
+  body?: JsonObject;
+  payload?: Uint8Array;
+  full?: boolean;
+}
+
+export interface ChangesOptions {
+  tracker?: string;
+  start?: boolean;
+  stop?: boolean;
+  delete?: boolean;
+  deleted?: boolean;
+  max?: number;
+}
+
+export interface ChangesResult {
+  changes: number;
+  total: number;
+  notes: Note[];
+}
+
+export interface FileCounts {
+  changes: number;
+  total: number;
+}
+
+/** The longest note ID (bytes fit the record's length byte). */
+export const MAX_ID = 200;
+
+export class Notefiles {
+  readonly store: Store;
+  /** Unix seconds, or undefined while the time is unknown. */
+  readonly #now: () => number | undefined;
+  readonly #randomId: () => string;
+  codec: BodyCodec | undefined;
+
+  constructor(store: Store, now: () => number | undefined, randomId: () => string) {
+    this.store = store;
+    this.#now = now;
+    this.#randomId = randomId;
+  }
+
+  kind(name: string, system = false): NotefileKind {
+    return kindOf(name, system);
+  }
+
+  /** The file, or {notefile-noexist}. */
+  require(name: string): FileState {
+    const f = this.store.file(name);
+    if (!f) fail(`notefile ${name} does not exist`, 'notefile-noexist');
+    return f;
+  }
+
+  /** Add a note, creating the file. Returns its ID and the file's new total. */
+  add(name: string, input: AddInput, system = false): { id: string; total: number; templated: boolean } {
+    const k = kindOf(name, system);
+    const f = this.store.file(name);
+    let id: string | undefined;
+    if (k.queue) {
+      if (input.id !== undefined) fail(`note: a queue notefile (${name}) names its own notes; use a .db file to choose an ID`, 'bad-arg');
+    } else {
+      if (input.id === undefined || input.id === '') fail(`note: a database notefile (${name}) needs a note ID`, 'bad-arg');
+      id = input.id === '?' ? this.#newId(f) : checkId(input.id);
+      const e = f?.keyed.get(id);
+      if (e && !(e.flags & NF.DELETED)) fail(`note ${id} already exists in ${name}`, 'note-exists');
+    }
+    const tx = this.store.begin();
+    const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
+    const enc = this.#encode(f, input.body, input.full ?? false);
+    const seq = tx.addNote(fileId, {
+      id, time: this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload,
+      flags: input.full ? NF.FULL : 0,
+    });
+    this.store.commit(tx);
+    return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.format !== FORMAT_JSON };
+  }
+
+  /** Read a note: the oldest of a queue, or one database note by ID. */
+  get(name: string, id: string | undefined, opts: { delete?: boolean; deleted?: boolean } = {}): Note {
+    const f = this.require(name);
+    const k = kindOf(name, true);
+    let note: Note | undefined;
+    if (k.queue) {
+      if (id !== undefined) fail(`note: notes in a queue (${name}) have no IDs to ask for`, 'bad-arg');
+      const seq = f.queued.next(0);
+      if (seq < 0) fail(`no notes available in ${name}`, 'note-noexist');
+      note = this.#toNote(f, this.store.readQueued(f, seq)!);
+    } else {
+      if (id === undefined) fail(`note: a note ID is required for database notefile ${name}`, 'bad-arg');
+      const stored = this.store.readKeyed(f, id);
+      if (!stored || (stored.flags & NF.DELETED && !opts.deleted)) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
+      note = this.#toNote(f, stored);
+    }
+    if (opts.delete && !note.deleted) {
+      const tx = this.store.begin();
+      this.#remove(tx, f, k, note);
+      this.store.commit(tx);
+    }
+    return note;
+  }
+
+  /** Replace a database note's body and/or payload (members not given are kept). */
+  update(name: string, id: string | undefined, input: { body?: JsonObject; payload?: Uint8Array }): void {
+    const f = this.require(name);
+    const k = kindOf(name, true);
+    if (k.queue) fail(`note.update works on database notefiles; ${name} is a queue`, 'notefile-queue-disallowed');
+    if (id === undefined) fail('note: the note ID is required', 'bad-arg');
+    const old = this.store.readKeyed(f, id);
+    if (!old || old.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
+    const body = input.body ?? (old.body ? this.#toNote(f, old).body : undefined);
+    const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0);
+    const tx = this.store.begin();
+    tx.addNote(f.id, {
+      id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes,
+      payload: input.payload ?? old.payload, flags: old.flags & NF.FULL,
+    });
+    this.store.commit(tx);
+  }
+
+  /** Delete a database note (leaves a tombstone). */
+  delete(name: string, id: string | undefined): void {
+    const f = this.require(name);
+    const k = kindOf(name, true);
+    if (k.queue) fail(`note.delete works on database notefiles; read ${name} with delete:true instead`, 'notefile-queue-disallowed');
+    if (id === undefined) fail('note: the note ID is required', 'bad-arg');
+    const e = f.keyed.get(id);
+    if (!e || e.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
+    const tx = this.store.begin();
+    tx.addNote(f.id, { id, time: this.#now() ?? 0, flags: NF.DELETED });
+    this.store.commit(tx);
+  }
+
+  /** The notes changed since a tracker (or all, without one), oldest change first. */
+  changes(name: string, opts: ChangesOptions): ChangesResult {
+    const f = this.require(name);
+    const k = kindOf(name, true);
+    if (opts.tracker !== undefined) checkTracker(opts.tracker);
+    const from = opts.tracker === undefined || opts.start ? 0 : f.trackers.get(opts.tracker) ?? 0;
+    const max = opts.max ?? Infinity;
+    const changes = this.#countFrom(f, from, opts.deleted ?? false);
+    const notes: Note[] = [];
+    // Queued notes come from the change-number set; database notes from the (small) key index.
+    const keyed = [...f.keyed.entries()]
+      .filter(([, e]) => e.seq >= from && (opts.deleted || !(e.flags & NF.DELETED)))
+      .sort((a, b) => a[1].seq - b[1].seq);
+    let qs = f.queued.next(from);
+    let ki = 0;
+    while (notes.length < max && (qs >= 0 || ki < keyed.length)) {
+      if (qs >= 0 && (ki >= keyed.length || qs < keyed[ki][1].seq)) {
+        notes.push(this.#toNote(f, this.store.readQueued(f, qs)!));
+        qs = f.queued.next(qs + 1);
+      } else {
+        notes.push(this.#toNote(f, this.store.readKeyed(f, keyed[ki++][0])!));
+      }
+    }
+    const truncated = qs >= 0 || ki < keyed.length;
+    const tx = this.store.begin();
+    if (opts.delete) for (const n of notes) if (!n.deleted) this.#remove(tx, f, k, n);
+    if (opts.tracker !== undefined) {
+      if (opts.stop) tx.setTracker(f.id, opts.tracker, undefined);
+      else tx.setTracker(f.id, opts.tracker, truncated ? notes[notes.length - 1].seq + 1 : tx.nextSeq(f.id));
+    }
+    this.store.commit(tx);
+    return { changes, total: f.total, notes };
+  }
+
+  /** Per-file counts: changes since `tracker` (all notes without one) and totals. */
+  counts(f: FileState, tracker?: string): FileCounts {
+    const from = tracker === undefined ? 0 : f.trackers.get(tracker) ?? 0;
+    return { changes: this.#countFrom(f, from, false), total: f.total };
+  }
+
+  /** Visible notefiles (system files only when asked). */
+  names(system = false): string[] {
+    return this.store.files().map((f) => f.name).filter((n) => system || !n.startsWith('_'));
+  }
+
+  deleteFiles(names: readonly string[]): void {
+    const tx = this.store.begin();
+    for (const name of names) {
+      kindOf(name, true);
+      const f = this.store.file(name);
+      if (f) tx.deleteFile(f.id);
+    }
+    this.store.commit(tx);
+  }
+
+  /** Remove every note of a file, keeping the file and its trackers. */
+  clear(name: string): void {
+    const f = this.require(name);
+    const tx = this.store.begin();
+    tx.drop(f.id, [0, f.counter]);
+    this.store.commit(tx);
+  }
+
+  /** Attach notefile-level metadata (a template definition, as JSON text), creating the file.
+   * The template codec reads it back from `FileState.info`. */
+  setInfo(name: string, info: string, system = false): void {
+    const k = kindOf(name, system);
+    const f = this.store.file(name);
+    const tx = this.store.begin();
+    if (f) tx.setFileInfo(f, info);
+    else tx.createFile(name, k.synced ? FF.SYNCED : 0, info);
+    this.store.commit(tx);
+  }
+
+  // ---- for the sync engine ----
+
+  /** What the hub has not yet received from this file: unacknowledged outbound notes, and
+   * database changes (tombstones included) made here since the hub's position. */
+  pendingCount(f: FileState): number {
+    const k = kindOf(f.name, true);
+    if (!k.synced || k.inbound) return 0;
+    if (k.queue) return f.queued.count;
+    const hub = f.trackers.get(HUB_TRACKER) ?? 0;
+    let n = 0;
+    for (const e of f.keyed.values()) if (e.seq >= hub && !(e.flags & NF.FROM_HUB)) n++;
+    return n;
+  }
+
+  /** The pending notes of a file, oldest change first, at most `max`. */
+  pending(f: FileState, max: number): Note[] {
+    const k = kindOf(f.name, true);
+    const out: Note[] = [];
+    if (!k.synced || k.inbound) return out;
+    if (k.queue) {
+      for (let s = f.queued.next(0); s >= 0 && out.length < max; s = f.queued.next(s + 1)) out.push(this.#toNote(f, this.store.readQueued(f, s)!));
+      return out;
+    }
+    const hub = f.trackers.get(HUB_TRACKER) ?? 0;
+    const ids = [...f.keyed.entries()].filter(([, e]) => e.seq >= hub && !(e.flags & NF.FROM_HUB)).sort((a, b) => a[1].seq - b[1].seq);
+    for (const [id] of ids.slice(0, max)) out.push(this.#toNote(f, this.store.readKeyed(f, id)!));
+    return out;
+  }
+
+  /** The hub has everything below change number `upTo`: outbound queue notes leave the card,
+   * database notes become synced (and passed tombstones can be purged). */
+  acknowledge(name: string, upTo: number): void {
+    const f = this.require(name);
+    const tx = this.store.begin();
+    if (kindOf(name, true).queue) tx.drop(f.id, [0, upTo]);
+    else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
+    this.store.commit(tx);
+  }
+
+  /** A note or edit from the hub: already synced, so never sent back. */
+  applyInbound(name: string, input: { id?: string; body?: JsonObject; payload?: Uint8Array; deleted?: boolean; time?: number }): void {
+    const k = kindOf(name, true);
+    const f = this.store.file(name);
+    const tx = this.store.begin();
+    const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
+    const id = k.queue ? undefined : checkId(input.id ?? '');
+    if (input.deleted) {
+      if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
+    } else {
+      const enc = this.#encode(f, input.body, false);
+      tx.addNote(fileId, { id, time: input.time ?? this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
+    }
+    this.store.commit(tx);
+  }
+
+  // ---- inside ----
+
+  #remove(tx: ReturnType<Store['begin']>, f: FileState, k: NotefileKind, note: Note): void {
+    if (k.queue) tx.drop(f.id, [note.seq, note.seq + 1]);
+    else tx.addNote(f.id, { id: note.id, time: this.#now() ?? 0, flags: NF.DELETED });
+  }
+
+  #countFrom(f: FileState, from: number, deleted: boolean): number {
+    let n = f.queued.countFrom(from);
+    for (const e of f.keyed.values()) if (e.seq >= from && (deleted || !(e.flags & NF.DELETED))) n++;
+    return n;
+  }
+
+  #newId(f: FileState | undefined): string {
+    for (;;) {
+      const id = this.#randomId();
+      if (!f?.keyed.has(id)) return id;
+    }
+  }
+
+  #encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean): { format: number; bytes?: Uint8Array } {
+    if (!body) return { format: FORMAT_JSON };
+    const packed = f && this.codec?.encode(f, body, full);
+    return packed ?? { format: FORMAT_JSON, bytes: utf8Encode(JSON.stringify(body)) };
+  }
+
+  #toNote(f: FileState, s: StoredNote): Note {
+    const note: Note = {
+      id: s.id ?? String(s.seq),
+      seq: s.seq,
+      deleted: (s.flags & NF.DELETED) !== 0,
+      synced: (s.flags & NF.FROM_HUB) !== 0 || s.seq < (f.trackers.get(HUB_TRACKER) ?? 0),
+    };
+    if (s.time) note.time = s.time;
+    if (s.body) {
+      if (s.format === FORMAT_JSON) note.body = JSON.parse(utf8Decode(s.body)) as JsonObject;
+      else if (this.codec) note.body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
+      else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');
+    }
+    if (s.payload) note.payload = s.payload;
+    return note;
+  }
+}
+
+function checkId(id: string): string {
+  if (id === '' || utf8Encode(id).length > MAX_ID) fail(`note: an ID must be 1 to ${MAX_ID} bytes`, 'bad-arg');
+  return id;
+}
+
+function checkTracker(name: string): void {
+  if (name === '' || name.length > 100 || name.charCodeAt(0) < 32) fail('tracker: must be a name of 1 to 100 characters', 'bad-arg');
+}

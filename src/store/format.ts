@@ -1,0 +1,142 @@
+// The bytes on flash (docs/STORAGE.md). Little-endian throughout.
+//
+// Block:  [magic u32][seq u32][crc u32][0xFFFFFFFF][erases u32][pad to writeAlign] records...
+//         Zeroing the first 16 bytes retires a block; no erase can turn zeros back into a valid header.
+// Record: [crc u32][len u16][tag u8][body: len bytes][0xFF pad to writeAlign]
+//         crc covers len, tag and body. tag = type | MORE; MORE = "the transaction continues".
+import { crc32 } from '../util/crc32';
+
+export const BLOCK_MAGIC = 0x3153434f; // "OCS1"
+export const HEADER_SEAL = 16; // bytes zeroed to retire a block
+export const REC_HEAD = 7;
+export const MORE = 0x80;
+
+export const RT = Object.freeze({
+  /** A notefile: id, change counter, flags, name, info (JSON text). */
+  FILE: 1,
+  /** A note: file, seq, time, flags, format, [id], body, payload. */
+  NOTE: 2,
+  /** Queue/db notes with seq in [lo, hi) ranges are gone. */
+  DROP: 3,
+  /** A notefile is gone with everything in it. */
+  UNFILE: 4,
+  /** A change tracker's position, or its deletion. */
+  TRACKER: 5,
+  /** A key/value setting in a namespace, or its deletion. */
+  KV: 6,
+  /** Factory reset: everything before this record is forgotten. */
+  WIPE: 7,
+});
+
+/** Note flags. FULL: added with full:true (a template codec keeps empty values). */
+export const NF = Object.freeze({ KEYED: 1, DELETED: 2, FROM_HUB: 4, BODY: 8, PAYLOAD: 16, FULL: 32 });
+/** File flags. */
+export const FF = Object.freeze({ SYNCED: 1 });
+/** Note formats: 0 is JSON text; a template codec claims the others (its template version). */
+export const FORMAT_JSON = 0;
+export const NO_TRACKER = 0xffffffff;
+
+export function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}
+
+export function u16(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8);
+}
+export function u32(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+export function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+export function put32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+
+/** A record before it is framed: its type and body. */
+export interface Rec {
+  type: number;
+  body: Uint8Array;
+}
+
+/** Frame records into one aligned run; every record but the last carries MORE. */
+export function frame(recs: readonly Rec[], align: number, atomic: boolean): Uint8Array {
+  let size = 0;
+  for (const r of recs) size += alignUp(REC_HEAD + r.body.length, align);
+  const out = new Uint8Array(size).fill(0xff);
+  let o = 0;
+  recs.forEach((r, i) => {
+    put16(out, o + 4, r.body.length);
+    out[o + 6] = r.type | (atomic && i < recs.length - 1 ? MORE : 0);
+    out.set(r.body, o + REC_HEAD);
+    put32(out, o, crc32(out.subarray(o + 4, o + REC_HEAD + r.body.length)));
+    o += alignUp(REC_HEAD + r.body.length, align);
+  });
+  return out;
+}
+
+export function framedSize(recs: readonly Rec[], align: number): number {
+  let size = 0;
+  for (const r of recs) size += alignUp(REC_HEAD + r.body.length, align);
+  return size;
+}
+
+/** Grows a record body field by field. */
+export class Builder {
+  #b: Uint8Array;
+  #n = 0;
+  constructor(capacity = 32) {
+    this.#b = new Uint8Array(capacity);
+  }
+  #room(n: number): void {
+    if (this.#n + n <= this.#b.length) return;
+    const bigger = new Uint8Array(Math.max(this.#b.length * 2, this.#n + n));
+    bigger.set(this.#b);
+    this.#b = bigger;
+  }
+  u8(v: number): this {
+    this.#room(1);
+    this.#b[this.#n++] = v & 0xff;
+    return this;
+  }
+  u16(v: number): this {
+    this.#room(2);
+    put16(this.#b, this.#n, v);
+    this.#n += 2;
+    return this;
+  }
+  u32(v: number): this {
+    this.#room(4);
+    put32(this.#b, this.#n, v);
+    this.#n += 4;
+    return this;
+  }
+  bytes(v: Uint8Array): this {
+    this.#room(v.length);
+    this.#b.set(v, this.#n);
+    this.#n += v.length;
+    return this;
+  }
+  done(): Uint8Array {
+    return this.#b.slice(0, this.#n);
+  }
+}
+
+/** The fixed part of a NOTE record body, parsed. */
+export interface NoteHead {
+  file: number;
+  seq: number;
+  time: number;
+  flags: number;
+  format: number;
+  id?: string;
+  /** Offsets within the record body. */
+  bodyAt: number;
+  bodyLen: number;
+  payloadAt: number;
+  payloadLen: number;
+}

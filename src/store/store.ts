@@ -1,0 +1,631 @@
+// A log-structured store over raw NOR flash (docs/STORAGE.md).
+//
+// Every change is a record appended to the head block; a request's records are framed as one
+// transaction and written in one flash write, then applied to the RAM index by the same code
+// that replays the log at boot, so what the card answers is exactly what a reboot rebuilds.
+// Space comes back by retiring the oldest block: its live notes are copied to the head, its
+// small state records (files, trackers, settings) are rewritten from RAM, the rest is dropped.
+// Record bodies and Txn: records.ts; reading blocks back: scan.ts.
+import { CardError, fail } from '../errors';
+import type { Flash } from '../host';
+import { utf8Decode } from '../util/utf8';
+import { crc32 } from '../util/crc32';
+import {
+  BLOCK_MAGIC, FF, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, alignUp, frame, framedSize, put32, u16, u32,
+} from './format';
+import { Txn, fileBody, kvBody, parseNoteHead, trackerBody } from './records';
+import { Found, scanBlock } from './scan';
+import { SeqSet } from './seqset';
+import { SpanTable } from './spans';
+
+/** A keyed (database) note's place in the index: db files are small, so they stay in RAM. */
+export interface KeyedEntry {
+  seq: number;
+  flags: number;
+  block: number;
+  offset: number;
+}
+
+/** Blocks whose queue-note positions stay cached (each costs 8 bytes per note in the block). */
+const CACHED_BLOCKS = 4;
+
+/** The tracker the sync engine owns: notes below it have been sent to the hub. */
+export const HUB_TRACKER = '\u0001hub';
+
+/** A notefile as the index knows it. Read by src/notefile; changed only through transactions. */
+export class FileState {
+  readonly id: number;
+  name = ''; // '' until its FILE record is replayed
+  flags = 0;
+  /** Free-form JSON text owned by the notefile layer (template definition, ...). */
+  info = '';
+  /** The next change number. */
+  counter = 1;
+  /** Live unkeyed (queue) notes by change number, and where to look for them. */
+  readonly queued = new SeqSet();
+  readonly spans = new SpanTable();
+  /** Keyed (database) notes and tombstones by id. */
+  readonly keyed = new Map<string, KeyedEntry>();
+  keyedLive = 0;
+  readonly trackers = new Map<string, number>();
+  constructor(id: number) {
+    this.id = id;
+  }
+  get total(): number {
+    return this.queued.count + this.keyedLive;
+  }
+}
+
+/** A note read back from flash. */
+export interface StoredNote {
+  file: number;
+  seq: number;
+  id?: string;
+  /** Unix seconds, 0 when the clock was unknown. */
+  time: number;
+  flags: number;
+  format: number;
+  body?: Uint8Array;
+  payload?: Uint8Array;
+}
+
+/** Free blocks a write must leave: compaction may use the last ones; deletions may go one
+ * lower than additions so a full store can still be emptied; the third spare block lets a
+ * retirement cut short by a power cut be redone after the reboot. */
+const RESERVE = Object.freeze({ normal: 3, rescue: 2, compact: 0 });
+
+export class StorageFull extends CardError {
+  override name = 'StorageFull';
+}
+
+export interface StoreStats {
+  blocks: number;
+  blockSize: number;
+  freeBlocks: number;
+  /** Bytes of flash the log occupies (in-use blocks, counted to the write position of the head). */
+  usedBytes: number;
+  minErases: number;
+  maxErases: number;
+  files: number;
+}
+
+export class Store {
+  readonly flash: Flash;
+  readonly blockSize: number;
+  readonly align: number;
+  readonly blocks: number;
+  /** Offset of the first record in a block. */
+  readonly recordStart: number;
+  /** The largest transaction (framed bytes) that fits in a block. */
+  readonly capacity: number;
+
+  #files = new Map<number, FileState>();
+  #byName = new Map<string, FileState>();
+  #kv = new Map<string, string>(); // ns + "\0" + key -> value text
+  #nextFile = 1;
+  #blockSeq: Uint32Array; // 0 = free
+  #erases: Uint32Array;
+  #order: number[] = []; // blocks in use, oldest first
+  #free: number[] = [];
+  #maxSeq = 0;
+  #head = -1;
+  #headPos = 0;
+  #headOpen = false;
+  #full = false;
+  /** Recently scanned blocks: where one file's queued notes sit in each. */
+  #cache: { block: number; file: number; seqs: Int32Array; offsets: Int32Array }[] = [];
+  /** Problems met while mounting (shown by check()). */
+  readonly mountProblems: string[] = [];
+
+  constructor(flash: Flash) {
+    this.flash = flash;
+    this.blockSize = flash.blockSize;
+    this.align = Math.max(1, flash.writeAlign);
+    this.blocks = Math.floor(flash.size / flash.blockSize);
+    if (this.blocks < 6) throw new RangeError('the store needs at least 6 flash blocks');
+    // The 16-byte header seal must be one aligned write.
+    if (HEADER_SEAL % this.align) throw new RangeError(`write alignment ${this.align} must divide ${HEADER_SEAL}`);
+    this.recordStart = HEADER_SEAL + alignUp(4, this.align);
+    this.capacity = this.blockSize - this.recordStart;
+    this.#blockSeq = new Uint32Array(this.blocks);
+    this.#erases = new Uint32Array(this.blocks);
+    this.#mount();
+  }
+
+  // ---- reading the index ----
+
+  file(name: string): FileState | undefined {
+    return this.#byName.get(name);
+  }
+
+  fileById(id: number): FileState | undefined {
+    return this.#files.get(id);
+  }
+
+  /** Named files, in creation order. */
+  files(): FileState[] {
+    const out: FileState[] = [];
+    for (const f of this.#files.values()) if (f.name) out.push(f);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  kv(ns: number, key: string): string | undefined {
+    return this.#kv.get(ns + '\0' + key);
+  }
+
+  kvKeys(ns: number): string[] {
+    const prefix = ns + '\0';
+    const out: string[] = [];
+    for (const k of this.#kv.keys()) if (k.startsWith(prefix)) out.push(k.slice(prefix.length));
+    return out;
+  }
+
+  /** Read a keyed note (or tombstone). */
+  readKeyed(file: FileState, id: string): StoredNote | undefined {
+    const e = file.keyed.get(id);
+    return e && this.#readAt(e.block, e.offset);
+  }
+
+  /** Read a queued note by change number (scans the one or two blocks that may hold it). */
+  readQueued(file: FileState, seq: number): StoredNote | undefined {
+    if (!file.queued.has(seq)) return undefined;
+    for (const c of this.#cache) {
+      const i = c.file === file.id ? c.seqs.indexOf(seq) : -1;
+      if (i >= 0) return this.#readAt(c.block, c.offsets[i]);
+    }
+    let found: StoredNote | undefined;
+    file.spans.blocksFor(seq, (block) => {
+      const at = this.#offsetIn(block, file, seq);
+      if (at >= 0) found = this.#readAt(block, at);
+      return found !== undefined;
+    });
+    return found;
+  }
+
+  /** After a power cut in the middle of a retirement, a queued note may already have its copy. */
+  #copiedElsewhere(file: FileState, seq: number, block: number): boolean {
+    return file.spans.blocksFor(seq, (other) => other !== block && this.#offsetIn(other, file, seq) >= 0);
+  }
+
+  /** Where a queued note sits in a block, or -1. A few scanned blocks stay cached: queues are read in order. */
+  #offsetIn(block: number, file: FileState, seq: number): number {
+    let hit = this.#cache.find((c) => c.block === block && c.file === file.id);
+    if (!hit) {
+      const seqs: number[] = [];
+      const offsets: number[] = [];
+      const buf = this.flash.read(block * this.blockSize, this.blockSize);
+      scanBlock(buf, this.recordStart, this.align, (r) => {
+        if (r.type !== RT.NOTE || u16(buf, r.body) !== file.id || buf[r.body + 10] & NF.KEYED) return;
+        seqs.push(u32(buf, r.body + 2));
+        offsets.push(r.at);
+      });
+      hit = { block, file: file.id, seqs: Int32Array.from(seqs), offsets: Int32Array.from(offsets) };
+      this.#cache.unshift(hit);
+      if (this.#cache.length > CACHED_BLOCKS) this.#cache.pop();
+    }
+    const i = hit.seqs.indexOf(seq);
+    return i < 0 ? -1 : hit.offsets[i];
+  }
+
+  #forget(block: number): void {
+    this.#cache = this.#cache.filter((c) => c.block !== block);
+  }
+
+  #readAt(block: number, at: number): StoredNote {
+    const base = block * this.blockSize + at;
+    const head = this.flash.read(base, REC_HEAD);
+    const rec = this.flash.read(base, REC_HEAD + u16(head, 4));
+    return this.#decode(rec, 0, block);
+  }
+
+  #decode(buf: Uint8Array, at: number, block: number): StoredNote {
+    const len = u16(buf, at + 4);
+    const b = at + REC_HEAD;
+    if ((buf[at + 6] & ~MORE) !== RT.NOTE) throw new Error(`no note record at block ${block} offset ${at}`);
+    const h = parseNoteHead(buf, b, len);
+    const note: StoredNote = { file: h.file, seq: h.seq, id: h.id, time: h.time, flags: h.flags, format: h.format };
+    if (h.flags & NF.BODY) note.body = buf.slice(b + h.bodyAt, b + h.bodyAt + h.bodyLen);
+    if (h.flags & NF.PAYLOAD) note.payload = buf.slice(b + h.payloadAt, b + h.payloadAt + h.payloadLen);
+    return note;
+  }
+
+  // ---- changing ----
+
+  begin(): Txn {
+    return new Txn((file) => this.#files.get(file)?.counter ?? 1, this.#nextFile);
+  }
+
+  /** Write a transaction and apply it. Durable when this returns; all or nothing on a power cut. */
+  commit(tx: Txn): void {
+    if (!tx.recs.length) return;
+    this.#purges(tx);
+    const size = framedSize(tx.recs, this.align);
+    if (size > this.capacity) fail(`too big: one change may take at most ${this.capacity} bytes of flash, this one needs ${size}`, 'too-big');
+    this.#room(size, tx.freeing ? RESERVE.rescue : RESERVE.normal);
+    const at = this.#headPos;
+    this.#write(frame(tx.recs, this.align, true));
+    let o = at;
+    for (const r of tx.recs) {
+      this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
+      o += alignUp(REC_HEAD + r.body.length, this.align);
+    }
+    this.#full = false;
+  }
+
+  /** Append framed bytes at the head. A failed write closes the head: nothing may follow a torn record. */
+  #write(bytes: Uint8Array): void {
+    this.#forget(this.#head);
+    try {
+      this.flash.write(this.#head * this.blockSize + this.#headPos, bytes);
+    } catch (e) {
+      this.#headOpen = false;
+      throw e;
+    }
+    this.#headPos += bytes.length;
+  }
+
+  /** Make room for `size` bytes at the head, retiring old blocks when the free reserve is low. */
+  #room(size: number, level: number): void {
+    if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+    let rotations = 0;
+    while (this.#free.length <= level) {
+      if (level === RESERVE.compact) this.#tooFull(); // cannot happen while the reserve is kept
+      if (level === RESERVE.normal && this.#full) this.#tooFull();
+      if (rotations++ > this.blocks) {
+        this.#full = true;
+        this.#tooFull();
+      }
+      this.#retireOldest();
+      if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+    }
+    this.#allocate();
+  }
+
+  #tooFull(): never {
+    throw new StorageFull(`storage full: the ${(this.blocks * this.blockSize) >> 10} KB notefile store has no room left; delete or sync notes`, 'storage-full', 'too-big');
+  }
+
+  /** Take the least-worn free block as the new head. */
+  #allocate(): void {
+    let pick = 0;
+    for (let i = 1; i < this.#free.length; i++) if (this.#erases[this.#free[i]] < this.#erases[this.#free[pick]]) pick = i;
+    const block = this.#free[pick];
+    this.#headOpen = false;
+    this.flash.erase(block);
+    this.#erases[block]++;
+    const seq = ++this.#maxSeq;
+    const header = new Uint8Array(this.recordStart).fill(0xff);
+    put32(header, 0, BLOCK_MAGIC);
+    put32(header, 4, seq);
+    put32(header, 16, this.#erases[block]);
+    put32(header, 8, headerCrc(header));
+    this.flash.write(block * this.blockSize, header);
+    this.#free.splice(pick, 1);
+    this.#blockSeq[block] = seq;
+    this.#order.push(block);
+    this.#head = block;
+    this.#headPos = this.recordStart;
+    this.#headOpen = true;
+  }
+
+  /** Retire the oldest block: keep what is live in it, then zero its header. */
+  #retireOldest(): void {
+    const block = this.#order[0];
+    if (block === this.#head) this.#headOpen = false;
+    const buf = this.flash.read(block * this.blockSize, this.blockSize);
+    const refreshed = new Set<string>();
+    const keep: Rec[] = [];
+    scanBlock(buf, this.recordStart, this.align, (r) => {
+      const kept = this.#survivor(buf, r, block, refreshed);
+      if (kept) keep.push(kept);
+    });
+    for (const rec of keep) {
+      const size = framedSize([rec], this.align);
+      this.#room(size, RESERVE.compact);
+      const at = this.#headPos;
+      this.#write(frame([rec], this.align, false));
+      this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
+    }
+    this.flash.write(block * this.blockSize, new Uint8Array(HEADER_SEAL));
+    this.#order.shift();
+    this.#blockSeq[block] = 0;
+    this.#free.push(block);
+    for (const f of this.#files.values()) f.spans.forget(block);
+    this.#forget(block);
+  }
+
+  /** What a record in a retiring block becomes: a copy, a fresh rewrite from RAM, or nothing. */
+  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Rec | undefined {
+    const b = r.body;
+    switch (r.type) {
+      case RT.NOTE: {
+        const f = this.#files.get(u16(buf, b));
+        if (!f) return undefined;
+        const h = parseNoteHead(buf, b, r.len);
+        const live = h.id !== undefined
+          ? f.keyed.get(h.id)?.block === block && f.keyed.get(h.id)?.offset === r.at
+          : f.queued.has(h.seq) && !this.#copiedElsewhere(f, h.seq, block);
+        return live ? { type: RT.NOTE, body: buf.slice(b, b + r.len) } : undefined;
+      }
+      case RT.FILE: {
+        const f = this.#files.get(u16(buf, b));
+        if (!f || !f.name || refreshed.has('f' + f.id)) return undefined;
+        refreshed.add('f' + f.id);
+        return { type: RT.FILE, body: fileBody(f.id, f.counter, f.flags, f.name, f.info) };
+      }
+      case RT.TRACKER: {
+        const f = this.#files.get(u16(buf, b));
+        const name = utf8Decode(buf, b + 6, b + r.len);
+        const value = f?.trackers.get(name);
+        if (!f || value === undefined || refreshed.has('t' + f.id + '\0' + name)) return undefined;
+        refreshed.add('t' + f.id + '\0' + name);
+        return { type: RT.TRACKER, body: trackerBody(f.id, name, value) };
+      }
+      case RT.KV: {
+        const ns = buf[b];
+        const key = utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
+        const value = this.kv(ns, key);
+        if (value === undefined || refreshed.has('k' + ns + '\0' + key)) return undefined;
+        refreshed.add('k' + ns + '\0' + key);
+        return { type: RT.KV, body: kvBody(ns, key, value) };
+      }
+      default:
+        // WIPE: nothing older than the oldest block is left to forget.
+        // DROP / UNFILE: whatever they cancelled lives only in blocks older than this one, all gone.
+        return undefined;
+    }
+  }
+
+  /** Factory reset: forget everything but the given settings, atomically. */
+  wipe(keep: (tx: Txn) => void): void {
+    const tx = this.begin();
+    tx.wipe();
+    keep(tx);
+    tx.freeing = true;
+    // Start a fresh block so the old ones can be retired right after.
+    this.#headOpen = false;
+    this.commit(tx);
+    while (this.#order[0] !== this.#head) this.#retireOldest();
+  }
+
+  // ---- the one place state changes (live and at boot) ----
+
+  #fileFor(id: number): FileState {
+    let f = this.#files.get(id);
+    if (!f) {
+      f = new FileState(id);
+      this.#files.set(id, f);
+    }
+    if (id >= this.#nextFile) this.#nextFile = id + 1;
+    return f;
+  }
+
+  #apply(type: number, buf: Uint8Array, b: number, len: number, block: number, at: number): void {
+    switch (type) {
+      case RT.FILE: {
+        const f = this.#fileFor(u16(buf, b));
+        f.counter = Math.max(f.counter, u32(buf, b + 2));
+        f.flags = buf[b + 6];
+        const n = buf[b + 7];
+        const name = utf8Decode(buf, b + 8, b + 8 + n);
+        if (f.name !== name) {
+          if (f.name) this.#byName.delete(f.name);
+          f.name = name;
+          this.#byName.set(name, f);
+        }
+        f.info = utf8Decode(buf, b + 8 + n, b + len);
+        break;
+      }
+      case RT.NOTE: {
+        const h = parseNoteHead(buf, b, len);
+        const f = this.#fileFor(h.file);
+        f.counter = Math.max(f.counter, h.seq + 1);
+        if (h.id === undefined) {
+          f.queued.add(h.seq);
+          f.spans.note(block, h.seq);
+          break;
+        }
+        const old = f.keyed.get(h.id);
+        if (old && old.seq > h.seq) break;
+        if (old && !(old.flags & NF.DELETED)) f.keyedLive--;
+        f.keyed.set(h.id, { seq: h.seq, flags: h.flags, block, offset: at });
+        if (!(h.flags & NF.DELETED)) f.keyedLive++;
+        break;
+      }
+      case RT.DROP: {
+        const f = this.#fileFor(u16(buf, b));
+        for (let o = b + 2; o + 8 <= b + len; o += 8) {
+          const lo = u32(buf, o);
+          const hi = u32(buf, o + 4);
+          f.queued.remove(lo, hi);
+          for (const [id, e] of f.keyed) {
+            if (e.seq < lo || e.seq >= hi) continue;
+            if (!(e.flags & NF.DELETED)) f.keyedLive--;
+            f.keyed.delete(id);
+          }
+        }
+        break;
+      }
+      case RT.UNFILE: {
+        const id = u16(buf, b);
+        const f = this.#files.get(id);
+        if (id >= this.#nextFile) this.#nextFile = id + 1;
+        if (!f) break;
+        this.#files.delete(id);
+        if (f.name && this.#byName.get(f.name) === f) this.#byName.delete(f.name);
+        break;
+      }
+      case RT.TRACKER: {
+        const f = this.#fileFor(u16(buf, b));
+        const value = u32(buf, b + 2);
+        const name = utf8Decode(buf, b + 6, b + len);
+        if (value === NO_TRACKER) f.trackers.delete(name);
+        else f.trackers.set(name, value);
+        break;
+      }
+      case RT.KV: {
+        const key = buf[b] + '\0' + utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
+        const o = b + 2 + buf[b + 1];
+        if (buf[o]) this.#kv.set(key, utf8Decode(buf, o + 1, b + len));
+        else this.#kv.delete(key);
+        break;
+      }
+      case RT.WIPE:
+        this.#files.clear();
+        this.#byName.clear();
+        this.#kv.clear();
+        break;
+      default:
+        this.mountProblems.push(`unknown record type ${type} at block ${block} offset ${at}`);
+    }
+  }
+
+  /** Tombstones that every tracker (and, for synced files, the hub) will have passed once `tx`
+   * applies are dropped by `tx` itself. Purging is thus an explicit record, never a side effect
+   * of replay order: what a reboot rebuilds cannot depend on which old records were compacted. */
+  #purges(tx: Txn): void {
+    const files = new Set<number>([...tx.trackerMoves.keys(), ...tx.keyedWrites.keys()]);
+    for (const id of files) {
+      const f = this.#files.get(id);
+      if (!f || tx.unfiled.has(id)) continue;
+      const trackers = new Map(f.trackers);
+      for (const [name, v] of tx.trackerMoves.get(id) ?? []) {
+        if (v === undefined) trackers.delete(name);
+        else trackers.set(name, v);
+      }
+      let floor = Infinity;
+      for (const [name, v] of trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
+      const hub = f.flags & FF.SYNCED ? trackers.get(HUB_TRACKER) ?? 0 : Infinity;
+      const tombstones = new Map<string, { seq: number; flags: number }>();
+      // Without a tracker move, only this transaction's own tombstones can have become purgeable.
+      if (tx.trackerMoves.has(id)) for (const [nid, e] of f.keyed) if (e.flags & NF.DELETED) tombstones.set(nid, e);
+      for (const [nid, w] of tx.keyedWrites.get(id) ?? []) tombstones.set(nid, w);
+      const ranges: number[] = [];
+      for (const t of tombstones.values()) {
+        if (!(t.flags & NF.DELETED) || t.seq >= floor) continue;
+        if (t.seq >= hub && !(t.flags & NF.FROM_HUB)) continue;
+        ranges.push(t.seq, t.seq + 1);
+      }
+      if (ranges.length) tx.drop(id, ranges);
+    }
+  }
+
+  // ---- boot ----
+
+  #mount(): void {
+    const found: number[] = [];
+    let maxErases = 0;
+    const unknown: number[] = [];
+    for (let block = 0; block < this.blocks; block++) {
+      const h = this.flash.read(block * this.blockSize, this.recordStart);
+      const erases = u32(h, 16);
+      if (erases !== 0xffffffff) {
+        this.#erases[block] = erases;
+        maxErases = Math.max(maxErases, erases);
+      } else unknown.push(block);
+      if (u32(h, 0) === BLOCK_MAGIC && u32(h, 8) === headerCrc(h) && u32(h, 4) !== 0) {
+        this.#blockSeq[block] = u32(h, 4);
+        found.push(block);
+      } else this.#free.push(block);
+    }
+    for (const block of unknown) this.#erases[block] = maxErases;
+    found.sort((a, b) => this.#blockSeq[a] - this.#blockSeq[b]);
+    this.#order = found;
+    for (const block of found) {
+      this.#maxSeq = Math.max(this.#maxSeq, this.#blockSeq[block]);
+      const buf = this.flash.read(block * this.blockSize, this.blockSize);
+      const end = scanBlock(buf, this.recordStart, this.align, (r) => this.#apply(r.type, buf, r.body, r.len, block, r.at));
+      if (block === found[found.length - 1]) {
+        this.#head = block;
+        this.#headPos = end.end;
+        this.#headOpen = end.clean;
+      }
+    }
+    for (const f of this.#files.values()) {
+      if (!f.name) this.mountProblems.push(`file ${f.id} has records but no FILE record`);
+    }
+  }
+
+  // ---- figures and checks ----
+
+  stats(): StoreStats {
+    let min = Infinity;
+    let max = 0;
+    for (let b = 0; b < this.blocks; b++) {
+      min = Math.min(min, this.#erases[b]);
+      max = Math.max(max, this.#erases[b]);
+    }
+    const inUse = this.#order.length;
+    return {
+      blocks: this.blocks,
+      blockSize: this.blockSize,
+      freeBlocks: this.#free.length,
+      usedBytes: inUse ? (inUse - 1) * this.blockSize + this.#headPos : 0,
+      minErases: min,
+      maxErases: max,
+      files: this.files().length,
+    };
+  }
+
+  /** Bytes of RAM the index and its lookup cache hold beyond an empty store's, counted from
+   * their structures (JS object overheads estimated generously). */
+  indexBytes(): number {
+    let n = 0;
+    for (const f of this.#files.values()) {
+      n += 200 + f.name.length * 2 + f.info.length * 2;
+      n += f.queued.runs * 2 * 16 + f.spans.bytes();
+      n += f.keyed.size * 96;
+      n += f.trackers.size * 48;
+    }
+    for (const [k, v] of this.#kv) n += 48 + (k.length + v.length) * 2;
+    for (const c of this.#cache) n += 64 + c.seqs.byteLength + c.offsets.byteLength;
+    return n;
+  }
+
+  /** Rebuild the index from flash and compare it with the live one; also read every note back. */
+  check(): string[] {
+    const problems = [...this.mountProblems];
+    const fresh = new Store(this.flash);
+    problems.push(...fresh.mountProblems);
+    const a = this.snapshot();
+    const b = fresh.snapshot();
+    if (a !== b) problems.push(`index differs from a replay of flash:\n live ${a}\n replay ${b}`);
+    for (const f of this.files()) {
+      for (let s = f.queued.next(0); s >= 0; s = f.queued.next(s + 1)) {
+        const n = this.readQueued(f, s);
+        if (!n || n.seq !== s || n.file !== f.id) problems.push(`${f.name}: queued note ${s} not found on flash`);
+      }
+      for (const [id, e] of f.keyed) {
+        const n = this.#readAt(e.block, e.offset);
+        if (n.id !== id || n.seq !== e.seq) problems.push(`${f.name}: note ${id} is not where the index says`);
+      }
+    }
+    const seqs = new Set<number>();
+    for (const block of this.#order) {
+      if (seqs.has(this.#blockSeq[block])) problems.push(`two blocks with sequence ${this.#blockSeq[block]}`);
+      seqs.add(this.#blockSeq[block]);
+    }
+    return problems;
+  }
+
+  /** A canonical text of the index (for checks and tests). */
+  snapshot(): string {
+    const files = this.files().map((f) => ({
+      id: f.id, name: f.name, flags: f.flags, info: f.info, counter: f.counter,
+      queued: f.queued.toArray(),
+      keyed: [...f.keyed].map(([id, e]) => [id, e.seq, e.flags]).sort(),
+      trackers: [...f.trackers].sort(),
+    }));
+    return JSON.stringify({ files, kv: [...this.#kv].sort() });
+  }
+}
+
+function headerCrc(h: Uint8Array): number {
+  const b = new Uint8Array(12);
+  b.set(h.subarray(0, 8));
+  b.set(h.subarray(16, 20), 8);
+  return crc32(b);
+}
+
+export { Txn } from './records';
+export type { NoteInput } from './records';
