@@ -10,6 +10,7 @@ import { Environment } from './store/env';
 import { FlashSettings, NS } from './store/settings';
 import { Store } from './store/store';
 import { hex } from './util/md5';
+import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
 
@@ -31,6 +32,8 @@ export interface CardOptions {
   /** Called by card.restore {delete:true} to wipe storage, before onRestart; `keep` (the
    * card's identity) must be written back into the fresh storage. */
   onFactoryReset?: (keep: JsonObject) => void;
+  /** The hub to sync with when hub.set host names none ("host:port"; the simulator's local hub). */
+  hubHost?: string;
 }
 
 /** A reply as the serial session writes it: text + "\r\n", then raw trailer bytes, then `after`. */
@@ -41,7 +44,7 @@ export interface Reply {
   after?: () => void;
 }
 
-/** Where requests ask for a sync; the sync engine replaces the placeholder. */
+/** Where requests ask for a sync: the engine on hosts with a network. */
 export interface SyncHook {
   /** Sync soon (note.add sync:true and friends); `file` when one notefile matters most. */
   request(file?: string): void;
@@ -70,7 +73,9 @@ export class Card {
   readonly store: Store;
   readonly notefiles: Notefiles;
   readonly env: Environment;
-  sync: SyncHook = new PendingSync();
+  readonly sync: SyncHook;
+  /** The sync engine, on hosts with a network. */
+  readonly engine: SyncEngine | undefined;
   readonly binary: BinaryBuffer;
   readonly options: CardOptions;
   /** Monotonic ms at boot, for card.status uptime. */
@@ -92,6 +97,8 @@ export class Card {
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
+    this.engine = host.net ? new SyncEngine(this) : undefined;
+    this.sync = this.engine ?? new PendingSync();
   }
 
   /** Stable per-card identity, created at first boot from the host's random source. */

@@ -24,6 +24,8 @@ Options:
   --trust-clock        let the card use this machine's clock before its first hub sync
   --with-hub DIR       also run a local hub (notehub-lite) with its database in DIR
   --hub-port N         the local hub's HTTP port (default 8080)
+  --hub-host HOST:PORT the hub the card syncs with until hub.set host says otherwise
+                       (default with --with-hub: the local hub's device port)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
 
@@ -45,6 +47,7 @@ interface Cli {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   hubDir?: string;
   hubPort: number;
+  hubHost?: string;
 }
 
 function parse(argv: string[]): Cli {
@@ -76,6 +79,7 @@ function parse(argv: string[]): Cli {
       case '--log-level': cli.logLevel = value(i++, a) as Cli['logLevel']; break;
       case '--with-hub': cli.hubDir = value(i++, a); break;
       case '--hub-port': cli.hubPort = int(i++, a); break;
+      case '--hub-host': cli.hubHost = value(i++, a); break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
   }
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     binaryMax: cli.binaryMax,
     trustSystemClock: cli.trustClock,
     logLevel: cli.logLevel,
+    hubHost: cli.hubHost ?? deviceHost(hub),
   });
   const receive = (bytes: Uint8Array) => sim.receive(bytes);
   let transport: Transport;
@@ -138,3 +143,9 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** Where the local hub takes device sessions, once it has a device port. */
+function deviceHost(hub: object | undefined): string | undefined {
+  const port = (hub as { devicePort?: number } | undefined)?.devicePort;
+  return port ? `127.0.0.1:${port}` : undefined;
+}

@@ -59,11 +59,6 @@ export class FileFlash implements Flash {
     fs.writeSync(this.#fd, this.#image, offset, this.blockSize, offset);
   }
 
-  /** Erase everything (card.restore {delete:true}). */
-  eraseAll(): void {
-    for (let b = 0; b < this.size / this.blockSize; b++) this.erase(b);
-  }
-
   close(): void {
     if (this.#fd >= 0) fs.closeSync(this.#fd);
     this.#fd = -1;

@@ -19,7 +19,8 @@ const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 export const nodeClock = (trustWall: boolean): Clock => ({
   now: () => performance.now(),
   wall: () => (trustWall ? Date.now() : undefined),
-  schedule: (ms, fire) => setTimeout(fire, ms),
+  // unref: a pending sync timer alone never keeps a process alive.
+  schedule: (ms, fire) => setTimeout(fire, ms).unref(),
   cancel: (timer) => clearTimeout(timer as NodeJS.Timeout),
 });
 

@@ -3,7 +3,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Card, CardOptions } from '../../src/card';
 import type { LogLevel } from '../../src/host';
-import type { JsonObject } from '../../src/json';
 import { SerialSession } from '../../src/wire/session';
 import { FileFlash } from './file-flash';
 import { nodeHost } from './node-host';
@@ -15,6 +14,8 @@ export interface SimulatorOptions {
   binaryMax?: number;
   trustSystemClock?: boolean;
   logLevel?: LogLevel | 'silent';
+  /** The hub to sync with until hub.set host says otherwise ("host:port"). */
+  hubHost?: string;
   /** Extra card options (settings come from the flash store). */
   card?: Partial<CardOptions>;
 }
@@ -53,15 +54,9 @@ export class Simulator {
   #boot(): Card {
     const o = this.#options;
     const host = nodeHost({ flash: this.flash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
-    return new Card(host, {
-      ...o.card,
-      onRestart: () => this.#restart(),
-      onFactoryReset: (keep: JsonObject) => {
-        this.flash.eraseAll();
-        const fresh = new Card(host, o.card);
-        for (const key of Object.keys(keep)) fresh.settings.set(key, keep[key]);
-      },
-    });
+    // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
+    // restart that follows is all the simulator has to do.
+    return new Card(host, { ...o.card, hubHost: o.hubHost, onRestart: () => this.#restart() });
   }
 
   #restart(): void {

@@ -12,6 +12,7 @@
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { FF, FORMAT_JSON, NF } from '../store/format';
+import { NS } from '../store/settings';
 import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { kindOf, NotefileKind } from './kinds';
@@ -36,6 +37,15 @@ export interface BodyCodec {
   /** Encode for this file, or undefined when the file has no template. */
   encode(file: FileState, body: JsonObject, full: boolean): { format: number; bytes: Uint8Array } | undefined;
   decode(file: FileState, format: number, bytes: Uint8Array, full: boolean): JsonObject;
+}
+
+/** A note or edit as it comes from the hub. */
+export interface InboundNote {
+  id?: string;
+  body?: JsonObject;
+  payload?: Uint8Array;
+  deleted?: boolean;
+  time?: number;
 }
 
 export interface AddInput {
@@ -286,18 +296,41 @@ export class Notefiles {
   }
 
   /** A note or edit from the hub: already synced, so never sent back. */
-  applyInbound(name: string, input: { id?: string; body?: JsonObject; payload?: Uint8Array; deleted?: boolean; time?: number }): void {
+  applyInbound(name: string, input: InboundNote): void {
+    this.applyFromHub(name, [input]);
+  }
+
+  /** Notes and edits from the hub, applied in one commit together with the hub position they
+   * bring the file to (`downUntil`, the hub's change counter), so a power cut keeps both or
+   * neither: the next sync resumes exactly after what was committed. */
+  applyFromHub(name: string, inputs: readonly InboundNote[], downUntil?: number): void {
     const k = kindOf(name, true);
     const f = this.store.file(name);
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
-    const id = k.queue ? undefined : checkId(input.id ?? '');
-    if (input.deleted) {
-      if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
-    } else {
-      const enc = this.#encode(f, input.body, false);
-      tx.addNote(fileId, { id, time: input.time ?? this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
+    for (const input of inputs) {
+      const id = k.queue ? undefined : checkId(input.id ?? '');
+      if (input.deleted) {
+        if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
+      } else {
+        const enc = this.#encode(f, input.body, false);
+        tx.addNote(fileId, { id, time: input.time || (this.#now() ?? 0), format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
+      }
     }
+    if (downUntil !== undefined) tx.setKV(NS.SYNC, name, String(downUntil));
+    this.store.commit(tx);
+  }
+
+  /** The hub change counter this file has applied up to (0: nothing yet). */
+  downUntil(name: string): number {
+    return Number(this.store.kv(NS.SYNC, name) ?? 0);
+  }
+
+  /** The hub was reset: ask it for everything again, and offer it every database note. */
+  forgetHubPositions(): void {
+    const tx = this.store.begin();
+    for (const key of this.store.kvKeys(NS.SYNC)) tx.setKV(NS.SYNC, key, undefined);
+    for (const f of this.store.files()) if (f.trackers.has(HUB_TRACKER)) tx.setTracker(f.id, HUB_TRACKER, 0);
     this.store.commit(tx);
   }
 

@@ -50,11 +50,33 @@ export const hubRequests: HandlerTable = {
   'hub.set': (card, args) => {
     // Host libraries add a user-agent "body": remember it for the hub, it configures nothing.
     const ua = args.object('body');
-    const config = { ...hubConfig(card) };
+    const before = hubConfig(card);
+    const config = { ...before };
     applyHubSet(config, args);
     if (ua) config.agent = ua;
     card.settings.set('hub', config);
+    // Another hub (or product): the card may introduce itself (provision) afresh.
+    if (config.host !== before.host || config.product !== before.product) card.settings.set('sync', undefined);
+    card.engine?.reconfigure();
+    if (args.bool('sync')) card.sync.request();
     return {};
+  },
+
+  'hub.sync': (card, args) => {
+    if (!card.engine) fail('this card has no network to sync over', 'not-supported');
+    if (hubMode(card) === 'off') fail('hub.set mode is off', 'hub-mode');
+    card.engine.request();
+    return {};
+  },
+
+  'hub.sync.status': (card) => {
+    if (!card.engine) fail('this card has no network to sync over', 'not-supported');
+    return card.engine.status();
+  },
+
+  'hub.status': (card) => {
+    if (!card.engine) fail('this card has no network to sync over', 'not-supported');
+    return card.engine.connection();
   },
 
   'hub.get': (card) => {

@@ -4,7 +4,7 @@ import type { Settings } from '../settings';
 import type { Store } from './store';
 
 /** Key/value namespaces in the store. */
-export const NS = Object.freeze({ SETTINGS: 1, ENV_LOCAL: 2, ENV_DEFAULT: 3, ENV_HUB: 4, ENV_META: 5 });
+export const NS = Object.freeze({ SETTINGS: 1, ENV_LOCAL: 2, ENV_DEFAULT: 3, ENV_HUB: 4, ENV_META: 5, SYNC: 6 });
 
 export class FlashSettings implements Settings {
   readonly #store: Store;

@@ -296,6 +296,8 @@ describe('HTTP API features (in-process hub)', () => {
       expect(got).toHaveLength(1);
       expect(got[0]).toMatchObject({ file: 'r.qo', body: { n: 1 }, device: 'dev:1', auth: 'k1' });
       expect(failFirst).toBeLessThan(0);
+      // The receiver has the event; the hub records the delivery right after its 200 arrives.
+      for (let i = 0; i < 100 && (await h.hub.store.deliveryStats()).pending; i++) await new Promise((r) => setTimeout(r, 20));
       expect(await h.hub.store.deliveryStats()).toEqual({ pending: 0, failed: 0 });
       await call(`${base}/routes/${route.body.uid as string}`, tok, 'DELETE');
       expect((await call(`${base}/routes`, tok)).body).toEqual([]);

@@ -77,8 +77,8 @@ describe('framing', () => {
     expect(JSON.parse(reply).err).toContain('{too-big}');
     expect(t.json('{"req":"hub.get"}').sn).toBeUndefined();
     // A line of exactly the maximum is still served.
-    const pad = MAX_LINE - '{"req":"hub.set","sn":""}'.length;
-    expect(t.json(`{"req":"hub.set","sn":"${'y'.repeat(pad)}"}`)).toEqual({});
+    const pad = MAX_LINE - '{"req":"card.random","count":1,"pad":""}'.length;
+    expect(t.json(`{"req":"card.random","count":1,"pad":"${'y'.repeat(pad)}"}`)).toEqual({ count: 0 });
   });
 });
 

@@ -1,0 +1,408 @@
+// The card's sync engine: when to sync (hub.set modes, hub.sync, note.add sync:true), and one
+// session of docs/SYNC.md at a time over the host's Net: handshake, catalogue, up, down.
+// Everything durable goes through the notefile store, so a cut at any instant resumes cleanly.
+import type { Card, SyncHook } from '../card';
+import type { TimerHandle, NetStream } from '../host';
+import type { JsonObject } from '../json';
+import { isObject } from '../json';
+import { kindOf } from '../notefile/kinds';
+import type { Note } from '../notefile/notefiles';
+import { fromHex, toHex } from '../crypto/bytes';
+import { hubConfig, hubMode } from '../requests/hub';
+import { FEATURE_CONTINUOUS, fitNotes, LIMITS, type SyncMessage } from './messages';
+import type { WireNote } from './notes';
+import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
+import { acceptNotes } from './tracker';
+
+/** The hub's device port when hub.set host names none. */
+export const DEFAULT_DEVICE_PORT = 8086;
+/** Minutes between periodic syncs when hub.set gives none. */
+const DEFAULT_OUTBOUND_MINUTES = 60;
+const DEFAULT_INBOUND_MINUTES = 240;
+/** A session that makes no progress for this long is abandoned. */
+const STALL_MS = 30_000;
+/** Retry after a failure: base * 2^failures, capped, with +-50% jitter. */
+const RETRY_BASE_MS = 5_000;
+const RETRY_MAX_MS = 15 * 60_000;
+/** Notes considered per NOTES frame (fitNotes packs as many as fit). */
+const BATCH = 256;
+/** How often a continuous session looks for new local changes to push. */
+const PUSH_POLL_MS = 500;
+
+type Phase = 'idle' | 'connecting' | 'handshake' | 'exchange';
+
+interface SyncState {
+  /** hubEpoch (hex) of the last authenticated session; none: we may provision. */
+  hubEpoch?: string;
+  /** `modified` of the last ENV stored from the hub. */
+  envModified?: number;
+}
+
+export class SyncEngine implements SyncHook {
+  readonly #card: Card;
+  #phase: Phase = 'idle';
+  #stream: NetStream | undefined;
+  #session: CardSession | undefined;
+  #continuous = false;
+  #timer: TimerHandle | undefined;
+  #stall: TimerHandle | undefined;
+  #failures = 0;
+  #again = false;
+  // What hub.sync.status reports.
+  #requested: number | undefined;
+  #completed: number | undefined;
+  #error: string | undefined;
+  #connectedAt: number | undefined;
+  // The exchange of the current session.
+  #upSince = new Map<string, number>();
+  #inFlight: string | undefined;
+  /** DONE sent: this direction had nothing more (a continuous session keeps pushing after). */
+  #upDone = false;
+  #hubDone = false;
+
+  constructor(card: Card) {
+    this.#card = card;
+    this.#schedule();
+  }
+
+  /** Sync as soon as possible (hub.sync, note.add sync:true). */
+  request(): void {
+    this.#requested = this.#now();
+    if (this.#phase === 'idle') this.#begin();
+    else if (this.#continuous) this.#pump();
+    else this.#again = true;
+  }
+
+  /** hub.set changed the configuration: drop the session and reschedule. */
+  reconfigure(): void {
+    this.#end(undefined);
+    this.#schedule();
+  }
+
+  get running(): boolean {
+    return this.#phase !== 'idle';
+  }
+
+  /** hub.sync.status */
+  status(): JsonObject {
+    const out: JsonObject = {};
+    if (this.running) out.status = `${this.#continuous && this.#hubDone ? 'connected' : 'syncing'} {sync-begin}`;
+    else if (this.#error) out.status = `${this.#error} {sync-error}`;
+    else if (this.#completed !== undefined) out.status = 'completed {sync-end}';
+    else out.status = 'idle';
+    if (this.#requested !== undefined) out.requested = this.#requested;
+    if (this.#completed !== undefined) out.completed = this.#completed;
+    out.sync = this.running && !(this.#continuous && this.#hubDone);
+    if (this.#failures) out.failures = this.#failures;
+    return out;
+  }
+
+  /** hub.status */
+  connection(): JsonObject {
+    const connected = this.#phase === 'exchange';
+    return connected
+      ? { status: `connected ${this.#continuous ? '(continuous)' : '(syncing)'} {connected}`, connected: true }
+      : { status: this.#error ? `${this.#error} {disconnected}` : 'idle {disconnected}', connected: false };
+  }
+
+  // ---- scheduling ----
+
+  #schedule(): void {
+    const clock = this.#card.host.clock;
+    if (this.#timer !== undefined) clock.cancel(this.#timer);
+    this.#timer = undefined;
+    const mode = hubMode(this.#card);
+    let delay: number | undefined;
+    if (this.#failures > 0 && mode !== 'off' && this.#wanted()) {
+      const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.#failures - 1));
+      delay = base * (0.5 + this.#card.host.random.bytes(1)[0] / 255);
+    } else if (mode === 'continuous') delay = 0;
+    else if (mode === 'periodic') {
+      const cfg = hubConfig(this.#card);
+      const out = typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
+      const inbound = typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
+      delay = Math.min(out, inbound) * 60_000;
+    }
+    if (delay !== undefined) this.#timer = clock.schedule(delay, () => this.#begin());
+  }
+
+  /** A sync is worth retrying: asked for, or the mode calls for one. */
+  #wanted(): boolean {
+    return this.#again || this.#requested !== undefined || hubMode(this.#card) !== 'minimum';
+  }
+
+  // ---- the session ----
+
+  #begin(): void {
+    this.#timer = undefined;
+    if (this.#phase !== 'idle') return;
+    const card = this.#card;
+    const cfg = hubConfig(card);
+    if (hubMode(card) === 'off') return this.#fail('hub.set mode is off', false);
+    const net = card.host.net;
+    if (!net) return this.#fail('this host has no network', false);
+    const target = typeof cfg.host === 'string' ? cfg.host : card.options.hubHost;
+    if (!target) return this.#fail('no hub host: hub.set host', false);
+    const [host, portText] = splitHostPort(target);
+    const port = portText ? Number(portText) : DEFAULT_DEVICE_PORT;
+    const state = this.#state();
+    this.#continuous = hubMode(card) === 'continuous';
+    this.#again = false;
+    this.#upSince.clear();
+    this.#inFlight = undefined;
+    this.#upDone = this.#hubDone = false;
+    this.#phase = 'connecting';
+    this.#armStall();
+    const session = new CardSession({
+      uid: card.deviceUID,
+      sn: typeof cfg.sn === 'string' ? cfg.sn : '',
+      product: typeof cfg.product === 'string' ? cfg.product : '',
+      secret: this.#secret(),
+      cardEpoch: this.#cardEpoch(),
+      random: card.host.random,
+      mayProvision: state.hubEpoch === undefined,
+      features: this.#continuous ? FEATURE_CONTINUOUS : 0,
+    });
+    this.#session = session;
+    this.#stream = net.connect(host, port, {
+      onConnect: () => {
+        if (this.#session !== session) return;
+        this.#phase = 'handshake';
+        this.#write(session.start());
+      },
+      onData: (bytes) => {
+        if (this.#session === session) this.#receive(bytes);
+      },
+      onClose: (error) => {
+        if (this.#session !== session) return;
+        if (this.#phase !== 'idle') this.#fail(error ? `connection lost: ${error}` : 'hub closed the connection', true);
+      },
+    });
+  }
+
+  #receive(bytes: Uint8Array): void {
+    const out = this.#session!.receive(bytes);
+    for (const frame of out.send) this.#write(frame);
+    for (const event of out.events) {
+      try {
+        this.#event(event);
+      } catch (e) {
+        this.#fail(`sync failed: ${e instanceof Error ? e.message : String(e)}`, true);
+      }
+      if (this.#phase === 'idle') return;
+    }
+  }
+
+  #event(e: SessionEvent): void {
+    this.#armStall();
+    switch (e.type) {
+      case 'established':
+        return this.#established(e.info);
+      case 'message':
+        return this.#message(e.message);
+      case 'refused':
+        return this.#fail(`hub refused the session: ${e.text} {${e.code === 'auth' ? 'auth' : 'sync-error'}}`, true);
+      case 'failed':
+        return this.#fail(`sync protocol error: ${e.reason}`, true);
+      case 'closed':
+        return this.#end(undefined);
+    }
+  }
+
+  #established(info: EstablishedInfo): void {
+    const card = this.#card;
+    this.#phase = 'exchange';
+    this.#connectedAt = this.#now();
+    card.setTime(info.time);
+    const state = this.#state();
+    const hubEpoch = toHex(info.hubEpoch);
+    if (state.hubEpoch !== hubEpoch) {
+      // Another hub, or this one lost its database: everything goes again (SYNC.md section 3).
+      if (state.hubEpoch !== undefined) card.notefiles.forgetHubPositions();
+      card.settings.set('sync', { ...state, hubEpoch, envModified: 0 });
+    }
+    const files = this.#syncedFiles().map((name) => {
+      const f = card.store.file(name)!;
+      return { name, template: 0, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) };
+    });
+    this.#send({ type: 'catalog', more: false, envModified: this.#state().envModified ?? 0, files });
+  }
+
+  #message(m: SyncMessage): void {
+    const card = this.#card;
+    switch (m.type) {
+      case 'catalogReply': {
+        for (const entry of m.files) {
+          const f = card.store.file(entry.name);
+          const k = kindOf(entry.name, true);
+          if (!f || !k.synced || k.inbound) continue;
+          // An ACK lost with the last link: the hub already has these.
+          if (entry.upUntil > 0) card.notefiles.acknowledge(entry.name, entry.upUntil + 1);
+          this.#upSince.set(entry.name, entry.upUntil);
+        }
+        return this.#pump();
+      }
+      case 'ack':
+        card.notefiles.acknowledge(m.name, m.until + 1);
+        this.#upSince.set(m.name, m.until);
+        if (this.#inFlight === m.name) this.#inFlight = undefined;
+        return this.#pump();
+      case 'notes': {
+        const { apply, stored } = acceptNotes(card.notefiles.downUntil(m.name), m);
+        card.notefiles.applyFromHub(
+          m.name,
+          apply.map((n) => ({ id: n.id, body: n.body, payload: n.payload, deleted: n.deleted, time: n.time })),
+          stored,
+        );
+        return this.#send({ type: 'ack', name: m.name, until: stored });
+      }
+      case 'env':
+        card.env.replace('hub', m.vars, true);
+        card.settings.set('sync', { ...this.#state(), envModified: m.modified });
+        return;
+      case 'done':
+        this.#hubDone = true;
+        return this.#maybeFinish();
+      case 'ping':
+        return this.#send({ type: 'pong', token: m.token });
+      case 'pong':
+        return;
+      case 'close':
+        return this.#end(undefined);
+      default:
+        throw new Error(`unexpected ${m.type} from the hub`);
+    }
+  }
+
+  /** Send the next NOTES frame (one in flight at a time), or DONE when nothing is left. */
+  #pump(): void {
+    if (this.#phase !== 'exchange' || this.#inFlight !== undefined) return;
+    const card = this.#card;
+    for (const name of this.#syncedFiles()) {
+      const f = card.store.file(name)!;
+      const k = kindOf(name, true);
+      if (k.inbound) continue;
+      const since = this.#upSince.get(name) ?? 0;
+      const notes = card.notefiles.pending(f, BATCH).filter((n) => n.seq > since);
+      if (notes.length === 0) continue;
+      const wire = notes.map((n) => toWire(n, k.queue));
+      const until = notes.length < BATCH ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
+      const fit = fitNotes(name, since, until, wire, LIMITS.maxFrame);
+      this.#inFlight = name;
+      return this.#send(fit.message);
+    }
+    if (!this.#upDone) {
+      this.#upDone = true;
+      this.#send({ type: 'done' });
+    }
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (!this.#upDone || !this.#hubDone) return;
+    this.#completed = this.#now();
+    this.#error = undefined;
+    this.#failures = 0;
+    if (this.#continuous) {
+      // Stay: push local changes as they come (the hub pushes its own).
+      this.#armStall(PUSH_POLL_MS, () => this.#pump());
+      return;
+    }
+    this.#send({ type: 'close' });
+    this.#end(undefined);
+    if (this.#again) this.#begin();
+  }
+
+  // ---- plumbing ----
+
+  #send(m: SyncMessage): void {
+    this.#write(this.#session!.send(m));
+  }
+
+  #write(frame: Uint8Array): void {
+    this.#stream?.write(frame);
+  }
+
+  #fail(reason: string, retry: boolean): void {
+    this.#error = reason;
+    if (retry) this.#failures++;
+    this.#card.host.log.log('warn', `sync: ${reason}`);
+    this.#end(reason);
+  }
+
+  #end(_reason: string | undefined): void {
+    const clock = this.#card.host.clock;
+    if (this.#stall !== undefined) clock.cancel(this.#stall);
+    this.#stall = undefined;
+    const stream = this.#stream;
+    this.#stream = undefined;
+    this.#session = undefined;
+    this.#phase = 'idle';
+    this.#inFlight = undefined;
+    stream?.close();
+    this.#schedule();
+  }
+
+  /** Abandon a session that stalls; in continuous mode the same timer polls for local changes. */
+  #armStall(ms = STALL_MS, onFire?: () => void): void {
+    const clock = this.#card.host.clock;
+    if (this.#stall !== undefined) clock.cancel(this.#stall);
+    this.#stall = clock.schedule(ms, () => {
+      this.#stall = undefined;
+      if (onFire && this.#phase === 'exchange') {
+        onFire();
+        if (this.#stall === undefined) this.#armStall(ms, onFire);
+      } else if (this.#phase !== 'idle') this.#fail('the hub stopped answering {timeout}', true);
+    });
+  }
+
+  #syncedFiles(): string[] {
+    return this.#card.notefiles.names().filter((name) => kindOf(name, true).synced);
+  }
+
+  #state(): SyncState {
+    const s = this.#card.settings.get('sync');
+    return isObject(s) ? (s as SyncState) : {};
+  }
+
+  /** The 32-byte device secret, created at first use and kept through factory resets. */
+  #secret(): Uint8Array {
+    return this.#identityBytes('secret', 32);
+  }
+
+  /** Drawn when the store is formatted: a factory reset makes a new one. */
+  #cardEpoch(): Uint8Array {
+    return this.#identityBytes('epoch', 8);
+  }
+
+  #identityBytes(key: string, length: number): Uint8Array {
+    const saved = this.#card.settings.get(key);
+    const known = typeof saved === 'string' ? fromHex(saved) : undefined;
+    if (known?.length === length) return known;
+    const bytes = this.#card.host.random.bytes(length);
+    this.#card.settings.set(key, toHex(bytes));
+    return bytes;
+  }
+
+  #now(): number | undefined {
+    const ms = this.#card.epochMs();
+    return ms === undefined ? undefined : Math.floor(ms / 1000);
+  }
+}
+
+function toWire(n: Note, queue: boolean): WireNote {
+  const w: WireNote = { counter: n.seq, time: n.time ?? 0 };
+  if (!queue) w.id = n.id;
+  if (n.deleted) w.deleted = true;
+  else {
+    if (n.body) w.body = n.body;
+    if (n.payload) w.payload = n.payload;
+  }
+  return w;
+}
+
+function splitHostPort(target: string): [string, string | undefined] {
+  const t = target.replace(/^[a-z]+:\/\//, '');
+  const i = t.lastIndexOf(':');
+  return i > 0 && /^\d+$/.test(t.slice(i + 1)) ? [t.slice(0, i), t.slice(i + 1)] : [t, undefined];
+}
