@@ -81,6 +81,23 @@ export interface DeliveryRecord {
   headers: { [k: string]: string }; attempts: number; nextAt: number;
 }
 
+/** A sync session of a device (the listener records one per authenticated connection). */
+export interface SyncSessionRecord {
+  uid: string; deviceUID: string; started: number; ended: number | null; remote: string; tls: boolean;
+  features: number; notesUp: number; notesDown: number; reason: string | null;
+}
+
+/**
+ * What one acknowledged NOTES frame from a device changes, committed in one transaction: its
+ * events, its database notes (with their origin: conflict copies the device must receive are
+ * 'hub'), the device's activity, and the notefile's new upUntil (only ever raised).
+ */
+export interface UploadCommit {
+  projectUID: string; deviceUID: string; file: string; upUntil: number;
+  events: EventRecord[]; dedup?: (string | undefined)[]; touch?: DeviceUpdate;
+  notes: { input: NoteInput; origin: 'hub' | 'device' }[];
+}
+
 export interface Store {
   close(): Promise<void>;
 
@@ -137,6 +154,22 @@ export interface Store {
   /** removes notes outright (delivered or cancelled queue notes, purged tombstones) */
   removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
+
+  // device sync (the listener)
+  /** The hub's epoch (hex): `candidate` is stored the first time, the stored value returned ever after. */
+  syncEpoch(candidate: string): Promise<string>;
+  /** The card epoch (hex) last seen and the upUntil of every notefile of the device. */
+  syncDevice(deviceUID: string): Promise<{ cardEpoch: string | null; upUntil: { [file: string]: number } }>;
+  /** Record the card epoch; `reset` forgets every upUntil of the device (its card store was reset). */
+  setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void>;
+  putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void>;
+  template(deviceUID: string, file: string, version: number): Promise<string | null>;
+  /** One transaction: see UploadCommit. Returns the events actually stored. */
+  commitUpload(c: UploadCommit): Promise<EventRecord[]>;
+  putSyncSession(rec: SyncSessionRecord): Promise<void>;
+  syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]>;
+  /** Deleted devices are remembered so trust on first use cannot bring them back. */
+  isDeletedDevice(uid: string): Promise<boolean>;
 
   // events and their routing queue
   /**

@@ -1,0 +1,94 @@
+/**
+ * The hub's device listener (docs/HUB.md "Device listener", protocol in docs/SYNC.md): a TCP port
+ * and optionally a TLS port; one DeviceConnection per socket; hub events ('notes', 'env') reach
+ * the connected device's session so continuous sessions get changes within a second.
+ */
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { LIMITS } from '../../src/sync/messages';
+import type { Hub } from '../hub';
+import { DeviceConnection, type ConnectionContext, type ConnectionLimits } from './connection';
+
+export interface DeviceListenerOptions {
+  /** TCP port (0 = any free port). */
+  port: number;
+  host?: string;
+  /** A TLS port too, with this certificate and key (PEM). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
+  /** Trust on first use: unknown devices of a known product are provisioned (default true). */
+  tofu?: boolean;
+  /** Timeouts, default LIMITS (tests shorten them). */
+  limits?: Partial<ConnectionLimits>;
+  log?: (line: string) => void;
+}
+
+export class DeviceListener {
+  readonly #hub: Hub;
+  readonly #servers: Server[] = [];
+  readonly #open = new Set<Socket>();
+  readonly #byDevice = new Map<string, DeviceConnection>();
+  readonly #onNotes: (e: { deviceUID: string }) => void;
+  readonly #onEnv: () => void;
+  port = 0;
+  tlsPort: number | undefined;
+
+  private constructor(hub: Hub) {
+    this.#hub = hub;
+    this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged();
+    this.#onEnv = () => { for (const c of this.#byDevice.values()) c.envChanged(); };
+  }
+
+  static async start(hub: Hub, opts: DeviceListenerOptions): Promise<DeviceListener> {
+    const l = new DeviceListener(hub);
+    const epoch = await hub.store.syncEpoch(randomBytes(8).toString('hex'));
+    const log = opts.log ?? ((line: string) => console.log(line));
+    const base = {
+      hub, hubEpoch: new Uint8Array(Buffer.from(epoch, 'hex')), tofu: opts.tofu ?? true, log,
+      limits: { handshakeMs: LIMITS.handshakeMs, pingIdleMs: LIMITS.pingIdleMs, deadIdleMs: LIMITS.deadIdleMs, ...opts.limits },
+      register: (uid: string, c: DeviceConnection) => {
+        const old = l.#byDevice.get(uid);
+        l.#byDevice.set(uid, c);
+        if (old && old !== c) old.close('replaced by a newer connection');
+      },
+      unregister: (uid: string, c: DeviceConnection) => { if (l.#byDevice.get(uid) === c) l.#byDevice.delete(uid); },
+    };
+    const accept = (tls: boolean) => (socket: Socket): void => {
+      l.#open.add(socket);
+      socket.on('close', () => l.#open.delete(socket));
+      const ctx: ConnectionContext = { ...base, tls };
+      new DeviceConnection(ctx, socket);
+    };
+    const host = opts.host ?? '127.0.0.1';
+    l.port = await listen(createTcpServer(accept(false)), opts.port, host, l.#servers);
+    if (opts.tls) {
+      const server = createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, accept(true));
+      l.tlsPort = await listen(server, opts.tls.port, host, l.#servers);
+    }
+    hub.on('notes', l.#onNotes);
+    hub.on('env', l.#onEnv);
+    return l;
+  }
+
+  /** Devices with a session open now. */
+  get connected(): string[] { return [...this.#byDevice.keys()]; }
+
+  async close(): Promise<void> {
+    this.#hub.off('notes', this.#onNotes);
+    this.#hub.off('env', this.#onEnv);
+    const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const s of this.#open) s.destroy();
+    await Promise.all(closing);
+  }
+}
+
+function listen(server: Server, port: number, host: string, into: Server[]): Promise<number> {
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      into.push(server);
+      ok((server.address() as AddressInfo).port);
+    });
+  });
+}
