@@ -29,7 +29,7 @@ export interface ConnectionContext {
   tls: boolean;
   log(line: string): void;
   /** Called once established: the listener closes an older connection of the same device. */
-  register(uid: string, c: DeviceConnection): void;
+  register(uid: string, c: DeviceConnection): Promise<void>;
   unregister(uid: string, c: DeviceConnection): void;
 }
 
@@ -96,8 +96,13 @@ export class DeviceConnection {
   get continuous(): boolean { return !!this.#session?.info && (this.#session.info.features & FEATURE_CONTINUOUS) !== 0; }
 
   /** Hub-side notes of this device changed: push them (continuous sessions, after the first down phase). */
-  notesChanged(): void {
-    if (this.continuous && this.#downStarted) this.#run(() => this.#pump());
+  notesChanged(file: string): void {
+    if (!this.continuous || !this.#downStarted) return;
+    this.#run(() => {
+      // a notefile the card did not list and the hub did not hold at CATALOG time: the card has none of it
+      if (!this.#files.has(file) && DeviceConnection.#down(file)) this.#files.set(file, { template: 0, acked: 0, sent: 0 });
+      return this.#pump();
+    });
   }
 
   /** Some environment changed: send ENV if this device's effective environment differs from what it has. */
@@ -105,12 +110,13 @@ export class DeviceConnection {
     if (this.continuous && this.#downStarted) this.#run(() => this.#sendEnv(true));
   }
 
-  /** Ends the connection (a newer connection of the same device, or the listener closing). */
-  close(reason: string): void {
+  /** Ends the connection (a newer connection of the same device); resolves once its work is done. */
+  close(reason: string): Promise<void> {
     this.#run(async () => {
       if (this.#session?.state === 'established') this.#write([this.#session.close()!]);
       this.#end(reason);
     });
+    return this.#chain;
   }
 
   #run(fn: () => Promise<void> | void, after?: () => void): void {
@@ -222,7 +228,7 @@ export class DeviceConnection {
       tls: this.#ctx.tls, features: info.features, notesUp: 0, notesDown: 0, reason: null,
     };
     await hub.store.putSyncSession(this.#record);
-    this.#ctx.register(device.uid, this);
+    await this.#ctx.register(device.uid, this);
     this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}`);
   }
 

@@ -28,14 +28,14 @@ export class DeviceListener {
   readonly #servers: Server[] = [];
   readonly #open = new Set<Socket>();
   readonly #byDevice = new Map<string, DeviceConnection>();
-  readonly #onNotes: (e: { deviceUID: string }) => void;
+  readonly #onNotes: (e: { deviceUID: string; file: string }) => void;
   readonly #onEnv: () => void;
   port = 0;
   tlsPort: number | undefined;
 
   private constructor(hub: Hub) {
     this.#hub = hub;
-    this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged();
+    this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged(e.file);
     this.#onEnv = () => { for (const c of this.#byDevice.values()) c.envChanged(); };
   }
 
@@ -46,10 +46,12 @@ export class DeviceListener {
     const base = {
       hub, hubEpoch: new Uint8Array(Buffer.from(epoch, 'hex')), tofu: opts.tofu ?? true, log,
       limits: { handshakeMs: LIMITS.handshakeMs, pingIdleMs: LIMITS.pingIdleMs, deadIdleMs: LIMITS.deadIdleMs, ...opts.limits },
-      register: (uid: string, c: DeviceConnection) => {
+      // one session per device: an older one (often a link that died unnoticed) ends first, so
+      // two sessions never commit for the same device at once
+      register: async (uid: string, c: DeviceConnection) => {
         const old = l.#byDevice.get(uid);
         l.#byDevice.set(uid, c);
-        if (old && old !== c) old.close('replaced by a newer connection');
+        if (old && old !== c) await old.close('replaced by a newer connection');
       },
       unregister: (uid: string, c: DeviceConnection) => { if (l.#byDevice.get(uid) === c) l.#byDevice.delete(uid); },
     };
