@@ -97,6 +97,8 @@ export interface SyncOptions {
   mayProvision?: boolean;
   /** called for every message received (tests watch continuous pushes) */
   onMessage?: (m: SyncMessage) => void;
+  /** at the budget, stall (stop reading and writing, keep the socket open) instead of cutting; then call this */
+  onStall?: () => void;
   /** sees (and may replace) every frame the card writes, in order */
   tap?: (frame: Uint8Array) => Uint8Array;
 }
@@ -157,6 +159,11 @@ export class CardLink {
       this.result.bytes += n;
       if (n < f.length) {
         this.#cut = true;
+        if (this.#o.onStall) {
+          this.#socket.write(f.subarray(0, n));
+          this.#o.onStall();
+          return;
+        }
         this.#socket.end(f.subarray(0, n)); // the rest is lost with the link
         setImmediate(() => this.#socket.destroy());
         return;
@@ -172,7 +179,8 @@ export class CardLink {
     const part = chunk.subarray(0, n);
     if (n < chunk.length) {
       this.#cut = true;
-      this.#socket.destroy();
+      if (this.#o.onStall) this.#o.onStall();
+      else this.#socket.destroy();
     }
     const out = this.#session.receive(part);
     const send = [...out.send];
