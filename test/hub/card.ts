@@ -4,6 +4,7 @@
  * the conflict rule). Not the card's engine: just enough of the protocol, written plainly.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import * as nodeCrypto from 'node:crypto';
 import { CardSession } from '../../src/sync/session';
 import { acceptNotes, conflictId, conflictWinner } from '../../src/sync/tracker';
@@ -88,6 +89,8 @@ export interface SyncResult {
 export interface SyncOptions {
   port: number;
   host?: string;
+  /** connect with TLS, trusting this certificate (PEM) */
+  tlsCa?: string;
   /** cut the link after this many bytes (both directions together) */
   budget?: number;
   continuous?: boolean;
@@ -122,13 +125,14 @@ export class CardLink {
       uid: state.uid, sn: state.sn, product: state.product, secret: state.secret, cardEpoch: state.cardEpoch, random,
       mayProvision: o.mayProvision ?? state.hubEpoch === undefined, features: o.continuous ? FEATURE_CONTINUOUS : 0,
     });
-    this.#socket = connect(o.port, o.host ?? '127.0.0.1');
+    this.#socket = o.tlsCa ? tlsConnect({ port: o.port, host: o.host ?? '127.0.0.1', ca: o.tlsCa, servername: 'localhost' })
+      : connect(o.port, o.host ?? '127.0.0.1');
     this.#socket.setNoDelay(true);
     this.done = new Promise((ok) => {
       this.#socket.on('error', () => undefined);
       this.#socket.on('close', () => ok(this.result));
     });
-    this.#socket.on('connect', () => this.#write([this.#session.start()]));
+    this.#socket.on(o.tlsCa ? 'secureConnect' : 'connect', () => this.#write([this.#session.start()]));
     this.#socket.on('data', (chunk: Buffer) => this.#receive(new Uint8Array(chunk)));
   }
 

@@ -4,6 +4,9 @@
  * templated), .qi down, .db conflicts, environment, continuous pushes, timeouts.
  */
 import { connect } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startHub, type RunningHub } from '../../hub/server';
 import { MESSAGE_TYPES, type SyncMessage } from '../../src/sync/messages';
 import { CardLink, CardState, syncOnce } from './card';
@@ -271,6 +274,26 @@ describe('exchange', () => {
     await link.stop();
     expect(card.applied).toHaveLength(1);
     expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
+  });
+
+  it('the TLS port speaks the same protocol inside TLS', async () => {
+    const d = tempDir('listener-tls');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem')], { stdio: 'ignore' });
+    const cert = readFileSync(join(d, 'cert.pem'), 'utf8');
+    const h2 = await startHub({ dataDir: d, port: 0, devicePort: 0, deviceTls: { port: 0, cert, key: readFileSync(join(d, 'key.pem')) }, ...quiet });
+    try {
+      const card = new CardState('dev:tls', h2.bootstrap!.productUID);
+      card.add('sensors.qo', { over: 'tls' });
+      expect(await syncOnce(card, { port: h2.deviceTlsPort!, tlsCa: cert })).toMatchObject({ provisioned: true, completed: true });
+      const page = await h2.hub.store.events({ projectUID: h2.bootstrap!.projectUID, files: ['sensors.qo'], limit: 10 });
+      expect(page.json.map((j) => JSON.parse(j).body)).toEqual([{ over: 'tls' }]);
+      await until(async () => (await h2.hub.store.syncSessions('dev:tls', 1))[0]?.ended !== null);
+      expect((await h2.hub.store.syncSessions('dev:tls', 1))[0].tls).toBe(true);
+    } finally {
+      await h2.close();
+      removeDir(d);
+    }
   });
 
   it('sessions are recorded with their counts', async () => {
