@@ -93,10 +93,11 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
     tracker TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (device_uid, file, tracker));
   `,
-  // 5: the device listener: the hub's epoch, each device's card epoch and per-notefile upUntil,
-  // templates by version, sync sessions, and deleted devices (refused, never re-provisioned by TOFU)
+  // 5: the device listener: each device's epochs (the hub's, drawn when it records the device, and
+  // the card's last seen) and per-notefile upUntil, templates by version, sync sessions, and
+  // deleted devices (refused, never re-provisioned by TOFU)
   `
-  CREATE TABLE sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  ALTER TABLE devices ADD COLUMN hub_epoch TEXT;
   ALTER TABLE devices ADD COLUMN card_epoch TEXT;
   CREATE TABLE sync_files (
     device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,

@@ -346,20 +346,26 @@ export class SqliteStore implements Store {
   }
 
   // ---- device sync
-  async syncEpoch(candidate: string): Promise<string> {
-    this.#run('INSERT OR IGNORE INTO sync_meta (key, value) VALUES (?,?)', 'hub_epoch', candidate);
-    return str(this.#get('SELECT value FROM sync_meta WHERE key = ?', 'hub_epoch')!.value);
-  }
-  async syncDevice(deviceUID: string): Promise<{ cardEpoch: string | null; upUntil: { [file: string]: number } }> {
-    const d = this.#get('SELECT card_epoch FROM devices WHERE uid = ?', deviceUID);
+  async syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }> {
+    const d = this.#get('SELECT hub_epoch, card_epoch FROM devices WHERE uid = ?', deviceUID);
     const upUntil: { [file: string]: number } = {};
     for (const r of this.#all('SELECT file, up_until FROM sync_files WHERE device_uid = ?', deviceUID)) upUntil[str(r.file)] = Number(r.up_until);
-    return { cardEpoch: d && d.card_epoch !== null ? str(d.card_epoch) : null, upUntil };
+    const hex = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
+    return { hubEpoch: hex(d?.hub_epoch), cardEpoch: hex(d?.card_epoch), upUntil };
+  }
+  async setHubEpoch(deviceUID: string, epoch: string): Promise<void> {
+    this.#run('UPDATE devices SET hub_epoch = ? WHERE uid = ?', epoch, deviceUID);
   }
   async setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void> {
     this.#db.transaction(() => {
       this.#run('UPDATE devices SET card_epoch = ? WHERE uid = ?', epoch, deviceUID);
-      if (reset) this.#run('UPDATE sync_files SET up_until = 0 WHERE device_uid = ?', deviceUID);
+      if (!reset) return;
+      this.#run('UPDATE sync_files SET up_until = 0 WHERE device_uid = ?', deviceUID);
+      const own = this.#all(`SELECT file, id FROM notes WHERE device_uid = ? AND origin = 'device' AND (file LIKE '%.db' OR file LIKE '%.dbs') ORDER BY change`, deviceUID);
+      for (const r of own) {
+        const c = this.#get('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID)!;
+        this.#run(`UPDATE notes SET origin = 'hub', change = ? WHERE device_uid = ? AND file = ? AND id = ?`, c.change, deviceUID, r.file, r.id);
+      }
     })();
   }
   async putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void> {

@@ -156,11 +156,13 @@ export interface Store {
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
 
   // device sync (the listener)
-  /** The hub's epoch (hex): `candidate` is stored the first time, the stored value returned ever after. */
-  syncEpoch(candidate: string): Promise<string>;
-  /** The card epoch (hex) last seen and the upUntil of every notefile of the device. */
-  syncDevice(deviceUID: string): Promise<{ cardEpoch: string | null; upUntil: { [file: string]: number } }>;
-  /** Record the card epoch; `reset` forgets every upUntil of the device (its card store was reset). */
+  /** The device's epochs (hex; null until set) and the upUntil of each of its notefiles. */
+  syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }>;
+  setHubEpoch(deviceUID: string, epoch: string): Promise<void>;
+  /**
+   * Record the card epoch. `reset` (the card's store was reset): forget every upUntil of the device
+   * and offer its whole databases again (the device's own .db notes become hub changes to send down).
+   */
   setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void>;
   putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void>;
   template(deviceUID: string, file: string, version: number): Promise<string | null>;

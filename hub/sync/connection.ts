@@ -23,7 +23,6 @@ export interface ConnectionLimits { handshakeMs: number; pingIdleMs: number; dea
 
 export interface ConnectionContext {
   hub: Hub;
-  hubEpoch: Uint8Array;
   tofu: boolean;
   limits: ConnectionLimits;
   tls: boolean;
@@ -55,6 +54,8 @@ export class DeviceConnection {
   #pre: Buffer[] = [];
   #session: HubSession | undefined;
   #hello: HelloMessage | undefined;
+  /** The device's hub epoch: drawn when the hub records the device (so a device deleted and provisioned again resyncs in full). */
+  #hubEpoch: Uint8Array = random.bytes(8);
   #device: DeviceRecord | undefined;
   #record: SyncSessionRecord | undefined;
   #ended = false;
@@ -93,6 +94,8 @@ export class DeviceConnection {
   }
 
   get deviceUID(): string | undefined { return this.#device?.uid; }
+  /** Settles once the work queued so far is done. */
+  get idle(): Promise<void> { return this.#chain; }
   get continuous(): boolean { return !!this.#session?.info && (this.#session.info.features & FEATURE_CONTINUOUS) !== 0; }
 
   /** Hub-side notes of this device changed: push them (continuous sessions, after the first down phase). */
@@ -152,7 +155,7 @@ export class DeviceConnection {
       this.#pre = [];
       const lookup: DeviceLookup = hello === null ? { status: 'refuse', code: 'protocol', text: 'the stream must begin with HELLO' } : await this.#lookup(hello);
       this.#hello = hello ?? undefined;
-      this.#session = new HubSession({ hubEpoch: this.#ctx.hubEpoch, random, now: () => Date.now(), lookup: () => lookup });
+      this.#session = new HubSession({ hubEpoch: this.#hubEpoch, random, now: () => Date.now(), lookup: () => lookup });
       chunk = all;
     }
     const out = this.#session.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -193,8 +196,10 @@ export class DeviceConnection {
     if (d) {
       if (d.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
       const secret = await hub.deviceSecret(h.uid);
+      const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);
+      if (hubEpoch) this.#hubEpoch = unhex(hubEpoch);
+      else await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
       if (secret) {
-        const { cardEpoch } = await hub.store.syncDevice(h.uid);
         return { status: 'known', secret: unhex(secret), project: d.projectUID, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
       }
       // created through the API without a secret: its first connection provisions it
@@ -218,6 +223,7 @@ export class DeviceConnection {
         throw e instanceof HubError ? new Refusal(e.status === 404 ? 'product' : 'auth', e.message) : e;
       });
     }
+    if (info.provisioned) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
     await hub.store.updateDevice(h.uid, { sn: h.sn || undefined, lastActivity: now });
     const device = await hub.device(h.uid);
     if (device.disabled) throw new Refusal('auth', 'device disabled');

@@ -5,7 +5,6 @@
  */
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { randomBytes } from 'node:crypto';
 import { LIMITS } from '../../src/sync/messages';
 import type { Hub } from '../hub';
 import { DeviceConnection, type ConnectionContext, type ConnectionLimits } from './connection';
@@ -26,7 +25,7 @@ export interface DeviceListenerOptions {
 export class DeviceListener {
   readonly #hub: Hub;
   readonly #servers: Server[] = [];
-  readonly #open = new Set<Socket>();
+  readonly #open = new Map<Socket, DeviceConnection>();
   readonly #byDevice = new Map<string, DeviceConnection>();
   readonly #onNotes: (e: { deviceUID: string; file: string }) => void;
   readonly #onEnv: () => void;
@@ -41,10 +40,9 @@ export class DeviceListener {
 
   static async start(hub: Hub, opts: DeviceListenerOptions): Promise<DeviceListener> {
     const l = new DeviceListener(hub);
-    const epoch = await hub.store.syncEpoch(randomBytes(8).toString('hex'));
     const log = opts.log ?? ((line: string) => console.log(line));
     const base = {
-      hub, hubEpoch: new Uint8Array(Buffer.from(epoch, 'hex')), tofu: opts.tofu ?? true, log,
+      hub, tofu: opts.tofu ?? true, log,
       limits: { handshakeMs: LIMITS.handshakeMs, pingIdleMs: LIMITS.pingIdleMs, deadIdleMs: LIMITS.deadIdleMs, ...opts.limits },
       // one session per device: an older one (often a link that died unnoticed) ends first, so
       // two sessions never commit for the same device at once
@@ -56,10 +54,9 @@ export class DeviceListener {
       unregister: (uid: string, c: DeviceConnection) => { if (l.#byDevice.get(uid) === c) l.#byDevice.delete(uid); },
     };
     const accept = (tls: boolean) => (socket: Socket): void => {
-      l.#open.add(socket);
-      socket.on('close', () => l.#open.delete(socket));
       const ctx: ConnectionContext = { ...base, tls };
-      new DeviceConnection(ctx, socket);
+      l.#open.set(socket, new DeviceConnection(ctx, socket));
+      socket.on('close', () => l.#open.delete(socket));
     };
     const host = opts.host ?? '127.0.0.1';
     l.port = await listen(createTcpServer(accept(false)), opts.port, host, l.#servers);
@@ -79,8 +76,8 @@ export class DeviceListener {
     this.#hub.off('notes', this.#onNotes);
     this.#hub.off('env', this.#onEnv);
     const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-    for (const s of this.#open) s.destroy();
-    await Promise.all(closing);
+    const working = [...this.#open].map(([s, c]) => { s.destroy(); return c.idle; });
+    await Promise.all([...closing, ...working]); // nothing may touch the database once startHub's close() closes it
   }
 }
 

@@ -37,6 +37,8 @@ export class CardState {
   secret: Uint8Array = random.bytes(32);
   cardEpoch: Uint8Array = random.bytes(8);
   hubEpoch: Uint8Array | undefined;
+  /** hub.set since the last authenticated session: the secret may be sent if the hub asks */
+  provisionAllowed = true;
   files = new Map<string, CardFile>();
   env: { modified: number; vars: Record<string, string> } = { modified: 0, vars: {} };
   hubTime = 0;
@@ -96,7 +98,7 @@ export interface SyncOptions {
   continuous?: boolean;
   /** notes per NOTES frame (small: many frames, many cut points) */
   perFrame?: number;
-  /** may the secret be sent (first contact since hub.set)? default: only when never authenticated */
+  /** may the secret be sent? default: state.provisionAllowed */
   mayProvision?: boolean;
   /** called for every message received (tests watch continuous pushes) */
   onMessage?: (m: SyncMessage) => void;
@@ -123,7 +125,7 @@ export class CardLink {
     this.#o = o;
     this.#session = new CardSession({
       uid: state.uid, sn: state.sn, product: state.product, secret: state.secret, cardEpoch: state.cardEpoch, random,
-      mayProvision: o.mayProvision ?? state.hubEpoch === undefined, features: o.continuous ? FEATURE_CONTINUOUS : 0,
+      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0,
     });
     this.#socket = o.tlsCa ? tlsConnect({ port: o.port, host: o.host ?? '127.0.0.1', ca: o.tlsCa, servername: 'localhost' })
       : connect(o.port, o.host ?? '127.0.0.1');
@@ -211,6 +213,7 @@ export class CardLink {
       }
     }
     s.hubEpoch = info.hubEpoch;
+    s.provisionAllowed = false;
     s.hubTime = info.time;
     msg({
       type: 'catalog', more: false, envModified: s.env.modified,

@@ -54,14 +54,14 @@ describe('handshake', () => {
     const card = newCard();
     await syncOnce(card, { port: port() });
     const impostor = new CardState(card.uid, product);
-    impostor.hubEpoch = card.hubEpoch; // it claims to know this hub, so it will not offer a secret
+    impostor.provisionAllowed = false; // it claims to know this hub, so it will not offer a secret
     impostor.add('sensors.qo', { evil: true });
     const r = await syncOnce(impostor, { port: port() });
     expect(r).toMatchObject({ established: false, refused: { code: 'auth' } });
     expect(await events(card.uid, 'sensors.qo')).toEqual([]);
     expect(await h.hub.deviceSecret(card.uid)).toBe(Buffer.from(card.secret).toString('hex'));
     // an impostor that does offer a secret is refused the same way: the hub never re-provisions a known device
-    const offering = await syncOnce(Object.assign(new CardState(card.uid, product), { hubEpoch: undefined }), { port: port() });
+    const offering = await syncOnce(new CardState(card.uid, product), { port: port() });
     expect(offering.refused?.code).toBe('auth');
     expect((await syncOnce(card, { port: port() })).established).toBe(true);
   });
@@ -146,6 +146,30 @@ describe('handshake', () => {
     const r = await syncOnce(card, { port: port() });
     expect(r.cardReset).toBe(true);
     expect((await events(card.uid, 'sensors.qo')).map((e) => (e.body as Data).i)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('a card reset brings its databases back down; a device deleted and provisioned again resyncs in full', async () => {
+    const card = newCard();
+    card.dbPut('config.db', 'k', { v: 1 }, 1_700_000_000);
+    await syncOnce(card, { port: port() });
+    card.cardEpoch = new Uint8Array(8).fill(7);
+    card.files.clear();
+    expect((await syncOnce(card, { port: port() })).cardReset).toBe(true);
+    expect(card.file('config.db').db.get('k')?.note.body).toEqual({ v: 1 });
+
+    for (let i = 0; i < 5; i++) await api(`/devices/${card.uid}/notes/data.qi`, 'POST', { body: { i } });
+    await syncOnce(card, { port: port() });
+    expect(card.file('data.qi').downUntil).toBeGreaterThan(5);
+    const before = card.hubEpoch;
+    expect((await api(`/devices/${card.uid}`, 'DELETE')).status).toBe(200);
+    expect((await api(`/devices/${card.uid}/provision`, 'POST', { product_uid: product })).status).toBe(200);
+    await api(`/devices/${card.uid}/notes/data.qi`, 'POST', { body: { after: 'reprovision' } });
+    // the hub now asks for provisioning: a card that knows this hub refuses until hub.set
+    expect((await syncOnce(card, { port: port() })).refused?.code).toBe('auth');
+    card.provisionAllowed = true; // hub.set
+    expect((await syncOnce(card, { port: port() })).provisioned).toBe(true);
+    expect(card.hubEpoch).not.toEqual(before);
+    expect([...card.file('data.qi').inbox.values()].map((x) => x.body)).toContainEqual({ after: 'reprovision' });
   });
 
   it('a silent connection is dropped after the handshake timeout', async () => {
