@@ -55,7 +55,7 @@ async function ingestDirect(hub: Hub, total: number, batch: number): Promise<num
 
 function spawnHub(dir: string): Promise<{ url: string; stop: () => void }> {
   const cli = resolve(__dirname, '../hub/cli.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--device-port', '0', '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((ok, fail) => {
     let out = '';
     child.on('exit', (c) => fail(new Error(`hub exited ${c}`)));

@@ -9,7 +9,8 @@ const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
 usage: notehub-lite <command> [options]        (every command takes --data DIR, default ${DEFAULT_DATA_DIR})
 
   serve [--port 8080] [--host 127.0.0.1] [--rate-limit off|notehub|N/min[,M/day]] [--admin-password PW]
-        run the HTTP API; an empty database gets an admin user, project and product
+        [--device-port 8086|off] [--tls-cert FILE --tls-key FILE [--tls-port 8087]] [--tofu on|off]
+        run the HTTP API and the device sync port; an empty database gets an admin user, project and product
   user create --user NAME [--password PW]          (a random password is printed if none is given)
   token create --user NAME [--expires 30d|12h|never|ISO-DATE] [--name TEXT]
   token revoke --token TOKEN-OR-ID
@@ -55,6 +56,12 @@ export function parseRateLimit(text: string | undefined): RateLimit | undefined 
   return { perMinute: Number(m[1]), perDay: m[2] ? Number(m[2]) : Number.MAX_SAFE_INTEGER };
 }
 
+function portFlag(flags: Flags, name: string, dflt: number): number {
+  const port = Number(flags[name] ?? dflt);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${name} must be 0..65535`);
+  return port;
+}
+
 async function withHub<T>(flags: Flags, fn: (hub: Hub) => Promise<T>): Promise<T> {
   const hub = new Hub(openStore(flags.data ?? DEFAULT_DATA_DIR));
   try { return await fn(hub); } finally { await hub.close(); }
@@ -68,9 +75,16 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const port = Number(flags.port ?? 8080);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
+      const devicePort = flags['device-port'] === 'off' ? undefined : portFlag(flags, 'device-port', 8086);
+      if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+      const { readFileSync } = await import('node:fs');
+      const deviceTls = flags['tls-cert'] === undefined ? undefined
+        : { cert: readFileSync(flags['tls-cert']), key: readFileSync(need(flags, 'tls-key')), port: portFlag(flags, 'tls-port', 8087) };
+      if (flags.tofu !== undefined && flags.tofu !== 'on' && flags.tofu !== 'off') throw new Error('--tofu is on or off');
       const running = await startHub({
         dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
+        devicePort, deviceTls, tofu: flags.tofu !== 'off',
       });
       // tests and the simulator read this line to find the port
       console.log(`notehub-lite listening on ${running.url}`);

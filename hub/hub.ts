@@ -8,8 +8,8 @@ import {
   hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, uuid7, verifyPassword, type RateLimit,
 } from './auth';
 import type {
-  DeviceFilter, DeviceRecord, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
-  NoteRecord, ProductRecord, ProjectRecord, RouteRecord, Store, TokenRecord,
+  DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
+  NoteInput, NoteRecord, ProductRecord, ProjectRecord, RouteRecord, Store, TokenRecord,
 } from './store/types';
 
 /** A failure with the HTTP status it maps to. */
@@ -278,6 +278,18 @@ export class Hub extends EventEmitter {
   async ingestNotes(device: string | DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string; fromHub?: boolean } = {}): Promise<EventRecord[]> {
     notefileKind(file);
     const d = typeof device === 'string' ? await this.device(device) : device;
+    const { events, touch } = this.#events(d, file, notes, opts);
+    const stored = await this.store.insertEvents(d.projectUID, events, {
+      // a note added on the hub side is not a sign of life from the device
+      touch: opts.fromHub ? undefined : { deviceUID: d.uid, update: touch },
+      dedup: notes.some((n) => n.key !== undefined) ? notes.map((n) => n.key) : undefined,
+    });
+    if (stored.length) this.emit('events', stored);
+    return stored;
+  }
+
+  /** One event per note, in order, and the device update (activity, best location) they imply. */
+  #events(d: DeviceRecord, file: string, notes: IngestNote[], opts: { session?: string; req?: string }): { events: EventRecord[]; touch: DeviceUpdate } {
     const received = Date.now() / 1000;
     let lat = d.lat, lon = d.lon, locWhen = d.locationWhen;
     const events: EventRecord[] = notes.map((n) => {
@@ -293,10 +305,21 @@ export class Hub extends EventEmitter {
       return e;
     });
     const moved = lat !== d.lat || lon !== d.lon;
-    const stored = await this.store.insertEvents(d.projectUID, events, {
-      // a note added on the hub side is not a sign of life from the device
-      touch: opts.fromHub ? undefined : { deviceUID: d.uid, update: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } },
-      dedup: notes.some((n) => n.key !== undefined) ? notes.map((n) => n.key) : undefined,
+    return { events, touch: { lastActivity: received, ...(moved ? { lat: lat ?? undefined, lon: lon ?? undefined, locationWhen: locWhen ?? undefined } : {}) } };
+  }
+
+  /**
+   * For the device listener: one acknowledged NOTES frame, committed in one transaction with the
+   * notefile's new upUntil. `events` become events (req note.add, or note.update for databases);
+   * `notes` are database changes (origin 'device' for the card's own, 'hub' for conflict copies
+   * the card must receive). Returns the events stored (upload keys already seen are skipped).
+   */
+  async commitUpload(d: DeviceRecord, file: string, upUntil: number, events: IngestNote[], notes: { input: NoteInput; origin: 'hub' | 'device' }[], opts: { session?: string } = {}): Promise<EventRecord[]> {
+    const kind = notefileKind(file);
+    const built = this.#events(d, file, events, { session: opts.session, req: kind === 'db' ? 'note.update' : 'note.add' });
+    const stored = await this.store.commitUpload({
+      projectUID: d.projectUID, deviceUID: d.uid, file, upUntil, events: built.events, touch: built.touch, notes,
+      dedup: events.some((n) => n.key !== undefined) ? events.map((n) => n.key) : undefined,
     });
     if (stored.length) this.emit('events', stored);
     return stored;

@@ -8,6 +8,7 @@ import { apiRouter } from './api';
 import { RouteDelivery, type DeliveryOptions } from './routes';
 import { SqliteStore } from './store/sqlite';
 import type { Store } from './store/types';
+import { DeviceListener, type DeviceListenerOptions } from './sync/listener';
 
 export const DEFAULT_DATA_DIR = './data/hub';
 export const DATABASE_FILE = 'hub.sqlite';
@@ -24,6 +25,14 @@ export interface HubStartOptions extends HubOptions {
   /** password for the bootstrap admin (default: random, printed once) */
   adminPassword?: string;
   log?: (line: string) => void;
+  /** The device sync port (docs/SYNC.md): undefined = no listener, 0 = any free port. */
+  devicePort?: number;
+  /** Also a TLS device port with this certificate and key (PEM). */
+  deviceTls?: DeviceListenerOptions['tls'];
+  /** Trust on first use for unknown devices of a known product (default true). */
+  tofu?: boolean;
+  /** Device session timeouts (tests shorten them). */
+  deviceLimits?: DeviceListenerOptions['limits'];
 }
 
 export interface RunningHub {
@@ -31,6 +40,10 @@ export interface RunningHub {
   port: number;
   hub: Hub;
   server: Server;
+  /** the device listener, when started (devicePort given) */
+  listener?: DeviceListener;
+  devicePort?: number;
+  deviceTlsPort?: number;
   /** set when this start created the default admin account */
   bootstrap?: BootstrapInfo;
   close(): Promise<void>;
@@ -69,6 +82,9 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
     server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => { server.off('error', fail); ok(); });
   });
   delivery.start();
+  const listener = opts.devicePort === undefined ? undefined : await DeviceListener.start(hub, {
+    port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits, log,
+  });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
@@ -82,12 +98,15 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
     log(`  log in:   curl -X POST ${url}/auth/login -d '{"username":"admin","password":"..."}'`);
     log(`  or send:  Authorization: Bearer <token>`);
   }
+  if (listener) log(`notehub-lite device port ${listener.port}`);
+  if (listener?.tlsPort !== undefined) log(`notehub-lite device TLS port ${listener.tlsPort}`);
   let closed = false;
   return {
-    url, port: addr.port, hub, server, bootstrap: boot,
+    url, port: addr.port, hub, server, bootstrap: boot, listener, devicePort: listener?.port, deviceTlsPort: listener?.tlsPort,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      await listener?.close();
       await delivery.stop();
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await hub.close();

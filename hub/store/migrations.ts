@@ -93,4 +93,23 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
     tracker TEXT NOT NULL, seen INTEGER NOT NULL, PRIMARY KEY (device_uid, file, tracker));
   `,
+  // 5: the device listener: each device's epochs (the hub's, drawn when it records the device, and
+  // the card's last seen) and per-notefile upUntil, templates by version, sync sessions, and
+  // deleted devices (refused, never re-provisioned by TOFU)
+  `
+  ALTER TABLE devices ADD COLUMN hub_epoch TEXT;
+  ALTER TABLE devices ADD COLUMN card_epoch TEXT;
+  CREATE TABLE sync_files (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
+    up_until INTEGER NOT NULL, PRIMARY KEY (device_uid, file));
+  CREATE TABLE sync_templates (
+    device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
+    version INTEGER NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (device_uid, file, version));
+  CREATE TABLE sync_sessions (
+    uid TEXT PRIMARY KEY, device_uid TEXT NOT NULL, started REAL NOT NULL, ended REAL,
+    remote TEXT NOT NULL, tls INTEGER NOT NULL, features INTEGER NOT NULL,
+    notes_up INTEGER NOT NULL DEFAULT 0, notes_down INTEGER NOT NULL DEFAULT 0, reason TEXT);
+  CREATE INDEX sync_sessions_device ON sync_sessions(device_uid, started);
+  CREATE TABLE deleted_devices (uid TEXT PRIMARY KEY, deleted REAL NOT NULL);
+  `,
 ]);

@@ -6,7 +6,7 @@ import { MIGRATIONS } from './migrations';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, RouteRecord, Store, TokenRecord, UserRecord,
+  ProductRecord, ProjectRecord, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -158,6 +158,7 @@ export class SqliteStore implements Store {
       this.#run(`INSERT INTO devices (uid, project_uid, product_uid, sn, sku, tags, provisioned, last_activity, disabled)
         VALUES (?,?,?,?,?,?,?,?,?)`, d.uid, d.projectUID, d.productUID, d.sn, d.sku, JSON.stringify(d.tags),
         d.provisioned, d.lastActivity, d.disabled ? 1 : 0);
+      this.#run('DELETE FROM deleted_devices WHERE uid = ?', d.uid);
       for (const f of d.fleetUIDs) this.#run('INSERT OR IGNORE INTO device_fleets (device_uid, fleet_uid) VALUES (?,?)', d.uid, f);
     })();
   }
@@ -220,6 +221,7 @@ export class SqliteStore implements Store {
       this.#run('DELETE FROM env_meta WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
       this.#run('DELETE FROM dfu WHERE device_uid = ?', uid);
       this.#run('DELETE FROM devices WHERE uid = ?', uid);
+      this.#run('INSERT OR REPLACE INTO deleted_devices (uid, deleted) VALUES (?,?)', uid, Date.now() / 1000);
     })();
   }
 
@@ -239,22 +241,19 @@ export class SqliteStore implements Store {
     };
   }
   async addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]> {
-    return this.#db.transaction(() => {
-      const out: NoteRecord[] = [];
-      for (const n of notes) {
-        const r = this.#get('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID);
-        if (!r) throw new Error(`no device ${deviceUID}`);
-        const rec: NoteRecord = {
-          file, id: n.id, body: n.deleted ? null : n.body ?? null, payload: n.deleted ? null : n.payload ?? null,
-          time: n.time ?? Date.now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
-        };
-        this.#run(`INSERT OR REPLACE INTO notes (device_uid, file, id, body, payload, time, deleted, change, origin, delivered)
-          VALUES (?,?,?,?,?,?,?,?,?,0)`, deviceUID, file, rec.id, rec.body === null ? null : JSON.stringify(rec.body),
-          rec.payload, rec.time, rec.deleted ? 1 : 0, rec.change, origin);
-        out.push(rec);
-      }
-      return out;
-    })();
+    return this.#db.transaction(() => notes.map((n) => this.#addNote(deviceUID, file, n, origin)))();
+  }
+  #addNote(deviceUID: string, file: string, n: NoteInput, origin: 'hub' | 'device'): NoteRecord {
+    const r = this.#get('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID);
+    if (!r) throw new Error(`no device ${deviceUID}`);
+    const rec: NoteRecord = {
+      file, id: n.id, body: n.deleted ? null : n.body ?? null, payload: n.deleted ? null : n.payload ?? null,
+      time: n.time ?? Date.now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
+    };
+    this.#run(`INSERT OR REPLACE INTO notes (device_uid, file, id, body, payload, time, deleted, change, origin, delivered)
+      VALUES (?,?,?,?,?,?,?,?,?,0)`, deviceUID, file, rec.id, rec.body === null ? null : JSON.stringify(rec.body),
+      rec.payload, rec.time, rec.deleted ? 1 : 0, rec.change, origin);
+    return rec;
   }
   async note(deviceUID: string, file: string, id: string): Promise<NoteRecord | null> {
     const r = this.#get('SELECT * FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, file, id);
@@ -302,23 +301,24 @@ export class SqliteStore implements Store {
 
   // ---- events
   async insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] } = {}): Promise<EventRecord[]> {
+    return this.#db.transaction(() => this.#insertEvents(projectUID, events, opts))();
+  }
+  #insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): EventRecord[] {
     const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = Date.now() / 1000;
-    return this.#db.transaction(() => {
-      const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
-        VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
-      const enq = this.#q('INSERT INTO deliveries (route_uid, event_uid, next_at) VALUES (?,?,?)');
-      const stored: EventRecord[] = [];
-      events.forEach((e, i) => {
-        const r = ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e), opts.dedup?.[i] ?? null);
-        if (!r.changes) return;
-        stored.push(e);
-        for (const route of routes) if (!route.files.length || route.files.includes(e.file)) enq.run(route.uid, e.event, now);
-      });
-      if (opts.touch) this.#updateDevice(opts.touch.deviceUID, opts.touch.update);
-      return stored;
-    })();
+    const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
+      VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
+    const enq = this.#q('INSERT INTO deliveries (route_uid, event_uid, next_at) VALUES (?,?,?)');
+    const stored: EventRecord[] = [];
+    events.forEach((e, i) => {
+      const r = ins.run(e.event, projectUID, e.device, e.sn, e.file, e.session ?? null, e.when, e.received, JSON.stringify(e), opts.dedup?.[i] ?? null);
+      if (!r.changes) return;
+      stored.push(e);
+      for (const route of routes) if (!route.files.length || route.files.includes(e.file)) enq.run(route.uid, e.event, now);
+    });
+    if (opts.touch) this.#updateDevice(opts.touch.deviceUID, opts.touch.update);
+    return stored;
   }
   async events(q: EventQuery): Promise<EventPage> {
     const where = ['e.project_uid = ?'];
@@ -343,6 +343,59 @@ export class SqliteStore implements Store {
     const hasMore = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     return { seqs: page.map((r) => r[0]), json: page.map((r) => r[1]), hasMore };
+  }
+
+  // ---- device sync
+  async syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }> {
+    const d = this.#get('SELECT hub_epoch, card_epoch FROM devices WHERE uid = ?', deviceUID);
+    const upUntil: { [file: string]: number } = {};
+    for (const r of this.#all('SELECT file, up_until FROM sync_files WHERE device_uid = ?', deviceUID)) upUntil[str(r.file)] = Number(r.up_until);
+    const hex = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
+    return { hubEpoch: hex(d?.hub_epoch), cardEpoch: hex(d?.card_epoch), upUntil };
+  }
+  async setHubEpoch(deviceUID: string, epoch: string): Promise<void> {
+    this.#run('UPDATE devices SET hub_epoch = ? WHERE uid = ?', epoch, deviceUID);
+  }
+  async setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run('UPDATE devices SET card_epoch = ? WHERE uid = ?', epoch, deviceUID);
+      if (!reset) return;
+      this.#run('UPDATE sync_files SET up_until = 0 WHERE device_uid = ?', deviceUID);
+      const own = this.#all(`SELECT file, id FROM notes WHERE device_uid = ? AND origin = 'device' AND (file LIKE '%.db' OR file LIKE '%.dbs') ORDER BY change`, deviceUID);
+      for (const r of own) {
+        const c = this.#get('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID)!;
+        this.#run(`UPDATE notes SET origin = 'hub', change = ? WHERE device_uid = ? AND file = ? AND id = ?`, c.change, deviceUID, r.file, r.id);
+      }
+    })();
+  }
+  async putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void> {
+    this.#run('INSERT OR REPLACE INTO sync_templates (device_uid, file, version, definition) VALUES (?,?,?,?)', deviceUID, file, version, definition);
+  }
+  async template(deviceUID: string, file: string, version: number): Promise<string | null> {
+    const r = this.#get('SELECT definition FROM sync_templates WHERE device_uid = ? AND file = ? AND version = ?', deviceUID, file, version);
+    return r ? str(r.definition) : null;
+  }
+  async commitUpload(c: UploadCommit): Promise<EventRecord[]> {
+    return this.#db.transaction(() => {
+      for (const n of c.notes) this.#addNote(c.deviceUID, c.file, n.input, n.origin);
+      const stored = this.#insertEvents(c.projectUID, c.events, { dedup: c.dedup, touch: c.touch ? { deviceUID: c.deviceUID, update: c.touch } : undefined });
+      this.#run(`INSERT INTO sync_files (device_uid, file, up_until) VALUES (?,?,?)
+        ON CONFLICT (device_uid, file) DO UPDATE SET up_until = max(up_until, excluded.up_until)`, c.deviceUID, c.file, c.upUntil);
+      return stored;
+    })();
+  }
+  async putSyncSession(s: SyncSessionRecord): Promise<void> {
+    this.#run(`INSERT OR REPLACE INTO sync_sessions (uid, device_uid, started, ended, remote, tls, features, notes_up, notes_down, reason)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, s.uid, s.deviceUID, s.started, s.ended, s.remote, s.tls ? 1 : 0, s.features, s.notesUp, s.notesDown, s.reason);
+  }
+  async syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]> {
+    return this.#all('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit).map((r) => ({
+      uid: str(r.uid), deviceUID: str(r.device_uid), started: Number(r.started), ended: num(r.ended), remote: str(r.remote), tls: !!r.tls,
+      features: Number(r.features), notesUp: Number(r.notes_up), notesDown: Number(r.notes_down), reason: r.reason === null ? null : str(r.reason),
+    }));
+  }
+  async isDeletedDevice(uid: string): Promise<boolean> {
+    return !!this.#get('SELECT 1 FROM deleted_devices WHERE uid = ?', uid);
   }
 
   // ---- environment variables

@@ -81,6 +81,23 @@ export interface DeliveryRecord {
   headers: { [k: string]: string }; attempts: number; nextAt: number;
 }
 
+/** A sync session of a device (the listener records one per authenticated connection). */
+export interface SyncSessionRecord {
+  uid: string; deviceUID: string; started: number; ended: number | null; remote: string; tls: boolean;
+  features: number; notesUp: number; notesDown: number; reason: string | null;
+}
+
+/**
+ * What one acknowledged NOTES frame from a device changes, committed in one transaction: its
+ * events, its database notes (with their origin: conflict copies the device must receive are
+ * 'hub'), the device's activity, and the notefile's new upUntil (only ever raised).
+ */
+export interface UploadCommit {
+  projectUID: string; deviceUID: string; file: string; upUntil: number;
+  events: EventRecord[]; dedup?: (string | undefined)[]; touch?: DeviceUpdate;
+  notes: { input: NoteInput; origin: 'hub' | 'device' }[];
+}
+
 export interface Store {
   close(): Promise<void>;
 
@@ -137,6 +154,24 @@ export interface Store {
   /** removes notes outright (delivered or cancelled queue notes, purged tombstones) */
   removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void>;
   deleteNotefiles(deviceUID: string, files: string[]): Promise<void>;
+
+  // device sync (the listener)
+  /** The device's epochs (hex; null until set) and the upUntil of each of its notefiles. */
+  syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }>;
+  setHubEpoch(deviceUID: string, epoch: string): Promise<void>;
+  /**
+   * Record the card epoch. `reset` (the card's store was reset): forget every upUntil of the device
+   * and offer its whole databases again (the device's own .db notes become hub changes to send down).
+   */
+  setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void>;
+  putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void>;
+  template(deviceUID: string, file: string, version: number): Promise<string | null>;
+  /** One transaction: see UploadCommit. Returns the events actually stored. */
+  commitUpload(c: UploadCommit): Promise<EventRecord[]>;
+  putSyncSession(rec: SyncSessionRecord): Promise<void>;
+  syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]>;
+  /** Deleted devices are remembered so trust on first use cannot bring them back. */
+  isDeletedDevice(uid: string): Promise<boolean>;
 
   // events and their routing queue
   /**

@@ -15,13 +15,16 @@ export function removeDir(dir: string): void {
 
 export interface Spawned {
   url: string; token: string; projectUID: string; productUID: string; password: string;
+  /** the device sync port (`--device-port 0` unless `extra` names one) */
+  devicePort: number;
   child: ChildProcess; stop(): Promise<void>;
 }
 
-/** `notehub-lite serve --port 0` as a child process; resolves once it prints its URL. */
+/** `notehub-lite serve --port 0 --device-port 0` as a child process; resolves once it prints its URL. */
 export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned> {
   const password = 'admin-password-1';
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--admin-password', password, ...extra], {
+  const device = extra.includes('--device-port') ? [] : ['--device-port', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--admin-password', password, ...device, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((ok, fail) => {
@@ -37,7 +40,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
       clearTimeout(timer);
       const field = (name: string): string => (new RegExp(`${name}:\\s+(\\S+)`).exec(out) ?? [])[1] ?? '';
       ok({
-        url: m[1], token: field('token'), projectUID: field('project'), productUID: field('product'), password, child,
+        url: m[1], devicePort: Number((/device port (\d+)/.exec(out) ?? [])[1] ?? 0), token: field('token'), projectUID: field('project'), productUID: field('product'), password, child,
         stop: () => new Promise<void>((done) => {
           if (child.exitCode !== null) return done();
           child.removeAllListeners('exit');

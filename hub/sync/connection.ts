@@ -1,0 +1,501 @@
+/**
+ * One device connection of the listener: the handshake through HubSession, then the exchange of
+ * docs/SYNC.md section 4 against the Hub service. Everything a connection does runs in order on
+ * one promise chain (socket data, hub pushes, timers), so the session's sealing order is the
+ * order frames are written.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { FrameError } from '../../src/sync/bytes';
+import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
+import {
+  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS,
+  type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
+} from '../../src/sync/messages';
+import { encodePlain } from '../../src/sync/frame';
+import { acceptNotes } from '../../src/sync/tracker';
+import { parseTemplate, type Template } from '../../src/template';
+import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
+import type { DeviceRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
+import { fromWire, resolveDbChange, TemplateMissing, toEvent, toWire } from './notes';
+
+export interface ConnectionLimits { handshakeMs: number; pingIdleMs: number; deadIdleMs: number }
+
+export interface ConnectionContext {
+  hub: Hub;
+  tofu: boolean;
+  limits: ConnectionLimits;
+  tls: boolean;
+  log(line: string): void;
+  /** Called once established: the listener closes an older connection of the same device. */
+  register(uid: string, c: DeviceConnection): Promise<void>;
+  unregister(uid: string, c: DeviceConnection): void;
+}
+
+/** A failure that ends the session with REFUSE `code`. */
+class Refusal extends Error {
+  override name = 'Refusal';
+  readonly code: RefuseCode;
+  constructor(code: RefuseCode, message: string) { super(message); this.code = code; }
+}
+
+/** Per notefile of this session. `acked`: highest hub change the card committed; `sent`: sent so far. */
+interface FileState { template: number; acked: number; sent: number }
+
+const CATALOG_PER_FRAME = 32;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+const random = { bytes: (n: number): Uint8Array => new Uint8Array(randomBytes(n)) };
+
+export class DeviceConnection {
+  readonly #ctx: ConnectionContext;
+  readonly #socket: Socket;
+  #chain: Promise<void> = Promise.resolve();
+  #pre: Buffer[] = [];
+  #session: HubSession | undefined;
+  #hello: HelloMessage | undefined;
+  /** The device's hub epoch: drawn when the hub records the device (so a device deleted and provisioned again resyncs in full). */
+  #hubEpoch: Uint8Array = random.bytes(8);
+  #device: DeviceRecord | undefined;
+  #record: SyncSessionRecord | undefined;
+  #ended = false;
+  // the exchange
+  #catalog: CatalogEntry[] = [];
+  #catalogDone = false;
+  #cardEnv = 0;
+  #envSent: string | undefined;
+  #files = new Map<string, FileState>();
+  #upUntil = new Map<string, number>();
+  #templates = new Map<string, Template>();
+  #downStarted = false;
+  #doneOwed = false;
+  #inFlight = 0;
+  #blocked = new Set<string>();
+  // liveness
+  #lastRx = Date.now();
+  #pingOut = false;
+  #timer: NodeJS.Timeout;
+
+  constructor(ctx: ConnectionContext, socket: Socket) {
+    this.#ctx = ctx;
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#lastRx = Date.now();
+      socket.pause();
+      this.#run(() => this.#receive(chunk), () => { if (!this.#ended) socket.resume(); });
+    });
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => this.#finish('link closed'));
+    const tick = Math.max(10, Math.min(1000, ctx.limits.pingIdleMs / 4));
+    const started = Date.now();
+    this.#timer = setInterval(() => this.#tick(started), tick);
+    this.#timer.unref();
+  }
+
+  get deviceUID(): string | undefined { return this.#device?.uid; }
+  /** Settles once the work queued so far is done. */
+  get idle(): Promise<void> { return this.#chain; }
+  get continuous(): boolean { return !!this.#session?.info && (this.#session.info.features & FEATURE_CONTINUOUS) !== 0; }
+
+  /** Hub-side notes of this device changed: push them (continuous sessions, after the first down phase). */
+  notesChanged(file: string): void {
+    if (!this.continuous || !this.#downStarted) return;
+    this.#run(() => {
+      // a notefile the card did not list and the hub did not hold at CATALOG time: the card has none of it
+      if (!this.#files.has(file) && DeviceConnection.#down(file)) this.#files.set(file, { template: 0, acked: 0, sent: 0 });
+      return this.#pump();
+    });
+  }
+
+  /** Some environment changed: send ENV if this device's effective environment differs from what it has. */
+  envChanged(): void {
+    if (this.continuous && this.#downStarted) this.#run(() => this.#sendEnv(true));
+  }
+
+  /** Ends the connection (a newer connection of the same device); resolves once its work is done. */
+  close(reason: string): Promise<void> {
+    this.#run(async () => {
+      if (this.#session?.state === 'established') this.#write([this.#session.close()!]);
+      this.#end(reason);
+    });
+    return this.#chain;
+  }
+
+  #run(fn: () => Promise<void> | void, after?: () => void): void {
+    this.#chain = this.#chain.then(async () => { if (!this.#ended) await fn(); })
+      .catch((e: unknown) => this.#failure(e))
+      .finally(() => after?.());
+  }
+
+  #tick(started: number): void {
+    const now = Date.now();
+    const { handshakeMs, pingIdleMs, deadIdleMs } = this.#ctx.limits;
+    if (this.#session?.state !== 'established') {
+      if (now - started > handshakeMs) this.#end('handshake timeout');
+      return;
+    }
+    const idle = now - this.#lastRx;
+    if (idle > deadIdleMs) this.#end('idle timeout');
+    else if (idle > pingIdleMs && !this.#pingOut && this.continuous) {
+      this.#pingOut = true;
+      this.#run(() => this.#send({ type: 'ping', token: now % 1e9 }));
+    }
+  }
+
+  // ---------------------------------------------------------------- bytes in
+
+  async #receive(chunk: Buffer): Promise<void> {
+    this.#pingOut = false;
+    if (!this.#session) {
+      this.#pre.push(chunk);
+      const all = Buffer.concat(this.#pre);
+      const hello = peekHello(all);
+      if (hello === undefined) return; // need more bytes
+      this.#pre = [];
+      const lookup: DeviceLookup = hello === null ? { status: 'refuse', code: 'protocol', text: 'the stream must begin with HELLO' } : await this.#lookup(hello);
+      this.#hello = hello ?? undefined;
+      this.#session = new HubSession({ hubEpoch: this.#hubEpoch, random, now: () => Date.now(), lookup: () => lookup });
+      chunk = all;
+    }
+    const out = this.#session.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    const established = out.events.find((e) => e.type === 'established');
+    if (established?.type === 'established') {
+      try {
+        await this.#established(established.info as HubEstablishedInfo);
+      } catch (e) {
+        const r = e instanceof Refusal ? e : new Refusal('internal', e instanceof Error ? e.message : String(e));
+        this.#write([encodePlain({ type: 'refuse', code: r.code, text: r.message })]);
+        return this.#end(`refused: ${r.message}`);
+      }
+    }
+    this.#write(out.send);
+    for (const e of out.events) {
+      if (this.#ended) return;
+      await this.#event(e);
+    }
+  }
+
+  async #event(e: SessionEvent): Promise<void> {
+    switch (e.type) {
+      case 'established': return;
+      case 'message': return this.#message(e.message);
+      case 'failed': return this.#end(`${e.code}: ${e.reason}`);
+      case 'refused': return this.#end(`card refused: ${e.code} ${e.text}`);
+      case 'closed': return this.#end('closed by the card');
+    }
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** What the hub knows of the device: docs/SYNC.md section 3 (TOFU, disabled, deleted, product). */
+  async #lookup(h: HelloMessage): Promise<DeviceLookup> {
+    const { hub, tofu } = this.#ctx;
+    if (await hub.store.isDeletedDevice(h.uid)) return { status: 'refuse', code: 'auth', text: 'device deleted' };
+    const d = await hub.store.device(h.uid);
+    if (d) {
+      if (d.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
+      const secret = await hub.deviceSecret(h.uid);
+      const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);
+      if (hubEpoch) this.#hubEpoch = unhex(hubEpoch);
+      else await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
+      if (secret) {
+        return { status: 'known', secret: unhex(secret), project: d.projectUID, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
+      }
+      // created through the API without a secret: its first connection provisions it
+      return tofu ? { status: 'provision', project: d.projectUID } : { status: 'refuse', code: 'auth', text: 'device has no secret and provisioning is off' };
+    }
+    const product = await hub.store.product(h.product);
+    if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };
+    if (!tofu) return { status: 'refuse', code: 'auth', text: 'unknown device and provisioning is off' };
+    if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(h.uid)) return { status: 'refuse', code: 'auth', text: `invalid device UID: ${h.uid}` };
+    return { status: 'provision', project: product.projectUID };
+  }
+
+  /** Authenticated: record a provisioned device, the card epoch (reset), the session. Before WELCOME goes out. */
+  async #established(info: HubEstablishedInfo): Promise<void> {
+    const { hub } = this.#ctx;
+    const h = info.hello;
+    const now = Date.now() / 1000;
+    if (info.secret) {
+      if (await hub.store.device(h.uid)) await hub.setDeviceSecret(h.uid, hex(info.secret));
+      else await hub.provisionDevice(h.product, h.uid, { sn: h.sn || undefined, secret: hex(info.secret) }).catch((e: unknown) => {
+        throw e instanceof HubError ? new Refusal(e.status === 404 ? 'product' : 'auth', e.message) : e;
+      });
+    }
+    if (info.provisioned) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
+    await hub.store.updateDevice(h.uid, { sn: h.sn || undefined, lastActivity: now });
+    const device = await hub.device(h.uid);
+    if (device.disabled) throw new Refusal('auth', 'device disabled');
+    await hub.store.setCardEpoch(h.uid, hex(info.cardEpoch), info.cardReset);
+    this.#device = device;
+    this.#record = {
+      uid: randomUUID(), deviceUID: device.uid, started: now, ended: null, remote: `${this.#socket.remoteAddress}:${this.#socket.remotePort}`,
+      tls: this.#ctx.tls, features: info.features, notesUp: 0, notesDown: 0, reason: null,
+    };
+    await hub.store.putSyncSession(this.#record);
+    await this.#ctx.register(device.uid, this);
+    this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}`);
+  }
+
+  // ---------------------------------------------------------------- the exchange
+
+  async #message(m: SyncMessage): Promise<void> {
+    switch (m.type) {
+      case 'catalog':
+        this.#catalog.push(...m.files);
+        if (!m.more) await this.#onCatalog(m.envModified);
+        return;
+      case 'template': return this.#onTemplate(m.name, m.version, m.definition);
+      case 'notes': return this.#onNotes(m);
+      case 'ack': return this.#onAck(m.name, m.until);
+      case 'done':
+        if (!this.#catalogDone) throw new Refusal('protocol', 'DONE before CATALOG');
+        if (!this.#downStarted) {
+          this.#downStarted = true;
+          await this.#sendEnv(false);
+          this.#doneOwed = true;
+          await this.#pump();
+        }
+        return;
+      case 'ping': return this.#send({ type: 'pong', token: m.token });
+      case 'pong': return;
+      default: throw new Refusal('protocol', `${m.type} from a card`);
+    }
+  }
+
+  /** Down notefiles are the card's .qi/.db and those the hub holds for the device. */
+  static #down(file: string): boolean {
+    const k = notefileKind(file);
+    return k === 'qi' || k === 'db';
+  }
+
+  async #onCatalog(envModified: number): Promise<void> {
+    const { hub } = this.#ctx;
+    const uid = this.#device!.uid;
+    const files = this.#catalog;
+    this.#catalog = [];
+    this.#catalogDone = true;
+    this.#cardEnv = envModified;
+    this.#upUntil = new Map(Object.entries((await hub.store.syncDevice(uid)).upUntil));
+    this.#files.clear();
+    this.#inFlight = 0;
+    const reply: CatalogReplyEntry[] = [];
+    for (const f of files) {
+      if (notefileKindOrRefuse(f.name) === 'dbx') throw new Refusal('protocol', `${f.name} is never synced`);
+      this.#files.set(f.name, { template: f.template, acked: f.downUntil, sent: f.downUntil });
+      const needTemplate = f.template !== 0 && (await hub.store.template(uid, f.name, f.template)) === null;
+      let pending = 0;
+      if (DeviceConnection.#down(f.name)) {
+        if (notefileKind(f.name) === 'qi') await this.#delivered(f.name, f.downUntil); // an ACK lost with the link
+        pending = (await this.#pending(f.name, f.downUntil)).length;
+      }
+      reply.push({ name: f.name, upUntil: this.#upUntil.get(f.name) ?? 0, needTemplate, pending });
+    }
+    for (const { file } of await hub.store.notefiles(uid)) {
+      if (this.#files.has(file) || !DeviceConnection.#down(file)) continue;
+      this.#files.set(file, { template: 0, acked: 0, sent: 0 });
+      const pending = (await this.#pending(file, 0)).length;
+      if (pending) reply.push({ name: file, upUntil: this.#upUntil.get(file) ?? 0, needTemplate: false, pending });
+    }
+    for (let i = 0; i === 0 || i < reply.length; i += CATALOG_PER_FRAME) {
+      this.#send({ type: 'catalogReply', more: i + CATALOG_PER_FRAME < reply.length, files: reply.slice(i, i + CATALOG_PER_FRAME) });
+    }
+  }
+
+  async #onTemplate(name: string, version: number, definition: Uint8Array): Promise<void> {
+    notefileKindOrRefuse(name);
+    if (templateVersion(definition) !== version) throw new Refusal('protocol', `${name}: template version ${version} is not the CRC-32 of its definition`);
+    const text = Buffer.from(definition).toString('utf8');
+    let template: Template;
+    try { template = parseTemplate(text); } catch (e) { throw new Refusal('protocol', `${name}: bad template: ${e instanceof Error ? e.message : String(e)}`); }
+    await this.#ctx.hub.store.putTemplate(this.#device!.uid, name, version, text);
+    this.#templates.set(`${name}/${version}`, template);
+    const f = this.#files.get(name);
+    if (f) f.template = version;
+    else this.#files.set(name, { template: version, acked: 0, sent: 0 });
+  }
+
+  async #template(name: string): Promise<Template | undefined> {
+    const version = this.#files.get(name)?.template ?? 0;
+    if (!version) return undefined;
+    const key = `${name}/${version}`;
+    let t = this.#templates.get(key);
+    if (!t) {
+      const text = await this.#ctx.hub.store.template(this.#device!.uid, name, version);
+      if (text === null) return undefined;
+      t = parseTemplate(text);
+      this.#templates.set(key, t);
+    }
+    return t;
+  }
+
+  /** Up: acceptNotes, then the events, database writes and new upUntil in one transaction, then ACK. */
+  async #onNotes(m: NotesMessage): Promise<void> {
+    if (!this.#catalogDone) throw new Refusal('protocol', 'NOTES before CATALOG');
+    const kind = notefileKindOrRefuse(m.name);
+    if (kind !== 'qo' && kind !== 'db') throw new Refusal('protocol', `${m.name} does not go up`);
+    const { hub } = this.#ctx;
+    const device = this.#device!;
+    const { apply, stored } = acceptNotes(this.#upUntil.get(m.name) ?? 0, m);
+    const template = apply.some((n) => n.record) ? await this.#template(m.name) : undefined;
+    const epoch = hex(this.#session!.info!.cardEpoch);
+    const events: IngestNote[] = [];
+    const writes: { input: NoteInput; origin: 'hub' | 'device' }[] = [];
+    for (const w of apply) {
+      let n;
+      try { n = fromWire(w, template); } catch (e) {
+        throw new Refusal('protocol', `${m.name}: ${e instanceof TemplateMissing ? e.message : `bad record: ${e instanceof Error ? e.message : String(e)}`}`);
+      }
+      const key = `${epoch}/${m.name}/${w.counter}`;
+      if (kind === 'qo') {
+        if (!n.deleted) events.push(toEvent({ ...n, id: undefined }, key));
+        continue;
+      }
+      if (!n.id) throw new Refusal('protocol', `${m.name}: a database note without an id`);
+      const acked = this.#files.get(m.name)?.acked ?? 0;
+      writes.push(...resolveDbChange(n.id, await hub.store.note(device.uid, m.name, n.id), n, w.counter, acked));
+      if (!n.deleted) events.push(toEvent(n, key));
+    }
+    await hub.commitUpload(device, m.name, stored, events, writes, { session: this.#record!.uid });
+    this.#upUntil.set(m.name, stored);
+    this.#record!.notesUp += apply.length;
+    this.#send({ type: 'ack', name: m.name, until: stored });
+    // conflict copies for the card: in a continuous session they go down at once
+    if (writes.some((w) => w.origin === 'hub') && this.#downStarted) await this.#pump();
+  }
+
+  async #onAck(name: string, until: number): Promise<void> {
+    const f = this.#files.get(name);
+    if (!f) throw new Refusal('protocol', `ACK for ${name}, which was not sent`);
+    f.acked = Math.max(f.acked, until);
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    if (notefileKind(name) === 'qi') await this.#delivered(name, until);
+    await this.#pump();
+  }
+
+  /** The card committed the .qi notes up to `until`: they leave the hub. */
+  async #delivered(file: string, until: number): Promise<void> {
+    const uid = this.#device!.uid;
+    const done = (await this.#ctx.hub.store.changesSince(uid, 0, { file, origin: 'hub' })).filter((n) => n.change <= until);
+    if (done.length) await this.#ctx.hub.markDelivered(uid, done.map((n) => ({ file, id: n.id })));
+  }
+
+  /** Hub changes of a down notefile after `since` (the card's own edits are never echoed). */
+  async #pending(file: string, since: number): Promise<NoteRecord[]> {
+    const notes = await this.#ctx.hub.store.changesSince(this.#device!.uid, since, { file, origin: 'hub' });
+    return notefileKind(file) === 'qi' ? notes.filter((n) => !n.deleted) : notes;
+  }
+
+  /** Down: NOTES frames while fewer than LIMITS.inFlight are unacknowledged; DONE once all are out. */
+  async #pump(): Promise<void> {
+    const maxFrame = Math.min(LIMITS.maxFrame, this.#hello?.maxFrame || LIMITS.maxFrame);
+    for (const [name, f] of this.#files) {
+      if (!DeviceConnection.#down(name) || this.#blocked.has(name)) continue;
+      let pending = await this.#pending(name, f.sent);
+      while (pending.length) {
+        if (this.#inFlight >= LIMITS.inFlight) return;
+        const wire = pending.map(toWire);
+        let fit;
+        try { fit = fitNotes(name, f.sent, wire[wire.length - 1].counter, wire, maxFrame); } catch (e) {
+          if (!(e instanceof FrameError)) throw e;
+          // version 1 has no fragmentation: this note cannot go down; the notefile waits for an operator
+          this.#blocked.add(name);
+          this.#ctx.log(`device ${this.#device!.uid}: ${name} note ${pending[0].id} is too large for one frame; not sent`);
+          break;
+        }
+        this.#send(fit.message);
+        this.#inFlight++;
+        this.#doneOwed = true;
+        this.#record!.notesDown += fit.count;
+        f.sent = fit.message.until;
+        pending = pending.slice(fit.count);
+      }
+    }
+    if (this.#doneOwed) {
+      this.#doneOwed = false;
+      this.#send({ type: 'done' });
+    }
+  }
+
+  /** ENV when the effective environment's `modified` differs from the card's (or, pushed, its content changed). */
+  async #sendEnv(pushed: boolean): Promise<void> {
+    const { hub } = this.#ctx;
+    const uid = this.#device!.uid;
+    const modified = Math.floor(await hub.envModified(uid));
+    const vars = await hub.effectiveEnv(uid);
+    const text = JSON.stringify(vars);
+    if (pushed ? text === this.#envSent : modified === this.#cardEnv) return;
+    this.#send({ type: 'env', modified, vars });
+    this.#envSent = text;
+    this.#cardEnv = modified;
+  }
+
+  // ---------------------------------------------------------------- bytes out, the end
+
+  #send(m: SyncMessage): void {
+    if (this.#ended || this.#session?.state !== 'established') return;
+    this.#write([this.#session.send(m)]);
+  }
+
+  #write(frames: Uint8Array[]): void {
+    if (this.#socket.destroyed) return;
+    for (const f of frames) this.#socket.write(f);
+  }
+
+  #failure(e: unknown): void {
+    if (this.#ended) return;
+    const r = e instanceof Refusal ? e
+      : e instanceof FrameError ? new Refusal(/authentication/.test(e.message) ? 'auth' : 'protocol', e.message)
+      : e instanceof HubError && e.status === 400 ? new Refusal('protocol', e.message)
+      : new Refusal('internal', e instanceof Error ? e.message : String(e));
+    if (r.code === 'internal') this.#ctx.log(`device ${this.#device?.uid ?? '?'}: ${e instanceof Error ? e.stack : String(e)}`);
+    this.#send({ type: 'refuse', code: r.code, text: r.message });
+    this.#end(`${r.code}: ${r.message}`);
+  }
+
+  #end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    this.#finish(reason);
+  }
+
+  #finish(reason: string): void {
+    this.#ended = true;
+    clearInterval(this.#timer);
+    const rec = this.#record;
+    if (!rec || rec.ended !== null) return;
+    rec.ended = Date.now() / 1000;
+    rec.reason = reason;
+    this.#ctx.unregister(rec.deviceUID, this);
+    this.#ctx.log(`device ${rec.deviceUID} disconnected: ${reason}`);
+    void this.#ctx.hub.store.putSyncSession(rec).catch(() => undefined); // the database may be closing
+  }
+}
+
+function notefileKindOrRefuse(name: string): ReturnType<typeof notefileKind> {
+  try { return notefileKind(name); } catch (e) { throw new Refusal('protocol', e instanceof Error ? e.message : String(e)); }
+}
+
+/** The HELLO at the start of the stream: undefined = incomplete, null = not a HELLO. */
+function peekHello(b: Buffer): HelloMessage | null | undefined {
+  let n = 0, scale = 1, h = 0;
+  for (;;) {
+    if (h >= b.length) return undefined;
+    const x = b[h++];
+    n += (x & 0x7f) * scale;
+    if (x < 0x80) break;
+    scale *= 128;
+    if (h === 3) return null;
+  }
+  if (n < 1 || n > LIMITS.maxFrame) return null;
+  if (b.length < h + n) return undefined;
+  if (b[h] !== MESSAGE_TYPES.hello) return null;
+  try {
+    return decodeMessage(MESSAGE_TYPES.hello, new Uint8Array(b.subarray(h + 1, h + n))) as HelloMessage;
+  } catch {
+    return null;
+  }
+}
