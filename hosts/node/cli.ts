@@ -24,6 +24,7 @@ Options:
   --trust-clock        let the card use this machine's clock before its first hub sync
   --with-hub DIR       also run a local hub (notehub-lite) with its database in DIR
   --hub-port N         the local hub's HTTP port (default 8080)
+  --hub-device-port N  the local hub's device (sync) port (default 8086)
   --hub-host HOST:PORT the hub the card syncs with until hub.set host says otherwise
                        (default with --with-hub: the local hub's device port)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
@@ -47,11 +48,12 @@ interface Cli {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   hubDir?: string;
   hubPort: number;
+  hubDevicePort: number;
   hubHost?: string;
 }
 
 function parse(argv: string[]): Cli {
-  const cli: Cli = { transport: 'pty', baud: 9600, tcpPort: 0, bind: '127.0.0.1', dataDir: 'data/card', trustClock: false, logLevel: 'info', hubPort: 8080 };
+  const cli: Cli = { transport: 'pty', baud: 9600, tcpPort: 0, bind: '127.0.0.1', dataDir: 'data/card', trustClock: false, logLevel: 'info', hubPort: 8080, hubDevicePort: 8086 };
   const value = (i: number, flag: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
@@ -79,6 +81,7 @@ function parse(argv: string[]): Cli {
       case '--log-level': cli.logLevel = value(i++, a) as Cli['logLevel']; break;
       case '--with-hub': cli.hubDir = value(i++, a); break;
       case '--hub-port': cli.hubPort = int(i++, a); break;
+      case '--hub-device-port': cli.hubDevicePort = int(i++, a); break;
       case '--hub-host': cli.hubHost = value(i++, a); break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
     ? await (await import('../../hub/server')).startHub({
         dataDir: path.resolve(cli.hubDir),
         port: cli.hubPort,
+        devicePort: cli.hubDevicePort,
         log: (line: string) => process.stderr.write(line + '\n'),
       })
     : undefined;
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
     binaryMax: cli.binaryMax,
     trustSystemClock: cli.trustClock,
     logLevel: cli.logLevel,
-    hubHost: cli.hubHost ?? deviceHost(hub),
+    hubHost: cli.hubHost ?? (hub?.devicePort ? `127.0.0.1:${hub.devicePort}` : undefined),
   });
   const receive = (bytes: Uint8Array) => sim.receive(bytes);
   let transport: Transport;
@@ -144,8 +148,3 @@ async function main(): Promise<void> {
 
 void main();
 
-/** Where the local hub takes device sessions, once it has a device port. */
-function deviceHost(hub: object | undefined): string | undefined {
-  const port = (hub as { devicePort?: number } | undefined)?.devicePort;
-  return port ? `127.0.0.1:${port}` : undefined;
-}

@@ -1,0 +1,127 @@
+// The whole product on loopback: the simulator and the hub as real processes, the card driven
+// over its serial line like a host library, the hub read and written with the official
+// @blues-inc/notehub-js client.
+import * as net from 'net';
+import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
+import { HostClient } from '../support/host-client';
+import { SimProcess, startSim } from '../support/sim-process';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+type Data = Record<string, unknown>;
+type Api = Record<string, (...args: unknown[]) => Promise<Data>>;
+const NotehubJs = require('@blues-inc/notehub-js') as {
+  ApiClient: new (base: string) => { authentications: { api_key: { apiKey?: string } } };
+  AuthorizationApi: new (c: unknown) => Api;
+  DeviceApi: new (c: unknown) => Api;
+  EventApi: new (c: unknown) => Api;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let dir: string;
+let hub: Spawned;
+let sim: SimProcess;
+let socket: net.Socket;
+let card: HostClient;
+let devices: Api;
+let events: Api;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** hub.sync, then wait for hub.sync.status to report the end of that sync. */
+async function sync(): Promise<void> {
+  const before = Number((await card.transaction({ req: 'hub.sync.status' })).completed ?? 0);
+  expect(await card.transaction({ req: 'hub.sync' })).toEqual({});
+  await waitFor('the sync to complete', async () => {
+    const s = await card.transaction({ req: 'hub.sync.status' });
+    if (String(s.status).includes('{sync-error}')) throw new Error(`sync failed: ${s.status}`);
+    return !s.sync && String(s.status).includes('{sync-end}') && Number(s.completed) >= before ? s : undefined;
+  });
+}
+
+beforeAll(async () => {
+  dir = hubDir('e2e');
+  hub = await spawnHub(dir);
+  sim = await startSim(['--tcp', '0', '--hub-host', `127.0.0.1:${hub.devicePort}`]);
+  const [, host, port] = /^tcp (.+):(\d+)$/.exec(sim.where)!;
+  socket = await new Promise<net.Socket>((ok) => {
+    const s = net.connect(Number(port), host, () => ok(s));
+  });
+  let received: Buffer[] = [];
+  socket.on('data', (d: Buffer) => received.push(d));
+  card = new HostClient({
+    write: (b) => void socket.write(b),
+    take: () => {
+      const all = Buffer.concat(received);
+      received = [];
+      return all;
+    },
+  });
+  card.segmentDelayMs = 0;
+  const client = new NotehubJs.ApiClient(hub.url);
+  const login = await new NotehubJs.AuthorizationApi(client).login({ username: 'admin', password: hub.password });
+  client.authentications.api_key.apiKey = login.session_token as string;
+  devices = new NotehubJs.DeviceApi(client);
+  events = new NotehubJs.EventApi(client);
+  expect(await card.transaction({ req: 'hub.set', product: hub.productUID, sn: 'e2e-card', mode: 'minimum' })).toEqual({});
+}, 60_000);
+
+afterAll(async () => {
+  socket?.destroy();
+  await sim?.stop();
+  await hub?.stop();
+  removeDir(dir);
+});
+
+it('a note added on the card\'s sensors.qo becomes a hub event', async () => {
+  expect(await card.transaction({ req: 'note.add', file: 'sensors.qo', body: { temp: 21.5, humidity: 40 } })).toMatchObject({ total: 1 });
+  await sync();
+  const got = await events.getProjectEvents(hub.projectUID, { deviceUID: [sim.device], files: 'sensors.qo' });
+  const list = got.events as Data[];
+  expect(list).toHaveLength(1);
+  expect(list[0]).toMatchObject({ device: sim.device, file: 'sensors.qo', body: { temp: 21.5, humidity: 40 } });
+  // Acknowledged by the hub, so gone from the card.
+  const left = await card.transaction({ req: 'file.changes.pending' });
+  expect(left.total ?? 0).toBe(0);
+  // The card learned the time from the hub.
+  expect(Number((await card.transaction({ req: 'card.time' })).time)).toBeGreaterThan(1_700_000_000);
+});
+
+it('a note added through the API to data.qi is read on the card', async () => {
+  await devices.handleNoteAdd(hub.projectUID, sim.device, 'data.qi', { body: { led: 'on' } });
+  await sync();
+  const got = await card.transaction({ req: 'note.get', file: 'data.qi', delete: true });
+  expect(got.body).toEqual({ led: 'on' });
+});
+
+it('an environment variable set on the hub is returned by env.get', async () => {
+  await devices.putDeviceEnvironmentVariables(hub.projectUID, sim.device, { environment_variables: { rate: '15' } });
+  await sync();
+  expect(await card.transaction({ req: 'env.get', name: 'rate' })).toMatchObject({ text: '15' });
+});
+
+it('a .db edited on both sides converges and keeps the losing edit', async () => {
+  expect(await card.transaction({ req: 'note.add', file: 'config.db', note: 'shared', body: { v: 1 } })).toMatchObject({});
+  await sync();
+  await devices.handleNoteUpdate(hub.projectUID, sim.device, 'config.db', 'shared', { body: { v: 2 } });
+  await sleep(1100); // a later second: the card's edit is the newer one
+  await card.transaction({ req: 'note.update', file: 'config.db', note: 'shared', body: { v: 3 } });
+  await sync();
+  await sync();
+  const onCard = await card.transaction({ req: 'note.get', file: 'config.db', note: 'shared' });
+  const onHub = await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${sim.device}/notes/config.db/shared`, hub.token);
+  expect(onCard.body).toEqual({ v: 3 });
+  expect((onHub.body.note as Data | undefined)?.body ?? onHub.body.body).toEqual({ v: 3 });
+  // Nothing lost: the hub's concurrent edit survives as a conflict note on both sides.
+  const all = await card.transaction({ req: 'note.changes', file: 'config.db' });
+  const bodies = Object.values(all.notes as Record<string, Data>).map((n) => JSON.stringify(n.body));
+  expect(bodies).toContain(JSON.stringify({ v: 2 }));
+});
