@@ -36,11 +36,12 @@ function __load(id) {
 }
 `;
 
-/** One script defining every module; `globalThis.load(id)` loads one, e.g. 'test/xs/harness.js'. */
-export function bundle(): string {
+/** One script defining every module of the core, the XS harness and `extra` (paths under dist,
+ * e.g. 'bench/store-workload.js'); `globalThis.load(id)` loads one, e.g. 'test/xs/harness.js'. */
+export function bundle(extra: readonly string[] = []): string {
   const files: string[] = [];
   collect(path.join(DIST, 'src'), files);
-  files.push(path.join(DIST, 'test/xs/harness.js'));
+  for (const id of ['test/xs/harness.js', ...extra]) files.push(path.join(DIST, id));
   let out = PRELUDE;
   for (const file of files.sort()) {
     const id = path.relative(DIST, file).split(path.sep).join('/');
