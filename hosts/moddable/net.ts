@@ -5,6 +5,7 @@ import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
 import WiFi from 'wifi';
 import type { Net as CardNet, NetHandlers, NetStream } from '../../src/host';
+import { OutputQueue } from './output-queue';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -20,23 +21,12 @@ export const tcpNet: CardNet = {
   connect(host: string, port: number, handlers: NetHandlers): NetStream {
     let socket: TCP | undefined;
     let closed = false;
-    let room = 0;
-    const queue: Uint8Array[] = [];
+    const output = new OutputQueue((chunk) => socket?.write(chunk));
     const finish = (error?: string) => {
       if (closed) return;
       closed = true;
       socket?.close();
       handlers.onClose(error);
-    };
-    const drain = () => {
-      while (socket && queue.length && room > 0) {
-        const head = queue[0];
-        const n = Math.min(room, head.length);
-        socket.write(head.subarray(0, n));
-        room -= n;
-        if (n === head.length) queue.shift();
-        else queue[0] = head.subarray(n);
-      }
     };
     const open = (address: string) => {
       if (closed) return;
@@ -51,8 +41,7 @@ export const tcpNet: CardNet = {
             connected = true;
             handlers.onConnect();
           }
-          room = count;
-          drain();
+          output.writable(count);
         },
         onReadable(count: number) {
           const data = this.read(count);
@@ -66,10 +55,7 @@ export const tcpNet: CardNet = {
     if (IPV4.test(host)) open(host);
     else Net.resolve(host, (_name, address) => (address ? open(address) : finish(`cannot resolve ${host}`)));
     return {
-      write(bytes) {
-        queue.push(bytes);
-        drain();
-      },
+      write: (bytes) => output.push(bytes),
       close: () => finish(),
     };
   },

@@ -3,6 +3,7 @@
 // from onWritable; input is drained promptly from onReadable.
 import Serial from 'embedded:io/serial';
 import type { Serial as CardSerial } from '../../src/host';
+import { OutputQueue } from './output-queue';
 
 export interface UartPins {
   port: number;
@@ -13,8 +14,7 @@ export interface UartPins {
 
 export function openUart(pins: UartPins): CardSerial {
   let receiver: (bytes: Uint8Array) => void = () => {};
-  const queue: Uint8Array[] = [];
-  let room = 0;
+  const output = new OutputQueue((chunk) => uart.write(chunk));
   const uart = new Serial({
     ...pins,
     format: 'buffer',
@@ -23,27 +23,13 @@ export function openUart(pins: UartPins): CardSerial {
       if (data) receiver(new Uint8Array(data));
     },
     onWritable(count: number) {
-      room = count;
-      drain();
+      output.writable(count);
     },
   });
-  function drain(): void {
-    while (queue.length && room > 0) {
-      const head = queue[0];
-      const n = Math.min(room, head.length);
-      uart.write(head.subarray(0, n));
-      room -= n;
-      if (n === head.length) queue.shift();
-      else queue[0] = head.subarray(n);
-    }
-  }
   return {
     onBytes(receive) {
       receiver = receive;
     },
-    write(bytes) {
-      queue.push(bytes);
-      drain();
-    },
+    write: (bytes) => output.push(bytes),
   };
 }

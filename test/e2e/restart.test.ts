@@ -1,33 +1,12 @@
 // What survives: the simulator killed with SIGKILL and restarted keeps every acknowledged note
 // and setting; card.restart keeps them too; card.restore {delete:true} wipes notes but not who
 // the card is.
-import * as net from 'net';
-import { HostClient } from '../support/host-client';
-import { SimProcess, startSim, tempDir } from '../support/sim-process';
-
-async function connect(sim: SimProcess): Promise<{ card: HostClient; close: () => void }> {
-  const [, host, port] = /^tcp (.+):(\d+)$/.exec(sim.where)!;
-  const socket = await new Promise<net.Socket>((ok) => {
-    const s = net.connect(Number(port), host, () => ok(s));
-  });
-  let received: Buffer[] = [];
-  socket.on('data', (d: Buffer) => received.push(d));
-  const card = new HostClient({
-    write: (b) => void socket.write(b),
-    take: () => {
-      const all = Buffer.concat(received);
-      received = [];
-      return all;
-    },
-  });
-  card.segmentDelayMs = 0;
-  return { card, close: () => socket.destroy() };
-}
+import { connectTcp, startSim, tempDir } from '../support/sim-process';
 
 it('keeps every acknowledged note and setting through SIGKILL', async () => {
   const data = tempDir('opencard-kill-');
   const first = await startSim(['--tcp', '0'], data);
-  const a = await connect(first);
+  const a = await connectTcp(first);
   await a.card.transaction({ req: 'hub.set', product: 'com.example:kill', mode: 'minimum' });
   for (let i = 0; i < 50; i++) expect((await a.card.transaction({ req: 'note.add', file: 'sensors.qo', body: { i } })).total).toBe(i + 1);
   await a.card.transaction({ req: 'note.add', file: 'config.db', note: 'c', body: { on: true } });
@@ -36,7 +15,7 @@ it('keeps every acknowledged note and setting through SIGKILL', async () => {
   expect(await first.stop('SIGKILL')).toBeNull();
 
   const second = await startSim(['--tcp', '0'], data);
-  const b = await connect(second);
+  const b = await connectTcp(second);
   try {
     expect(second.device).toBe(first.device);
     expect(await b.card.transaction({ req: 'hub.get' })).toMatchObject({ product: 'com.example:kill', mode: 'minimum' });
@@ -53,7 +32,7 @@ it('keeps every acknowledged note and setting through SIGKILL', async () => {
 
 it('card.restart answers, restarts, and keeps everything; card.restore {delete:true} wipes notes, keeps identity', async () => {
   const sim = await startSim(['--tcp', '0']);
-  const { card, close } = await connect(sim);
+  const { card, close } = await connectTcp(sim);
   try {
     await card.transaction({ req: 'hub.set', product: 'com.example:restart' });
     await card.transaction({ req: 'note.add', file: 'keep.qo', body: { k: 1 } });

@@ -1,10 +1,9 @@
 // The whole product on loopback: the simulator and the hub as real processes, the card driven
 // over its serial line like a host library, the hub read and written with the official
 // @blues-inc/notehub-js client.
-import * as net from 'net';
 import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
-import { HostClient } from '../support/host-client';
-import { SimProcess, startSim } from '../support/sim-process';
+import type { HostClient } from '../support/host-client';
+import { SimProcess, connectTcp, startSim } from '../support/sim-process';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Data = Record<string, unknown>;
@@ -21,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dir: string;
 let hub: Spawned;
 let sim: SimProcess;
-let socket: net.Socket;
+let closeCard: () => void;
 let card: HostClient;
 let devices: Api;
 let events: Api;
@@ -51,21 +50,7 @@ beforeAll(async () => {
   dir = hubDir('e2e');
   hub = await spawnHub(dir);
   sim = await startSim(['--tcp', '0', '--hub-host', `127.0.0.1:${hub.devicePort}`]);
-  const [, host, port] = /^tcp (.+):(\d+)$/.exec(sim.where)!;
-  socket = await new Promise<net.Socket>((ok) => {
-    const s = net.connect(Number(port), host, () => ok(s));
-  });
-  let received: Buffer[] = [];
-  socket.on('data', (d: Buffer) => received.push(d));
-  card = new HostClient({
-    write: (b) => void socket.write(b),
-    take: () => {
-      const all = Buffer.concat(received);
-      received = [];
-      return all;
-    },
-  });
-  card.segmentDelayMs = 0;
+  ({ card, close: closeCard } = await connectTcp(sim));
   const client = new NotehubJs.ApiClient(hub.url);
   const login = await new NotehubJs.AuthorizationApi(client).login({ username: 'admin', password: hub.password });
   client.authentications.api_key.apiKey = login.session_token as string;
@@ -75,7 +60,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  socket?.destroy();
+  closeCard?.();
   await sim?.stop();
   await hub?.stop();
   removeDir(dir);

@@ -1,8 +1,10 @@
 // Start the simulator as a real child process and wait for its ready line.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { HostClient } from './host-client';
 
 export const SIM_CLI = path.resolve(__dirname, '../../hosts/node/cli.js');
 
@@ -47,4 +49,24 @@ export function startSim(args: string[], dataDir = tempDir('opencard-sim-')): Pr
     });
     proc.once('exit', (code) => reject(new Error(`simulator exited ${code}: ${err}`)));
   });
+}
+
+/** A host-library-like client on a simulator started with `--tcp`, without segment pauses. */
+export async function connectTcp(sim: SimProcess): Promise<{ card: HostClient; close: () => void }> {
+  const [, host, port] = /^tcp (.+):(\d+)$/.exec(sim.where)!;
+  const socket = await new Promise<net.Socket>((ok) => {
+    const s = net.connect(Number(port), host, () => ok(s));
+  });
+  let received: Buffer[] = [];
+  socket.on('data', (d: Buffer) => received.push(d));
+  const card = new HostClient({
+    write: (b) => void socket.write(b),
+    take: () => {
+      const all = Buffer.concat(received);
+      received = [];
+      return all;
+    },
+  });
+  card.segmentDelayMs = 0;
+  return { card, close: () => socket.destroy() };
 }
