@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import * as nodeCrypto from 'node:crypto';
 import { CardSession } from '../../src/sync/session';
 import { acceptNotes, conflictId, conflictWinner } from '../../src/sync/tracker';
-import { templateVersion, FEATURE_CONTINUOUS, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
+import { fitNotes, templateVersion, FEATURE_CONTINUOUS, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
 import type { WireNote } from '../../src/sync/notes';
 import { compileTemplate, packNote, serializeTemplate } from '../../src/template';
 import type { JsonObject } from '../../src/json';
@@ -85,7 +85,10 @@ export interface SyncResult {
   refused?: { code: RefuseCode; text: string };
   /** the card closed after both DONEs */
   completed: boolean;
+  /** bytes carried, both directions */
   bytes: number;
+  /** bytes the card wrote */
+  bytesUp: number;
 }
 
 export interface SyncOptions {
@@ -96,8 +99,8 @@ export interface SyncOptions {
   /** cut the link after this many bytes (both directions together) */
   budget?: number;
   continuous?: boolean;
-  /** notes per NOTES frame (small: many frames, many cut points) */
-  perFrame?: number;
+  /** notes per NOTES frame (small: many frames, many cut points); 'fit': as many as fit a frame */
+  perFrame?: number | 'fit';
   /** may the secret be sent? default: state.provisionAllowed */
   mayProvision?: boolean;
   /** called for every message received (tests watch continuous pushes) */
@@ -110,7 +113,7 @@ export interface SyncOptions {
 
 /** One session. Resolves when the link closes; `link.stop()` ends a continuous session. */
 export class CardLink {
-  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0 };
+  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0, bytesUp: 0 };
   readonly done: Promise<SyncResult>;
   readonly #s: CardState;
   readonly #o: SyncOptions;
@@ -163,6 +166,7 @@ export class CardLink {
       if (this.#o.tap) f = this.#o.tap(f);
       const n = this.#budget(f.length);
       this.result.bytes += n;
+      this.result.bytesUp += n;
       if (n < f.length) {
         this.#cut = true;
         if (this.#o.onStall) {
@@ -265,6 +269,15 @@ export class CardLink {
       const notes = [...f.outbox.values(), ...[...f.db.values()].filter((d) => d.dirty).map((d) => d.note)]
         .filter((n) => n.counter > r.upUntil).sort((a, b) => a.counter - b.counter);
       let since = r.upUntil;
+      if (per === 'fit') {
+        for (let rest = notes; rest.length;) {
+          const fit = fitNotes(r.name, since, f.counter, rest);
+          msg(fit.message);
+          since = fit.message.until;
+          rest = rest.slice(fit.count);
+        }
+        continue;
+      }
       for (let i = 0; i < notes.length; i += per) {
         const batch = notes.slice(i, i + per);
         const until = i + per >= notes.length ? f.counter : batch[batch.length - 1].counter;
