@@ -367,7 +367,7 @@ export class DeviceConnection {
 
   async #onAck(name: string, until: number): Promise<void> {
     const f = this.#files.get(name);
-    if (!f) throw new Refusal('protocol', `ACK for ${name}, which was not sent`);
+    if (!f || !this.#downStarted) throw new Refusal('protocol', `ACK for ${name}, which was not sent`);
     f.acked = Math.max(f.acked, until);
     this.#inFlight = Math.max(0, this.#inFlight - 1);
     if (notefileKind(name) === 'qi') await this.#delivered(name, until);

@@ -187,6 +187,7 @@ describe('exchange', () => {
     for (let i = 0; i < 10; i++) card.add('sensors.qo', { i, text: `note ${i}` }, 1_700_000_000 + i);
     for (let i = 0; i < 5; i++) card.add('temps.qo', { temp: 20.5 + i, count: i, ok: i % 2 === 0, label: `t${i}` }, 1_700_001_000 + i);
     card.add('sensors.qo', { bin: 1 }, 1_700_000_100, Uint8Array.from([1, 2, 3]));
+    card.file('sensors.qo').outbox.get(11)!.where = { lat: 42.25, lon: -71.5, time: 1_700_000_050 };
     expect((await syncOnce(card, { port: port() })).completed).toBe(true);
     expect(card.file('sensors.qo').outbox.size).toBe(0);
     expect(card.file('temps.qo').outbox.size).toBe(0);
@@ -194,6 +195,8 @@ describe('exchange', () => {
     expect(json.map((e) => e.body)).toEqual([...Array.from({ length: 10 }, (_, i) => ({ i, text: `note ${i}` })), { bin: 1 }]);
     expect(json.map((e) => e.when)).toEqual([...Array.from({ length: 10 }, (_, i) => 1_700_000_000 + i), 1_700_000_100]);
     expect(json[10].payload).toBe('AQID');
+    expect(json[10]).toMatchObject({ best_lat: 42.25, best_lon: -71.5, best_location_when: 1_700_000_050 });
+    expect(json[9].best_lat).toBeUndefined();
     const sessions = new Set(json.map((e) => e.session));
     expect(sessions.size).toBe(1);
     expect([...sessions][0]).toMatch(/^[0-9a-f-]{36}$/);
