@@ -94,6 +94,8 @@ export interface SyncResult {
 export interface SyncOptions {
   port: number;
   host?: string;
+  /** the card's announced frame limit (default 4096) */
+  maxFrame?: number;
   /** connect with TLS, trusting this certificate (PEM) */
   tlsCa?: string;
   /** cut the link after this many bytes (both directions together) */
@@ -128,7 +130,7 @@ export class CardLink {
     this.#o = o;
     this.#session = new CardSession({
       uid: state.uid, sn: state.sn, product: state.product, secret: state.secret, cardEpoch: state.cardEpoch, random,
-      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0,
+      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0, maxFrame: o.maxFrame,
     });
     this.#socket = o.tlsCa ? tlsConnect({ port: o.port, host: o.host ?? '127.0.0.1', ca: o.tlsCa, servername: 'localhost' })
       : connect(o.port, o.host ?? '127.0.0.1');
@@ -219,12 +221,13 @@ export class CardLink {
     s.hubEpoch = info.hubEpoch;
     s.provisionAllowed = false;
     s.hubTime = info.time;
-    msg({
-      type: 'catalog', more: false, envModified: s.env.modified,
-      files: [...s.files].map(([name, f]) => ({
-        name, template: f.template?.version ?? 0, downUntil: f.downUntil, pending: f.outbox.size + [...f.db.values()].filter((d) => d.dirty).length,
-      })),
-    });
+    const files = [...s.files].map(([name, f]) => ({
+      name, template: f.template?.version ?? 0, downUntil: f.downUntil, pending: f.outbox.size + [...f.db.values()].filter((d) => d.dirty).length,
+    }));
+    const per = Math.max(1, Math.floor(((this.#o.maxFrame ?? 4096) - 40) / 100));
+    for (let i = 0; i === 0 || i < files.length; i += per) {
+      msg({ type: 'catalog', more: i + per < files.length, envModified: s.env.modified, files: files.slice(i, i + per) });
+    }
   }
 
   #message(m: SyncMessage, msg: (m: SyncMessage) => void, send: Uint8Array[]): void {

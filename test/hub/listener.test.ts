@@ -303,6 +303,22 @@ describe('exchange', () => {
     expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
   });
 
+  it('respects a card that announces the smallest frame (256): catalogue and notes split to fit', async () => {
+    const card = newCard();
+    const names = Array.from({ length: 12 }, (_, i) => `${'long-notefile-name-'.repeat(3)}${i}.qo`);
+    for (const name of names) card.add(name, { i: 1 });
+    await syncOnce(card, { port: port(), maxFrame: 256 });
+    for (let i = 0; i < 20; i++) await api(`/devices/${card.uid}/notes/data.qi`, 'POST', { body: { i, text: 'x'.repeat(40) } });
+    let replies = 0;
+    let downFrames = 0;
+    const r = await syncOnce(card, { port: port(), maxFrame: 256, onMessage: (m) => { if (m.type === 'catalogReply') replies++; if (m.type === 'notes') downFrames++; } });
+    expect(r.completed).toBe(true);
+    expect(replies).toBeGreaterThan(3);
+    expect(downFrames).toBeGreaterThan(3);
+    expect(card.file('data.qi').inbox.size).toBe(20);
+    expect((await api(`/events?deviceUID=${card.uid}&pageSize=100`)).body.events as Data[]).toHaveLength(12 + 20);
+  });
+
   it('the TLS port speaks the same protocol inside TLS', async () => {
     const d = tempDir('listener-tls');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
