@@ -201,8 +201,9 @@ export class DeviceConnection {
       if (secret) {
         return { status: 'known', secret: unhex(secret), project: d.projectUID, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
       }
-      // created through the API without a secret: its first connection provisions it
-      return tofu ? { status: 'provision', project: d.projectUID } : { status: 'refuse', code: 'auth', text: 'device has no secret and provisioning is off' };
+      // created through the API (an operator admitted it) without a secret: its first connection
+      // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
+      return { status: 'provision', project: d.projectUID };
     }
     const product = await hub.store.product(h.product);
     if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };

@@ -130,6 +130,11 @@ describe('handshake', () => {
       const r = await syncOnce(new CardState('dev:new', h2.bootstrap!.productUID), { port: h2.devicePort! });
       expect(r.refused?.code).toBe('auth');
       expect(await h2.hub.store.device('dev:new')).toBeNull();
+      // a device an operator created through the API joins on its first connection
+      await h2.hub.provisionDevice(h2.bootstrap!.productUID, 'dev:admitted');
+      const admitted = new CardState('dev:admitted', h2.bootstrap!.productUID);
+      expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: true, completed: true });
+      expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: false, completed: true });
     } finally {
       await h2.close();
       removeDir(d2);
