@@ -42,7 +42,6 @@ class Refusal extends Error {
 /** Per notefile of this session. `acked`: highest hub change the card committed; `sent`: sent so far. */
 interface FileState { template: number; acked: number; sent: number }
 
-const CATALOG_PER_FRAME = 32;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const random = { bytes: (n: number): Uint8Array => new Uint8Array(randomBytes(n)) };
@@ -202,8 +201,9 @@ export class DeviceConnection {
       if (secret) {
         return { status: 'known', secret: unhex(secret), project: d.projectUID, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
       }
-      // created through the API without a secret: its first connection provisions it
-      return tofu ? { status: 'provision', project: d.projectUID } : { status: 'refuse', code: 'auth', text: 'device has no secret and provisioning is off' };
+      // created through the API (an operator admitted it) without a secret: its first connection
+      // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
+      return { status: 'provision', project: d.projectUID };
     }
     const product = await hub.store.product(h.product);
     if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };
@@ -298,8 +298,10 @@ export class DeviceConnection {
       const pending = (await this.#pending(file, 0)).length;
       if (pending) reply.push({ name: file, upUntil: this.#upUntil.get(file) ?? 0, needTemplate: false, pending });
     }
-    for (let i = 0; i === 0 || i < reply.length; i += CATALOG_PER_FRAME) {
-      this.#send({ type: 'catalogReply', more: i + CATALOG_PER_FRAME < reply.length, files: reply.slice(i, i + CATALOG_PER_FRAME) });
+    // entries per frame so that the longest names fit the card's announced frame size
+    const per = Math.max(1, Math.floor((this.#maxFrame() - 32) / (LIMITS.notefile + 32)));
+    for (let i = 0; i === 0 || i < reply.length; i += per) {
+      this.#send({ type: 'catalogReply', more: i + per < reply.length, files: reply.slice(i, i + per) });
     }
   }
 
@@ -367,7 +369,7 @@ export class DeviceConnection {
 
   async #onAck(name: string, until: number): Promise<void> {
     const f = this.#files.get(name);
-    if (!f) throw new Refusal('protocol', `ACK for ${name}, which was not sent`);
+    if (!f || !this.#downStarted) throw new Refusal('protocol', `ACK for ${name}, which was not sent`);
     f.acked = Math.max(f.acked, until);
     this.#inFlight = Math.max(0, this.#inFlight - 1);
     if (notefileKind(name) === 'qi') await this.#delivered(name, until);
@@ -388,8 +390,12 @@ export class DeviceConnection {
   }
 
   /** Down: NOTES frames while fewer than LIMITS.inFlight are unacknowledged; DONE once all are out. */
+  #maxFrame(): number {
+    return Math.min(LIMITS.maxFrame, this.#hello?.maxFrame || LIMITS.maxFrame);
+  }
+
   async #pump(): Promise<void> {
-    const maxFrame = Math.min(LIMITS.maxFrame, this.#hello?.maxFrame || LIMITS.maxFrame);
+    const maxFrame = this.#maxFrame();
     for (const [name, f] of this.#files) {
       if (!DeviceConnection.#down(name) || this.#blocked.has(name)) continue;
       let pending = await this.#pending(name, f.sent);
@@ -426,7 +432,13 @@ export class DeviceConnection {
     const vars = await hub.effectiveEnv(uid);
     const text = JSON.stringify(vars);
     if (pushed ? text === this.#envSent : modified === this.#cardEnv) return;
-    this.#send({ type: 'env', modified, vars });
+    try {
+      this.#send({ type: 'env', modified, vars });
+    } catch (e) {
+      if (!(e instanceof FrameError)) throw e;
+      this.#ctx.log(`device ${uid}: environment too large for one frame; not sent`);
+      return;
+    }
     this.#envSent = text;
     this.#cardEnv = modified;
   }

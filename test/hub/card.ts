@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import * as nodeCrypto from 'node:crypto';
 import { CardSession } from '../../src/sync/session';
 import { acceptNotes, conflictId, conflictWinner } from '../../src/sync/tracker';
-import { templateVersion, FEATURE_CONTINUOUS, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
+import { fitNotes, templateVersion, FEATURE_CONTINUOUS, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
 import type { WireNote } from '../../src/sync/notes';
 import { compileTemplate, packNote, serializeTemplate } from '../../src/template';
 import type { JsonObject } from '../../src/json';
@@ -85,19 +85,24 @@ export interface SyncResult {
   refused?: { code: RefuseCode; text: string };
   /** the card closed after both DONEs */
   completed: boolean;
+  /** bytes carried, both directions */
   bytes: number;
+  /** bytes the card wrote */
+  bytesUp: number;
 }
 
 export interface SyncOptions {
   port: number;
   host?: string;
+  /** the card's announced frame limit (default 4096) */
+  maxFrame?: number;
   /** connect with TLS, trusting this certificate (PEM) */
   tlsCa?: string;
   /** cut the link after this many bytes (both directions together) */
   budget?: number;
   continuous?: boolean;
-  /** notes per NOTES frame (small: many frames, many cut points) */
-  perFrame?: number;
+  /** notes per NOTES frame (small: many frames, many cut points); 'fit': as many as fit a frame */
+  perFrame?: number | 'fit';
   /** may the secret be sent? default: state.provisionAllowed */
   mayProvision?: boolean;
   /** called for every message received (tests watch continuous pushes) */
@@ -110,7 +115,7 @@ export interface SyncOptions {
 
 /** One session. Resolves when the link closes; `link.stop()` ends a continuous session. */
 export class CardLink {
-  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0 };
+  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0, bytesUp: 0 };
   readonly done: Promise<SyncResult>;
   readonly #s: CardState;
   readonly #o: SyncOptions;
@@ -125,7 +130,7 @@ export class CardLink {
     this.#o = o;
     this.#session = new CardSession({
       uid: state.uid, sn: state.sn, product: state.product, secret: state.secret, cardEpoch: state.cardEpoch, random,
-      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0,
+      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0, maxFrame: o.maxFrame,
     });
     this.#socket = o.tlsCa ? tlsConnect({ port: o.port, host: o.host ?? '127.0.0.1', ca: o.tlsCa, servername: 'localhost' })
       : connect(o.port, o.host ?? '127.0.0.1');
@@ -163,6 +168,7 @@ export class CardLink {
       if (this.#o.tap) f = this.#o.tap(f);
       const n = this.#budget(f.length);
       this.result.bytes += n;
+      this.result.bytesUp += n;
       if (n < f.length) {
         this.#cut = true;
         if (this.#o.onStall) {
@@ -215,12 +221,13 @@ export class CardLink {
     s.hubEpoch = info.hubEpoch;
     s.provisionAllowed = false;
     s.hubTime = info.time;
-    msg({
-      type: 'catalog', more: false, envModified: s.env.modified,
-      files: [...s.files].map(([name, f]) => ({
-        name, template: f.template?.version ?? 0, downUntil: f.downUntil, pending: f.outbox.size + [...f.db.values()].filter((d) => d.dirty).length,
-      })),
-    });
+    const files = [...s.files].map(([name, f]) => ({
+      name, template: f.template?.version ?? 0, downUntil: f.downUntil, pending: f.outbox.size + [...f.db.values()].filter((d) => d.dirty).length,
+    }));
+    const per = Math.max(1, Math.floor(((this.#o.maxFrame ?? 4096) - 40) / 100));
+    for (let i = 0; i === 0 || i < files.length; i += per) {
+      msg({ type: 'catalog', more: i + per < files.length, envModified: s.env.modified, files: files.slice(i, i + per) });
+    }
   }
 
   #message(m: SyncMessage, msg: (m: SyncMessage) => void, send: Uint8Array[]): void {
@@ -265,6 +272,15 @@ export class CardLink {
       const notes = [...f.outbox.values(), ...[...f.db.values()].filter((d) => d.dirty).map((d) => d.note)]
         .filter((n) => n.counter > r.upUntil).sort((a, b) => a.counter - b.counter);
       let since = r.upUntil;
+      if (per === 'fit') {
+        for (let rest = notes; rest.length;) {
+          const fit = fitNotes(r.name, since, f.counter, rest);
+          msg(fit.message);
+          since = fit.message.until;
+          rest = rest.slice(fit.count);
+        }
+        continue;
+      }
       for (let i = 0; i < notes.length; i += per) {
         const batch = notes.slice(i, i + per);
         const until = i + per >= notes.length ? f.counter : batch[batch.length - 1].counter;

@@ -130,6 +130,11 @@ describe('handshake', () => {
       const r = await syncOnce(new CardState('dev:new', h2.bootstrap!.productUID), { port: h2.devicePort! });
       expect(r.refused?.code).toBe('auth');
       expect(await h2.hub.store.device('dev:new')).toBeNull();
+      // a device an operator created through the API joins on its first connection
+      await h2.hub.provisionDevice(h2.bootstrap!.productUID, 'dev:admitted');
+      const admitted = new CardState('dev:admitted', h2.bootstrap!.productUID);
+      expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: true, completed: true });
+      expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: false, completed: true });
     } finally {
       await h2.close();
       removeDir(d2);
@@ -187,6 +192,7 @@ describe('exchange', () => {
     for (let i = 0; i < 10; i++) card.add('sensors.qo', { i, text: `note ${i}` }, 1_700_000_000 + i);
     for (let i = 0; i < 5; i++) card.add('temps.qo', { temp: 20.5 + i, count: i, ok: i % 2 === 0, label: `t${i}` }, 1_700_001_000 + i);
     card.add('sensors.qo', { bin: 1 }, 1_700_000_100, Uint8Array.from([1, 2, 3]));
+    card.file('sensors.qo').outbox.get(11)!.where = { lat: 42.25, lon: -71.5, time: 1_700_000_050 };
     expect((await syncOnce(card, { port: port() })).completed).toBe(true);
     expect(card.file('sensors.qo').outbox.size).toBe(0);
     expect(card.file('temps.qo').outbox.size).toBe(0);
@@ -194,6 +200,8 @@ describe('exchange', () => {
     expect(json.map((e) => e.body)).toEqual([...Array.from({ length: 10 }, (_, i) => ({ i, text: `note ${i}` })), { bin: 1 }]);
     expect(json.map((e) => e.when)).toEqual([...Array.from({ length: 10 }, (_, i) => 1_700_000_000 + i), 1_700_000_100]);
     expect(json[10].payload).toBe('AQID');
+    expect(json[10]).toMatchObject({ best_lat: 42.25, best_lon: -71.5, best_location_when: 1_700_000_050 });
+    expect(json[9].best_lat).toBeUndefined();
     const sessions = new Set(json.map((e) => e.session));
     expect(sessions.size).toBe(1);
     expect([...sessions][0]).toMatch(/^[0-9a-f-]{36}$/);
@@ -298,6 +306,22 @@ describe('exchange', () => {
     await link.stop();
     expect(card.applied).toHaveLength(1);
     expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
+  });
+
+  it('respects a card that announces the smallest frame (256): catalogue and notes split to fit', async () => {
+    const card = newCard();
+    const names = Array.from({ length: 12 }, (_, i) => `${'long-notefile-name-'.repeat(3)}${i}.qo`);
+    for (const name of names) card.add(name, { i: 1 });
+    await syncOnce(card, { port: port(), maxFrame: 256 });
+    for (let i = 0; i < 20; i++) await api(`/devices/${card.uid}/notes/data.qi`, 'POST', { body: { i, text: 'x'.repeat(40) } });
+    let replies = 0;
+    let downFrames = 0;
+    const r = await syncOnce(card, { port: port(), maxFrame: 256, onMessage: (m) => { if (m.type === 'catalogReply') replies++; if (m.type === 'notes') downFrames++; } });
+    expect(r.completed).toBe(true);
+    expect(replies).toBeGreaterThan(3);
+    expect(downFrames).toBeGreaterThan(3);
+    expect(card.file('data.qi').inbox.size).toBe(20);
+    expect((await api(`/events?deviceUID=${card.uid}&pageSize=100`)).body.events as Data[]).toHaveLength(12 + 20);
   });
 
   it('the TLS port speaks the same protocol inside TLS', async () => {
