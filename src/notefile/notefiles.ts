@@ -28,14 +28,26 @@ export interface Note {
   deleted: boolean;
   /** Sent to the hub already, or came from it. */
   synced: boolean;
+  /** Templated notes: the template version (format byte) and the packed record as stored,
+   * what the sync sends (NoteTemplates.version(file, format) is its template). */
+  format?: number;
+  record?: Uint8Array;
 }
 
-/** The hook for templates (src/template): packed binary records instead of JSON text.
- * A note's format byte is 0 for JSON; any other value is the codec's own template version. */
+/** A packed body read back: the note's body as JSON. */
+export interface Decoded {
+  body?: JsonObject;
+}
+
+/** The hook for templates (src/notefile/templates.ts): packed binary records instead of JSON
+ * text. A note's format byte is 0 for JSON; any other value is the codec's template version. */
 export interface BodyCodec {
-  /** Encode for this file, or undefined when the file has no template. */
-  encode(file: FileState, body: JsonObject, full: boolean): { format: number; bytes: Uint8Array } | undefined;
-  decode(file: FileState, format: number, bytes: Uint8Array, full: boolean): JsonObject;
+  /** Undefined when the file has no template; else the format and packed body (no bytes when
+   * there is no body). Fails with {template-incompatible} when the note does not fit. */
+  encode(file: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array } | undefined;
+  decode(file: FileState, format: number, bytes: Uint8Array): Decoded;
+  /** Called after notes left a file (in a transaction of their own): forget what no note needs. */
+  prune?(file: FileState): void;
 }
 
 export interface AddInput {
@@ -108,13 +120,13 @@ export class Notefiles {
     }
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
-    const enc = this.#encode(f, input.body, input.full ?? false);
+    const enc = this.#encode(f, input.body, input.payload, input.full ?? false);
     const seq = tx.addNote(fileId, {
       id, time: this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload,
       flags: input.full ? NF.FULL : 0,
     });
     this.store.commit(tx);
-    return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.format !== FORMAT_JSON };
+    return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.templated };
   }
 
   /** Read a note: the oldest of a queue, or one database note by ID. */
@@ -137,6 +149,7 @@ export class Notefiles {
       const tx = this.store.begin();
       this.#remove(tx, f, k, note);
       this.store.commit(tx);
+      this.#removed(f);
     }
     return note;
   }
@@ -150,13 +163,14 @@ export class Notefiles {
     const old = this.store.readKeyed(f, id);
     if (!old || old.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
     const body = input.body ?? (old.body ? this.#toNote(f, old).body : undefined);
-    const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0);
+    const payload = input.payload ?? old.payload;
+    const enc = this.#encode(f, body, payload, (old.flags & NF.FULL) !== 0);
     const tx = this.store.begin();
     tx.addNote(f.id, {
-      id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes,
-      payload: input.payload ?? old.payload, flags: old.flags & NF.FULL,
+      id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes, payload, flags: old.flags & NF.FULL,
     });
     this.store.commit(tx);
+    this.#removed(f);
   }
 
   /** Delete a database note (leaves a tombstone). */
@@ -170,6 +184,7 @@ export class Notefiles {
     const tx = this.store.begin();
     tx.addNote(f.id, { id, time: this.#now() ?? 0, flags: NF.DELETED });
     this.store.commit(tx);
+    this.#removed(f);
   }
 
   /** The notes changed since a tracker (or all, without one), oldest change first. */
@@ -203,6 +218,7 @@ export class Notefiles {
       else tx.setTracker(f.id, opts.tracker, truncated ? notes[notes.length - 1].seq + 1 : tx.nextSeq(f.id));
     }
     this.store.commit(tx);
+    if (opts.delete) this.#removed(f);
     return { changes, total: f.total, notes };
   }
 
@@ -233,6 +249,7 @@ export class Notefiles {
     const tx = this.store.begin();
     tx.drop(f.id, [0, f.counter]);
     this.store.commit(tx);
+    this.#removed(f);
   }
 
   /** Attach notefile-level metadata (a template definition, as JSON text), creating the file.
@@ -283,6 +300,7 @@ export class Notefiles {
     if (kindOf(name, true).queue) tx.drop(f.id, [0, upTo]);
     else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
     this.store.commit(tx);
+    this.#removed(f);
   }
 
   /** A note or edit from the hub: already synced, so never sent back. */
@@ -295,10 +313,11 @@ export class Notefiles {
     if (input.deleted) {
       if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
     } else {
-      const enc = this.#encode(f, input.body, false);
+      const enc = this.#encode(f, input.body, input.payload, false);
       tx.addNote(fileId, { id, time: input.time ?? this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
     }
     this.store.commit(tx);
+    if (f && id !== undefined) this.#removed(f);
   }
 
   // ---- inside ----
@@ -321,10 +340,15 @@ export class Notefiles {
     }
   }
 
-  #encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean): { format: number; bytes?: Uint8Array } {
-    if (!body) return { format: FORMAT_JSON };
-    const packed = f && this.codec?.encode(f, body, full);
-    return packed ?? { format: FORMAT_JSON, bytes: utf8Encode(JSON.stringify(body)) };
+  /** After a transaction that removed or replaced notes: let the codec forget unused versions. */
+  #removed(f: FileState): void {
+    if (f.info && this.store.file(f.name) === f) this.codec?.prune?.(f);
+  }
+
+  #encode(f: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array; templated: boolean } {
+    const packed = this.codec?.encode(f, body, payload, full);
+    if (packed) return { ...packed, templated: true };
+    return { format: FORMAT_JSON, bytes: body && utf8Encode(JSON.stringify(body)), templated: false };
   }
 
   #toNote(f: FileState, s: StoredNote): Note {
@@ -337,8 +361,12 @@ export class Notefiles {
     if (s.time) note.time = s.time;
     if (s.body) {
       if (s.format === FORMAT_JSON) note.body = JSON.parse(utf8Decode(s.body)) as JsonObject;
-      else if (this.codec) note.body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
-      else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');
+      else if (this.codec) {
+        const d = this.codec.decode(f, s.format, s.body);
+        if (d.body) note.body = d.body;
+        note.format = s.format;
+        note.record = s.body;
+      } else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');
     }
     if (s.payload) note.payload = s.payload;
     return note;
