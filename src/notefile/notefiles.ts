@@ -12,7 +12,7 @@
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { FF, FORMAT_JSON, NF } from '../store/format';
-import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
+import { FileState, HUB_TRACKER, Store, StoredNote, Txn } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { kindOf, NotefileKind } from './kinds';
 
@@ -46,8 +46,9 @@ export interface BodyCodec {
    * there is no body). Fails with {template-incompatible} when the note does not fit. */
   encode(file: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array } | undefined;
   decode(file: FileState, format: number, bytes: Uint8Array): Decoded;
-  /** Called after notes left a file (in a transaction of their own): forget what no note needs. */
-  prune?(file: FileState): void;
+  /** `tx` removes or replaces the notes with change numbers in `gone` ([lo, hi) pairs): add
+   * to it whatever no note will need any more (template versions). */
+  prune?(file: FileState, tx: Txn, gone: readonly number[]): void;
 }
 
 export interface AddInput {
@@ -148,8 +149,8 @@ export class Notefiles {
     if (opts.delete && !note.deleted) {
       const tx = this.store.begin();
       this.#remove(tx, f, k, note);
+      this.#prune(tx, f, [note.seq, note.seq + 1]);
       this.store.commit(tx);
-      this.#removed(f);
     }
     return note;
   }
@@ -169,8 +170,8 @@ export class Notefiles {
     tx.addNote(f.id, {
       id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes, payload, flags: old.flags & NF.FULL,
     });
+    this.#prune(tx, f, [old.seq, old.seq + 1]);
     this.store.commit(tx);
-    this.#removed(f);
   }
 
   /** Delete a database note (leaves a tombstone). */
@@ -183,8 +184,8 @@ export class Notefiles {
     if (!e || e.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
     const tx = this.store.begin();
     tx.addNote(f.id, { id, time: this.#now() ?? 0, flags: NF.DELETED });
+    this.#prune(tx, f, [e.seq, e.seq + 1]);
     this.store.commit(tx);
-    this.#removed(f);
   }
 
   /** The notes changed since a tracker (or all, without one), oldest change first. */
@@ -212,13 +213,20 @@ export class Notefiles {
     }
     const truncated = qs >= 0 || ki < keyed.length;
     const tx = this.store.begin();
-    if (opts.delete) for (const n of notes) if (!n.deleted) this.#remove(tx, f, k, n);
+    if (opts.delete) {
+      const gone: number[] = [];
+      for (const n of notes) {
+        if (n.deleted) continue;
+        this.#remove(tx, f, k, n);
+        gone.push(n.seq, n.seq + 1);
+      }
+      this.#prune(tx, f, gone);
+    }
     if (opts.tracker !== undefined) {
       if (opts.stop) tx.setTracker(f.id, opts.tracker, undefined);
       else tx.setTracker(f.id, opts.tracker, truncated ? notes[notes.length - 1].seq + 1 : tx.nextSeq(f.id));
     }
     this.store.commit(tx);
-    if (opts.delete) this.#removed(f);
     return { changes, total: f.total, notes };
   }
 
@@ -248,8 +256,8 @@ export class Notefiles {
     const f = this.require(name);
     const tx = this.store.begin();
     tx.drop(f.id, [0, f.counter]);
+    this.#prune(tx, f, [0, f.counter]);
     this.store.commit(tx);
-    this.#removed(f);
   }
 
   /** Attach notefile-level metadata (a template definition, as JSON text), creating the file.
@@ -297,10 +305,11 @@ export class Notefiles {
   acknowledge(name: string, upTo: number): void {
     const f = this.require(name);
     const tx = this.store.begin();
-    if (kindOf(name, true).queue) tx.drop(f.id, [0, upTo]);
-    else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
+    if (kindOf(name, true).queue) {
+      tx.drop(f.id, [0, upTo]);
+      this.#prune(tx, f, [0, upTo]);
+    } else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
     this.store.commit(tx);
-    this.#removed(f);
   }
 
   /** A note or edit from the hub: already synced, so never sent back. */
@@ -310,6 +319,8 @@ export class Notefiles {
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
     const id = k.queue ? undefined : checkId(input.id ?? '');
+    const old = id !== undefined ? f?.keyed.get(id) : undefined;
+    if (f && old) this.#prune(tx, f, [old.seq, old.seq + 1]);
     if (input.deleted) {
       if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
     } else {
@@ -317,12 +328,11 @@ export class Notefiles {
       tx.addNote(fileId, { id, time: input.time ?? this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
     }
     this.store.commit(tx);
-    if (f && id !== undefined) this.#removed(f);
   }
 
   // ---- inside ----
 
-  #remove(tx: ReturnType<Store['begin']>, f: FileState, k: NotefileKind, note: Note): void {
+  #remove(tx: Txn, f: FileState, k: NotefileKind, note: Note): void {
     if (k.queue) tx.drop(f.id, [note.seq, note.seq + 1]);
     else tx.addNote(f.id, { id: note.id, time: this.#now() ?? 0, flags: NF.DELETED });
   }
@@ -340,9 +350,10 @@ export class Notefiles {
     }
   }
 
-  /** After a transaction that removed or replaced notes: let the codec forget unused versions. */
-  #removed(f: FileState): void {
-    if (f.info && this.store.file(f.name) === f) this.codec?.prune?.(f);
+  /** `tx` removes or replaces the notes with change numbers in `gone`: let the codec forget, in
+   * the same transaction, what no note needs any more. */
+  #prune(tx: Txn, f: FileState, gone: readonly number[]): void {
+    if (f.info && gone.length) this.codec?.prune?.(f, tx, gone);
   }
 
   #encode(f: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array; templated: boolean } {

@@ -7,12 +7,13 @@
 // The version without `to` is the active one. Every note write (add, update, inbound) takes a
 // new change number and packs with the version active at that moment, so version v's notes all
 // have change numbers in [from, to): a version is kept while a live note sits in that range and
-// dropped once none does. Decoding always uses the note's own format byte.
+// dropped, in the same transaction as the removal of its last note, once none does. Decoding
+// always uses the note's own format byte.
 import { fail } from '../errors';
 import { type JsonObject, isObject } from '../json';
 import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
-import type { FileState } from '../store/store';
+import type { FileState, Txn } from '../store/store';
 import { Template, compileTemplate, packNote, serializeTemplate, unpackNote } from '../template';
 import type { BodyCodec, Decoded, Notefiles } from './notefiles';
 
@@ -123,11 +124,16 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
     return { body: Object.keys(body).length > 0 || note.body ? body : undefined };
   }
 
-  /** Forget versions that no live note uses any more (after notes left the file). */
-  prune(f: FileState): void {
+  /** `tx` removes or replaces the notes with change numbers in `gone` ([lo, hi) pairs): add to it
+   * the forgetting of versions no note will use any more. */
+  prune(f: FileState, tx: Txn, gone: readonly number[]): void {
     const t = this.#parsed(f);
-    const kept = t.versions.filter((x) => x.to === undefined || inUse(f, x));
-    if (kept.length !== t.versions.length) this.#notefiles.setInfo(f.name, infoText({ port: t.port, versions: kept }));
+    const kept = t.versions.filter((x) => x.to === undefined || inUse(f, x, gone));
+    if (kept.length === t.versions.length) return;
+    // Shrinking the metadata frees space: keep a deletion able to use the full-store reserve.
+    const freeing = tx.freeing;
+    tx.setFileInfo(f, infoText({ port: t.port, versions: kept }));
+    tx.freeing = freeing;
   }
 
   // ---- inside ----
@@ -137,7 +143,7 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
     const out: TemplateVersion[] = [];
     for (const x of versions) {
       const ended = x.to === undefined ? { ...x, to: at } : x;
-      if (f && inUse(f, ended)) out.push(ended);
+      if (f && inUse(f, ended, [])) out.push(ended);
     }
     return out;
   }
@@ -156,13 +162,25 @@ function activeOf(t: FileTemplates): TemplateVersion | undefined {
   return t.versions.find((x) => x.to === undefined);
 }
 
-/** Whether a live note may have been packed with this version (a change number in its range). */
-function inUse(f: FileState, x: TemplateVersion): boolean {
+/** Whether a live note not in `gone` may have been packed with this version (a change number in
+ * its range). */
+function inUse(f: FileState, x: TemplateVersion, gone: readonly number[]): boolean {
   const to = x.to ?? Infinity;
-  const q = f.queued.next(x.from);
-  if (q >= 0 && q < to) return true;
-  for (const e of f.keyed.values()) if (e.seq >= x.from && e.seq < to && !(e.flags & NF.DELETED)) return true;
+  for (let s = f.queued.next(x.from); s >= 0 && s < to; ) {
+    const end = goneUntil(gone, s);
+    if (end < 0) return true;
+    s = f.queued.next(end);
+  }
+  for (const e of f.keyed.values()) {
+    if (e.seq >= x.from && e.seq < to && !(e.flags & NF.DELETED) && goneUntil(gone, e.seq) < 0) return true;
+  }
   return false;
+}
+
+/** The end of the [lo, hi) range of `gone` holding `seq`, or -1. */
+function goneUntil(gone: readonly number[], seq: number): number {
+  for (let i = 0; i < gone.length; i += 2) if (seq >= gone[i] && seq < gone[i + 1]) return gone[i + 1];
+  return -1;
 }
 
 function newVersionId(versions: readonly TemplateVersion[]): number {
