@@ -14,6 +14,7 @@ import { type JsonObject, isObject } from '../json';
 import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
 import type { FileState, Txn } from '../store/store';
+import { utf8Encode } from '../util/utf8';
 import { Template, compileTemplate, packNote, serializeTemplate, unpackNote } from '../template';
 import type { BodyCodec, Decoded, Notefiles } from './notefiles';
 
@@ -33,6 +34,9 @@ interface FileTemplates {
 
 /** Version ids fit the note record's format byte; 0 is JSON. */
 const MAX_VERSION = 255;
+/** The longest template metadata per notefile (UTF-8 bytes). The FILE record holding it is
+ * rewritten whenever compaction retires its block, so it must stay small beside a block. */
+export const MAX_TEMPLATE_INFO = 2048;
 
 export class NoteTemplates implements TemplateRegistry, BodyCodec {
   readonly #notefiles: Notefiles;
@@ -62,7 +66,12 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
       versions = this.#retire(f, versions, at);
       versions.push({ v: newVersionId(versions), from: at, template });
     }
-    this.#notefiles.setInfo(file, infoText({ port, versions }));
+    const info = infoText({ port, versions });
+    if (utf8Encode(info).length > MAX_TEMPLATE_INFO) {
+      const why = versions.length > 1 ? `with the ${versions.length - 1} older versions its notes still use` : 'alone';
+      fail(`body: this template ${why} needs more than the ${MAX_TEMPLATE_INFO} bytes a notefile keeps for templates; sync or delete older notes first`, 'too-big');
+    }
+    this.#notefiles.setInfo(file, info);
   }
 
   delete(file: string): void {

@@ -283,4 +283,24 @@ describe('template versions', () => {
     req({ req: 'note.template', file: 'x.db', body: { a: 14 } });
     expect(card.templates.versions(f).map((v) => v.template.body)).toEqual([{ a: 14 }]); // the tombstone needs no version
   });
+
+  it('bounds the template metadata: a change that would keep too many versions is refused', () => {
+    const { req, card } = fresh();
+    let i = 0;
+    let reply: Record<string, any> = {};
+    for (; i < 100; i++) {
+      reply = req({ req: 'note.template', file: 'm.qo', body: { [`field${i}`]: 14, label: 'some text' } });
+      if (reply.err) break;
+      req({ req: 'note.add', file: 'm.qo', body: { [`field${i}`]: i } });
+    }
+    expect(reply.err).toMatch(/older versions its notes still use.*2048 bytes.*\{too-big\}/);
+    expect(i).toBeGreaterThan(5);
+    const notes = Object.values(req({ req: 'note.changes', file: 'm.qo', max: 100 }).notes).map((n: any) => n.body);
+    expect(notes).toEqual(Array.from({ length: i }, (_, k) => (k === 0 ? undefined : { [`field${k}`]: k })));
+    expect(req({ req: 'note.template', file: 'm.qo', verify: true }).body).toEqual({ [`field${i - 1}`]: 14, label: 'some text' });
+    // Once the old notes are gone, the change goes through.
+    req({ req: 'note.changes', file: 'm.qo', max: 100, delete: true });
+    expect(req({ req: 'note.template', file: 'm.qo', body: { [`field${i}`]: 14 } })).toEqual({ bytes: 5 });
+    expect(card.templates.versions(card.store.file('m.qo')!)).toHaveLength(1);
+  });
 });
