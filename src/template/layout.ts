@@ -110,7 +110,7 @@ export class Template {
   readonly root: ObjectField;
   /** Every field has a fixed size (no strings, no variable arrays). */
   readonly fixed: boolean;
-  /** Bytes per note before compression (see templateBytes in docs/TEMPLATES.md). */
+  /** Bytes per note before compression (see templateBytes in docs/TEMPLATES.md; the card stores exactly this for fixed templates). */
   readonly bytes: number;
   /** The stable serialization: equal keys, identical templates. */
   readonly key: string;
