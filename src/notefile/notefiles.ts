@@ -12,9 +12,10 @@
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { FF, FORMAT_JSON, NF } from '../store/format';
-import { FileState, HUB_TRACKER, Store, StoredNote, Txn } from '../store/store';
+import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { kindOf, NotefileKind } from './kinds';
+import type { Txn } from '../store/records';
 
 /** A note as requests and the sync see it. */
 export interface Note {
@@ -34,21 +35,17 @@ export interface Note {
   record?: Uint8Array;
 }
 
-/** A packed body read back: the note's body as JSON. */
-export interface Decoded {
-  body?: JsonObject;
-}
-
 /** The hook for templates (src/notefile/templates.ts): packed binary records instead of JSON
  * text. A note's format byte is 0 for JSON; any other value is the codec's template version. */
 export interface BodyCodec {
   /** Undefined when the file has no template; else the format and packed body (no bytes when
    * there is no body). Fails with {template-incompatible} when the note does not fit. */
-  encode(file: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array } | undefined;
-  decode(file: FileState, format: number, bytes: Uint8Array): Decoded;
+  encode(file: FileState | undefined, body: JsonObject | undefined, full: boolean, payload?: Uint8Array): { format: number; bytes?: Uint8Array } | undefined;
   /** `tx` removes or replaces the notes with change numbers in `gone` ([lo, hi) pairs): add
    * to it whatever no note will need any more (template versions). */
   prune?(file: FileState, tx: Txn, gone: readonly number[]): void;
+  /** The body ({} when omitempty left nothing). */
+  decode(file: FileState, format: number, bytes: Uint8Array, full: boolean): JsonObject;
 }
 
 export interface AddInput {
@@ -121,7 +118,7 @@ export class Notefiles {
     }
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
-    const enc = this.#encode(f, input.body, input.payload, input.full ?? false);
+    const enc = this.#encode(f, input.body, input.full ?? false, input.payload);
     const seq = tx.addNote(fileId, {
       id, time: this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload,
       flags: input.full ? NF.FULL : 0,
@@ -165,7 +162,7 @@ export class Notefiles {
     if (!old || old.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
     const body = input.body ?? (old.body ? this.#toNote(f, old).body : undefined);
     const payload = input.payload ?? old.payload;
-    const enc = this.#encode(f, body, payload, (old.flags & NF.FULL) !== 0);
+    const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0, payload);
     const tx = this.store.begin();
     tx.addNote(f.id, {
       id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes, payload, flags: old.flags & NF.FULL,
@@ -319,12 +316,10 @@ export class Notefiles {
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
     const id = k.queue ? undefined : checkId(input.id ?? '');
-    const old = id !== undefined ? f?.keyed.get(id) : undefined;
-    if (f && old) this.#prune(tx, f, [old.seq, old.seq + 1]);
     if (input.deleted) {
       if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
     } else {
-      const enc = this.#encode(f, input.body, input.payload, false);
+      const enc = this.#encode(f, input.body, false);
       tx.addNote(fileId, { id, time: input.time ?? this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
     }
     this.store.commit(tx);
@@ -356,8 +351,8 @@ export class Notefiles {
     if (f.info && gone.length) this.codec?.prune?.(f, tx, gone);
   }
 
-  #encode(f: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array; templated: boolean } {
-    const packed = this.codec?.encode(f, body, payload, full);
+  #encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean, payload?: Uint8Array): { format: number; bytes?: Uint8Array; templated: boolean } {
+    const packed = this.codec?.encode(f, body, full, payload);
     if (packed) return { ...packed, templated: true };
     return { format: FORMAT_JSON, bytes: body && utf8Encode(JSON.stringify(body)), templated: false };
   }
@@ -373,8 +368,8 @@ export class Notefiles {
     if (s.body) {
       if (s.format === FORMAT_JSON) note.body = JSON.parse(utf8Decode(s.body)) as JsonObject;
       else if (this.codec) {
-        const d = this.codec.decode(f, s.format, s.body);
-        if (d.body) note.body = d.body;
+        const body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
+        if (Object.keys(body).length > 0 || s.flags & NF.FULL) note.body = body;
         note.format = s.format;
         note.record = s.body;
       } else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');

@@ -16,7 +16,7 @@ import { FORMAT_JSON, NF } from '../store/format';
 import type { FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';
 import { Template, compileTemplate, packNote, serializeTemplate, unpackNote } from '../template';
-import type { BodyCodec, Decoded, Notefiles } from './notefiles';
+import type { BodyCodec, Notefiles } from './notefiles';
 
 /** One template version of a notefile. */
 export interface TemplateVersion {
@@ -102,7 +102,7 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
 
   // ---- BodyCodec ----
 
-  encode(f: FileState | undefined, body: JsonObject | undefined, payload: Uint8Array | undefined, full: boolean): { format: number; bytes?: Uint8Array } | undefined {
+  encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean, payload?: Uint8Array): { format: number; bytes?: Uint8Array } | undefined {
     const active = f && activeOf(this.#parsed(f));
     if (!active) return undefined;
     const t = active.template;
@@ -115,13 +115,13 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
     return { format: active.v, bytes: packNote(t, body, undefined, { full }) };
   }
 
-  decode(f: FileState, format: number, bytes: Uint8Array): Decoded {
+  decode(f: FileState, format: number, bytes: Uint8Array): JsonObject {
     const version = this.version(f, format);
     if (!version) fail(`note in ${f.name} uses template version ${format}, which the notefile no longer has`, 'io');
     const t = version.template;
     const note = unpackNote(t, bytes);
     const full = bytes.length > 0 && (bytes[0] & 1) !== 0;
-    if (t.format !== 'compact' || !t.root.specials.some((s) => s !== undefined)) return { body: note.body };
+    if (t.format !== 'compact' || !t.root.specials.some((s) => s !== undefined)) return note.body ?? {};
     // Put the compact special fields back where the body had them, in template order.
     const body: JsonObject = {};
     t.root.names.forEach((name, i) => {
@@ -130,7 +130,7 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
       if (v !== undefined) body[name] = v;
       else if (special !== undefined && full) body[name] = 0;
     });
-    return { body: Object.keys(body).length > 0 || note.body ? body : undefined };
+    return body;
   }
 
   /** `tx` removes or replaces the notes with change numbers in `gone` ([lo, hi) pairs): add to it

@@ -55,7 +55,7 @@ describe('what the sync engine builds on', () => {
     // A toy codec: stores the body's single number as one byte, format 7.
     const codec: BodyCodec = {
       encode: (file, body) => (file?.info && body ? { format: 7, bytes: Uint8Array.of(body.n as number) } : undefined),
-      decode: (_file, format, bytes) => ({ body: { n: bytes[0], format } }),
+      decode: (_file, format, bytes) => ({ n: bytes[0], format }),
     };
     const host = testHost();
     const { card, req } = testCard(host);

@@ -277,8 +277,10 @@ describe('template versions', () => {
     expect(card.templates.version(f, pending.format!)!.template.body).toEqual({ a: 11 });
     req({ req: 'note.template', file: 'x.db', body: { a: 12 } });
     card.notefiles.applyInbound('x.db', { id: 'k', body: { a: 300 } });
-    expect(card.templates.versions(f).map((v) => v.v)).toEqual([2]);
+    expect(card.store.readKeyed(f, 'k')!.format).toBe(2);
     expect(req({ req: 'note.get', file: 'x.db', note: 'k' }).body).toEqual({ a: 300 });
+    // An inbound replacement leaves the unused version 1 to the file's next removal.
+    expect(card.templates.versions(f).map((v) => v.v)).toEqual([1, 2]);
     req({ req: 'note.delete', file: 'x.db', note: 'k' });
     req({ req: 'note.template', file: 'x.db', body: { a: 14 } });
     expect(card.templates.versions(f).map((v) => v.template.body)).toEqual([{ a: 14 }]); // the tombstone needs no version
