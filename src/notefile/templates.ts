@@ -15,7 +15,7 @@ import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
 import type { FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';
-import { Template, compileTemplate, packNote, serializeTemplate, unpackNote } from '../template';
+import { Template, compileTemplate, packNote, recordIsFull, serializeTemplate, unpackNote } from '../template';
 import type { BodyCodec, Notefiles } from './notefiles';
 
 /** One template version of a notefile. */
@@ -120,7 +120,7 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
     if (!version) fail(`note in ${f.name} uses template version ${format}, which the notefile no longer has`, 'io');
     const t = version.template;
     const note = unpackNote(t, bytes);
-    const full = bytes.length > 0 && (bytes[0] & 1) !== 0;
+    const full = recordIsFull(bytes);
     if (t.format !== 'compact' || !t.root.specials.some((s) => s !== undefined)) return note.body ?? {};
     // Put the compact special fields back where the body had them, in template order.
     const body: JsonObject = {};
