@@ -5,6 +5,7 @@ import type { Json, JsonObject } from './json';
 import { Args } from './requests/args';
 import { REQUESTS, knownFamily } from './requests';
 import { Notefiles } from './notefile/notefiles';
+import { NoteTemplates } from './notefile/templates';
 import { Settings } from './settings';
 import { Environment } from './store/env';
 import { FlashSettings, NS } from './store/settings';
@@ -72,6 +73,8 @@ export class Card {
   /** The notefile store on the host's flash, mounted (replayed) at construction. */
   readonly store: Store;
   readonly notefiles: Notefiles;
+  /** Templates of the notefiles (note.template), also the notefiles' body codec. */
+  readonly templates: NoteTemplates;
   readonly env: Environment;
   readonly sync: SyncHook;
   /** The sync engine, on hosts with a network. */
@@ -92,6 +95,8 @@ export class Card {
       return ms === undefined ? undefined : Math.floor(ms / 1000);
     };
     this.notefiles = new Notefiles(this.store, seconds, () => hex(host.random.bytes(8)));
+    this.templates = new NoteTemplates(this.notefiles);
+    this.notefiles.codec = this.templates;
     this.env = new Environment(this.store, seconds);
     this.binary = new BinaryBuffer(host.info.binaryMax);
     this.bootedAt = host.clock.now();

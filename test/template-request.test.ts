@@ -48,10 +48,10 @@ function failure(reg: TemplateRegistry, req: JsonObject): string {
 describe('note.template', () => {
   it('sets a template and answers bytes per note', () => {
     const reg = new MemoryRegistry();
-    expect(run(reg, { file: 'sensors.qo', body: sensor })).toEqual({ bytes: 21 });
+    expect(run(reg, { file: 'sensors.qo', body: sensor })).toEqual({ bytes: 17 });
     expect(reg.get('sensors.qo')?.template.body).toEqual(sensor);
     expect(run(reg, { file: 'c.qo', body: { a: 14.1, _time: 14 }, format: 'compact', port: 50 })).toEqual({ bytes: 9 });
-    expect(run(reg, { file: 'p.qo', body: {}, length: 40 })).toEqual({ bytes: 5 + 1 + 40 });
+    expect(run(reg, { file: 'p.qo', body: {}, length: 40 })).toEqual({ bytes: 1 + 40 });
   });
 
   it('defaults to data.qo', () => {
@@ -64,12 +64,12 @@ describe('note.template', () => {
     const reg = new MemoryRegistry();
     run(reg, { file: 'r.qo', body: { t: 14.1, _lat: 14.1 }, format: 'compact', port: 7, length: 12 });
     expect(run(reg, { file: 'r.qo', verify: true })).toEqual({
-      template: true, body: { t: 14.1, _lat: 14.1 }, length: 12, port: 7, format: 'compact', bytes: 1 + 8 + 1 + 12,
+      template: true, body: { t: 14.1, _lat: 14.1 }, length: 12, port: 7, format: 'compact', bytes: 1 + 8 + 12,
     });
     run(reg, { file: 'plain.db', body: { v: 11 } });
-    expect(run(reg, { file: 'plain.db', verify: true })).toEqual({ template: true, body: { v: 11 }, bytes: 6 });
+    expect(run(reg, { file: 'plain.db', verify: true })).toEqual({ template: true, body: { v: 11 }, bytes: 2 });
     expect(run(reg, { file: 'none.qo', verify: true })).toEqual({});
-    expect(run(reg, { file: 'v.qo', body: { v: 12 }, verify: true })).toEqual({ template: true, body: { v: 12 }, bytes: 7 });
+    expect(run(reg, { file: 'v.qo', body: { v: 12 }, verify: true })).toEqual({ template: true, body: { v: 12 }, bytes: 3 });
   });
 
   it('re-setting an identical template changes nothing; a different one is a new version', () => {
@@ -111,7 +111,7 @@ describe('note.template', () => {
     run(reg, { file: 'a.qo', body: { v: 11 }, port: 5 });
     expect(failure(reg, { file: 'b.qo', body: { v: 11 }, port: 5 })).toBe('port: 5 is already used by another notefile {bad-arg}');
     expect(reg.get('b.qo')).toBeUndefined();
-    expect(run(reg, { file: 'a.qo', body: { v: 12 }, port: 5 })).toEqual({ bytes: 7 }); // its own port is fine
+    expect(run(reg, { file: 'a.qo', body: { v: 12 }, port: 5 })).toEqual({ bytes: 3 }); // its own port is fine
   });
 
   it('refuses bad arguments, leaving the registry unchanged', () => {
@@ -125,7 +125,7 @@ describe('note.template', () => {
       [{ file: 'a.qo', body: { v: 11 }, format: 'tiny' }, 'format: must be "compact" or absent {bad-arg}'],
       [{ file: 'a.qo', body: { s: '300' }, format: 'compact' }, 's: compact templates hold strings of at most 255 bytes'],
       [{ file: 'a.qo', body: [11] }, 'body: must be a JSON object {bad-arg}'],
-      [{ file: 'a.txt', body: { v: 11 } }, 'file: a.txt is not a queue or database notefile name {notefile-bad-name}'],
+      [{ file: 'a.txt', body: { v: 11 } }, 'notefile "a.txt" must end in one of .qo .qos .qi .qis .db .dbs .dbx {notefile-bad-name}'],
       [{ file: '_sys.db', body: { v: 11 } }, '{notefile-bad-name}'],
       [{ file: 7, body: { v: 11 } }, 'file: must be a string {bad-arg}'],
     ];

@@ -16,6 +16,7 @@ import { NS } from '../store/settings';
 import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { kindOf, NotefileKind } from './kinds';
+import type { Txn } from '../store/records';
 
 /** A note as requests and the sync see it. */
 export interface Note {
@@ -29,13 +30,22 @@ export interface Note {
   deleted: boolean;
   /** Sent to the hub already, or came from it. */
   synced: boolean;
+  /** Templated notes: the template version (format byte) and the packed record as stored,
+   * what the sync sends (NoteTemplates.version(file, format) is its template). */
+  format?: number;
+  record?: Uint8Array;
 }
 
-/** The hook for templates (src/template): packed binary records instead of JSON text.
- * A note's format byte is 0 for JSON; any other value is the codec's own template version. */
+/** The hook for templates (src/notefile/templates.ts): packed binary records instead of JSON
+ * text. A note's format byte is 0 for JSON; any other value is the codec's template version. */
 export interface BodyCodec {
-  /** Encode for this file, or undefined when the file has no template. */
-  encode(file: FileState, body: JsonObject, full: boolean): { format: number; bytes: Uint8Array } | undefined;
+  /** Undefined when the file has no template; else the format and packed body (no bytes when
+   * there is no body). Fails with {template-incompatible} when the note does not fit. */
+  encode(file: FileState | undefined, body: JsonObject | undefined, full: boolean, payload?: Uint8Array): { format: number; bytes?: Uint8Array } | undefined;
+  /** `tx` removes or replaces the notes with change numbers in `gone` ([lo, hi) pairs): add
+   * to it whatever no note will need any more (template versions). */
+  prune?(file: FileState, tx: Txn, gone: readonly number[]): void;
+  /** The body ({} when omitempty left nothing). */
   decode(file: FileState, format: number, bytes: Uint8Array, full: boolean): JsonObject;
 }
 
@@ -118,13 +128,13 @@ export class Notefiles {
     }
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
-    const enc = this.#encode(f, input.body, input.full ?? false);
+    const enc = this.#encode(f, input.body, input.full ?? false, input.payload);
     const seq = tx.addNote(fileId, {
       id, time: this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload,
       flags: input.full ? NF.FULL : 0,
     });
     this.store.commit(tx);
-    return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.format !== FORMAT_JSON };
+    return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.templated };
   }
 
   /** Read a note: the oldest of a queue, or one database note by ID. */
@@ -146,6 +156,7 @@ export class Notefiles {
     if (opts.delete && !note.deleted) {
       const tx = this.store.begin();
       this.#remove(tx, f, k, note);
+      this.#prune(tx, f, [note.seq, note.seq + 1]);
       this.store.commit(tx);
     }
     return note;
@@ -160,12 +171,13 @@ export class Notefiles {
     const old = this.store.readKeyed(f, id);
     if (!old || old.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
     const body = input.body ?? (old.body ? this.#toNote(f, old).body : undefined);
-    const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0);
+    const payload = input.payload ?? old.payload;
+    const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0, payload);
     const tx = this.store.begin();
     tx.addNote(f.id, {
-      id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes,
-      payload: input.payload ?? old.payload, flags: old.flags & NF.FULL,
+      id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes, payload, flags: old.flags & NF.FULL,
     });
+    this.#prune(tx, f, [old.seq, old.seq + 1]);
     this.store.commit(tx);
   }
 
@@ -179,6 +191,7 @@ export class Notefiles {
     if (!e || e.flags & NF.DELETED) fail(`note ${id} does not exist in ${name}`, 'note-noexist');
     const tx = this.store.begin();
     tx.addNote(f.id, { id, time: this.#now() ?? 0, flags: NF.DELETED });
+    this.#prune(tx, f, [e.seq, e.seq + 1]);
     this.store.commit(tx);
   }
 
@@ -207,7 +220,15 @@ export class Notefiles {
     }
     const truncated = qs >= 0 || ki < keyed.length;
     const tx = this.store.begin();
-    if (opts.delete) for (const n of notes) if (!n.deleted) this.#remove(tx, f, k, n);
+    if (opts.delete) {
+      const gone: number[] = [];
+      for (const n of notes) {
+        if (n.deleted) continue;
+        this.#remove(tx, f, k, n);
+        gone.push(n.seq, n.seq + 1);
+      }
+      this.#prune(tx, f, gone);
+    }
     if (opts.tracker !== undefined) {
       if (opts.stop) tx.setTracker(f.id, opts.tracker, undefined);
       else tx.setTracker(f.id, opts.tracker, truncated ? notes[notes.length - 1].seq + 1 : tx.nextSeq(f.id));
@@ -242,6 +263,7 @@ export class Notefiles {
     const f = this.require(name);
     const tx = this.store.begin();
     tx.drop(f.id, [0, f.counter]);
+    this.#prune(tx, f, [0, f.counter]);
     this.store.commit(tx);
   }
 
@@ -290,8 +312,10 @@ export class Notefiles {
   acknowledge(name: string, upTo: number): void {
     const f = this.require(name);
     const tx = this.store.begin();
-    if (kindOf(name, true).queue) tx.drop(f.id, [0, upTo]);
-    else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
+    if (kindOf(name, true).queue) {
+      tx.drop(f.id, [0, upTo]);
+      this.#prune(tx, f, [0, upTo]);
+    } else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
     this.store.commit(tx);
   }
 
@@ -336,7 +360,7 @@ export class Notefiles {
 
   // ---- inside ----
 
-  #remove(tx: ReturnType<Store['begin']>, f: FileState, k: NotefileKind, note: Note): void {
+  #remove(tx: Txn, f: FileState, k: NotefileKind, note: Note): void {
     if (k.queue) tx.drop(f.id, [note.seq, note.seq + 1]);
     else tx.addNote(f.id, { id: note.id, time: this.#now() ?? 0, flags: NF.DELETED });
   }
@@ -354,10 +378,16 @@ export class Notefiles {
     }
   }
 
-  #encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean): { format: number; bytes?: Uint8Array } {
-    if (!body) return { format: FORMAT_JSON };
-    const packed = f && this.codec?.encode(f, body, full);
-    return packed ?? { format: FORMAT_JSON, bytes: utf8Encode(JSON.stringify(body)) };
+  /** `tx` removes or replaces the notes with change numbers in `gone`: let the codec forget, in
+   * the same transaction, what no note needs any more. */
+  #prune(tx: Txn, f: FileState, gone: readonly number[]): void {
+    if (f.info && gone.length) this.codec?.prune?.(f, tx, gone);
+  }
+
+  #encode(f: FileState | undefined, body: JsonObject | undefined, full: boolean, payload?: Uint8Array): { format: number; bytes?: Uint8Array; templated: boolean } {
+    const packed = this.codec?.encode(f, body, full, payload);
+    if (packed) return { ...packed, templated: true };
+    return { format: FORMAT_JSON, bytes: body && utf8Encode(JSON.stringify(body)), templated: false };
   }
 
   #toNote(f: FileState, s: StoredNote): Note {
@@ -370,8 +400,12 @@ export class Notefiles {
     if (s.time) note.time = s.time;
     if (s.body) {
       if (s.format === FORMAT_JSON) note.body = JSON.parse(utf8Decode(s.body)) as JsonObject;
-      else if (this.codec) note.body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
-      else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');
+      else if (this.codec) {
+        const body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
+        if (Object.keys(body).length > 0 || s.flags & NF.FULL) note.body = body;
+        note.format = s.format;
+        note.record = s.body;
+      } else fail(`note ${note.id} in ${f.name} uses template format ${s.format}, which this build cannot read`, 'template-incompatible');
     }
     if (s.payload) note.payload = s.payload;
     return note;

@@ -6,6 +6,7 @@ import { envRequests } from './env';
 import { fileRequests } from './file';
 import { hubRequests } from './hub';
 import { noteRequests } from './note';
+import { noteTemplate } from './template';
 import { varRequests } from './var';
 
 export const REQUESTS: HandlerTable = Object.freeze({
@@ -13,6 +14,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...binaryRequests,
   ...hubRequests,
   ...noteRequests,
+  'note.template': (card, args) => noteTemplate(card.templates, args),
   ...fileRequests,
   ...varRequests,
   ...envRequests,

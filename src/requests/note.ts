@@ -48,7 +48,7 @@ function add(card: Card, args: Args): JsonObject {
     if (payload) fail('binary: the payload comes from the binary buffer, not from payload', 'bad-arg');
     if (card.binary.length === 0) fail('binary buffer is empty', 'bad-bin');
     payload = card.binary.bytes().slice();
-  } else if (payload && payload.length > MAX_PAYLOAD) {
+  } else if (payload && payload.length > MAX_PAYLOAD && !card.templates.get(file)) {
     fail(`payload: at most ${MAX_PAYLOAD} bytes without a template (got ${payload.length})`, 'too-big');
   }
   if (args.has('key')) {
@@ -84,7 +84,7 @@ export const noteRequests: HandlerTable = {
     card.notefiles.kind(file);
     const body = args.object('body');
     const payload = payloadArg(args);
-    if (payload && payload.length > MAX_PAYLOAD) fail(`payload: at most ${MAX_PAYLOAD} bytes without a template`, 'too-big');
+    if (payload && payload.length > MAX_PAYLOAD && !card.templates.get(file)) fail(`payload: at most ${MAX_PAYLOAD} bytes without a template`, 'too-big');
     if (!body && !payload) fail('note.update needs a body or a payload', 'bad-arg');
     args.bool('verify');
     card.notefiles.update(file, noteId(args), { body, payload });

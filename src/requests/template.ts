@@ -1,8 +1,8 @@
-// note.template (REFERENCE.md section 4), written against a small registry interface so the
-// notefile store can provide it. Wire it as:
-//   'note.template': (card, args) => noteTemplate(<the card's TemplateRegistry>, args)
+// note.template (REFERENCE.md section 4), written against a small registry interface; the
+// card's is NoteTemplates (src/notefile/templates.ts), over the notefile metadata on flash.
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
+import { kindOf } from '../notefile/kinds';
 import { Template, compileTemplate, sameTemplate } from '../template';
 import type { Args } from './args';
 
@@ -26,15 +26,6 @@ export interface TemplateRegistry {
 /** Largest declared payload per templated note: the whole note must fit in device RAM. */
 export const MAX_TEMPLATE_PAYLOAD = 8192;
 
-const TEMPLATED_KINDS: readonly string[] = Object.freeze(['qo', 'qos', 'qi', 'qis', 'db', 'dbs', 'dbx']);
-
-// A stand-in until the notefile module exports its name check.
-function checkFile(file: string): void {
-  const dot = file.lastIndexOf('.');
-  if (dot <= 0 || file.startsWith('_') || file.includes(',') || !TEMPLATED_KINDS.includes(file.slice(dot + 1))) {
-    fail(`file: ${file} is not a queue or database notefile name`, 'notefile-bad-name');
-  }
-}
 
 function describeSetting(s: TemplateSetting): JsonObject {
   const t = s.template;
@@ -54,7 +45,7 @@ function describeSetting(s: TemplateSetting): JsonObject {
  */
 export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject {
   const file = args.string('file', 'data.qo');
-  checkFile(file);
+  kindOf(file);
   const body = args.object('body');
   const verify = args.bool('verify');
   args.bool('delete');

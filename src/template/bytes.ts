@@ -32,7 +32,9 @@ export class Writer {
   }
 
   u8(v: number): void {
-    this.#buf[this.#room(1)] = v;
+    // #room first: it may replace #buf (`this.#buf[this.#room(1)]` would write the old buffer).
+    const at = this.#room(1);
+    this.#buf[at] = v;
   }
 
   varint(n: number): void {

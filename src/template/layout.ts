@@ -96,9 +96,10 @@ export function varintSize(n: number): number {
   return size;
 }
 
-/** Header bytes counted by templateBytes: flags, plus the 4-byte time unless compact. */
-export function headerEstimate(format: TemplateFormat): number {
-  return format === 'compact' ? 1 : 5;
+/** Header bytes counted by templateBytes: the flags byte. The card keeps a note's time outside
+ * the record (in the store's note record, in the sync's note header), in both formats. */
+export function headerEstimate(_format: TemplateFormat): number {
+  return 1;
 }
 
 export class Template {
@@ -109,7 +110,7 @@ export class Template {
   readonly root: ObjectField;
   /** Every field has a fixed size (no strings, no variable arrays). */
   readonly fixed: boolean;
-  /** Bytes per note before compression (see templateBytes in docs/TEMPLATES.md). */
+  /** Bytes per note before compression (see templateBytes in docs/TEMPLATES.md; the card stores exactly this for fixed templates). */
   readonly bytes: number;
   /** The stable serialization: equal keys, identical templates. */
   readonly key: string;
@@ -120,8 +121,8 @@ export class Template {
     this.format = format;
     this.root = root;
     this.fixed = isFixed(root);
-    this.bytes =
-      headerEstimate(format) + estimate(root) + (length > 0 ? varintSize(length) + length : 0);
+    // The payload is stored and sent beside the record, not inside it.
+    this.bytes = headerEstimate(format) + estimate(root) + length;
     this.key = JSON.stringify(format === 'compact' ? { body, length, format } : { body, length });
     Object.freeze(this);
   }

@@ -54,7 +54,7 @@ describe('what the sync engine builds on', () => {
   it('a template codec plugs in through the format byte and file info, and survives restarts', () => {
     // A toy codec: stores the body's single number as one byte, format 7.
     const codec: BodyCodec = {
-      encode: (file, body) => (file.info ? { format: 7, bytes: Uint8Array.of(body.n as number) } : undefined),
+      encode: (file, body) => (file?.info && body ? { format: 7, bytes: Uint8Array.of(body.n as number) } : undefined),
       decode: (_file, format, bytes) => ({ n: bytes[0], format }),
     };
     const host = testHost();
@@ -65,6 +65,7 @@ describe('what the sync engine builds on', () => {
     expect(req({ req: 'note.add', file: 't.qo', body: { n: 5 } })).toEqual({ total: 2, template: true });
     const again = testCard(testHost(host.flash));
     expect(again.card.store.file('t.qo')!.info).toBe('{"template":{"n":11}}');
+    again.card.notefiles.codec = undefined; // a build without the codec
     expect(again.req({ req: 'note.changes', file: 't.qo' }).err).toMatch(/template format 7.*\{template-incompatible\}/);
     again.card.notefiles.codec = codec;
     const notes = again.req({ req: 'note.changes', file: 't.qo' }).notes;

@@ -15,6 +15,29 @@ export function withCrc(json: string, seq: number, upper = false): string {
   return json === '{}' ? `{${member}}` : `${json.slice(0, -1)},${member}}`;
 }
 
+/** Templated notefiles: note.template, packed adds, reads, a template change, an update. */
+const TEMPLATED = [
+  '{"req":"note.template","file":"tpl.qo","body":{"temp":14.1,"humidity":12,"pressure":14.1,"battery":12.1,"motion":true,"status":"ok"},"port":3}',
+  '{"req":"note.template","file":"tpl.qo","verify":true}',
+  '{"req":"note.add","file":"tpl.qo","body":{"temp":23.45,"humidity":-52,"pressure":1013.25,"battery":3.71,"motion":true,"status":"ok"}}',
+  '{"req":"note.add","file":"tpl.qo","body":{"temp":0,"humidity":0,"status":""},"full":true}',
+  '{"req":"note.add","file":"tpl.qo","body":{"humidity":1.5}}',
+  '{"req":"note.add","file":"tpl.qo","body":{"wind":3}}',
+  '{"req":"note.template","file":"tpl.qo","body":{"wind":24,"gust":[12.1]},"port":3}',
+  '{"req":"note.add","file":"tpl.qo","body":{"wind":4294967295,"gust":[65504,0.1,-2]}}',
+  '{"req":"note.changes","file":"tpl.qo"}',
+  '{"req":"note.template","file":"other.qo","body":{"a":11},"port":3}',
+  '{"req":"note.template","file":"tpl.db","body":{"_time":14,"_lat":14.1,"_lon":18.1,"name":"10","n":{"i":13,"u":[21,22]}},"format":"compact","length":8}',
+  '{"req":"note.add","file":"tpl.db","note":"a","body":{"_time":1763700000,"_lat":42.36,"_lon":-71.0589,"name":"a long name here","n":{"i":-8388608,"u":[255,65535]}},"payload":"AQIDBAUGBwg="}',
+  '{"req":"note.get","file":"tpl.db","note":"a"}',
+  '{"req":"note.add","file":"tpl.db","note":"b","body":{"n":{"u":[1,2,3]}}}',
+  '{"req":"note.add","file":"tpl.db","note":"c","payload":"AQIDBAUGBwgJ"}',
+  '{"req":"note.update","file":"tpl.db","note":"a","body":{"name":"é"}}',
+  '{"req":"note.get","file":"tpl.db","note":"a"}',
+  '{"req":"note.template","file":"tpl.db"}',
+  '{"req":"note.get","file":"tpl.db","note":"a"}',
+];
+
 const VALID = [
   '{"req":"card.version"}',
   '{"req":"card.status"}',
@@ -122,6 +145,7 @@ export function corpusLines(): (string | Uint8Array)[] {
   }
   lines.push(withCrc('{}', 9), '{ }', '   ', '\r');
   lines.push(...binaryLines());
+  lines.push(...TEMPLATED);
   return lines;
 }
 
