@@ -9,7 +9,9 @@ import { kindOf } from '../notefile/kinds';
 import type { Note } from '../notefile/notefiles';
 import { fromHex, toHex } from '../crypto/bytes';
 import { hubConfig, hubMode } from '../requests/hub';
-import { FEATURE_CONTINUOUS, fitNotes, LIMITS, type SyncMessage } from './messages';
+import { serializeTemplate } from '../template';
+import { utf8Encode } from '../util/utf8';
+import { FEATURE_CONTINUOUS, fitNotes, LIMITS, templateVersion, type SyncMessage } from './messages';
 import type { WireNote } from './notes';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { acceptNotes } from './tracker';
@@ -223,7 +225,8 @@ export class SyncEngine implements SyncHook {
     }
     const files = this.#syncedFiles().map((name) => {
       const f = card.store.file(name)!;
-      return { name, template: 0, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) };
+      const template = this.#activeTemplate(name)?.id ?? 0;
+      return { name, template, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) };
     });
     this.#send({ type: 'catalog', more: false, envModified: this.#state().envModified ?? 0, files });
   }
@@ -236,6 +239,8 @@ export class SyncEngine implements SyncHook {
           const f = card.store.file(entry.name);
           const k = kindOf(entry.name, true);
           if (!f || !k.synced || k.inbound) continue;
+          const t = entry.needTemplate ? this.#activeTemplate(entry.name) : undefined;
+          if (t) this.#send({ type: 'template', name: entry.name, version: t.id, definition: t.definition });
           // An ACK lost with the last link: the hub already has these.
           if (entry.upUntil > 0) card.notefiles.acknowledge(entry.name, entry.upUntil + 1);
           this.#upSince.set(entry.name, entry.upUntil);
@@ -285,7 +290,9 @@ export class SyncEngine implements SyncHook {
       const since = this.#upSince.get(name) ?? 0;
       const notes = card.notefiles.pending(f, BATCH).filter((n) => n.seq > since);
       if (notes.length === 0) continue;
-      const wire = notes.map((n) => toWire(n, k.queue));
+      // Notes packed with the template the hub holds cross as their records; others as JSON.
+      const active = this.#activeTemplate(name);
+      const wire = notes.map((n) => toWire(n, k.queue, active?.v));
       const until = notes.length < BATCH ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
       const fit = fitNotes(name, since, until, wire, LIMITS.maxFrame);
       this.#inFlight = name;
@@ -356,6 +363,15 @@ export class SyncEngine implements SyncHook {
     });
   }
 
+  /** The template new notes of a file are packed with, as the protocol names it. */
+  #activeTemplate(name: string): { v: number; id: number; definition: Uint8Array } | undefined {
+    const f = this.#card.store.file(name);
+    const active = f && this.#card.templates.versions(f).find((x) => x.to === undefined);
+    if (!active) return undefined;
+    const definition = utf8Encode(serializeTemplate(active.template));
+    return { v: active.v, id: templateVersion(definition), definition };
+  }
+
   #syncedFiles(): string[] {
     return this.#card.notefiles.names().filter((name) => kindOf(name, true).synced);
   }
@@ -390,12 +406,13 @@ export class SyncEngine implements SyncHook {
   }
 }
 
-function toWire(n: Note, queue: boolean): WireNote {
+function toWire(n: Note, queue: boolean, activeVersion: number | undefined): WireNote {
   const w: WireNote = { counter: n.seq, time: n.time ?? 0 };
   if (!queue) w.id = n.id;
   if (n.deleted) w.deleted = true;
   else {
-    if (n.body) w.body = n.body;
+    if (n.record && n.format === activeVersion) w.record = n.record;
+    else if (n.body) w.body = n.body;
     if (n.payload) w.payload = n.payload;
   }
   return w;

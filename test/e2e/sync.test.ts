@@ -134,3 +134,18 @@ it('continuous mode: card notes reach the hub and hub notes reach the card withi
   expect(down).toBeLessThan(5000);
   await card.transaction({ req: 'hub.set', mode: 'minimum' });
 });
+
+it('templated notes cross as records and arrive as correct JSON events', async () => {
+  const hints = { temp: 14.1, humidity: 12, pressure: 14.1, battery: 12.1, motion: true, status: 'ok' };
+  expect(await card.transaction({ req: 'note.template', file: 'tsensors.qo', body: hints })).toMatchObject({ bytes: expect.any(Number) });
+  const bodies = [
+    { temp: 21.5, humidity: 40, pressure: 1013.25, battery: 3.75, motion: true, status: 'ok' },
+    { temp: -4.25, humidity: 99, pressure: 990.5, battery: 3.5, status: 'low' },
+  ];
+  for (const body of bodies) expect(await card.transaction({ req: 'note.add', file: 'tsensors.qo', body })).toMatchObject({ template: true });
+  await sync();
+  const got = await events.getProjectEvents(hub.projectUID, { deviceUID: [sim.device], files: 'tsensors.qo' });
+  const list = (got.events as Data[]).map((e) => e.body);
+  expect(list).toHaveLength(2);
+  expect(list).toEqual(expect.arrayContaining(bodies));
+});
