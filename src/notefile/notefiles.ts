@@ -56,6 +56,8 @@ export interface InboundNote {
   payload?: Uint8Array;
   deleted?: boolean;
   time?: number;
+  /** The card's own version, kept under a conflict id: a local change the hub must receive. */
+  local?: boolean;
 }
 
 export interface AddInput {
@@ -338,11 +340,20 @@ export class Notefiles {
         if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
       } else {
         const enc = this.#encode(f, input.body, false);
-        tx.addNote(fileId, { id, time: input.time || (this.#now() ?? 0), format: enc.format, body: enc.bytes, payload: input.payload, flags: NF.FROM_HUB });
+        const flags = input.local ? 0 : NF.FROM_HUB;
+        tx.addNote(fileId, { id, time: input.time || (this.#now() ?? 0), format: enc.format, body: enc.bytes, payload: input.payload, flags });
       }
     }
     if (downUntil !== undefined) tx.setKV(NS.SYNC, name, String(downUntil));
     this.store.commit(tx);
+  }
+
+  /** A database note changed here and not yet acknowledged by the hub, if `id` is one. */
+  dirty(name: string, id: string): Note | undefined {
+    const f = this.store.file(name);
+    const e = f?.keyed.get(id);
+    if (!f || !e || e.flags & NF.FROM_HUB || e.seq < (f.trackers.get(HUB_TRACKER) ?? 0)) return undefined;
+    return this.#toNote(f, this.store.readKeyed(f, id)!);
   }
 
   /** The hub change counter this file has applied up to (0: nothing yet). */

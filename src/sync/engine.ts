@@ -14,6 +14,7 @@ import { utf8Encode } from '../util/utf8';
 import { FEATURE_CONTINUOUS, fitNotes, LIMITS, templateVersion, type SyncMessage } from './messages';
 import type { WireNote } from './notes';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
+import { mergeFromHub } from './merge';
 import { acceptNotes } from './tracker';
 
 /** The hub's device port when hub.set host names none. */
@@ -254,11 +255,7 @@ export class SyncEngine implements SyncHook {
         return this.#pump();
       case 'notes': {
         const { apply, stored } = acceptNotes(card.notefiles.downUntil(m.name), m);
-        card.notefiles.applyFromHub(
-          m.name,
-          apply.map((n) => ({ id: n.id, body: n.body, payload: n.payload, deleted: n.deleted, time: n.time })),
-          stored,
-        );
+        card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
         return this.#send({ type: 'ack', name: m.name, until: stored });
       }
       case 'env':
