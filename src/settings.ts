@@ -7,7 +7,7 @@ export interface Settings {
   set(key: string, value: Json | undefined): void;
 }
 
-/** Settings that live only as long as the process (tests, before the store is mounted). */
+/** Settings kept in RAM only (tests; lost when the card restarts). */
 export class MemorySettings implements Settings {
   #values = new Map<string, Json>();
   get(key: string): Json | undefined {

@@ -109,7 +109,7 @@ export class Notefiles {
   }
 
   /** The file, or {notefile-noexist}. */
-  require(name: string): FileState {
+  existing(name: string): FileState {
     const f = this.store.file(name);
     if (!f) fail(`notefile ${name} does not exist`, 'notefile-noexist');
     return f;
@@ -141,7 +141,7 @@ export class Notefiles {
 
   /** Read a note: the oldest of a queue, or one database note by ID. */
   get(name: string, id: string | undefined, opts: { delete?: boolean; deleted?: boolean } = {}): Note {
-    const f = this.require(name);
+    const f = this.existing(name);
     const k = kindOf(name, true);
     let note: Note | undefined;
     if (k.queue) {
@@ -166,7 +166,7 @@ export class Notefiles {
 
   /** Replace a database note's body and/or payload (members not given are kept). */
   update(name: string, id: string | undefined, input: { body?: JsonObject; payload?: Uint8Array }): void {
-    const f = this.require(name);
+    const f = this.existing(name);
     const k = kindOf(name, true);
     if (k.queue) fail(`note.update works on database notefiles; ${name} is a queue`, 'notefile-queue-disallowed');
     if (id === undefined) fail('note: the note ID is required', 'bad-arg');
@@ -185,7 +185,7 @@ export class Notefiles {
 
   /** Delete a database note (leaves a tombstone). */
   delete(name: string, id: string | undefined): void {
-    const f = this.require(name);
+    const f = this.existing(name);
     const k = kindOf(name, true);
     if (k.queue) fail(`note.delete works on database notefiles; read ${name} with delete:true instead`, 'notefile-queue-disallowed');
     if (id === undefined) fail('note: the note ID is required', 'bad-arg');
@@ -199,7 +199,7 @@ export class Notefiles {
 
   /** The notes changed since a tracker (or all, without one), oldest change first. */
   changes(name: string, opts: ChangesOptions): ChangesResult {
-    const f = this.require(name);
+    const f = this.existing(name);
     const k = kindOf(name, true);
     if (opts.tracker !== undefined) checkTracker(opts.tracker);
     const from = opts.tracker === undefined || opts.start ? 0 : f.trackers.get(opts.tracker) ?? 0;
@@ -262,7 +262,7 @@ export class Notefiles {
 
   /** Remove every note of a file, keeping the file and its trackers. */
   clear(name: string): void {
-    const f = this.require(name);
+    const f = this.existing(name);
     const tx = this.store.begin();
     tx.drop(f.id, [0, f.counter]);
     this.#prune(tx, f, [0, f.counter]);
@@ -312,7 +312,7 @@ export class Notefiles {
   /** The hub has everything below change number `upTo`: outbound queue notes leave the card,
    * database notes become synced (and passed tombstones can be purged). */
   acknowledge(name: string, upTo: number): void {
-    const f = this.require(name);
+    const f = this.existing(name);
     const tx = this.store.begin();
     if (kindOf(name, true).queue) {
       tx.drop(f.id, [0, upTo]);

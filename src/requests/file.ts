@@ -54,7 +54,7 @@ export const fileRequests: HandlerTable = {
     let changes = 0;
     for (const name of names) {
       card.notefiles.kind(name, true);
-      const f = file === undefined ? card.store.file(name)! : card.notefiles.require(name);
+      const f = file === undefined ? card.store.file(name)! : card.notefiles.existing(name);
       total += f.total;
       changes += card.notefiles.pendingCount(f);
     }

@@ -26,7 +26,7 @@ export function utf8Encode(text: string): Uint8Array {
         out[o++] = 0xf0 | (c >> 18);
         out[o++] = 0x80 | ((c >> 12) & 0x3f);
       } else {
-        // Lone surrogates encode as U+FFFD, like TextEncoder.
+        // Lone surrogates encode as U+FFFD (the WHATWG encoder does the same).
         if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
         out[o++] = 0xe0 | (c >> 12);
       }
@@ -37,7 +37,7 @@ export function utf8Encode(text: string): Uint8Array {
   return out;
 }
 
-/** Decode UTF-8; malformed sequences become U+FFFD (as TextDecoder does). */
+/** Decode UTF-8; malformed sequences become U+FFFD, one per bad byte. */
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let s = '';
   let chunk: number[] = [];
