@@ -41,7 +41,7 @@ function __load(id) {
 export function bundle(extra: readonly string[] = []): string {
   const files: string[] = [];
   collect(path.join(DIST, 'src'), files);
-  for (const id of ['test/xs/harness.js', ...extra]) files.push(path.join(DIST, id));
+  for (const id of ['test/xs/harness.js', 'test/xs/sync-harness.js', ...extra]) files.push(path.join(DIST, id));
   let out = PRELUDE;
   for (const file of files.sort()) {
     const id = path.relative(DIST, file).split(path.sep).join('/');

@@ -4,7 +4,8 @@ import { base64Encode } from '../../src/util/base64';
 import { bundle } from './bundle';
 import { corpusLines, corpusStream } from './corpus';
 import { runStream } from './harness';
-import { XsEngine } from './xsnap';
+import { loopbackCard } from './sync-harness';
+import { XsEngine, returnJson } from './xsnap';
 
 describe('XS lane', () => {
   let xs: XsEngine;
@@ -23,6 +24,15 @@ describe('XS lane', () => {
       const probe = ['Buffer', 'process', 'console', 'setTimeout', 'structuredClone'].filter((n) => typeof globalThis[n] !== 'undefined');
       load('src/util/utf8.js').utf8Encode(probe.join(',')).buffer`);
     expect(Buffer.from(result).toString()).toBe('');
+  });
+
+  it('runs a sync round through the card engine exactly as Node does', async () => {
+    const script = (lb: string) => `(() => { const lb = ${lb}; const a = lb.sync(); lb.add(100); const b = lb.sync(); return [a, b]; })()`;
+    const onXs = await xs.evaluate(returnJson(script("load('test/xs/sync-harness.js').loopbackCard()")));
+    const onNode = JSON.stringify(new Function('loopbackCard', `return ${script('loopbackCard()')}`)(loopbackCard));
+    expect(onXs.text).toBe(onNode);
+    expect(JSON.parse(onNode)[1]).toMatchObject({ notes: 100 });
+    expect(onNode).toContain('{sync-end}');
   });
 
   it('answers the corpus byte-identically to Node', async () => {
