@@ -126,6 +126,11 @@ export class Card {
     this.#epochOffset = epochMs - this.host.clock.now();
   }
 
+  /** Before the host replaces this card with a fresh one (restart): let go of the network. */
+  shutdown(): void {
+    this.engine?.stop();
+  }
+
   /** card.restore without delete: forget configuration, keep notes and identity. */
   resetConfiguration(): void {
     for (const key of CONFIGURATION_KEYS) this.settings.set(key, undefined);

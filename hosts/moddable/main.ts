@@ -35,7 +35,10 @@ const serial = openUart(UART);
 let session: SerialSession;
 const boot = (): Card =>
   new Card(host, {
-    onRestart: () => (session.card = boot()),
+    onRestart: () => {
+      session.card.shutdown();
+      session.card = boot();
+    },
   });
 session = new SerialSession(boot(), (bytes) => serial.write(bytes));
 serial.onBytes((bytes) => session.receive(bytes));

@@ -48,6 +48,7 @@ export class Simulator {
   }
 
   close(): void {
+    this.session.card.shutdown();
     this.flash.close();
   }
 
@@ -61,6 +62,7 @@ export class Simulator {
 
   #restart(): void {
     this.restarts++;
+    this.session.card.shutdown();
     this.session.card = this.#boot();
   }
 }

@@ -51,6 +51,7 @@ export class SyncEngine implements SyncHook {
   #stall: TimerHandle | undefined;
   #failures = 0;
   #again = false;
+  #stopped = false;
   // What hub.sync.status reports.
   #requested: number | undefined;
   #completed: number | undefined;
@@ -70,15 +71,22 @@ export class SyncEngine implements SyncHook {
 
   /** Sync as soon as possible (hub.sync, note.add sync:true). */
   request(): void {
+    if (this.#stopped) return;
     this.#requested = this.#now();
     if (this.#phase === 'idle') this.#begin();
     else if (this.#continuous) this.#pump();
     else this.#again = true;
   }
 
+  /** The card is restarting: end the session and schedule nothing more. */
+  stop(): void {
+    this.#stopped = true;
+    this.#end();
+  }
+
   /** hub.set changed the configuration: drop the session and reschedule. */
   reconfigure(): void {
-    this.#end(undefined);
+    this.#end();
     this.#schedule();
   }
 
@@ -114,6 +122,7 @@ export class SyncEngine implements SyncHook {
     const clock = this.#card.host.clock;
     if (this.#timer !== undefined) clock.cancel(this.#timer);
     this.#timer = undefined;
+    if (this.#stopped) return;
     const mode = hubMode(this.#card);
     let delay: number | undefined;
     if (this.#failures > 0 && mode !== 'off' && this.#wanted()) {
@@ -208,7 +217,7 @@ export class SyncEngine implements SyncHook {
       case 'failed':
         return this.#fail(`sync protocol error: ${e.reason}`, true);
       case 'closed':
-        return this.#end(undefined);
+        return this.#end();
     }
   }
 
@@ -270,7 +279,7 @@ export class SyncEngine implements SyncHook {
       case 'pong':
         return;
       case 'close':
-        return this.#end(undefined);
+        return this.#end();
       default:
         throw new Error(`unexpected ${m.type} from the hub`);
     }
@@ -313,7 +322,7 @@ export class SyncEngine implements SyncHook {
       return;
     }
     this.#send({ type: 'close' });
-    this.#end(undefined);
+    this.#end();
     if (this.#again) this.#begin();
   }
 
@@ -331,10 +340,10 @@ export class SyncEngine implements SyncHook {
     this.#error = reason;
     if (retry) this.#failures++;
     this.#card.host.log.log('warn', `sync: ${reason}`);
-    this.#end(reason);
+    this.#end();
   }
 
-  #end(_reason: string | undefined): void {
+  #end(): void {
     const clock = this.#card.host.clock;
     if (this.#stall !== undefined) clock.cancel(this.#stall);
     this.#stall = undefined;

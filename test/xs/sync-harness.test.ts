@@ -12,3 +12,12 @@ it('runs a complete sync round through the engine and the protocol', () => {
   // Nothing is sent twice.
   expect(lb.sync().notes).toBe(100);
 });
+
+it('a card that shut down (restart) no longer syncs', () => {
+  const lb = loopbackCard();
+  lb.sync();
+  lb.add(5);
+  lb.card.shutdown();
+  expect(lb.sync().notes).toBe(0);
+  expect(lb.card.engine!.running).toBe(false);
+});
