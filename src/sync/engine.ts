@@ -84,10 +84,9 @@ export class SyncEngine implements SyncHook {
     this.#end();
   }
 
-  /** hub.set changed the configuration: drop the session and reschedule. */
+  /** hub.set changed the configuration: drop the session (ending it reschedules). */
   reconfigure(): void {
     this.#end();
-    this.#schedule();
   }
 
   get running(): boolean {
