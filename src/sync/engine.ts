@@ -212,9 +212,9 @@ export class SyncEngine implements SyncHook {
       case 'message':
         return this.#message(e.message);
       case 'refused':
-        return this.#fail(`hub refused the session: ${e.text} {${e.code === 'auth' ? 'auth' : 'sync-error'}}`, true);
+        return this.#fail(`hub refused the session: ${e.text}${e.code === 'auth' ? ' {auth}' : ''}`, true);
       case 'failed':
-        return this.#fail(`sync protocol error: ${e.reason}`, true);
+        return this.#fail(`sync stopped: ${e.reason}${e.code === 'auth' ? ' {auth}' : ''}`, true);
       case 'closed':
         return this.#end();
     }
