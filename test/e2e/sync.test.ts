@@ -149,3 +149,15 @@ it('templated notes cross as records and arrive as correct JSON events', async (
   expect(list).toHaveLength(2);
   expect(list).toEqual(expect.arrayContaining(bodies));
 });
+
+it('a disabled device is refused with {auth}; enabled again, it syncs', async () => {
+  await devices.disableDevice(hub.projectUID, sim.device);
+  expect(await card.transaction({ req: 'hub.sync' })).toEqual({});
+  const refused = await waitFor('the refusal', async () => {
+    const s = await card.transaction({ req: 'hub.sync.status' });
+    return String(s.status).includes('{sync-error}') ? String(s.status) : undefined;
+  });
+  expect(refused).toContain('{auth}');
+  await devices.enableDevice(hub.projectUID, sim.device);
+  await sync();
+});
