@@ -146,5 +146,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-void main();
+main().catch((e: unknown) => {
+  // e.g. a port already in use: one clear line, not a stack trace.
+  process.stderr.write(`notecard-sim: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
 
