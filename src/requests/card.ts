@@ -26,10 +26,15 @@ export const cardRequests: HandlerTable = {
   },
 
   'card.status': (card) => {
-    const reply: JsonObject = { status: '{normal}', connected: false };
+    const connected = card.engine?.connection().connected === true;
+    const reply: JsonObject = { status: '{normal}', connected };
     const now = card.epochMs();
     if (now !== undefined) reply.time = Math.floor(now / 1000);
+    // Percent of the flash the store holds (the Notecard's "storage").
+    const s = card.store.stats();
+    reply.storage = Math.round((100 * s.usedBytes) / (s.blocks * s.blockSize));
     reply.uptime = Math.floor((card.host.clock.now() - card.bootedAt) / 1000);
+    if (card.engine?.running) reply.sync = true;
     return reply;
   },
 
