@@ -35,18 +35,21 @@ export const ENTRY = 0x100;
 
 /** A run of templated queue notes: one RUN record (file u16, first change number u32, base time
  * u32, note flags u8, format u8, record length u16), then entries appended one flash write each:
- *   [time delta + 1, varint][record: length bytes][check u16]   padded with 0xFF to writeAlign
- * Change numbers are consecutive; the delta is from the previous entry's time (the first's from
- * the base time). The check is crc32's low 16 bits over delta and record, its high byte never
- * 0xFF, so an entry whose write was cut short (programmed in order) never checks. A 0x00 byte
- * where an entry would start ends the run (a delta + 1 varint never starts with 0x00); it is
- * written in front of whatever the head writes next. */
+ *   [time step, varint][record: length bytes][check u16]   padded with 0xFF to writeAlign
+ * Change numbers are consecutive. Times are delta-of-delta coded: an entry's time is the previous
+ * entry's (the first's: the base time) plus the previous delta plus the zigzag-coded difference
+ * stored as `time step` (+ 1, so the varint never starts with 0x00): a sensor reporting at a
+ * steady interval, give or take a minute, spends one byte on its time. The check is crc32's low
+ * 16 bits over time step and record, its high byte never 0xFF, so an entry whose write was cut
+ * short (programmed in order) never checks. A 0x00 byte where an entry would start ends the run;
+ * it is written in front of whatever the head writes next. */
 export interface Run {
   file: number;
   /** The change number of the next entry. */
   next: number;
-  /** The time of the last entry (the base time before the first). */
+  /** The time of the last entry (the base time before the first), and the delta that led to it. */
   time: number;
+  step: number;
   flags: number;
   format: number;
   len: number;
@@ -66,7 +69,7 @@ export function runBody(r: Run): Uint8Array {
 }
 
 export function parseRun(b: Uint8Array, at: number): Run {
-  return { file: u16(b, at), next: u32(b, at + 2), time: u32(b, at + 6), flags: b[at + 10], format: b[at + 11], len: u16(b, at + 12) };
+  return { file: u16(b, at), next: u32(b, at + 2), time: u32(b, at + 6), step: 0, flags: b[at + 10], format: b[at + 11], len: u16(b, at + 12) };
 }
 
 export function entryCheck(b: Uint8Array, from: number, to: number): number {
@@ -74,9 +77,10 @@ export function entryCheck(b: Uint8Array, from: number, to: number): number {
   return c >= 0xff00 ? c & 0xfeff : c;
 }
 
-/** One entry appended to run `r` (which it does not change), unpadded; `time` >= r.time. */
+/** One entry appended to run `r` (which it does not change), unpadded. */
 export function entryBytes(r: Run, time: number, record: Uint8Array): Uint8Array {
-  let d = time - r.time + 1;
+  const dd = time - r.time - r.step;
+  let d = (dd >= 0 ? 2 * dd : -2 * dd - 1) + 1;
   const v: number[] = [];
   while (d >= 0x80) {
     v.push((d % 0x80) | 0x80);

@@ -66,7 +66,7 @@ export function scanBlock(buf: Uint8Array, start: number, align: number, visit: 
   return { end: pos, clean, run: clean ? run : undefined };
 }
 
-/** Reads the entry at `pos` of `run`; on success advances run.time and returns its end, else -1. */
+/** Reads the entry at `pos` of `run`; on success advances run.time and .step and returns its end, else -1. */
 function readEntry(buf: Uint8Array, pos: number, run: Run): number {
   let d = 0;
   let scale = 1;
@@ -80,7 +80,10 @@ function readEntry(buf: Uint8Array, pos: number, run: Run): number {
   }
   const end = o + run.len + 2;
   if (d < 1 || end > buf.length || entryCheck(buf, pos, end - 2) !== u16(buf, end - 2)) return -1;
-  run.time += d - 1;
+  const step = run.step + ((d - 1) % 2 ? -d / 2 : (d - 1) / 2);
+  if (run.time + step < 0 || run.time + step > 0xffffffff) return -1;
+  run.time += step;
+  run.step = step;
   return end;
 }
 

@@ -313,7 +313,7 @@ export class Store {
    * (its RUN record and the entry in one flash write). Then apply it. */
   #putEntry(e: EntryNote, level: number): void {
     if (!this.#appendEntry(e)) {
-      const run: Run = { file: e.file, next: e.seq, time: e.time, flags: e.flags, format: e.format, len: e.record.length };
+      const run: Run = { file: e.file, next: e.seq, time: e.time, step: 0, flags: e.flags, format: e.format, len: e.record.length };
       const head = frame([{ type: RT.RUN, body: runBody(run) }], this.align, false);
       const entry = entryBytes(run, e.time, e.record);
       this.#room(head.length + alignUp(entry.length, this.align), level);
@@ -331,12 +331,12 @@ export class Store {
   #appendEntry(e: EntryNote): boolean {
     const r = this.#run;
     if (!r || !this.#headOpen || r.file !== e.file || r.next !== e.seq || r.flags !== e.flags || r.format !== e.format) return false;
-    if (r.len !== e.record.length || e.time < r.time) return false;
+    if (r.len !== e.record.length) return false;
     const entry = entryBytes(r, e.time, e.record);
     const bytes = new Uint8Array(alignUp(entry.length, this.align)).fill(0xff);
     bytes.set(entry);
     if (this.#headPos + bytes.length > this.blockSize) return false;
-    this.#write(bytes, { ...r, next: r.next + 1, time: e.time }, true);
+    this.#write(bytes, { ...r, next: r.next + 1, time: e.time, step: e.time - r.time }, true);
     return true;
   }
 
