@@ -4,6 +4,7 @@
 //         Zeroing the first 16 bytes retires a block; no erase can turn zeros back into a valid header.
 // Record: [crc u32][len u16][tag u8][body: len bytes][0xFF pad to writeAlign]
 //         crc covers len, tag and body. tag = type | MORE; MORE = "the transaction continues".
+// Run:    a RUN record, then entries of templated queue notes (see Run below).
 import { crc32 } from '../util/crc32';
 
 export const BLOCK_MAGIC = 0x3153434f; // "OCS1"

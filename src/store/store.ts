@@ -5,6 +5,8 @@
 // that replays the log at boot, so what the card answers is exactly what a reboot rebuilds.
 // Space comes back by retiring the oldest block: its live notes are copied to the head, its
 // small state records (files, trackers, settings) are rewritten from RAM, the rest is dropped.
+// A templated queue note is an entry appended to the head's run (format.ts, Run): a few bytes
+// and one flash write instead of a record.
 // Record bodies and Txn: records.ts; reading blocks back: scan.ts.
 import { CardError, fail } from '../errors';
 import type { Flash } from '../host';
