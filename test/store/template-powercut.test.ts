@@ -90,7 +90,7 @@ describe('templated notefiles under power cuts', () => {
     }
   }
 
-  it.each([1, 4])('runs of templated notes survive a cut anywhere (%i-byte alignment)', (writeAlign) => {
+  it.each([1, 4, 16])('runs of templated notes survive a cut anywhere (%i-byte alignment)', (writeAlign) => {
     const geometry = { size: 8 * 512, blockSize: 512, writeAlign };
     const { cuts } = cutEverywhere(geometry, 400, {
       mount: (flash: RamFlash) => {
