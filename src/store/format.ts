@@ -4,6 +4,7 @@
 //         Zeroing the first 16 bytes retires a block; no erase can turn zeros back into a valid header.
 // Record: [crc u32][len u16][tag u8][body: len bytes][0xFF pad to writeAlign]
 //         crc covers len, tag and body. tag = type | MORE; MORE = "the transaction continues".
+// Run:    a RUN record, then entries of templated queue notes (see Run below).
 import { crc32 } from '../util/crc32';
 
 export const BLOCK_MAGIC = 0x3153434f; // "OCS1"
@@ -26,7 +27,73 @@ export const RT = Object.freeze({
   KV: 6,
   /** Factory reset: everything before this record is forgotten. */
   WIPE: 7,
+  /** A run header: queue notes of one file follow it as compact entries (see Run below). */
+  RUN: 8,
 });
+
+/** Not a record type: what scanBlock reports for one entry of a run. */
+export const ENTRY = 0x100;
+
+/** A run of templated queue notes: one RUN record (file u16, first change number u32, base time
+ * u32, note flags u8, format u8, record length u16), then entries appended one flash write each:
+ *   [time step, varint][record: length bytes][check u16]   padded with 0xFF to writeAlign
+ * Change numbers are consecutive. Times are delta-of-delta coded: an entry's time is the previous
+ * entry's (the first's: the base time) plus the previous delta plus the zigzag-coded difference
+ * stored as `time step` (+ 1, so the varint never starts with 0x00): a sensor reporting at a
+ * steady interval, give or take a minute, spends one byte on its time. The check is crc32's low
+ * 16 bits over time step and record, its high byte never 0xFF, so an entry whose write was cut
+ * short (programmed in order) never checks. A 0x00 byte where an entry would start ends the run;
+ * it is written in front of whatever the head writes next. */
+export interface Run {
+  file: number;
+  /** The change number of the next entry. */
+  next: number;
+  /** The time of the last entry (the base time before the first), and the delta that led to it. */
+  time: number;
+  step: number;
+  flags: number;
+  format: number;
+  len: number;
+}
+
+export const RUN_BODY = 14;
+
+export function runBody(r: Run): Uint8Array {
+  const b = new Uint8Array(RUN_BODY);
+  put16(b, 0, r.file);
+  put32(b, 2, r.next);
+  put32(b, 6, r.time);
+  b[10] = r.flags;
+  b[11] = r.format;
+  put16(b, 12, r.len);
+  return b;
+}
+
+export function parseRun(b: Uint8Array, at: number): Run {
+  return { file: u16(b, at), next: u32(b, at + 2), time: u32(b, at + 6), step: 0, flags: b[at + 10], format: b[at + 11], len: u16(b, at + 12) };
+}
+
+export function entryCheck(b: Uint8Array, from: number, to: number): number {
+  const c = crc32(b.subarray(from, to)) & 0xffff;
+  return c >= 0xff00 ? c & 0xfeff : c;
+}
+
+/** One entry appended to run `r` (which it does not change), unpadded. */
+export function entryBytes(r: Run, time: number, record: Uint8Array): Uint8Array {
+  const dd = time - r.time - r.step;
+  let d = (dd >= 0 ? 2 * dd : -2 * dd - 1) + 1;
+  const v: number[] = [];
+  while (d >= 0x80) {
+    v.push((d % 0x80) | 0x80);
+    d = Math.floor(d / 0x80);
+  }
+  v.push(d);
+  const out = new Uint8Array(v.length + record.length + 2);
+  out.set(v, 0);
+  out.set(record, v.length);
+  put16(out, v.length + record.length, entryCheck(out, 0, v.length + record.length));
+  return out;
+}
 
 /** Note flags. FULL: added with full:true (a template codec keeps empty values). */
 export const NF = Object.freeze({ KEYED: 1, DELETED: 2, FROM_HUB: 4, BODY: 8, PAYLOAD: 16, FULL: 32 });

@@ -5,13 +5,16 @@
 // that replays the log at boot, so what the card answers is exactly what a reboot rebuilds.
 // Space comes back by retiring the oldest block: its live notes are copied to the head, its
 // small state records (files, trackers, settings) are rewritten from RAM, the rest is dropped.
+// A templated queue note is an entry appended to the head's run (format.ts, Run): a few bytes
+// and one flash write instead of a record.
 // Record bodies and Txn: records.ts; reading blocks back: scan.ts.
 import { CardError, fail } from '../errors';
 import type { Flash } from '../host';
 import { utf8Decode } from '../util/utf8';
 import { crc32 } from '../util/crc32';
 import {
-  BLOCK_MAGIC, FF, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, alignUp, frame, framedSize, put32, u16, u32,
+  BLOCK_MAGIC, ENTRY, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, Run, alignUp, entryBytes,
+  frame, framedSize, put32, runBody, u16, u32,
 } from './format';
 import { Txn, fileBody, kvBody, parseNoteHead, trackerBody } from './records';
 import { Found, scanBlock } from './scan';
@@ -26,7 +29,7 @@ export interface KeyedEntry {
   offset: number;
 }
 
-/** Blocks whose queue-note positions stay cached (each costs 8 bytes per note in the block). */
+/** Blocks whose queue-note positions stay cached (each costs 12 bytes per note in the block). */
 const CACHED_BLOCKS = 4;
 
 /** The tracker the sync engine owns: notes below it have been sent to the hub. */
@@ -67,6 +70,27 @@ export interface StoredNote {
   format: number;
   body?: Uint8Array;
   payload?: Uint8Array;
+}
+
+/** A queue note written as a run entry (templated, body only). */
+interface EntryNote {
+  file: number;
+  seq: number;
+  time: number;
+  flags: number;
+  format: number;
+  record: Uint8Array;
+}
+
+/** Where one file's queued notes sit in a scanned block. An entry's offset is -1 - (offset of
+ * its record); its time is in `times` and its run is the last of `runs` starting at or before it. */
+interface BlockNotes {
+  block: number;
+  file: number;
+  seqs: Int32Array;
+  offsets: Int32Array;
+  times: Uint32Array;
+  runs: { from: number; run: Run }[];
 }
 
 /** Free blocks a write must leave: compaction may use the last ones; deletions may go one
@@ -111,9 +135,11 @@ export class Store {
   #head = -1;
   #headPos = 0;
   #headOpen = false;
+  /** The run the head block ends in, open for more entries. */
+  #run: Run | undefined;
   #full = false;
   /** Recently scanned blocks: where one file's queued notes sit in each. */
-  #cache: { block: number; file: number; seqs: Int32Array; offsets: Int32Array }[] = [];
+  #cache: BlockNotes[] = [];
   /** Problems met while mounting (shown by check()). */
   readonly mountProblems: string[] = [];
 
@@ -171,40 +197,60 @@ export class Store {
     if (!file.queued.has(seq)) return undefined;
     for (const c of this.#cache) {
       const i = c.file === file.id ? c.seqs.indexOf(seq) : -1;
-      if (i >= 0) return this.#readAt(c.block, c.offsets[i]);
+      if (i >= 0) return this.#readCached(c, i);
     }
     let found: StoredNote | undefined;
     file.spans.blocksFor(seq, (block) => {
-      const at = this.#offsetIn(block, file, seq);
-      if (at >= 0) found = this.#readAt(block, at);
+      const c = this.#notesIn(block, file);
+      const i = c.seqs.indexOf(seq);
+      if (i >= 0) found = this.#readCached(c, i);
       return found !== undefined;
     });
     return found;
   }
 
-  /** After a power cut in the middle of a retirement, a queued note may already have its copy. */
-  #copiedElsewhere(file: FileState, seq: number, block: number): boolean {
-    return file.spans.blocksFor(seq, (other) => other !== block && this.#offsetIn(other, file, seq) >= 0);
+  #readCached(c: BlockNotes, i: number): StoredNote {
+    const at = c.offsets[i];
+    if (at >= 0) return this.#readAt(c.block, at);
+    let run = c.runs[0].run;
+    for (const r of c.runs) if (r.from <= i) run = r.run;
+    const body = this.flash.read(c.block * this.blockSize - 1 - at, run.len);
+    return { file: run.file, seq: c.seqs[i], time: c.times[i], flags: run.flags, format: run.format, body };
   }
 
-  /** Where a queued note sits in a block, or -1. A few scanned blocks stay cached: queues are read in order. */
-  #offsetIn(block: number, file: FileState, seq: number): number {
+  /** After a power cut in the middle of a retirement, a queued note may already have its copy. */
+  #copiedElsewhere(file: FileState, seq: number, block: number): boolean {
+    return file.spans.blocksFor(seq, (other) => other !== block && this.#notesIn(other, file).seqs.indexOf(seq) >= 0);
+  }
+
+  /** Where a file's queued notes sit in a block. A few scanned blocks stay cached: queues are read in order. */
+  #notesIn(block: number, file: FileState): BlockNotes {
     let hit = this.#cache.find((c) => c.block === block && c.file === file.id);
     if (!hit) {
       const seqs: number[] = [];
       const offsets: number[] = [];
+      const times: number[] = [];
+      const runs: { from: number; run: Run }[] = [];
       const buf = this.flash.read(block * this.blockSize, this.blockSize);
       scanBlock(buf, this.recordStart, this.align, (r) => {
+        if (r.type === ENTRY && r.run!.file === file.id) {
+          const last = runs[runs.length - 1]?.run;
+          if (!last || last.flags !== r.run!.flags || last.format !== r.run!.format || last.len !== r.run!.len) runs.push({ from: seqs.length, run: r.run! });
+          seqs.push(r.seq!);
+          offsets.push(-1 - r.body);
+          times.push(r.time!);
+          return;
+        }
         if (r.type !== RT.NOTE || u16(buf, r.body) !== file.id || buf[r.body + 10] & NF.KEYED) return;
         seqs.push(u32(buf, r.body + 2));
         offsets.push(r.at);
+        times.push(0);
       });
-      hit = { block, file: file.id, seqs: Int32Array.from(seqs), offsets: Int32Array.from(offsets) };
+      hit = { block, file: file.id, seqs: Int32Array.from(seqs), offsets: Int32Array.from(offsets), times: Uint32Array.from(times), runs };
       this.#cache.unshift(hit);
       if (this.#cache.length > CACHED_BLOCKS) this.#cache.pop();
     }
-    const i = hit.seqs.indexOf(seq);
-    return i < 0 ? -1 : hit.offsets[i];
+    return hit;
   }
 
   #forget(block: number): void {
@@ -239,12 +285,16 @@ export class Store {
   commit(tx: Txn): void {
     if (!tx.recs.length) return;
     this.#purges(tx);
+    const entry = tx.recs.length === 1 && tx.recs[0].type === RT.NOTE ? this.#entryOf(tx.recs[0].body, 0, tx.recs[0].body.length) : undefined;
+    if (entry) {
+      this.#putEntry(entry, RESERVE.normal);
+      this.#full = false;
+      return;
+    }
     const size = framedSize(tx.recs, this.align);
     if (size > this.capacity) fail(`too big: one change may take at most ${this.capacity} bytes of flash, this one needs ${size}`, 'too-big');
     this.#room(size, tx.freeing ? RESERVE.rescue : RESERVE.normal);
-    const at = this.#headPos;
-    this.#write(frame(tx.recs, this.align, true));
-    let o = at;
+    let o = this.#write(frame(tx.recs, this.align, true));
     for (const r of tx.recs) {
       this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
       o += alignUp(REC_HEAD + r.body.length, this.align);
@@ -252,21 +302,78 @@ export class Store {
     this.#full = false;
   }
 
-  /** Append framed bytes at the head. A failed write closes the head: nothing may follow a torn record. */
-  #write(bytes: Uint8Array): void {
+  /** A note record that can be a run entry: a templated queue note with a body and no payload. */
+  #entryOf(buf: Uint8Array, b: number, len: number): EntryNote | undefined {
+    const h = parseNoteHead(buf, b, len);
+    const ok = h.id === undefined && h.flags & NF.BODY && !(h.flags & (NF.PAYLOAD | NF.DELETED)) && h.format !== FORMAT_JSON;
+    if (!ok || h.bodyLen < 1 || h.bodyLen + 64 > this.capacity) return undefined;
+    const record = buf.slice(b + h.bodyAt, b + h.bodyAt + h.bodyLen);
+    return { file: h.file, seq: h.seq, time: h.time, flags: h.flags, format: h.format, record };
+  }
+
+  /** Write a queue note as an entry of the head's run, or as the first entry of a new run
+   * (its RUN record and the entry in one flash write). Then apply it. */
+  #putEntry(e: EntryNote, level: number): void {
+    if (!this.#appendEntry(e)) {
+      const run: Run = { file: e.file, next: e.seq, time: e.time, step: 0, flags: e.flags, format: e.format, len: e.record.length };
+      const head = frame([{ type: RT.RUN, body: runBody(run) }], this.align, false);
+      const entry = entryBytes(run, e.time, e.record);
+      this.#room(head.length + alignUp(entry.length, this.align), level);
+      if (!this.#appendEntry(e)) {
+        const bytes = new Uint8Array(head.length + alignUp(entry.length, this.align)).fill(0xff);
+        bytes.set(head);
+        bytes.set(entry, head.length);
+        this.#write(bytes, { ...run, next: e.seq + 1 });
+      }
+    }
+    this.#applyQueued(e.file, e.seq, this.#head);
+  }
+
+  /** Append `e` to the head's open run when it continues it and fits: one flash write. */
+  #appendEntry(e: EntryNote): boolean {
+    const r = this.#run;
+    if (!r || !this.#headOpen || r.file !== e.file || r.next !== e.seq || r.flags !== e.flags || r.format !== e.format) return false;
+    if (r.len !== e.record.length) return false;
+    const entry = entryBytes(r, e.time, e.record);
+    const bytes = new Uint8Array(alignUp(entry.length, this.align)).fill(0xff);
+    bytes.set(entry);
+    if (this.#headPos + bytes.length > this.blockSize) return false;
+    this.#write(bytes, { ...r, next: r.next + 1, time: e.time, step: e.time - r.time }, true);
+    return true;
+  }
+
+  /** Append bytes at the head; returns where they start. Anything but an entry (`append`) first
+   * ends an open run with a zero byte, in the same write. `run` is the run open after it.
+   * A failed write closes the head: nothing may follow a torn record. */
+  #write(bytes: Uint8Array, run?: Run, append = false): number {
     this.#forget(this.#head);
+    let out = bytes;
+    if (this.#run && !append) {
+      out = new Uint8Array(alignUp(1, this.align) + bytes.length); // zeros: the run's end
+      out.set(bytes, out.length - bytes.length);
+    }
     try {
-      this.flash.write(this.#head * this.blockSize + this.#headPos, bytes);
+      this.flash.write(this.#head * this.blockSize + this.#headPos, out);
     } catch (e) {
       this.#headOpen = false;
+      this.#run = undefined;
       throw e;
     }
-    this.#headPos += bytes.length;
+    const at = this.#headPos + out.length - bytes.length;
+    this.#headPos += out.length;
+    this.#run = run;
+    return at;
+  }
+
+  /** Whether `size` bytes (plus the end of an open run) fit at the head. */
+  #fits(size: number): boolean {
+    const end = this.#run ? alignUp(1, this.align) : 0;
+    return this.#head >= 0 && this.#headOpen && this.#headPos + size + end <= this.blockSize;
   }
 
   /** Make room for `size` bytes at the head, retiring old blocks when the free reserve is low. */
   #room(size: number, level: number): void {
-    if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+    if (this.#fits(size)) return;
     let rotations = 0;
     while (this.#free.length <= level) {
       if (level === RESERVE.compact) this.#tooFull(); // cannot happen while the reserve is kept
@@ -276,7 +383,7 @@ export class Store {
         this.#tooFull();
       }
       this.#retireOldest();
-      if (this.#head >= 0 && this.#headOpen && this.#headPos + size <= this.blockSize) return;
+      if (this.#fits(size)) return;
     }
     this.#allocate();
   }
@@ -306,6 +413,7 @@ export class Store {
     this.#head = block;
     this.#headPos = this.recordStart;
     this.#headOpen = true;
+    this.#run = undefined;
   }
 
   /** Retire the oldest block: keep what is live in it, then zero its header. */
@@ -314,16 +422,18 @@ export class Store {
     if (block === this.#head) this.#headOpen = false;
     const buf = this.flash.read(block * this.blockSize, this.blockSize);
     const refreshed = new Set<string>();
-    const keep: Rec[] = [];
+    const keep: (Rec | EntryNote)[] = [];
     scanBlock(buf, this.recordStart, this.align, (r) => {
       const kept = this.#survivor(buf, r, block, refreshed);
       if (kept) keep.push(kept);
     });
     for (const rec of keep) {
-      const size = framedSize([rec], this.align);
-      this.#room(size, RESERVE.compact);
-      const at = this.#headPos;
-      this.#write(frame([rec], this.align, false));
+      if (!('type' in rec)) {
+        this.#putEntry(rec, RESERVE.compact);
+        continue;
+      }
+      this.#room(framedSize([rec], this.align), RESERVE.compact);
+      const at = this.#write(frame([rec], this.align, false));
       this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
     }
     this.flash.write(block * this.blockSize, new Uint8Array(HEADER_SEAL));
@@ -334,10 +444,17 @@ export class Store {
     this.#forget(block);
   }
 
-  /** What a record in a retiring block becomes: a copy, a fresh rewrite from RAM, or nothing. */
-  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Rec | undefined {
+  /** What a record in a retiring block becomes: a copy (templated queue notes as run entries),
+   * a fresh rewrite from RAM, or nothing. */
+  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Rec | EntryNote | undefined {
     const b = r.body;
     switch (r.type) {
+      case ENTRY: {
+        const e = r.run!;
+        const f = this.#files.get(e.file);
+        if (!f || !f.queued.has(r.seq!) || this.#copiedElsewhere(f, r.seq!, block)) return undefined;
+        return { file: e.file, seq: r.seq!, time: r.time!, flags: e.flags, format: e.format, record: buf.slice(b, b + r.len) };
+      }
       case RT.NOTE: {
         const f = this.#files.get(u16(buf, b));
         if (!f) return undefined;
@@ -345,7 +462,8 @@ export class Store {
         const live = h.id !== undefined
           ? f.keyed.get(h.id)?.block === block && f.keyed.get(h.id)?.offset === r.at
           : f.queued.has(h.seq) && !this.#copiedElsewhere(f, h.seq, block);
-        return live ? { type: RT.NOTE, body: buf.slice(b, b + r.len) } : undefined;
+        if (!live) return undefined;
+        return this.#entryOf(buf, b, r.len) ?? { type: RT.NOTE, body: buf.slice(b, b + r.len) };
       }
       case RT.FILE: {
         const f = this.#files.get(u16(buf, b));
@@ -400,8 +518,17 @@ export class Store {
     return f;
   }
 
+  #applyQueued(file: number, seq: number, block: number): void {
+    const f = this.#fileFor(file);
+    f.counter = Math.max(f.counter, seq + 1);
+    f.queued.add(seq);
+    f.spans.note(block, seq);
+  }
+
   #apply(type: number, buf: Uint8Array, b: number, len: number, block: number, at: number): void {
     switch (type) {
+      case RT.RUN: // its entries are applied one by one
+        break;
       case RT.FILE: {
         const f = this.#fileFor(u16(buf, b));
         f.counter = Math.max(f.counter, u32(buf, b + 2));
@@ -534,11 +661,15 @@ export class Store {
     for (const block of found) {
       this.#maxSeq = Math.max(this.#maxSeq, this.#blockSeq[block]);
       const buf = this.flash.read(block * this.blockSize, this.blockSize);
-      const end = scanBlock(buf, this.recordStart, this.align, (r) => this.#apply(r.type, buf, r.body, r.len, block, r.at));
+      const end = scanBlock(buf, this.recordStart, this.align, (r) => {
+        if (r.type === ENTRY) this.#applyQueued(r.run!.file, r.seq!, block);
+        else this.#apply(r.type, buf, r.body, r.len, block, r.at);
+      });
       if (block === found[found.length - 1]) {
         this.#head = block;
         this.#headPos = end.end;
         this.#headOpen = end.clean;
+        this.#run = end.run;
       }
     }
     for (const f of this.#files.values()) {
@@ -578,7 +709,7 @@ export class Store {
       n += f.trackers.size * 48;
     }
     for (const [k, v] of this.#kv) n += 48 + (k.length + v.length) * 2;
-    for (const c of this.#cache) n += 64 + c.seqs.byteLength + c.offsets.byteLength;
+    for (const c of this.#cache) n += 64 + c.seqs.byteLength + c.offsets.byteLength + c.times.byteLength + c.runs.length * 48;
     return n;
   }
 

@@ -3,8 +3,10 @@
 // the state before or after the interrupted request, never a note without its template version.
 import { RamFlash } from '../../hosts/node/ram-flash';
 import { Card } from '../../src/card';
+import { ENTRY, RT } from '../../src/store/format';
+import { scanBlock } from '../../src/store/scan';
 import { cutEverywhere } from '../support/powercut';
-import { testHost } from '../support/host';
+import { TestHost, testHost } from '../support/host';
 
 const TEMPLATES = [{ t: 12.1, s: 'x' }, { s: 'x', t: 24 }, { t: 14.1, s: '8', n: [11] }];
 
@@ -54,5 +56,82 @@ describe('templated notefiles under power cuts', () => {
       check: (card) => card.store.check(),
     });
     expect(cuts).toBeGreaterThan(120);
+  });
+
+  // Runs: long stretches of consecutive templated adds to one queue (each an entry appended to
+  // the head's run), broken by everything that must end or restart a run: another file's write,
+  // a FULL note (other flags), a template change (other format), a string of another length,
+  // the clock going backwards or leaping, a read with delete, a hub acknowledgement, a block
+  // filling up, compaction copying live entries forward, and (every step) a reboot.
+  function runStep(card: Card, i: number): void {
+    const host = card.host as TestHost;
+    host.ms = i * 37_000 + (i % 23 === 0 ? -2_000_000 : 0) + (i % 29 === 0 ? 90_000_000 : 0);
+    const v = (i * 13) % 1000;
+    const add = (file: string, extra: object = {}) => send(card, { req: 'note.add', file, body: { t: v, s: i % 11 === 0 ? 'longer' : 'ab' }, ...extra });
+    switch (i % 16) {
+      case 5:
+        return add('u.qo');
+      case 8:
+        return send(card, { req: 'note.changes', file: 't.qo', max: 4, delete: true });
+      case 11:
+        return add('t.qo', { full: true });
+      case 13: {
+        const f = card.store.file('t.qo');
+        const pending = f ? card.notefiles.pending(f, 7) : [];
+        if (pending.length) card.notefiles.acknowledge('t.qo', pending[pending.length - 1].seq + 1);
+        return;
+      }
+      case 14:
+        if (i % 48 === 14) return send(card, { req: 'note.template', file: 't.qo', body: TEMPLATES[Math.floor(i / 48) % 2], port: 2 });
+        if (card.store.file('u.qo')) card.notefiles.acknowledge('u.qo', card.store.file('u.qo')!.counter);
+        return;
+      default:
+        return add('t.qo');
+    }
+  }
+
+  it.each([1, 4, 16])('runs of templated notes survive a cut anywhere (%i-byte alignment)', (writeAlign) => {
+    const geometry = { size: 8 * 512, blockSize: 512, writeAlign };
+    const { cuts } = cutEverywhere(geometry, 400, {
+      mount: (flash: RamFlash) => {
+        const card = new Card(testHost(flash));
+        if (!card.store.file('t.qo')) {
+          send(card, { req: 'note.template', file: 't.qo', body: TEMPLATES[0], port: 1 });
+          send(card, { req: 'note.template', file: 'u.qo', body: TEMPLATES[1], port: 3 });
+        }
+        return card;
+      },
+      step: runStep,
+      state: (card) => JSON.stringify([state(card), card.notefiles.changes('t.qo', { max: 1e6 }).notes.map((n) => n.time)]),
+      check: (card) => card.store.check(),
+    });
+    expect(cuts).toBeGreaterThan(400);
+  });
+
+  it('the run workload really writes long runs and wraps the log', () => {
+    const flash = new RamFlash({ size: 8 * 512, blockSize: 512, writeAlign: 4 });
+    let card = new Card(testHost(flash));
+    send(card, { req: 'note.template', file: 't.qo', body: TEMPLATES[0], port: 1 });
+    send(card, { req: 'note.template', file: 'u.qo', body: TEMPLATES[1], port: 3 });
+    let longest = 0;
+    let runs = 0;
+    for (let i = 0; i < 400; i++) {
+      card = new Card(testHost(flash));
+      runStep(card, i);
+      if (i % 40 === 39) {
+        for (let b = 0; b < 8; b++) {
+          let n = 0;
+          scanBlock(flash.bytes.subarray(b * 512, b * 512 + 512), card.store.recordStart, 4, (r) => {
+            if (r.type === RT.RUN) runs++;
+            n = r.type === ENTRY ? n + 1 : r.type === RT.RUN ? 0 : n;
+            longest = Math.max(longest, n);
+          });
+        }
+      }
+    }
+    expect(card.store.check()).toEqual([]);
+    expect(runs).toBeGreaterThan(20);
+    expect(longest).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...flash.eraseCounts)).toBeGreaterThanOrEqual(3);
   });
 });
