@@ -10,7 +10,7 @@ import { Settings } from './settings';
 import { Environment } from './store/env';
 import { FlashSettings, NS } from './store/settings';
 import { Store } from './store/store';
-import { hex } from './util/md5';
+import { toHex } from './util/hex';
 import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
@@ -94,7 +94,7 @@ export class Card {
       const ms = this.epochMs();
       return ms === undefined ? undefined : Math.floor(ms / 1000);
     };
-    this.notefiles = new Notefiles(this.store, seconds, () => hex(host.random.bytes(8)));
+    this.notefiles = new Notefiles(this.store, seconds, () => toHex(host.random.bytes(8)));
     this.templates = new NoteTemplates(this.notefiles);
     this.notefiles.codec = this.templates;
     this.env = new Environment(this.store, seconds);

@@ -7,7 +7,7 @@ import type { JsonObject } from '../json';
 import { isObject } from '../json';
 import { kindOf } from '../notefile/kinds';
 import type { Note } from '../notefile/notefiles';
-import { fromHex, toHex } from '../crypto/bytes';
+import { fromHex, toHex } from '../util/hex';
 import { hubConfig, hubMode } from '../requests/hub';
 import { serializeTemplate } from '../template';
 import { utf8Encode } from '../util/utf8';

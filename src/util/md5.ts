@@ -1,4 +1,5 @@
 // MD5 (RFC 1321): the card.binary status digest. Incremental so a buffer can be hashed in chunks.
+import { toHex } from './hex';
 
 const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 const K = (() => {
@@ -74,12 +75,6 @@ export class Md5 {
   }
 }
 
-export function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
-  return s;
-}
-
 export function md5Hex(bytes: Uint8Array): string {
-  return hex(new Md5().update(bytes).digest());
+  return toHex(new Md5().update(bytes).digest());
 }
