@@ -1,43 +1,32 @@
 // The card's sync engine against the real hub listener over loopback: time to sync 1,000 notes
 // and bytes on the wire per note. Run: npm run build && node dist/bench/sync.js
-import * as net from 'net';
 import { Card } from '../src/card';
-import type { Net } from '../src/host';
+import type { Net, NetHandlers, NetStream } from '../src/host';
 import { RamFlash } from '../hosts/node/ram-flash';
-import { nodeHost } from '../hosts/node/node-host';
+import { nodeHost, nodeNet } from '../hosts/node/node-host';
 import { startHub } from '../hub/server';
 import { tempDir } from '../test/support/sim-process';
 
 const NOTES = 1000;
 
-/** TCP that counts the bytes each way. */
+/** The Node TCP Net, counting the bytes each way. */
 class CountingNet implements Net {
   up = 0;
   down = 0;
-  connect(host: string, port: number, h: Parameters<Net['connect']>[2]) {
-    const socket = net.connect({ host, port });
-    socket.setNoDelay(true);
-    let closed = false;
-    const close = (why?: string) => {
-      if (!closed) {
-        closed = true;
-        socket.destroy();
-        h.onClose(why);
-      }
-    };
-    socket.on('connect', () => h.onConnect());
-    socket.on('data', (d: Buffer) => {
-      this.down += d.length;
-      h.onData(new Uint8Array(d));
-    });
-    socket.on('error', (e) => close(e.message));
-    socket.on('close', () => close());
-    return {
-      write: (b: Uint8Array) => {
-        this.up += b.length;
-        socket.write(b);
+  connect(host: string, port: number, h: NetHandlers): NetStream {
+    const stream = nodeNet.connect(host, port, {
+      ...h,
+      onData: (bytes) => {
+        this.down += bytes.length;
+        h.onData(bytes);
       },
-      close: () => close(),
+    });
+    return {
+      write: (bytes) => {
+        this.up += bytes.length;
+        stream.write(bytes);
+      },
+      close: () => stream.close(),
     };
   }
 }

@@ -1,59 +1,51 @@
 // The card's sync engine against the real hub listener, with the link cut at hundreds of points
 // in both directions (between frames and inside them): after a clean sync, every note the card
 // queued is on the hub exactly once, and nothing the hub sent is applied twice.
-import * as net from 'net';
 import { Card } from '../../src/card';
-import type { Net } from '../../src/host';
+import type { Net, NetHandlers, NetStream } from '../../src/host';
 import { RamFlash } from '../../hosts/node/ram-flash';
-import { nodeHost } from '../../hosts/node/node-host';
+import { nodeHost, nodeNet } from '../../hosts/node/node-host';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A TCP Net whose next connection dies after `cut` bytes have crossed in the chosen direction. */
+/** The Node TCP Net, except that its next connection dies after `cut` bytes in one direction. */
 class CuttingNet implements Net {
   cut: { up: boolean; after: number } | undefined;
-  connect(host: string, port: number, h: Parameters<Net['connect']>[2]) {
-    const socket = net.connect({ host, port });
+  connect(host: string, port: number, h: NetHandlers): NetStream {
     const plan = this.cut;
     this.cut = undefined;
     let up = 0;
     let down = 0;
-    let closed = false;
-    const close = (why?: string) => {
-      if (closed) return;
-      closed = true;
-      socket.destroy();
-      h.onClose(why);
-    };
-    socket.on('connect', () => h.onConnect());
-    socket.on('data', (d: Buffer) => {
-      if (closed) return;
-      let bytes = new Uint8Array(d);
-      if (plan && !plan.up && down + bytes.length >= plan.after) {
-        bytes = bytes.subarray(0, plan.after - down);
-        if (bytes.length) h.onData(bytes);
-        return close('cut (down)');
-      }
-      down += bytes.length;
-      h.onData(bytes);
+    let cut = false;
+    const stream = nodeNet.connect(host, port, {
+      onConnect: () => h.onConnect(),
+      onClose: (why) => h.onClose(why ?? (cut ? 'cut' : undefined)),
+      onData: (bytes) => {
+        if (cut) return;
+        if (plan && !plan.up && down + bytes.length >= plan.after) {
+          cut = true;
+          if (plan.after > down) h.onData(bytes.subarray(0, plan.after - down));
+          return stream.close();
+        }
+        down += bytes.length;
+        h.onData(bytes);
+      },
     });
-    socket.on('error', (e) => close(e.message));
-    socket.on('close', () => close());
     return {
-      write: (bytes: Uint8Array) => {
-        if (closed) return;
+      write: (bytes) => {
+        if (cut) return;
         if (plan?.up && up + bytes.length >= plan.after) {
-          socket.write(bytes.subarray(0, plan.after - up));
-          setImmediate(() => close('cut (up)'));
-          up = plan.after;
+          cut = true;
+          stream.write(bytes.subarray(0, plan.after - up));
+          setImmediate(() => stream.close());
           return;
         }
         up += bytes.length;
-        socket.write(bytes);
+        stream.write(bytes);
       },
-      close: () => close(),
+      close: () => stream.close(),
     };
   }
 }
