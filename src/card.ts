@@ -3,7 +3,7 @@ import { CardError } from './errors';
 import type { Host } from './host';
 import type { Json, JsonObject } from './json';
 import { Args } from './requests/args';
-import { REQUESTS, knownFamily } from './requests';
+import { REQUESTS, knownFamily } from './requests/index';
 import { Notefiles } from './notefile/notefiles';
 import { NoteTemplates } from './notefile/templates';
 import { Settings } from './settings';

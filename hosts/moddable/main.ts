@@ -1,50 +1,67 @@
-// The card on a Moddable board: UART to the host MCU, a flash partition for the store, timers.
-// Build: mcconfig -d -m -p esp32/<board> (see README.md).
+// The card on the Moddable runtime: one composition for every board. A platform's boot module
+// (esp32/boot.js, lin/boot.js) hands in its Board: where the store lives, how the UART opens,
+// how the network comes up. Nothing here runs at import, so the module can be preloaded.
 import Time from 'time';
 import Timer from 'timer';
 import { Card } from '../../src/card';
-import type { Host } from '../../src/host';
+import type { Flash, Host, Net } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
-import { openFlash } from './flash';
-import { joinWifi, tcpNet } from './net';
-import { openUart } from './serial';
+import { openUart, type UartOptions } from './serial';
 
-/** Board wiring; override in the manifest's config for other boards. */
-const UART = { port: 1, receive: 16, transmit: 17, baud: 9600 };
-/** The binary buffer costs RAM on the device: keep it modest. */
-const BINARY_MAX = 16 * 1024;
+export interface Board {
+  /** card.version's platform name. */
+  readonly platform: string;
+  /** Bytes the binary buffer may hold; it costs RAM on the device. */
+  readonly binaryMax: number;
+  readonly uart: UartOptions;
+  openFlash(): Flash;
+  readonly net?: Net;
+  /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
+  joinWifi?(ssid: string, password: string, log: (message: string) => void): void;
+}
 
-const host: Host = {
-  flash: openFlash('storage'),
-  clock: {
-    now: () => Time.ticks,
-    wall: () => undefined, // no trusted wall clock until the hub sets it
-    schedule: (ms, fire) => Timer.set(() => fire(), ms),
-    cancel: (timer) => Timer.clear(timer as Timer),
-  },
-  random: {
-    // XS seeds Math.random from the platform's hardware RNG on ESP32.
-    bytes: (n) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0),
-  },
-  log: { log: (level, message) => trace(`[${level}] ${message}\n`) },
-  net: tcpNet,
-  info: { platform: 'moddable-esp32', binaryMax: BINARY_MAX },
-};
-
-const serial = openUart(UART);
-let session: SerialSession;
-const boot = (): Card =>
-  new Card(host, {
-    onRestart: () => {
-      session.card.shutdown();
-      session.card = boot();
+export function start(board: Board): void {
+  const host: Host = {
+    flash: board.openFlash(),
+    clock: {
+      now: () => Time.ticks,
+      wall: () => undefined, // no trusted wall clock until the hub sets it
+      schedule: (ms, fire) => Timer.set(() => fire(), ms),
+      cancel: (timer) => Timer.clear(timer as Timer),
     },
-  });
-session = new SerialSession(boot(), (bytes) => serial.write(bytes));
-serial.onBytes((bytes) => session.receive(bytes));
+    random: {
+      // XS seeds Math.random from the platform's random source (the hardware RNG on ESP32).
+      bytes: (n) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0),
+    },
+    log: { log: (level, message) => trace(`[${level}] ${message}\n`) },
+    net: board.net,
+    info: { platform: board.platform, binaryMax: board.binaryMax },
+  };
 
-// Join the Wi-Fi network stored by card.wifi (takes effect at the next restart).
-const wifi = session.card.settings.get('wifi');
-if (wifi && typeof wifi === 'object' && !Array.isArray(wifi) && typeof wifi.ssid === 'string') {
-  joinWifi(wifi.ssid, typeof wifi.password === 'string' ? wifi.password : '', (up) => host.log.log('info', `wifi ${up ? 'up' : 'down'}`));
+  const serial = openUart(board.uart);
+  let session: SerialSession;
+  const boot = (): Card =>
+    new Card(host, {
+      onRestart: () => {
+        // The device has no room for two cards: the old one lets go of the network and of every
+        // reference, and the new one boots from a fresh stack once the old one is garbage.
+        session.card!.shutdown();
+        session.card = undefined;
+        Timer.set(() => (session.card = boot()), 0);
+      },
+    });
+  session = new SerialSession(boot(), (bytes) => serial.write(bytes));
+  serial.onBytes((bytes) => session.receive(bytes));
+
+  // Join the Wi-Fi network stored by card.wifi (a change takes effect at the next restart).
+  const wifi = session.card!.settings.get('wifi');
+  if (board.joinWifi && wifi && typeof wifi === 'object' && !Array.isArray(wifi) && typeof wifi.ssid === 'string') {
+    board.joinWifi(wifi.ssid, typeof wifi.password === 'string' ? wifi.password : '', (m) => host.log.log('info', m));
+  }
+}
+
+/** A manifest config value (the command line makes every value a string). */
+export function configNumber(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value === undefined || value === '' || !Number.isFinite(n) ? fallback : n;
 }

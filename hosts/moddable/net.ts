@@ -1,27 +1,18 @@
-// TCP to the hub over Wi-Fi: `wifi` joins the network stored by card.wifi, `net` resolves the
-// hub's name, `embedded:io/socket/tcp` carries the stream. Output is queued and drained from
-// onWritable, like the UART.
+// TCP to the hub: `net` resolves the hub's name, `embedded:io/socket/tcp` carries the stream.
+// Output is queued and drained from onWritable, like the UART.
 import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
-import WiFi from 'wifi';
 import type { Net as CardNet, NetHandlers, NetStream } from '../../src/host';
 import { OutputQueue } from './output-queue';
+import { ownBuffer } from './serial';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-/** Join the Wi-Fi network; `onChange(true)` once an address is assigned. */
-export function joinWifi(ssid: string, password: string, onChange: (up: boolean) => void): WiFi {
-  return new WiFi({ ssid, password }, (message) => {
-    if (message === 'gotIP') onChange(true);
-    else if (message === 'disconnect' || message === 'lostIP') onChange(false);
-  });
-}
 
 export const tcpNet: CardNet = {
   connect(host: string, port: number, handlers: NetHandlers): NetStream {
     let socket: TCP | undefined;
     let closed = false;
-    const output = new OutputQueue((chunk) => socket?.write(chunk));
+    const output = new OutputQueue((chunk) => socket?.write(ownBuffer(chunk)));
     const finish = (error?: string) => {
       if (closed) return;
       closed = true;
@@ -53,6 +44,7 @@ export const tcpNet: CardNet = {
       });
     };
     if (IPV4.test(host)) open(host);
+    else if (host === 'localhost') open('127.0.0.1');
     else Net.resolve(host, (_name, address) => (address ? open(address) : finish(`cannot resolve ${host}`)));
     return {
       write: (bytes) => output.push(bytes),

@@ -5,18 +5,21 @@ import Serial from 'embedded:io/serial';
 import type { Serial as CardSerial } from '../../src/host';
 import { OutputQueue } from './output-queue';
 
-export interface UartPins {
-  port: number;
-  receive: number;
-  transmit: number;
+/** Board pins (port, receive, transmit) or, on the Linux simulator, a tty path (device). */
+export interface UartOptions {
   baud: number;
+  port?: number;
+  receive?: number;
+  transmit?: number;
+  device?: string;
 }
 
-export function openUart(pins: UartPins): CardSerial {
+export function openUart(options: UartOptions): CardSerial {
   let receiver: (bytes: Uint8Array) => void = () => {};
-  const output = new OutputQueue((chunk) => uart.write(chunk));
+  // Some platforms (lin) take only an ArrayBuffer: hand over exactly the chunk's bytes.
+  const output = new OutputQueue((chunk) => uart.write(ownBuffer(chunk)));
   const uart = new Serial({
-    ...pins,
+    ...options,
     format: 'buffer',
     onReadable(count: number) {
       const data = this.read(count);
@@ -25,11 +28,16 @@ export function openUart(pins: UartPins): CardSerial {
     onWritable(count: number) {
       output.writable(count);
     },
-  });
+  } as ConstructorParameters<typeof Serial>[0]);
   return {
     onBytes(receive) {
       receiver = receive;
     },
     write: (bytes) => output.push(bytes),
   };
+}
+
+export function ownBuffer(chunk: Uint8Array): ArrayBuffer {
+  const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+  return (whole ? chunk : chunk.slice()).buffer as ArrayBuffer;
 }

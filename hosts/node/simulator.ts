@@ -35,7 +35,7 @@ export class Simulator {
   }
 
   get card(): Card {
-    return this.session.card;
+    return this.session.card!;
   }
 
   /** Where the card's serial output goes (the transport). */
@@ -48,7 +48,7 @@ export class Simulator {
   }
 
   close(): void {
-    this.session.card.shutdown();
+    this.session.card!.shutdown();
     this.flash.close();
   }
 
@@ -62,7 +62,7 @@ export class Simulator {
 
   #restart(): void {
     this.restarts++;
-    this.session.card.shutdown();
+    this.session.card!.shutdown();
     this.session.card = this.#boot();
   }
 }

@@ -15,7 +15,7 @@ import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
 import type { FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';
-import { Template, compileTemplate, packNote, recordIsFull, serializeTemplate, unpackNote } from '../template';
+import { Template, compileTemplate, packNote, recordIsFull, serializeTemplate, unpackNote } from '../template/index';
 import type { BodyCodec, Notefiles } from './notefiles';
 
 /** One template version of a notefile. */

@@ -4,7 +4,7 @@ import { cobsEncode } from '../wire/cobs';
 import { md5Hex } from '../util/md5';
 import type { HandlerTable } from './handler';
 
-export const binaryRequests: HandlerTable = {
+export const binaryRequests: HandlerTable = Object.freeze({
   'card.binary': (card, args) => {
     const buf = card.binary;
     if (args.bool('delete') || args.bool('reset')) buf.clear();
@@ -41,4 +41,4 @@ export const binaryRequests: HandlerTable = {
     exchange.trailer = trailer;
     return { status: md5Hex(chunk) };
   },
-};
+});

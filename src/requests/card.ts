@@ -5,7 +5,7 @@ import { JsonObject, isObject } from '../json';
 import { base64Encode } from '../util/base64';
 import type { HandlerTable } from './handler';
 
-export const cardRequests: HandlerTable = {
+export const cardRequests: HandlerTable = Object.freeze({
   'card.version': (card) => {
     const [major, minor, patch] = VERSION.split('.').map(Number);
     return {
@@ -96,4 +96,4 @@ export const cardRequests: HandlerTable = {
     };
     return {};
   },
-};
+});

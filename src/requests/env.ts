@@ -18,7 +18,7 @@ function unchangedSince(args: Args, modified: number): boolean {
   return since !== undefined && modified <= since;
 }
 
-export const envRequests: HandlerTable = {
+export const envRequests: HandlerTable = Object.freeze({
   'env.get': (card, args) => {
     const env = card.env;
     const modified = env.modified();
@@ -60,4 +60,4 @@ export const envRequests: HandlerTable = {
     if (unchangedSince(args, modified)) fail('environment variables have not been modified since then', 'env-noop');
     return modified ? { time: modified } : {};
   },
-};
+});

@@ -3,7 +3,7 @@ import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import type { HandlerTable } from './handler';
 
-export const fileRequests: HandlerTable = {
+export const fileRequests: HandlerTable = Object.freeze({
   'file.changes': (card, args) => {
     const tracker = args.string('tracker');
     const names = args.strings('files') ?? card.notefiles.names();
@@ -68,4 +68,4 @@ export const fileRequests: HandlerTable = {
     card.notefiles.clear(file);
     return {};
   },
-};
+});

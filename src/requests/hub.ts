@@ -46,7 +46,7 @@ function applyHubSet(config: JsonObject, args: Args): void {
   }
 }
 
-export const hubRequests: HandlerTable = {
+export const hubRequests: HandlerTable = Object.freeze({
   'hub.set': (card, args) => {
     // Host libraries add a user-agent "body": remember it for the hub, it configures nothing.
     const ua = args.object('body');
@@ -85,4 +85,4 @@ export const hubRequests: HandlerTable = {
     for (const f of [...STRING_FIELDS, ...MINUTE_FIELDS, ...BOOL_FIELDS]) if (config[f] !== undefined) reply[f] = config[f];
     return reply;
   },
-};
+});

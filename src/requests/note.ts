@@ -65,7 +65,7 @@ function add(card: Card, args: Args): JsonObject {
   return reply;
 }
 
-export const noteRequests: HandlerTable = {
+export const noteRequests: HandlerTable = Object.freeze({
   'note.add': add,
 
   'note.get': (card, args) => {
@@ -114,4 +114,4 @@ export const noteRequests: HandlerTable = {
     for (const n of result.notes) notes[n.id] = noteJson(n);
     return { changes: result.changes, total: result.total, notes };
   },
-};
+});

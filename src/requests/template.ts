@@ -3,7 +3,7 @@
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { kindOf } from '../notefile/kinds';
-import { Template, compileTemplate, sameTemplate } from '../template';
+import { Template, compileTemplate, sameTemplate } from '../template/index';
 import type { Args } from './args';
 
 /** The template active on a notefile, with its port (a notefile property, not part of the layout). */

@@ -16,7 +16,7 @@ function target(card: Card, args: Args): { file: string; name: string } {
   return { file, name };
 }
 
-export const varRequests: HandlerTable = {
+export const varRequests: HandlerTable = Object.freeze({
   'var.set': (card, args) => {
     const { file, name } = target(card, args);
     const body: JsonObject = {};
@@ -49,4 +49,4 @@ export const varRequests: HandlerTable = {
     if (args.bool('sync')) card.sync.request(file);
     return {};
   },
-};
+});

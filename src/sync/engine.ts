@@ -9,7 +9,7 @@ import { kindOf } from '../notefile/kinds';
 import type { Note } from '../notefile/notefiles';
 import { fromHex, toHex } from '../util/hex';
 import { hubConfig, hubMode } from '../requests/hub';
-import { serializeTemplate } from '../template';
+import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
 import { FEATURE_CONTINUOUS, fitNotes, LIMITS, templateVersion, type SyncMessage } from './messages';
 import type { WireNote } from './notes';

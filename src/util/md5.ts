@@ -1,7 +1,7 @@
 // MD5 (RFC 1321): the card.binary status digest. Incremental so a buffer can be hashed in chunks.
 import { toHex } from './hex';
 
-const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+const S = Object.freeze([7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21]);
 const K = (() => {
   const k = new Int32Array(64);
   for (let i = 0; i < 64; i++) k[i] = Math.floor(Math.abs(Math.sin(i + 1)) * 0x100000000) | 0;

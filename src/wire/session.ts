@@ -12,7 +12,9 @@ export const MAX_LINE = 16384;
 const CRLF = new Uint8Array([13, 10]);
 
 export class SerialSession {
-  card: Card;
+  /** Undefined while the host boots a new card (card.restart): input is dropped meanwhile,
+   * as a rebooting card's UART would. */
+  card: Card | undefined;
   readonly maxLine: number;
   #write: (bytes: Uint8Array) => void;
   #line: Uint8Array;
@@ -27,9 +29,11 @@ export class SerialSession {
   }
 
   receive(bytes: Uint8Array): void {
+    const card = this.card;
+    if (!card) return;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
-      const binary = this.card.binary;
+      const binary = card.binary;
       if (binary.receiving) {
         if (b === 10) {
           if (binary.receivedNothing) {
@@ -56,7 +60,7 @@ export class SerialSession {
   }
 
   #handle(text: string): void {
-    const reply = this.card.request(text);
+    const reply = this.card!.request(text);
     if (reply.text !== undefined) this.#send(reply.text);
     if (reply.trailer) this.#write(reply.trailer);
     reply.after?.();

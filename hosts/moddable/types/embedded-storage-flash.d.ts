@@ -11,7 +11,7 @@ declare module 'embedded:storage/flash' {
   export interface FlashPartition {
     read(byteLength: number, byteOffset: number): ArrayBuffer;
     write(buffer: ArrayBuffer | Uint8Array, byteOffset: number): void;
-    eraseBlock(first: number, count?: number): void;
+    eraseBlock(first: number, end?: number): void;
     status(): FlashStatus;
     close(): void;
   }

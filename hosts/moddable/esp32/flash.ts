@@ -1,6 +1,6 @@
-// The card's storage partition through ECMA-419 `embedded:storage/flash`.
+// ESP32: the card's storage partition through ECMA-419 `embedded:storage/flash`.
 import flashStorage from 'embedded:storage/flash';
-import type { Flash } from '../../src/host';
+import type { Flash } from '../../../src/host';
 
 export function openFlash(path = 'storage', writeAlign = 4): Flash {
   const partition = flashStorage.open({ path, mode: 'r+' });

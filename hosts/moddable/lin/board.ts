@@ -1,0 +1,16 @@
+// The card under the Moddable simulator on Linux (mcsim): the same core and host code as on a
+// board, with the UART on a tty and the store on a file-backed NOR flash. `npm run moddable`
+// starts it in the card's data directory, where `serial` links to the tty and `flash.bin` is the
+// flash image (the same format as the Node simulator's). The host's network stands in for Wi-Fi.
+import config from 'mc/config';
+import { configNumber, type Board } from '../main';
+import { tcpNet } from '../net';
+import { openFileFlash } from './flash';
+
+export const board: Board = Object.freeze({
+  platform: 'moddable-lin',
+  binaryMax: configNumber(config.binaryMax, 16 * 1024),
+  uart: Object.freeze({ device: String(config.serialDevice ?? 'serial'), baud: configNumber(config.baud, 9600) }),
+  openFlash: () => openFileFlash(String(config.flashFile ?? 'flash.bin'), configNumber(config.flashSize, 0x1f0000)),
+  net: tcpNet,
+});
