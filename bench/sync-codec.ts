@@ -7,7 +7,7 @@ import { compress, decompress } from '../src/sync/compress';
 import { packBlock, unpackBlock, NOTES_DICTIONARY, type WireNote } from '../src/sync/notes';
 import { aeadSeal } from '../src/crypto/aead';
 import { utf8Encode } from '../src/util/utf8';
-import { bundle } from '../test/xs/bundle';
+
 import { XsEngine } from '../test/xs/xsnap';
 
 function prng(seed: number): () => number {
@@ -102,7 +102,7 @@ async function xsCompute(xs: XsEngine, setup: string, body: string, n: number): 
 }
 
 const XS_SETUP = `
-  const S = load('src/sync/index.js'); const C = load('src/crypto/index.js');
+  const S = load('src/sync/index'); const C = load('src/crypto/index');
   const notes = [];
   for (let i = 0; i < 100; i++) notes.push({ counter: i + 1, time: 1763683200 + i * 60, body: { temp: 20 + (i % 50) / 10, humidity: 30 + (i % 40), seq: i } });
   const key = new Uint8Array(32).fill(5);
@@ -123,7 +123,7 @@ const XS_SETUP = `
 async function xsFigures(): Promise<void> {
   const xs = new XsEngine();
   try {
-    await xs.evaluate(`${bundle()}; new ArrayBuffer(0)`);
+    await xs.loadCore();
     const rows: [string, string][] = [
       ['NOTES frame of 100 JSON notes: pack + compress + seal (card side)', 'frameOf()'],
       ['same frame: open + decompress + unpack (hub side)', 'new S.FrameOpener(key).openMessage(new S.FrameReader().push(frame)[0])'],

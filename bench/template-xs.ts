@@ -1,7 +1,7 @@
 // Template codec under the XS engine: metered compute and allocation per record.
 //   npx tsc -p tsconfig.json && node dist/bench/template-xs.js [notes]
 // `compute` is XS's deterministic instruction-like count (REFERENCE.md section 6).
-import { bundle } from '../test/xs/bundle';
+
 import { XsEngine, returnJson } from '../test/xs/xsnap';
 
 const COUNT = Number(process.argv[2] ?? 2000);
@@ -10,9 +10,9 @@ const HINTS = { temp: 14.1, humidity: 12, pressure: 14.1, battery: 12.1, motion:
 async function main(): Promise<void> {
   const xs = new XsEngine();
   try {
-    await xs.evaluate(bundle());
+    await xs.loadCore();
     await xs.evaluate(`
-      const t = load("src/template/index.js");
+      const t = load("src/template/index");
       globalThis.tpl = t.compileTemplate(${JSON.stringify(HINTS)});
       let seed = 42;
       const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -30,10 +30,10 @@ async function main(): Promise<void> {
       return { ...reply, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
     };
     const empty = await timed(`for (let i = 0; i < ${COUNT}; i++) { bodies[i]; opts; }`);
-    const pack = await timed(`{ const t = load("src/template/index.js"); for (let i = 0; i < ${COUNT}; i++) t.packNote(tpl, bodies[i], undefined, opts); }`);
-    const unpack = await timed(`{ const t = load("src/template/index.js"); for (let i = 0; i < ${COUNT}; i++) t.unpackNote(tpl, records[i]); }`);
+    const pack = await timed(`{ const t = load("src/template/index"); for (let i = 0; i < ${COUNT}; i++) t.packNote(tpl, bodies[i], undefined, opts); }`);
+    const unpack = await timed(`{ const t = load("src/template/index"); for (let i = 0; i < ${COUNT}; i++) t.unpackNote(tpl, records[i]); }`);
     const json = await timed(`for (let i = 0; i < ${COUNT}; i++) JSON.parse(JSON.stringify({ body: bodies[i], time: 1763700000 }));`);
-    const check = await xs.evaluate(returnJson('load("src/template/index.js").unpackNote(tpl, records[0])'));
+    const check = await xs.evaluate(returnJson('load("src/template/index").unpackNote(tpl, records[0])'));
     const per = (n: number) => Math.round((n - empty.compute) / COUNT).toLocaleString('en-US').padStart(8);
     const rate = (r: { seconds: number }) => Math.round(COUNT / r.seconds).toLocaleString('en-US').padStart(9);
     console.log(`XS (xsnap-worker), ${COUNT} sensor notes; first note read back: ${check.text}`);

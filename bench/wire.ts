@@ -1,7 +1,7 @@
 // Requests per second through framing + envelope + dispatch on Node, and XS `compute` per
 // request from the XS lane. Run: npm run build && node dist/bench/wire.js
 import { base64Encode } from '../src/util/base64';
-import { bundle } from '../test/xs/bundle';
+
 import { withCrc } from '../test/xs/corpus';
 import { benchSession } from '../test/xs/harness';
 import { XsEngine } from '../test/xs/xsnap';
@@ -25,7 +25,7 @@ function nodeRate(line: string, n: number): number {
 async function xsCompute(xs: XsEngine, line: string, n: number): Promise<number> {
   const b64 = base64Encode(Buffer.from(line));
   const run = (count: number) =>
-    xs.evaluate(`{ const line = load('src/util/base64.js').base64Decode(${JSON.stringify(b64)});
+    xs.evaluate(`{ const line = load('src/util/base64').base64Decode(${JSON.stringify(b64)});
       for (let i = 0; i < ${count}; i++) globalThis.__send(line); new ArrayBuffer(0); }`);
   const one = await run(1);
   const many = await run(n + 1);
@@ -34,7 +34,8 @@ async function xsCompute(xs: XsEngine, line: string, n: number): Promise<number>
 
 async function main(): Promise<void> {
   const xs = new XsEngine();
-  await xs.evaluate(`${bundle()}; globalThis.__send = load('test/xs/harness.js').benchSession(); new ArrayBuffer(0)`);
+  await xs.loadCore();
+  await xs.evaluate(`globalThis.__send = load('test/xs/harness').benchSession(); new ArrayBuffer(0)`);
   console.log('| request | Node requests/s | XS compute per request |');
   console.log('|---|---:|---:|');
   for (const [name, line] of Object.entries(REQUESTS)) {

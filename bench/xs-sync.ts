@@ -1,12 +1,13 @@
 // XS compute of a sync round: the card's engine sends 100 notes through the real protocol to a
 // minimal in-engine hub (test/xs/sync-harness.ts). Run: npm run build && node dist/bench/xs-sync.js
-import { bundle } from '../test/xs/bundle';
+
 import { XsEngine, returnJson } from '../test/xs/xsnap';
 
 async function main(): Promise<void> {
   const xs = new XsEngine();
   try {
-    await xs.evaluate(`${bundle()}; globalThis.LB = load('test/xs/sync-harness.js').loopbackCard(); LB.sync(); new ArrayBuffer(0)`);
+    await xs.loadCore();
+    await xs.evaluate(`globalThis.LB = load('test/xs/sync-harness').loopbackCard(); LB.sync(); new ArrayBuffer(0)`);
     console.log('| XS, one sync round (card side and in-engine hub) | compute | hub holds | bytes up |');
     console.log('|---|---:|---:|---:|');
     for (const n of [0, 100]) {

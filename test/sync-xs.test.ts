@@ -1,14 +1,14 @@
 // The sync codec, crypto and handshake under the XS engine give the same bytes as under Node.
 import * as path from 'path';
-import { bundle } from './xs/bundle';
+
 import { XsEngine } from './xs/xsnap';
 
 /** One script for both engines: defines globalThis.__syncCheck() returning a text digest of the run. */
 const SCRIPT = `
 globalThis.__syncCheck = function () {
-  const S = load('src/sync/index.js');
-  const C = load('src/crypto/index.js');
-  const U = load('src/util/utf8.js');
+  const S = load('src/sync/index');
+  const C = load('src/crypto/index');
+  const U = load('src/util/utf8');
   const out = [];
   const key = new Uint8Array(32).map((_, i) => i + 0x80);
   out.push(C.toHex(C.aeadSeal(key, C.fromHex('070000004041424344454647'), U.utf8Encode('sunscreen'), C.fromHex('5051'))));
@@ -48,8 +48,8 @@ describe('sync under XS', () => {
     const onNode = new Function('load', `${SCRIPT}; return globalThis.__syncCheck();`)(nodeLoad) as string;
     const xs = new XsEngine();
     try {
-      await xs.evaluate(`${bundle()}; new ArrayBuffer(0)`);
-      const r = await xs.evaluate(`${SCRIPT}; load('src/util/utf8.js').utf8Encode(globalThis.__syncCheck()).buffer`);
+      await xs.loadCore();
+      const r = await xs.evaluate(`${SCRIPT}; load('src/util/utf8').utf8Encode(globalThis.__syncCheck()).buffer`);
       const onXs = Buffer.from(r.result).toString();
       expect(onXs).toBe(onNode);
       expect(onNode).toContain('notes round-trip');

@@ -1,6 +1,6 @@
 // The template codec under the XS engine gives the same bytes and the same JSON as on Node.
 import * as template from '../src/template';
-import { bundle } from './xs/bundle';
+
 import { XsEngine, returnJson } from './xs/xsnap';
 
 type TemplateModule = typeof template;
@@ -54,12 +54,12 @@ describe('templates on XS', () => {
   let xs: XsEngine;
   beforeAll(async () => {
     xs = new XsEngine();
-    await xs.evaluate(bundle());
+    await xs.loadCore();
   });
   afterAll(() => xs.close());
 
   it('packs and unpacks exactly as on Node', async () => {
-    const reply = await xs.evaluate(returnJson(`(${vectors.toString()})(load("src/template/index.js"))`));
+    const reply = await xs.evaluate(returnJson(`(${vectors.toString()})(load("src/template/index"))`));
     expect(reply.compute).toBeGreaterThan(0); // metered: it really ran in XS
     const onXs = JSON.parse(reply.text);
     const onNode = JSON.parse(JSON.stringify(vectors(template)));

@@ -4,7 +4,7 @@
 import Time from 'time';
 import Timer from 'timer';
 import { Card } from '../../src/card';
-import type { Flash, Host, Net } from '../../src/host';
+import type { Flash, Host, Net, Random } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
 import { openUart, type UartOptions } from './serial';
 
@@ -16,6 +16,8 @@ export interface Board {
   readonly uart: UartOptions;
   openFlash(): Flash;
   readonly net?: Net;
+  /** Where the platform's Math.random is not a real random source. */
+  readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
   joinWifi?(ssid: string, password: string, log: (message: string) => void): void;
 }
@@ -29,8 +31,8 @@ export function start(board: Board): void {
       schedule: (ms, fire) => Timer.set(() => fire(), ms),
       cancel: (timer) => Timer.clear(timer as Timer),
     },
-    random: {
-      // XS seeds Math.random from the platform's random source (the hardware RNG on ESP32).
+    random: board.random ?? {
+      // On ESP32, XS's Math.random is the hardware RNG.
       bytes: (n) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0),
     },
     log: { log: (level, message) => trace(`[${level}] ${message}\n`) },

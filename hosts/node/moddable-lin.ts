@@ -6,6 +6,7 @@
 //
 // Needs MODDABLE pointing at a Moddable SDK whose Linux tools are built (see README.md).
 import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -166,6 +167,8 @@ async function main(): Promise<void> {
   };
   const mcso = build(o);
   fs.mkdirSync(o.data, { recursive: true, mode: 0o700 });
+  // XS's Math.random is unseeded on Linux: the card seeds its random source from this (lin/random.ts).
+  fs.writeFileSync(path.join(o.data, 'entropy'), randomBytes(32), { mode: 0o600 });
 
   // Card side first: until the card answers, its bytes go to the version probe.
   let toHost: ((bytes: Uint8Array) => void) | undefined;

@@ -7,6 +7,9 @@ import * as path from 'path';
 import { HostClient } from './host-client';
 
 export const SIM_CLI = path.resolve(__dirname, '../../hosts/node/cli.js');
+/** OPENCARD_CARD=moddable runs the pty tests against the Moddable-built card in mcsim
+ * (npm run moddable; needs MODDABLE) instead of the Node simulator. */
+const CARD_CLI = process.env.OPENCARD_CARD === 'moddable' ? path.resolve(__dirname, '../../hosts/node/moddable-lin.js') : SIM_CLI;
 
 export interface SimProcess {
   proc: ChildProcess;
@@ -23,10 +26,10 @@ export function tempDir(prefix: string): string {
 }
 
 export function startSim(args: string[], dataDir = tempDir('opencard-sim-')): Promise<SimProcess> {
-  const proc = spawn(process.execPath, [SIM_CLI, '--data', dataDir, '--log-level', 'warn', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CARD_CLI, '--data', dataDir, '--log-level', 'warn', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${err}`)), CARD_CLI === SIM_CLI ? 10_000 : 300_000);
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /notecard-sim ready: (.+) device (dev:\d+) data/.exec(err);

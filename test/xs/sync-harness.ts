@@ -3,10 +3,12 @@
 // sockets: a queue of deliveries is run to the end, so the run is a pure function of its inputs
 // and can be metered in XS (bench/xs-sync.ts) and checked on Node (test/xs/sync-harness.test.ts).
 import { Card } from '../../src/card';
+import { Sha256 } from '../../src/crypto/sha256';
 import type { Host, Net, NetHandlers } from '../../src/host';
 import { HubSession } from '../../src/sync/session';
 import type { SyncMessage } from '../../src/sync/messages';
 import { acceptNotes } from '../../src/sync/tracker';
+import { toHex } from '../../src/util/hex';
 import { deterministicHost } from './harness';
 
 /** The hub side: accepts every note, remembers what it stored, sends nothing down. */
@@ -53,11 +55,16 @@ class LoopbackHub {
   }
 }
 
+const UP = Uint8Array.of(0x75);
+const DOWN = Uint8Array.of(0x64);
+
 /** Net whose every byte goes through a FIFO of deliveries that `run()` drains. */
 class QueueNet implements Net {
   readonly #queue: (() => void)[] = [];
   readonly #hub: LoopbackHub;
   bytes = 0;
+  /** Every byte either way, in order, each chunk tagged with its direction. */
+  wire = new Sha256();
   constructor(hub: LoopbackHub) {
     this.#hub = hub;
   }
@@ -65,12 +72,16 @@ class QueueNet implements Net {
     const session = this.#hub.open();
     let open = true;
     const toCard = (frames: Uint8Array[]) => {
-      for (const f of frames) this.#queue.push(() => open && card.onData(f));
+      for (const f of frames) {
+        this.wire.update(DOWN).update(f);
+        this.#queue.push(() => open && card.onData(f));
+      }
     };
     this.#queue.push(() => card.onConnect());
     return {
       write: (bytes: Uint8Array) => {
         this.bytes += bytes.length;
+        this.wire.update(UP).update(bytes);
         this.#queue.push(() => {
           if (!open) return;
           const out = session.receive(bytes);
@@ -98,7 +109,7 @@ export interface LoopbackCard {
   card: Card;
   add(count: number): void;
   /** One hub.sync, run to its end; returns the card's status and what the hub holds. */
-  sync(): { status: string; notes: number; bytesUp: number };
+  sync(): { status: string; notes: number; bytesUp: number; wire: string };
 }
 
 export function loopbackCard(): LoopbackCard {
@@ -116,9 +127,11 @@ export function loopbackCard(): LoopbackCard {
     },
     sync() {
       net.bytes = 0;
+      net.wire = new Sha256();
       req('{"req":"hub.sync"}');
       net.run();
-      return { status: String(JSON.parse(req('{"req":"hub.sync.status"}')).status), notes: hub.notes, bytesUp: net.bytes };
+      const wire = toHex(net.wire.digest());
+      return { status: String(JSON.parse(req('{"req":"hub.sync.status"}')).status), notes: hub.notes, bytesUp: net.bytes, wire };
     },
   };
 }

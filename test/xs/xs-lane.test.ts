@@ -1,7 +1,10 @@
-// The XS lane: the core, bundled for the Moddable XS engine, must answer the corpus with
-// exactly the bytes it answers on Node.
+// The XS lane: the core, loaded as ES modules by XS's own module loader with built-ins frozen
+// (test/xs/modules.ts), must answer the corpus with exactly the bytes it answers on Node.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { base64Encode } from '../../src/util/base64';
-import { bundle } from './bundle';
+
 import { corpusLines, corpusStream } from './corpus';
 import { runStream } from './harness';
 import { loopbackCard } from './sync-harness';
@@ -11,7 +14,7 @@ describe('XS lane', () => {
   let xs: XsEngine;
   beforeAll(async () => {
     xs = new XsEngine();
-    await xs.evaluate(`${bundle()}; new ArrayBuffer(0)`);
+    await xs.loadCore();
   });
   afterAll(() => xs.close());
 
@@ -19,19 +22,32 @@ describe('XS lane', () => {
     expect(corpusLines().length).toBeGreaterThanOrEqual(200);
   });
 
-  it('runs the core without host globals', async () => {
-    const { result } = await xs.evaluate(`
-      const probe = ['Buffer', 'process', 'console', 'setTimeout', 'structuredClone'].filter((n) => typeof globalThis[n] !== 'undefined');
-      load('src/util/utf8.js').utf8Encode(probe.join(',')).buffer`);
-    expect(Buffer.from(result).toString()).toBe('');
+  it('refuses what a board refuses: a directory import, a missing module', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opencard-xs-refuse-'));
+    fs.mkdirSync(path.join(dir, 'dir'));
+    fs.writeFileSync(path.join(dir, 'dir/index'), 'export const x = 1;\n');
+    fs.writeFileSync(path.join(dir, 'by-directory'), "import { x } from './dir'; export default x;\n");
+    fs.writeFileSync(path.join(dir, 'by-file'), "import { x } from './dir/index'; export default x;\n");
+    fs.writeFileSync(path.join(dir, 'missing'), "import { y } from './nowhere'; export default y;\n");
+    const tryImport = async (name: string) =>
+      (await xs.evaluate(`import(${JSON.stringify(path.join(dir, name))}).then(() => (globalThis.r = 'ok'), (e) => (globalThis.r = String(e))); new ArrayBuffer(0)`),
+      (await xs.evaluate(returnJson('globalThis.r'))).text);
+    expect(await tryImport('by-file')).toBe('"ok"');
+    expect(await tryImport('by-directory')).toMatch(/SyntaxError/);
+    expect(await tryImport('missing')).toMatch(/Error/);
+  });
+
+  it('runs with built-ins frozen, as after preload', async () => {
+    const { text } = await xs.evaluate(returnJson('[Object.isFrozen(Array.prototype), Object.isFrozen(Error), Object.isFrozen(globalThis)]'));
+    expect(text).toBe('[true,true,false]');
   });
 
   it('runs a sync round through the card engine exactly as Node does', async () => {
     const script = (lb: string) => `(() => { const lb = ${lb}; const a = lb.sync(); lb.add(100); const b = lb.sync(); return [a, b]; })()`;
-    const onXs = await xs.evaluate(returnJson(script("load('test/xs/sync-harness.js').loopbackCard()")));
+    const onXs = await xs.evaluate(returnJson(script("load('test/xs/sync-harness').loopbackCard()")));
     const onNode = JSON.stringify(new Function('loopbackCard', `return ${script('loopbackCard()')}`)(loopbackCard));
-    expect(onXs.text).toBe(onNode);
-    expect(JSON.parse(onNode)[1]).toMatchObject({ notes: 100 });
+    expect(onXs.text).toBe(onNode); // status, counts and the SHA-256 of every wire byte
+    expect(JSON.parse(onNode)[1]).toMatchObject({ notes: 100, wire: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(onNode).toContain('{sync-end}');
   });
 
@@ -39,8 +55,8 @@ describe('XS lane', () => {
     const input = corpusStream();
     const node = runStream(input);
     const { result } = await xs.evaluate(`
-      const h = load('test/xs/harness.js');
-      const b64 = load('src/util/base64.js');
+      const h = load('test/xs/harness');
+      const b64 = load('src/util/base64');
       h.runStream(b64.base64Decode(${JSON.stringify(base64Encode(input))})).buffer`);
     const text = Buffer.from(node).toString('latin1');
     // The run is not trivially empty: replies, errors, crc members and binary all appear.

@@ -5,7 +5,21 @@
 import config from 'mc/config';
 import { configNumber, type Board } from '../main';
 import { tcpNet } from '../net';
-import { openFileFlash } from './flash';
+import { openFileFlash, root } from './flash';
+import { seededRandom } from './random';
+
+/** The runner's fresh entropy (see random.ts), read once and removed so no run reuses it. */
+function entropy(): Uint8Array | undefined {
+  try {
+    const file = root.openFile({ path: 'entropy', mode: 'r' });
+    const seed = new Uint8Array(file.read(32, 0));
+    root.delete('entropy');
+    return seed.length === 32 ? seed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const seed = entropy();
 
 export const board: Board = Object.freeze({
   platform: 'moddable-lin',
@@ -13,4 +27,5 @@ export const board: Board = Object.freeze({
   uart: Object.freeze({ device: String(config.serialDevice ?? 'serial'), baud: configNumber(config.baud, 9600) }),
   openFlash: () => openFileFlash(String(config.flashFile ?? 'flash.bin'), configNumber(config.flashSize, 0x1f0000)),
   net: tcpNet,
+  random: seed && seededRandom(seed),
 });

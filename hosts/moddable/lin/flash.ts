@@ -12,7 +12,8 @@ interface FlashFile {
 }
 /** The module's default export is the root directory (the manifest's `files` config); the
  * SDK's own typings omit it. */
-const root = (filesModule as unknown as { default: { openFile(o: { path: string; mode: string }): FlashFile } }).default;
+export const root = (filesModule as unknown as { default: { openFile(o: { path: string; mode: string }): FlashFile; delete(path: string): boolean } })
+  .default;
 
 const BLOCK = 4096;
 const ERASE_PIECE = 256;
