@@ -26,7 +26,8 @@ export class EnvelopeError extends CardError {
   crcSeq?: string;
 }
 
-const CRC_MEMBER = /"crc"\s*:\s*"([0-9A-Fa-f]{4}):([0-9A-Fa-f]{8})"/g;
+// Not global or sticky: on a device the preloaded RegExp is frozen and lastIndex read-only.
+const CRC_MEMBER = /^"crc"\s*:\s*"([0-9A-Fa-f]{4}):([0-9A-Fa-f]{8})"/;
 
 /** Parse one request line (without its line ending). Throws EnvelopeError. */
 export function openEnvelope(text: string): Envelope {
@@ -76,14 +77,12 @@ export function openEnvelope(text: string): Envelope {
  * `,"crc":...` (or `{"crc":...}` in an empty object); note-c may put a space instead of the comma.
  */
 function checkCrc(text: string): { seq: string; ok: boolean } | undefined {
-  CRC_MEMBER.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  let last: RegExpExecArray | undefined;
-  while ((m = CRC_MEMBER.exec(text))) last = m;
+  let start = text.lastIndexOf('"crc"');
+  let last: RegExpExecArray | null = null;
+  while (start >= 0 && !(last = CRC_MEMBER.exec(text.slice(start)))) start = start > 0 ? text.lastIndexOf('"crc"', start - 1) : -1;
   if (!last) return undefined;
   const seq = last[1];
   const want = parseInt(last[2], 16) >>> 0;
-  const start = last.index;
   const end = start + last[0].length;
   let before = start;
   while (before > 0 && (text[before - 1] === ' ' || text[before - 1] === '\t')) before--;

@@ -37,6 +37,23 @@ describe('XS lane', () => {
     expect(await tryImport('missing')).toMatch(/Error/);
   });
 
+  it('keeps no global or sticky RegExp at module level (preload freezes it: lastIndex is read-only)', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else if (e.name.endsWith('.ts')) {
+          fs.readFileSync(full, 'utf8').split('\n').forEach((line, i) => {
+            if (/^(export )?const \w+ = \/.+\/[a-z]*[gy][a-z]*;/.test(line)) offenders.push(`${full}:${i + 1}`);
+          });
+        }
+      }
+    };
+    walk(path.resolve(__dirname, '../../../src'));
+    expect(offenders).toEqual([]);
+  });
+
   it('runs with built-ins frozen, as after preload', async () => {
     const { text } = await xs.evaluate(returnJson('[Object.isFrozen(Array.prototype), Object.isFrozen(Error), Object.isFrozen(globalThis)]'));
     expect(text).toBe('[true,true,false]');

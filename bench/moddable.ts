@@ -1,0 +1,82 @@
+// The Moddable-built card in mcsim (npm run moddable -- --instrument) within the manifest's fixed
+// XS budget: boot, a 1,000-request workload (templated and JSON adds, .db updates, a sync round
+// with a local hub), card.restart, card.restore delete:true. Prints the instrumentation's peaks.
+// Needs MODDABLE (a Moddable SDK with built Linux tools). Run: npm run build && node dist/bench/moddable.js
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SerialPort } from 'serialport';
+import { spawnHub, tempDir } from '../test/hub/helpers';
+import { HostClient } from '../test/support/host-client';
+
+const RUNNER = path.resolve(__dirname, '../hosts/node/moddable-lin.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'opencard-moddable-'));
+  const link = path.join(data, 'notecard');
+  const hub = await spawnHub(tempDir('moddable-bench'));
+  const runner: ChildProcess = spawn(process.execPath, [RUNNER, '--pty', link, '--data', path.join(data, 'card'), '--instrument', '--log-level', 'warn'], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  let err = '';
+  runner.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    process.stderr.write(d);
+  });
+  while (!err.includes('notecard-sim ready')) {
+    if (runner.exitCode !== null) throw new Error(`runner exited: ${err}`);
+    await sleep(200);
+  }
+  const port = new SerialPort({ path: link, baudRate: 9600 });
+  let received: Buffer[] = [];
+  port.on('data', (d: Buffer) => received.push(d));
+  const card = new HostClient({
+    write: (b) => void port.write(b),
+    take: () => {
+      const all = Buffer.concat(received);
+      received = [];
+      return all;
+    },
+  });
+  card.segmentDelayMs = 0;
+  const req = async (r: object) => {
+    const reply = await card.transaction(r as Record<string, unknown>);
+    if (reply.err) throw new Error(`${JSON.stringify(r)} -> ${reply.err}`);
+    return reply;
+  };
+  const started = Date.now();
+  await card.resync();
+  await req({ req: 'hub.set', product: hub.productUID, host: `127.0.0.1:${hub.devicePort}`, mode: 'minimum' });
+  await req({ req: 'note.template', file: 'sensors.qo', body: { temp: 14.1, humidity: 12, voltage: 14.1, motion: true, site: '20' } });
+  for (let i = 0; i < 600; i++) await req({ req: 'note.add', file: 'sensors.qo', body: { temp: 20 + (i % 50) / 10, humidity: 30 + (i % 40), voltage: 3.3, motion: i % 2 === 0, site: `s${i % 7}` } });
+  for (let i = 0; i < 200; i++) await req({ req: 'note.add', file: 'events.qo', body: { event: 'door', n: i, detail: { open: i % 3 === 0 } } });
+  for (let i = 0; i < 200; i++) await req({ req: 'note.update', file: 'state.db', note: `zone${i % 20}`, body: { level: i } });
+  await req({ req: 'hub.sync' });
+  for (let i = 0; ; i++) {
+    const s = await req({ req: 'hub.sync.status' });
+    if (String(s.status).includes('{sync-end}') && !s.sync) break;
+    if (String(s.status).includes('{sync-error}') || i > 600) throw new Error(`sync: ${s.status}`);
+    await sleep(100);
+  }
+  const pending = await req({ req: 'file.changes.pending' });
+  await req({ req: 'card.restart' });
+  await sleep(1500);
+  await card.resync();
+  const after = await req({ req: 'file.changes' });
+  await req({ req: 'card.restore', delete: true });
+  await sleep(1500);
+  await card.resync();
+  const wiped = await req({ req: 'file.changes' });
+  console.log(`workload done in ${((Date.now() - started) / 1000).toFixed(1)} s; pending after sync ${JSON.stringify(pending)}; after restart ${JSON.stringify(after)}; after restore ${JSON.stringify(wiped)}`);
+  port.close();
+  runner.kill('SIGTERM');
+  await new Promise((r) => runner.once('exit', r));
+  await hub.stop();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
