@@ -2,15 +2,15 @@
  * Read queries off the event loop. better-sqlite3 is synchronous: a heavy query run on the main
  * thread stalls every other request. A ReaderPool runs SELECTs on worker threads, each with its
  * own read-only connection to the same WAL database (a read sees every transaction committed
- * before it was sent). Jobs queue per key (a project), and idle readers take the keys in turn,
- * so one tenant's pile of heavy queries delays another tenant's by at most the queries already
- * running. Each key's queue is bounded.
+ * before it was sent). Jobs queue per key (a project) and idle readers take the keys in turn;
+ * one key never holds every reader, so one tenant's pile of heavy queries leaves a reader to the
+ * others. Each key's queue is bounded.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { HubError } from '../hub';
 
-interface Job { sql: string; args: unknown[]; resolve: (rows: unknown[][]) => void; reject: (e: Error) => void }
+interface Job { key: string; sql: string; args: unknown[]; resolve: (rows: unknown[][]) => void; reject: (e: Error) => void }
 interface Reader { worker: Worker; job: Job | null }
 
 export class ReaderPool {
@@ -20,6 +20,8 @@ export class ReaderPool {
   readonly #readers: Reader[] = [];
   /** waiting jobs per key; Map order is the turn order */
   readonly #queues = new Map<string, Job[]>();
+  /** jobs running per key: at most size - 1 (when size > 1) */
+  readonly #running = new Map<string, number>();
   #closed = false;
 
   constructor(file: string, o: { size?: number; maxQueued?: number } = {}) {
@@ -34,7 +36,7 @@ export class ReaderPool {
     const q = this.#queues.get(key) ?? [];
     if (q.length >= this.#maxQueued) return Promise.reject(new HubError(429, 'too many queries of this project in progress', 1));
     return new Promise((resolve, reject) => {
-      q.push({ sql, args, resolve, reject });
+      q.push({ key, sql, args, resolve, reject });
       this.#queues.set(key, q);
       this.#pump();
     });
@@ -42,20 +44,26 @@ export class ReaderPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const q of this.#queues.values()) for (const j of q) j.reject(new HubError(503, 'the hub is shutting down'));
+    const jobs = [...[...this.#queues.values()].flat(), ...this.#readers.map((r) => r.job)];
+    for (const j of jobs) j?.reject(new HubError(503, 'the hub is shutting down'));
     this.#queues.clear();
     await Promise.all(this.#readers.splice(0).map((r) => r.worker.terminate()));
   }
 
   #pump(): void {
+    const most = Math.max(1, this.#size - 1);
     while (this.#queues.size) {
+      // the first key in turn that may run one more; it goes to the back of the line
+      let key: string | undefined;
+      for (const k of this.#queues.keys()) if ((this.#running.get(k) ?? 0) < most) { key = k; break; }
+      if (key === undefined) return;
       const r = this.#readers.find((x) => !x.job) ?? (this.#readers.length < this.#size ? this.#spawn() : undefined);
       if (!r) return;
-      // the key whose turn it is goes to the back of the line
-      const [key, q] = this.#queues.entries().next().value as [string, Job[]];
+      const q = this.#queues.get(key)!;
       this.#queues.delete(key);
       const job = q.shift()!;
       if (q.length) this.#queues.set(key, q);
+      this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
       r.job = job;
       r.worker.ref();
       r.worker.postMessage({ sql: job.sql, args: job.args });
@@ -69,7 +77,11 @@ export class ReaderPool {
       const j = r.job;
       r.job = null;
       worker.unref();
-      if (j) fn(j);
+      if (j) {
+        const left = (this.#running.get(j.key) ?? 1) - 1;
+        if (left > 0) this.#running.set(j.key, left); else this.#running.delete(j.key);
+        fn(j);
+      }
       this.#pump();
     };
     worker.on('message', (m: { rows?: unknown[][]; error?: string }) => done((j) => (m.rows ? j.resolve(m.rows) : j.reject(new Error(m.error)))));
