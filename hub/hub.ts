@@ -115,7 +115,7 @@ export class Hub extends EventEmitter {
   /**
    * Throttled guessing: past LOGIN_FAILURES for the account or the address (`from`, the peer's IP
    * when called over HTTP), every attempt gets 429 without its secret being checked; a success
-   * clears the account's count, never the address's.
+   * clears the account's count and takes back only its own count from the address.
    */
   async #guarded<T>(account: string, from: string | undefined, attempt: () => Promise<T | null>): Promise<T | null> {
     const addr = from === undefined ? [] : [`addr:${from}`];
@@ -461,8 +461,8 @@ export class Hub extends EventEmitter {
     for (const [k, v] of Object.entries(vars)) {
       if (typeof v !== 'string') throw new HubError(400, `environment variable ${k} must be a string`);
       if (!k || k.length > 128) throw new HubError(400, 'environment variable names are 1-128 characters');
-      // JSON.parse makes "__proto__" a plain key, but no JS object the hub, the sync or a card
-      // builds can hold it as data: refuse it rather than lose it
+      // JSON.parse makes "__proto__" a plain key, but assigned to an object it sets the prototype
+      // instead of storing a value (how it used to vanish): refuse it rather than lose it
       if (k === '__proto__') throw new HubError(400, 'environment variable name __proto__ is not allowed');
       clean[k] = v;
     }
