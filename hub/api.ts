@@ -78,9 +78,15 @@ const userIdOf = (c: Ctx): number => {
 
 // ---------------------------------------------------------------- events
 
+/** Page paging reaches this deep into the events; past it a query's cost grows with the depth: use the cursor. */
+export const MAX_EVENT_DEPTH = 10_000;
+
 async function eventsPage(c: Ctx, fleetUID?: string): Promise<Reply> {
   const pageSize = c.int('pageSize', 50, 1, 1000);
   const pageNum = c.int('pageNum', 1, 1, 1_000_000);
+  if (pageNum * pageSize > MAX_EVENT_DEPTH) {
+    throw new HubError(400, `pageNum * pageSize may be at most ${MAX_EVENT_DEPTH}; read further with events-cursor`);
+  }
   const q = eventFilter(c, fleetUID);
   const page = await c.hub.store.events({ ...q, limit: pageSize, offset: (pageNum - 1) * pageSize });
   return { text: `{"events":[${page.json.join(',')}],"has_more":${page.hasMore}}` };
@@ -134,7 +140,7 @@ export function apiRouter(): Router {
     const username = optString(b.username, 'username');
     const password = optString(b.password, 'password');
     if (!username || !password) throw new HubError(400, 'username and password are required');
-    return ok({ session_token: await c.hub.login(username, password) });
+    return ok({ session_token: await c.hub.login(username, password, c.req.socket.remoteAddress) });
   });
   r.add('POST', '/oauth2/token', 'none', async (c) => {
     if (!/^application\/x-www-form-urlencoded/i.test(c.req.headers['content-type'] ?? '')) {
@@ -144,7 +150,7 @@ export function apiRouter(): Router {
     if (form.get('grant_type') !== 'client_credentials') throw new HubError(400, 'grant_type must be client_credentials');
     const id = form.get('client_id'), secret = form.get('client_secret');
     if (!id || !secret) throw new HubError(400, 'client_id and client_secret are required');
-    return ok(await c.hub.clientToken(id, secret));
+    return ok(await c.hub.clientToken(id, secret, c.req.socket.remoteAddress));
   });
 
   // accounts and projects

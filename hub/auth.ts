@@ -1,4 +1,4 @@
-/** Secrets: password hashing (scrypt), opaque tokens (stored as SHA-256), and the rate limiter. */
+/** Secrets: password hashing (scrypt), opaque tokens (stored as SHA-256), the rate limiter and the login throttle. */
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
 
 const SCRYPT = Object.freeze({ N: 16384, r: 8, p: 1, keylen: 32 });
@@ -75,6 +75,57 @@ export class RateLimiter {
     w.minuteCount++;
     w.dayCount++;
     return 0;
+  }
+}
+
+/**
+ * Failed attempts per key (a username, a client id, an address) in a fixed window that opens at
+ * the first failure. At `perKey` failures `check` answers the seconds until the window closes.
+ * Bounded: at most `maxKeys` keys are tracked (expired ones are dropped first, then the oldest).
+ */
+export class LoginThrottle {
+  readonly #o: { perKey: number; windowMs: number; maxKeys: number };
+  readonly #keys = new Map<string, { start: number; count: number }>();
+
+  constructor(o: { perKey: number; windowMs: number; maxKeys?: number }) { this.#o = { maxKeys: 100_000, ...o }; }
+
+  #live(key: string, now: number): { start: number; count: number } | undefined {
+    const w = this.#keys.get(key);
+    if (w && now - w.start >= this.#o.windowMs) { this.#keys.delete(key); return undefined; }
+    return w;
+  }
+
+  /** 0 when the keys may try again, else seconds to wait. */
+  check(keys: string[], nowMs = Date.now()): number {
+    let wait = 0;
+    for (const k of keys) {
+      const w = this.#live(k, nowMs);
+      if (w && w.count >= this.#o.perKey) wait = Math.max(wait, Math.max(1, Math.ceil((w.start + this.#o.windowMs - nowMs) / 1000)));
+    }
+    return wait;
+  }
+
+  fail(keys: string[], nowMs = Date.now()): void {
+    for (const k of keys) {
+      const w = this.#live(k, nowMs);
+      if (w) { w.count++; continue; }
+      if (this.#keys.size >= this.#o.maxKeys) this.#prune(nowMs);
+      this.#keys.set(k, { start: nowMs, count: 1 });
+    }
+  }
+
+  /** The right secret: the key starts afresh. */
+  succeed(keys: string[]): void { for (const k of keys) this.#keys.delete(k); }
+
+  /** Take back one counted failure (an attempt counted up front that succeeded). */
+  forgive(keys: string[]): void {
+    for (const k of keys) { const w = this.#keys.get(k); if (w && w.count > 0) w.count--; }
+  }
+
+  #prune(now: number): void {
+    for (const [k, w] of this.#keys) if (now - w.start >= this.#o.windowMs) this.#keys.delete(k);
+    // still full: forget the oldest windows (Map order is insertion order)
+    for (const k of this.#keys.keys()) { if (this.#keys.size < this.#o.maxKeys) break; this.#keys.delete(k); }
   }
 }
 

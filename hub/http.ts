@@ -4,12 +4,13 @@
  * `{err, code, status}` on every non-2xx answer.
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Hub, HubError, type Principal } from './hub';
 import type { ProjectRecord } from './store/types';
 
 export const JSON_LIMIT = 1024 * 1024;
 export const FIRMWARE_LIMIT = 16 * 1024 * 1024;
-/** Past this much of an oversized body we stop reading it and drop the connection. */
+/** After answering, at most this much of an unread body is read and dropped; then the connection is cut. */
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 const MAX_LIST = 100;
 
@@ -113,7 +114,7 @@ export class Router {
     } catch (e) {
       reply = e instanceof HubError ? errorReply(e.status, e.message) : errorReply(500, 'internal error');
       if (!(e instanceof HubError)) console.error('hub: request failed:', e);
-      if (e instanceof HubError && e.status === 429) reply.headers = { 'Retry-After': String((e as RateError).retryAfter) };
+      if (e instanceof HubError && e.retryAfter !== undefined) reply.headers = { 'Retry-After': String(e.retryAfter) };
     }
     send(req, res, reply);
   }
@@ -122,9 +123,12 @@ export class Router {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const qs = q < 0 ? '' : url.slice(q + 1);
     let segs: string[];
     try { segs = path.split('/').filter(Boolean).map((s) => decodeURIComponent(s)); } catch { throw new HubError(400, 'malformed percent-encoding in path'); }
+    // URLSearchParams would keep a bad escape as text: refuse it, as for the path
+    try { decodeURIComponent(qs.replace(/\+/g, ' ')); } catch { throw new HubError(400, 'malformed percent-encoding in query string'); }
+    const query = new URLSearchParams(qs);
     const v1 = segs[0] === 'v1';
     // /v1 answers 401 before anything else, so unauthenticated callers learn nothing about routes
     const principal = v1 ? await hub.authenticate(bearer(req)) : undefined;
@@ -149,8 +153,7 @@ export class Router {
 
 export class RateError extends HubError {
   override name = 'RateError';
-  readonly retryAfter: number;
-  constructor(retryAfter: number) { super(429, 'rate limit exceeded'); this.retryAfter = retryAfter; }
+  constructor(retryAfter: number) { super(429, 'rate limit exceeded', retryAfter); }
 }
 
 function bearer(req: IncomingMessage): string | undefined {
@@ -175,39 +178,57 @@ function send(req: IncomingMessage, res: ServerResponse, r: Reply): void {
   else if ('text' in r) { data = r.text; type = r.type ?? 'application/json'; }
   else { data = r.bytes; type = r.type ?? 'application/octet-stream'; }
   const headers: Record<string, string | number> = { 'Content-Type': type, 'Content-Length': Buffer.byteLength(data), ...r.headers };
-  // an unread request body would be parsed as the next request: close such connections
-  if (!req.complete) headers.Connection = 'close';
+  // Answered before the body was read (401, 404, 413...): read the rest and drop it, so the
+  // client, maybe still sending, gets this answer instead of a reset. Node's parser keeps the
+  // framing, so the connection stays usable; a client that sends on and on is cut off.
+  if (!req.complete) discard(req);
   res.writeHead(status, headers);
   res.end(data);
 }
 
+function discard(req: IncomingMessage): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => { if ((n += c.length) > DRAIN_LIMIT) req.destroy(); });
+  req.resume();
+}
+
 /**
- * The whole body, at most `limit` bytes. Past the limit the rest is read and thrown away (so
- * the client, still sending, can read our 413), up to DRAIN_LIMIT, then the socket is cut.
+ * The whole body, at most `limit` bytes. A body declared larger is refused before any of it is
+ * read, one that grows past the limit as soon as it does (413); send() drains what follows.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
+    if (Number(req.headers['content-length'] ?? 0) > limit) return reject(new HubError(413, `body larger than ${limit} bytes`));
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = declared > limit;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      if (over) {
-        if (size > DRAIN_LIMIT) req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
     let settled = false;
-    const fail = (e: Error): void => { if (!settled) { settled = true; reject(e); } };
+    const fail = (e: Error): void => { if (!settled) { settled = true; req.off('data', onData); reject(e); } };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limit) return fail(new HubError(413, `body larger than ${limit} bytes`));
+      chunks.push(c);
+    };
+    req.on('data', onData);
     req.on('end', () => {
-      if (over) return fail(new HubError(413, `body larger than ${limit} bytes`));
+      if (settled) return;
       settled = true;
       resolve(Buffer.concat(chunks));
     });
     req.on('error', fail);
-    req.on('close', () => { if (!settled) fail(new HubError(over ? 413 : 400, 'request body cut short')); });
+    req.on('close', () => fail(new HubError(400, 'request body cut short')));
   });
+}
+
+/**
+ * Node answers requests it cannot parse itself ('clientError'), with an empty body; answer in
+ * the documented JSON instead: 400 malformed, 431 headers too large, 408 too slow.
+ */
+export function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (err.code === 'ECONNRESET' || !socket.writable || busy) { socket.destroy(); return; }
+  const [code, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request not received in time']
+      : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? [413, 'chunk extensions too large'] : [400, 'malformed HTTP request'];
+  const body = JSON.stringify((errorReply(code, text) as { json: unknown }).json);
+  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
-  hashPassword, hashToken, newId, newToken, parseExpiry, RateLimiter, shortId, uuid7, verifyPassword, type RateLimit,
+  hashPassword, hashToken, LoginThrottle, newId, newToken, parseExpiry, RateLimiter, shortId, uuid7, verifyPassword, type RateLimit,
 } from './auth';
 import type {
   DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
@@ -16,7 +16,9 @@ import type {
 export class HubError extends Error {
   override name = 'HubError';
   readonly status: number;
-  constructor(status: number, message: string) { super(message); this.status = status; }
+  /** seconds, sent as Retry-After (429, 503) */
+  readonly retryAfter?: number;
+  constructor(status: number, message: string, retryAfter?: number) { super(message); this.status = status; this.retryAfter = retryAfter; }
 }
 
 export type Principal =
@@ -37,6 +39,12 @@ export interface HubOptions {
   /** Lifetime of /auth/login session tokens, seconds. */
   sessionTtl?: number;
 }
+
+/**
+ * Failed logins and client-credential grants allowed per username (or client id) and per
+ * address in a 15-minute window before further attempts get 429 (docs/HUB.md).
+ */
+export const LOGIN_FAILURES = Object.freeze({ perKey: 5, perAddress: 20, windowMs: 15 * 60_000 });
 
 export const OAUTH_TTL = 1800;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
@@ -62,6 +70,8 @@ export class Hub extends EventEmitter {
   readonly store: Store;
   readonly #limiter: RateLimiter | null;
   readonly #sessionTtl: number;
+  readonly #logins = new LoginThrottle({ perKey: LOGIN_FAILURES.perKey, windowMs: LOGIN_FAILURES.windowMs });
+  readonly #addresses = new LoginThrottle({ perKey: LOGIN_FAILURES.perAddress, windowMs: LOGIN_FAILURES.windowMs });
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();
@@ -102,11 +112,34 @@ export class Hub extends EventEmitter {
     return (await this.store.revokeToken(idOrToken)) || this.store.revokeToken(hashToken(idOrToken));
   }
 
-  async login(username: string, password: string): Promise<string> {
-    const u = await this.store.userByName(username);
-    // verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist
-    const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
-    if (!u || !ok) throw new HubError(401, 'invalid username or password');
+  /**
+   * Throttled guessing: past LOGIN_FAILURES for the account or the address (`from`, the peer's IP
+   * when called over HTTP), every attempt gets 429 without its secret being checked; a success
+   * clears the account's count and takes back only its own count from the address.
+   */
+  async #guarded<T>(account: string, from: string | undefined, attempt: () => Promise<T | null>): Promise<T | null> {
+    const addr = from === undefined ? [] : [`addr:${from}`];
+    const wait = Math.max(this.#logins.check([account]), this.#addresses.check(addr));
+    if (wait > 0) throw new HubError(429, `too many failed attempts; try again in ${wait} s`, wait);
+    // counted before the check, so guesses sent in parallel cannot all slip through
+    this.#logins.fail([account]);
+    this.#addresses.fail(addr);
+    const ok = await attempt();
+    if (ok !== null) {
+      this.#logins.succeed([account]);
+      this.#addresses.forgive(addr);
+    }
+    return ok;
+  }
+
+  async login(username: string, password: string, from?: string): Promise<string> {
+    const u = await this.#guarded(`user:${username}`, from, async () => {
+      const u = await this.store.userByName(username);
+      // verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist
+      const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
+      return u && ok ? u : null;
+    });
+    if (!u) throw new HubError(401, 'invalid username or password');
     const token = newToken('nhs');
     const now = Date.now() / 1000;
     await this.store.createToken(hashToken(token), { id: shortId('ses'), kind: 'session', userId: u.id, clientId: null, name: 'login', created: now, expires: now + this.#sessionTtl, revoked: false });
@@ -122,10 +155,13 @@ export class Hub extends EventEmitter {
   }
 
   /** OAuth2 client credentials grant: a bearer token for the client's project, 30 minutes. */
-  async clientToken(clientId: string, clientSecret: string): Promise<{ access_token: string; token_type: 'bearer'; expires_in: number; scope: string }> {
-    const c = await this.store.clientById(clientId);
-    const given = Buffer.from(hashToken(clientSecret));
-    if (!c || c.revoked || !timingEqual(given, Buffer.from(c.secretHash))) throw new HubError(401, 'invalid client credentials');
+  async clientToken(clientId: string, clientSecret: string, from?: string): Promise<{ access_token: string; token_type: 'bearer'; expires_in: number; scope: string }> {
+    const c = await this.#guarded(`client:${clientId}`, from, async () => {
+      const c = await this.store.clientById(clientId);
+      const given = Buffer.from(hashToken(clientSecret));
+      return !c || c.revoked || !timingEqual(given, Buffer.from(c.secretHash)) ? null : c;
+    });
+    if (!c) throw new HubError(401, 'invalid client credentials');
     const token = newToken('nho');
     const now = Date.now() / 1000;
     await this.store.createToken(hashToken(token), { id: shortId('oat'), kind: 'oauth', userId: null, clientId, name: 'oauth', created: now, expires: now + OAUTH_TTL, revoked: false });
@@ -425,6 +461,9 @@ export class Hub extends EventEmitter {
     for (const [k, v] of Object.entries(vars)) {
       if (typeof v !== 'string') throw new HubError(400, `environment variable ${k} must be a string`);
       if (!k || k.length > 128) throw new HubError(400, 'environment variable names are 1-128 characters');
+      // JSON.parse makes "__proto__" a plain key, but assigned to an object it sets the prototype
+      // instead of storing a value (how it used to vanish): refuse it rather than lose it
+      if (k === '__proto__') throw new HubError(400, 'environment variable name __proto__ is not allowed');
       clean[k] = v;
     }
     await this.store.envPut(scope, ownerUID, clean, replace);

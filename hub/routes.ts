@@ -1,8 +1,14 @@
 /**
  * Route delivery: POSTs each queued event (JSON) to its route's URL. The queue lives in the
  * store, so nothing is lost across restarts; failures retry with exponential backoff.
+ *
+ * Routes are delivered independently: each route sends its own due deliveries (a few at a
+ * time) and takes the next batch when they are answered, so a slow or hung URL holds up only
+ * its own route. Requests in flight are bounded per route, per project and in all, so one
+ * tenant's routes cannot take every slot, and each request has a time limit.
  */
 import type { Hub } from './hub';
+import type { DeliveryRecord } from './store/types';
 
 export interface DeliveryOptions {
   /** poll interval when idle, ms (new events also wake the worker at once) */
@@ -12,18 +18,31 @@ export interface DeliveryOptions {
   maxDelayMs?: number;
   /** after this many failed attempts the delivery is kept but marked dead */
   maxAttempts?: number;
+  /** one request's time limit, ms */
   timeoutMs?: number;
-  batch?: number;
+  /** requests in flight for one route */
+  perRoute?: number;
+  /** requests in flight for all the routes of one project */
+  perProject?: number;
+  /** requests in flight in all */
+  concurrency?: number;
 }
 
 export class RouteDelivery {
   readonly #hub: Hub;
   readonly #o: Required<DeliveryOptions>;
   #timer: NodeJS.Timeout | null = null;
-  #running = false;
+  #scanning = false;
   #again = false;
   #stopped = false;
   #soon: NodeJS.Timeout | null = null;
+  /** routes with requests in flight */
+  readonly #busy = new Set<string>();
+  readonly #perProject = new Map<string, number>();
+  #inFlight = 0;
+  readonly #batches = new Set<Promise<void>>();
+  /** stop() cuts requests in flight short */
+  readonly #abort = new AbortController();
   /** new events wake the worker, coalesced so a burst of ingests costs one pass */
   readonly #wake = (): void => {
     if (this.#soon || this.#stopped) return;
@@ -32,7 +51,7 @@ export class RouteDelivery {
 
   constructor(hub: Hub, opts: DeliveryOptions = {}) {
     this.#hub = hub;
-    this.#o = { pollMs: 1000, baseDelayMs: 1000, maxDelayMs: 3600_000, maxAttempts: 20, timeoutMs: 10_000, batch: 16, ...opts };
+    this.#o = { pollMs: 1000, baseDelayMs: 1000, maxDelayMs: 3600_000, maxAttempts: 20, timeoutMs: 10_000, perRoute: 4, perProject: 8, concurrency: 32, ...opts };
   }
 
   start(): void {
@@ -45,16 +64,16 @@ export class RouteDelivery {
     this.#hub.off('events', this.#wake);
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#soon) clearTimeout(this.#soon);
-    while (this.#running) await new Promise((r) => setTimeout(r, 10));
+    this.#abort.abort();
+    while (this.#scanning) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all([...this.#batches]);
   }
 
-  /** Run a pass now (or right after the one in progress). */
+  /** Look for due deliveries now (or right after the look in progress). */
   kick(): void {
     if (this.#stopped) return;
-    if (this.#running) { this.#again = true; return; }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    void this.#pass();
+    if (this.#scanning) { this.#again = true; return; }
+    void this.#scan();
   }
 
   /** The backoff before attempt n+1 (n failed so far): base * 2^(n-1), capped, with 10% jitter. */
@@ -63,36 +82,70 @@ export class RouteDelivery {
     return d * (0.9 + Math.random() * 0.2);
   }
 
-  async #pass(): Promise<void> {
-    this.#running = true;
+  /** Start a batch for every idle route with due deliveries, as far as the limits allow. */
+  async #scan(): Promise<void> {
+    this.#scanning = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
     try {
-      for (;;) {
+      do {
         this.#again = false;
-        const due = await this.#hub.store.dueDeliveries(Date.now() / 1000, this.#o.batch);
-        await Promise.all(due.map(async (d) => {
-          const error = await this.#post(d.url, d.headers, d.eventJSON);
-          if (error === null) return this.#hub.store.deliveryDone(d.id);
-          const failures = d.attempts + 1;
-          const dead = failures >= this.#o.maxAttempts;
-          return this.#hub.store.deliveryRetry(d.id, (Date.now() + this.delayAfter(failures)) / 1000, error, dead);
-        }));
-        if (this.#stopped || (due.length < this.#o.batch && !this.#again)) break;
-      }
+        const now = Date.now() / 1000;
+        for (const r of await this.#hub.store.dueRoutes(now)) {
+          if (this.#stopped || this.#inFlight >= this.#o.concurrency) break;
+          if (this.#busy.has(r.routeUID)) continue;
+          const room = Math.min(this.#o.perRoute, this.#o.perProject - (this.#perProject.get(r.projectUID) ?? 0), this.#o.concurrency - this.#inFlight);
+          if (room <= 0) continue;
+          const due = await this.#hub.store.dueDeliveries(now, room, r.routeUID);
+          if (due.length) this.#send(r.routeUID, r.projectUID, due);
+        }
+      } while (this.#again && !this.#stopped);
     } catch (e) {
       if (!this.#stopped) console.error('hub: route delivery pass failed:', e);
     } finally {
-      this.#running = false;
+      this.#scanning = false;
       if (!this.#stopped) this.#timer = setTimeout(() => this.kick(), this.#o.pollMs).unref();
     }
+  }
+
+  /** One route's batch; when it is answered, look again (this route may have more, others room). */
+  #send(route: string, project: string, due: DeliveryRecord[]): void {
+    const n = due.length;
+    this.#busy.add(route);
+    this.#perProject.set(project, (this.#perProject.get(project) ?? 0) + n);
+    this.#inFlight += n;
+    const batch: Promise<void> = Promise.all(due.map((d) => this.#deliver(d)))
+      .then(() => undefined, (e: unknown) => { if (!this.#stopped) console.error('hub: route delivery failed:', e); })
+      .finally(() => {
+        this.#busy.delete(route);
+        const left = (this.#perProject.get(project) ?? n) - n;
+        if (left > 0) this.#perProject.set(project, left); else this.#perProject.delete(project);
+        this.#inFlight -= n;
+        this.#batches.delete(batch);
+        this.kick();
+      });
+    this.#batches.add(batch);
+  }
+
+  async #deliver(d: DeliveryRecord): Promise<void> {
+    const error = await this.#post(d.url, d.headers, d.eventJSON);
+    if (error === null) return this.#hub.store.deliveryDone(d.id);
+    // cut short by stop(): due again after a restart, not a failed attempt
+    if (this.#stopped) return;
+    const failures = d.attempts + 1;
+    const dead = failures >= this.#o.maxAttempts;
+    return this.#hub.store.deliveryRetry(d.id, (Date.now() + this.delayAfter(failures)) / 1000, error, dead);
   }
 
   /** null on a 2xx answer, else what went wrong. */
   async #post(url: string, headers: { [k: string]: string }, body: string): Promise<string | null> {
     try {
       const res = await fetch(url, {
-        method: 'POST', body, headers: { ...headers, 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(this.#o.timeoutMs),
+        method: 'POST', body, headers: { ...headers, 'Content-Type': 'application/json' },
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
-      await res.arrayBuffer().catch(() => undefined);
+      // the status is the answer: the body is neither waited for nor held in memory
+      await res.body?.cancel().catch(() => undefined);
       return res.ok ? null : `HTTP ${res.status}`;
     } catch (e) {
       return e instanceof Error ? e.message : String(e);

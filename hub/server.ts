@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hub, type HubOptions } from './hub';
 import { apiRouter } from './api';
+import { clientError } from './http';
 import { RouteDelivery, type DeliveryOptions } from './routes';
 import { SqliteStore } from './store/sqlite';
 import type { Store } from './store/types';
@@ -75,6 +76,7 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
   const router = apiRouter();
   const server = createServer((req, res) => { void router.handle(hub, req, res); });
+  server.on('clientError', clientError);
   server.keepAliveTimeout = 65_000;
   const delivery = new RouteDelivery(hub, opts.delivery);
   await new Promise<void>((ok, fail) => {

@@ -25,7 +25,9 @@ export class FileFlash implements Flash {
     const existing = fs.existsSync(path) ? fs.statSync(path).size : 0;
     this.size = options.size ?? (existing || 4 * 1024 * 1024);
     if (this.size % this.blockSize) throw new Error(`flash size ${this.size} is not a multiple of the ${this.blockSize}-byte block`);
-    this.#fd = fs.openSync(path, existing ? 'r+' : 'w+');
+    // the card's notes, settings and keys: private to the user (tightened if an older version made it readable)
+    this.#fd = fs.openSync(path, existing ? 'r+' : 'w+', 0o600);
+    if (fs.fstatSync(this.#fd).mode & 0o077) fs.fchmodSync(this.#fd, 0o600);
     this.#image = new Uint8Array(this.size).fill(0xff);
     if (existing) {
       if (existing !== this.size) throw new Error(`${path} holds ${existing} bytes, expected ${this.size}`);

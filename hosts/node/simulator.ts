@@ -29,7 +29,7 @@ export class Simulator {
 
   constructor(options: SimulatorOptions) {
     this.#options = options;
-    fs.mkdirSync(options.dataDir, { recursive: true });
+    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 }); // 0700 when we create it; a directory the user had is left alone
     this.flash = new FileFlash(path.join(options.dataDir, 'flash.bin'), { size: options.flashSize });
     this.session = new SerialSession(this.#boot(), (bytes) => this.#output(bytes));
   }

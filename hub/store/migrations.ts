@@ -112,4 +112,11 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX sync_sessions_device ON sync_sessions(device_uid, started);
   CREATE TABLE deleted_devices (uid TEXT PRIMARY KEY, deleted REAL NOT NULL);
   `,
+  // 6: what the API filters and sorts on (event date ranges, the device list's order), and each
+  // route's own delivery queue (routes are delivered independently of each other)
+  `
+  CREATE INDEX IF NOT EXISTS events_project_captured ON events(project_uid, captured);
+  CREATE INDEX IF NOT EXISTS devices_project_order ON devices(project_uid, provisioned, uid);
+  CREATE INDEX IF NOT EXISTS deliveries_route ON deliveries(route_uid, dead, next_at);
+  `,
 ]);

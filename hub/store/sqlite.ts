@@ -1,8 +1,9 @@
 /** The Store on one SQLite file (better-sqlite3, WAL). Every query is a prepared statement. */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations';
+import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
@@ -14,21 +15,45 @@ const str = (v: unknown): string => (v === null || v === undefined ? '' : String
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : dflt);
 
+/** Deepest event page offset answered on the calling thread (the API allows no deeper pages). */
+const LIGHT_OFFSET = 10_000;
+
 /** SQL "IN (?,?,?)" for a list of bound values. */
 const marks = (n: number): string => new Array(n).fill('?').join(',');
+
+/**
+ * Device secrets and route headers live in the database: a directory we create is 0700, the
+ * database file 0600 (SQLite gives its -wal and -shm the database file's mode). A directory the
+ * user already had is left alone; our own files in it are tightened if an older version left
+ * them readable by others.
+ */
+function privateFiles(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f) && statSync(f).mode & 0o077) chmodSync(f, 0o600);
+}
+
+export interface SqliteStoreOptions {
+  /** Reader threads for event queries (default 2); 0 runs them on the calling thread. */
+  readers?: number;
+}
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
+  /** event queries run here, off the event loop (not for ':memory:', which only this connection sees) */
+  readonly #reader: ReaderPool | null;
 
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    if (file !== ':memory:') privateFiles(file);
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#migrate();
+    const readers = opts.readers ?? 2;
+    this.#reader = file === ':memory:' || readers <= 0 ? null : new ReaderPool(file, { size: readers });
   }
 
   #migrate(): void {
@@ -55,7 +80,10 @@ export class SqliteStore implements Store {
   #all(sql: string, ...args: unknown[]): Row[] { return this.#q(sql).all(...args) as Row[]; }
   #run(sql: string, ...args: unknown[]): Database.RunResult { return this.#q(sql).run(...args); }
 
-  async close(): Promise<void> { if (this.#db.open) this.#db.close(); }
+  async close(): Promise<void> {
+    await this.#reader?.close();
+    if (this.#db.open) this.#db.close();
+  }
 
   // ---- users and access
   async createUser(username: string, passwordHash: string): Promise<UserRecord> {
@@ -339,7 +367,15 @@ export class SqliteStore implements Store {
     if (q.endDate !== undefined) { where.push('e.captured <= ?'); args.push(q.endDate); }
     if (q.afterSeq !== undefined) { where.push(q.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(q.afterSeq); }
     const sql = `SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${q.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`;
-    const rows = this.#q(sql).raw(true).all(...args, q.limit + 1, q.offset ?? 0) as [number, string][];
+    args.push(q.limit + 1, q.offset ?? 0);
+    // A page walked straight off one index in seq order (the project's, or one device's or one
+    // file's; cursor or bounded offset) costs at most offset + limit index steps: answered here.
+    // Anything else may scan or sort: queued per project on a reader thread, so it holds up
+    // neither the event loop nor other projects.
+    const n = (v?: unknown[]): number => v?.length ?? 0;
+    const light = n(q.sessionUIDs) + n(q.eventUIDs) + n(q.serialNumbers) + n(q.fleetUIDs) === 0 && n(q.deviceUIDs) + n(q.files) <= 1
+      && q.startDate === undefined && q.endDate === undefined && (q.offset ?? 0) <= LIGHT_OFFSET;
+    const rows = (this.#reader && !light ? await this.#reader.read(q.projectUID, sql, args) : this.#q(sql).raw(true).all(...args)) as [number, string][];
     const hasMore = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     return { seqs: page.map((r) => r[0]), json: page.map((r) => r[1]), hasMore };
@@ -477,10 +513,16 @@ export class SqliteStore implements Store {
       this.#run('DELETE FROM routes WHERE uid = ?', uid);
     })();
   }
-  async dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]> {
+  async dueRoutes(now: number): Promise<{ routeUID: string; projectUID: string }[]> {
+    // one index probe per route: the routes table is small, the queue may not be
+    return this.#all(`SELECT uid, project_uid, (SELECT min(q.next_at) FROM deliveries q WHERE q.route_uid = r.uid AND q.dead = 0) due
+      FROM routes r WHERE r.disabled = 0 AND due <= ? ORDER BY due`, now).map((r) => ({ routeUID: str(r.uid), projectUID: str(r.project_uid) }));
+  }
+  async dueDeliveries(now: number, limit: number, routeUID?: string): Promise<DeliveryRecord[]> {
     return this.#all(`SELECT q.id, q.route_uid, q.event_uid, q.attempts, q.next_at, e.json, r.url, r.headers
       FROM deliveries q JOIN routes r ON r.uid = q.route_uid JOIN events e ON e.uid = q.event_uid
-      WHERE q.dead = 0 AND q.next_at <= ? AND r.disabled = 0 ORDER BY q.next_at, q.id LIMIT ?`, now, limit)
+      WHERE ${routeUID === undefined ? '' : 'q.route_uid = ? AND '}q.dead = 0 AND q.next_at <= ? AND r.disabled = 0 ORDER BY q.next_at, q.id LIMIT ?`,
+    ...(routeUID === undefined ? [] : [routeUID]), now, limit)
       .map((r) => ({ id: Number(r.id), routeUID: str(r.route_uid), eventUID: str(r.event_uid), eventJSON: str(r.json), url: str(r.url),
         headers: parse(r.headers, {}), attempts: Number(r.attempts), nextAt: Number(r.next_at) }));
   }

@@ -201,7 +201,10 @@ export interface Store {
   route(uid: string): Promise<RouteRecord | null>;
   routesOf(projectUID: string): Promise<RouteRecord[]>;
   deleteRoute(uid: string): Promise<void>;
-  dueDeliveries(now: number, limit: number): Promise<DeliveryRecord[]>;
+  /** Enabled routes with a delivery due at `now`, the longest-waiting first. */
+  dueRoutes(now: number): Promise<{ routeUID: string; projectUID: string }[]>;
+  /** Due deliveries, oldest first; of one route when `routeUID` is given. */
+  dueDeliveries(now: number, limit: number, routeUID?: string): Promise<DeliveryRecord[]>;
   deliveryDone(id: number): Promise<void>;
   deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void>;
   deliveryStats(): Promise<{ pending: number; failed: number }>;
