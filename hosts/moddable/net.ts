@@ -8,7 +8,7 @@ import { ownBuffer } from './serial';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-export const tcpNet: CardNet = {
+export const tcpNet: CardNet = Object.freeze({
   connect(host: string, port: number, handlers: NetHandlers): NetStream {
     let socket: TCP | undefined;
     let closed = false;
@@ -51,4 +51,4 @@ export const tcpNet: CardNet = {
       close: () => finish(),
     };
   },
-};
+});

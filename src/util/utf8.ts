@@ -38,6 +38,10 @@ export function utf8Encode(text: string): Uint8Array {
 }
 
 /** Decode UTF-8; malformed sequences become U+FFFD, one per bad byte. */
+/** Arguments per String.fromCharCode.apply: each is a stack slot, and the device's XS stack
+ * has 512 (4096 overflowed it: a 600-byte request aborted the card under mcsim). */
+const APPLY_CHUNK = 128;
+
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
   let s = '';
   let chunk: number[] = [];
@@ -73,7 +77,7 @@ export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): st
       cp -= 0x10000;
       chunk.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
     } else chunk.push(cp);
-    if (chunk.length >= 4096) {
+    if (chunk.length >= APPLY_CHUNK) {
       s += String.fromCharCode.apply(null, chunk);
       chunk = [];
     }
