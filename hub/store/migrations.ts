@@ -112,4 +112,13 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX sync_sessions_device ON sync_sessions(device_uid, started);
   CREATE TABLE deleted_devices (uid TEXT PRIMARY KEY, deleted REAL NOT NULL);
   `,
+  // 6: a deletion holds in the project that deleted the device, so another project cannot lock a
+  // UID out of the project of its product ('' = deleted before this step, holds everywhere)
+  `
+  CREATE TABLE deleted_devices_6 (
+    uid TEXT NOT NULL, project_uid TEXT NOT NULL DEFAULT '', deleted REAL NOT NULL, PRIMARY KEY (uid, project_uid));
+  INSERT INTO deleted_devices_6 (uid, deleted) SELECT uid, deleted FROM deleted_devices;
+  DROP TABLE deleted_devices;
+  ALTER TABLE deleted_devices_6 RENAME TO deleted_devices;
+  `,
 ]);
