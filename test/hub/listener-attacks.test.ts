@@ -14,7 +14,8 @@ import { startHub, DATABASE_FILE, type RunningHub } from '../../hub/server';
 import { SqliteStore } from '../../hub/store/sqlite';
 import { MIGRATIONS } from '../../hub/store/migrations';
 import { CardSession } from '../../src/sync/session';
-import { templateVersion, type SyncMessage } from '../../src/sync/messages';
+import { MIN_FRAME, templateVersion, type SyncMessage } from '../../src/sync/messages';
+import { FrameOpener, FrameReader, FrameSealer } from '../../src/sync/frame';
 import { CardState, syncOnce } from './card';
 import { call, CLI, removeDir, spawnHub, tempDir } from './helpers';
 
@@ -61,6 +62,19 @@ async function bob(): Promise<{ tok: string; project: string; product: string }>
 }
 
 describe('1: one connection failing never takes the hub down', () => {
+  it('a REFUSE of any text seals into the smallest frame a peer may announce; its text is a prefix', () => {
+    const sealer = new FrameSealer(new Uint8Array(32), MIN_FRAME);
+    const opener = new FrameOpener(new Uint8Array(32));
+    for (const text of ['short', 'x'.repeat(1000), 'é'.repeat(300), '😀'.repeat(100), `a${'€'.repeat(200)}`]) {
+      const frame = sealer.sealMessage({ type: 'refuse', code: 'protocol', text }, false);
+      expect(frame.length).toBeLessThanOrEqual(MIN_FRAME + 2);
+      const [got] = new FrameReader(MIN_FRAME).push(frame);
+      const m = opener.openMessage(got).message as { text: string };
+      expect(text.startsWith(m.text)).toBe(true);
+      expect(m.text.length).toBeGreaterThanOrEqual(Math.min(text.length, 50));
+    }
+  });
+
   it('a refusal too long for a 256-byte frame: the hub process survives and keeps serving', async () => {
     const d = tempDir('attacks-crash');
     const s = await spawnHub(d);
