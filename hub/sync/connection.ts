@@ -196,11 +196,11 @@ export class DeviceConnection {
     const product = await hub.store.product(h.product);
     if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };
     const project = product.projectUID;
+    if (await hub.store.isDeletedDevice(h.uid, project)) return { status: 'refuse', code: 'auth', text: 'device deleted' };
     const d = await hub.store.device(h.uid);
     const secret = d && (await hub.deviceSecret(h.uid));
     // a record without a secret made by another project is no claim on this device (it is replaced, TOFU only)
     const mine = d && (secret || d.projectUID === project) ? d : null;
-    if (!mine && (await hub.store.isDeletedDevice(h.uid, project))) return { status: 'refuse', code: 'auth', text: 'device deleted' };
     if (mine) {
       if (mine.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
       const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);

@@ -296,6 +296,14 @@ describe('3: a UID pre-provisioned by another project', () => {
     // a deletion by the device's own project still holds
     expect((await api(`/projects/${project}/devices/${card.uid}`, 'DELETE')).status).toBe(200);
     expect((await syncOnce(new CardState(card.uid, product), { port: port() })).refused?.code).toBe('auth');
+    // even for the same card, joining a third project's product and then naming this project's again
+    const c = await bob();
+    card.product = c.product;
+    card.provisionAllowed = true; // hub.set
+    expect(await syncOnce(card, { port: port() })).toMatchObject({ provisioned: true, completed: true });
+    card.product = product;
+    expect((await syncOnce(card, { port: port() })).refused?.code).toBe('auth');
+    expect((await h.hub.device(card.uid)).projectUID).toBe(c.project);
   });
 
   it('a deletion recorded before deletions were per project still holds everywhere', async () => {
