@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** notehub-lite: run the hub, and manage its users, tokens, projects, products, clients and routes. */
 import { Hub, HubError } from './hub';
-import { DEFAULT_DATA_DIR, openStore, startHub } from './server';
+import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
@@ -86,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
         devicePort, deviceTls, tofu: flags.tofu !== 'off',
       });
+      keepServing((line) => console.error(line));
       // tests and the simulator read this line to find the port
       console.log(`notehub-lite listening on ${running.url}`);
       const stop = (): void => { void running.close().then(() => process.exit(0)); };

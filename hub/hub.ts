@@ -235,6 +235,8 @@ export class Hub extends EventEmitter {
       throw new HubError(400, 'product UID looks like com.example.user:product');
     }
     if (await this.store.product(productUID)) throw new HubError(409, `product ${productUID} exists`);
+    // default fleets must be this project's (another project's fleet would hand its environment out)
+    for (const f of opts.autoProvisionFleets ?? []) await this.fleetIn(p.uid, f);
     const rec: ProductRecord = { uid: productUID, projectUID: p.uid, label: label || productUID, created: Date.now() / 1000,
       disableDevicesByDefault: !!opts.disableDevicesByDefault, autoProvisionFleets: opts.autoProvisionFleets ?? [] };
     await this.store.createProduct(rec);
@@ -268,31 +270,67 @@ export class Hub extends EventEmitter {
   }
 
   /**
-   * The device as the sync listener sees it on connect: created in the product's project on first
-   * contact (with the product's default fleets), otherwise refreshed. Throws 404 for an unknown product.
+   * A device admitted ahead of its first contact (API, CLI): created in the product's project
+   * (with the product's default fleets), otherwise refreshed. Throws 404 for an unknown product,
+   * 409 when the UID belongs to another project. A `secret` is recorded only with a new device.
    */
   async provisionDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string; secret?: string } = {}): Promise<DeviceRecord> {
+    const rec = await this.#newDevice(productUID, deviceUID, info);
+    const existing = await this.store.device(deviceUID);
+    if (existing) {
+      if (existing.projectUID !== rec.projectUID) throw new HubError(409, 'device belongs to another project');
+      await this.store.updateDevice(deviceUID, { sn: info.sn, sku: info.sku, lastActivity: rec.provisioned });
+      return this.device(deviceUID);
+    }
+    if (info.secret === undefined) await this.store.createDevice(rec);
+    else await this.store.admitDevice(rec, info.secret, false);
+    return this.device(deviceUID);
+  }
+
+  async #newDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string }): Promise<DeviceRecord> {
     if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(deviceUID)) throw new HubError(400, `invalid device UID: ${deviceUID}`);
     const prod = await this.store.product(productUID);
     if (!prod) throw new HubError(404, `product not found: ${productUID}`);
     const now = Date.now() / 1000;
-    const existing = await this.store.device(deviceUID);
-    if (existing) {
-      await this.store.updateDevice(deviceUID, { sn: info.sn, sku: info.sku, lastActivity: now });
-      return this.device(deviceUID);
-    }
-    await this.store.createDevice({
+    return {
       uid: deviceUID, projectUID: prod.projectUID, productUID: prod.uid, sn: info.sn ?? '', sku: info.sku ?? '', tags: [],
       fleetUIDs: prod.autoProvisionFleets, provisioned: now, lastActivity: now, disabled: prod.disableDevicesByDefault,
       lat: null, lon: null, locationWhen: null, voltage: null, temperature: null,
-    });
-    if (info.secret !== undefined) await this.store.setDeviceSecret(deviceUID, info.secret);
+    };
+  }
+
+  /**
+   * For the sync listener, once a first contact has authenticated: the device recorded with its
+   * secret in one step (docs/SYNC.md 4.4 "Identity"). A device that has a secret keeps it (409);
+   * deleted from the product's project: 403. A record without a secret in another project was no
+   * claim on the device: it is replaced when `replaceForeign` (TOFU on), else 403.
+   */
+  async admitDevice(productUID: string, deviceUID: string, info: { sn?: string; secret: string; replaceForeign: boolean }): Promise<DeviceRecord> {
+    const rec = await this.#newDevice(productUID, deviceUID, info);
+    switch (await this.store.admitDevice(rec, info.secret, info.replaceForeign)) {
+      case 'taken': throw new HubError(409, 'device already provisioned');
+      case 'deleted': throw new HubError(403, 'device deleted');
+      case 'foreign': throw new HubError(403, 'device admitted by another project than its product\'s');
+      default: return this.device(deviceUID);
+    }
+  }
+
+  /**
+   * For the sync listener: a known device announced `productUID`. A device belongs to the project
+   * of its product, so a product of another project moves it there (its events stay where they were).
+   */
+  async followProduct(deviceUID: string, productUID: string): Promise<DeviceRecord> {
+    const d = await this.store.device(deviceUID);
+    if (!d) throw new HubError(403, 'device deleted');
+    if (d.productUID === productUID) return d;
+    const prod = await this.store.product(productUID);
+    if (!prod) throw new HubError(404, `product not found: ${productUID}`);
+    await this.store.moveDevice(deviceUID, prod.projectUID, prod.uid);
     return this.device(deviceUID);
   }
 
   /** For the sync listener: the secret recorded at first contact (null if none yet). */
   deviceSecret(deviceUID: string): Promise<string | null> { return this.store.deviceSecret(deviceUID); }
-  setDeviceSecret(deviceUID: string, secret: string | null): Promise<void> { return this.store.setDeviceSecret(deviceUID, secret); }
 
   devices(projectUID: string, filter: DeviceFilter, pageSize: number, pageNum: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {
     return this.store.devices(projectUID, filter, pageSize, (pageNum - 1) * pageSize);

@@ -69,6 +69,23 @@ export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapI
   return { username, password: pw, token, projectUID: project.uid, productUID: product.uid };
 }
 
+let lastResort = false;
+
+/**
+ * For a process that serves devices (`notehub-lite serve`, the simulator with --with-hub): an
+ * error nothing handled is logged and the process keeps serving. Each device connection already
+ * ends only itself on failure; this is the last line behind that, not a way of handling errors.
+ */
+export function keepServing(log: (line: string) => void): void {
+  if (lastResort) return;
+  lastResort = true;
+  const report = (what: string) => (e: unknown): void => {
+    try { log(`notehub-lite: ${what} (still serving): ${e instanceof Error ? e.stack : String(e)}`); } catch { /* nowhere to log */ }
+  };
+  process.on('uncaughtException', report('uncaught exception'));
+  process.on('unhandledRejection', report('unhandled rejection'));
+}
+
 export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const store = opts.store ?? openStore(opts.dataDir);

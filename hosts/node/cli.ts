@@ -98,14 +98,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // The local hub first, so the card can reach it from its first request on.
-  const hub = cli.hubDir
-    ? await (await import('../../hub/server')).startHub({
-        dataDir: path.resolve(cli.hubDir),
+  const hubServer = cli.hubDir ? await import('../../hub/server') : undefined;
+  const hubLog = (line: string) => process.stderr.write(line + '\n');
+  const hub = hubServer
+    ? await hubServer.startHub({
+        dataDir: path.resolve(cli.hubDir!),
         port: cli.hubPort,
         devicePort: cli.hubDevicePort,
-        log: (line: string) => process.stderr.write(line + '\n'),
+        log: hubLog,
       })
     : undefined;
+  hubServer?.keepServing(hubLog); // a device's connection must never take the simulator down
   if (hub) process.stderr.write(`notehub-lite: HTTP API on ${hub.url} (data ${path.resolve(cli.hubDir!)})\n`);
 
   const sim = new Simulator({

@@ -119,4 +119,13 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX IF NOT EXISTS devices_project_order ON devices(project_uid, provisioned, uid);
   CREATE INDEX IF NOT EXISTS deliveries_route ON deliveries(route_uid, dead, next_at);
   `,
+  // 7: a deletion holds in the project that deleted the device, so another project cannot lock a
+  // UID out of the project of its product ('' = deleted before this step, holds everywhere)
+  `
+  CREATE TABLE deleted_devices_6 (
+    uid TEXT NOT NULL, project_uid TEXT NOT NULL DEFAULT '', deleted REAL NOT NULL, PRIMARY KEY (uid, project_uid));
+  INSERT INTO deleted_devices_6 (uid, deleted) SELECT uid, deleted FROM deleted_devices;
+  DROP TABLE deleted_devices;
+  ALTER TABLE deleted_devices_6 RENAME TO deleted_devices;
+  `,
 ]);

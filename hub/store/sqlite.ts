@@ -177,17 +177,56 @@ export class SqliteStore implements Store {
       this.#run('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
       this.#run('DELETE FROM env_meta WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
       this.#run('DELETE FROM fleets WHERE uid = ?', uid);
+      // and from every product's auto-provisioning list
+      this.#run(`UPDATE products SET auto_fleets = (SELECT json_group_array(value) FROM json_each(auto_fleets) WHERE value != ?)
+        WHERE EXISTS (SELECT 1 FROM json_each(auto_fleets) WHERE value = ?)`, uid, uid);
     })();
   }
 
   // ---- devices
   async createDevice(d: DeviceRecord): Promise<void> {
+    this.#db.transaction(() => this.#insertDevice(d, null))();
+  }
+  #insertDevice(d: DeviceRecord, secret: string | null): void {
+    this.#run(`INSERT INTO devices (uid, project_uid, product_uid, sn, sku, tags, provisioned, last_activity, disabled, secret)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, d.uid, d.projectUID, d.productUID, d.sn, d.sku, JSON.stringify(d.tags),
+      d.provisioned, d.lastActivity, d.disabled ? 1 : 0, secret);
+    this.#run(`DELETE FROM deleted_devices WHERE uid = ? AND project_uid IN ('', ?)`, d.uid, d.projectUID);
+    this.#joinFleets(d.uid, d.projectUID, d.fleetUIDs);
+  }
+  /** Only fleets that exist in the device's project: a product's list may name a fleet deleted since. */
+  #joinFleets(uid: string, projectUID: string, fleetUIDs: string[]): void {
+    for (const f of fleetUIDs) {
+      this.#run('INSERT OR IGNORE INTO device_fleets (device_uid, fleet_uid) SELECT ?, uid FROM fleets WHERE uid = ? AND project_uid = ?', uid, f, projectUID);
+    }
+  }
+  async admitDevice(d: DeviceRecord, secret: string, replaceForeign: boolean): Promise<'created' | 'claimed' | 'taken' | 'deleted' | 'foreign'> {
+    return this.#db.transaction(() => {
+      if (this.#deleted(d.uid, d.projectUID)) return 'deleted';
+      const old = this.#get('SELECT project_uid, secret FROM devices WHERE uid = ?', d.uid);
+      if (old && old.secret !== null) return 'taken';
+      if (old && old.project_uid === d.projectUID) {
+        this.#run('UPDATE devices SET secret = ?, product_uid = ? WHERE uid = ?', secret, d.productUID, d.uid);
+        return 'claimed';
+      }
+      if (old) {
+        if (!replaceForeign) return 'foreign';
+        this.#purgeDevice(d.uid);
+      }
+      this.#insertDevice(d, secret);
+      return 'created';
+    })();
+  }
+  async moveDevice(uid: string, projectUID: string, productUID: string): Promise<void> {
     this.#db.transaction(() => {
-      this.#run(`INSERT INTO devices (uid, project_uid, product_uid, sn, sku, tags, provisioned, last_activity, disabled)
-        VALUES (?,?,?,?,?,?,?,?,?)`, d.uid, d.projectUID, d.productUID, d.sn, d.sku, JSON.stringify(d.tags),
-        d.provisioned, d.lastActivity, d.disabled ? 1 : 0);
-      this.#run('DELETE FROM deleted_devices WHERE uid = ?', d.uid);
-      for (const f of d.fleetUIDs) this.#run('INSERT OR IGNORE INTO device_fleets (device_uid, fleet_uid) VALUES (?,?)', d.uid, f);
+      const old = this.#get('SELECT project_uid FROM devices WHERE uid = ?', uid);
+      if (!old) return;
+      this.#run('UPDATE devices SET project_uid = ?, product_uid = ? WHERE uid = ?', projectUID, productUID, uid);
+      if (old.project_uid === projectUID) return;
+      // fleets belong to a project: the old ones are left, the new product's defaults joined
+      this.#run('DELETE FROM device_fleets WHERE device_uid = ?', uid);
+      const prod = this.#get('SELECT auto_fleets FROM products WHERE uid = ?', productUID);
+      this.#joinFleets(uid, projectUID, parse<string[]>(prod?.auto_fleets, []));
     })();
   }
   #device(r: Row): DeviceRecord {
@@ -245,20 +284,21 @@ export class SqliteStore implements Store {
   }
   async deleteDevice(uid: string): Promise<void> {
     this.#db.transaction(() => {
-      this.#run('DELETE FROM env_vars WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
-      this.#run('DELETE FROM env_meta WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
-      this.#run('DELETE FROM dfu WHERE device_uid = ?', uid);
-      this.#run('DELETE FROM devices WHERE uid = ?', uid);
-      this.#run('INSERT OR REPLACE INTO deleted_devices (uid, deleted) VALUES (?,?)', uid, Date.now() / 1000);
+      this.#run('INSERT OR REPLACE INTO deleted_devices (uid, project_uid, deleted) SELECT uid, project_uid, ? FROM devices WHERE uid = ?', Date.now() / 1000, uid);
+      this.#purgeDevice(uid);
     })();
+  }
+  /** The device and everything of it but its events (those stay with the project that received them). */
+  #purgeDevice(uid: string): void {
+    this.#run('DELETE FROM env_vars WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+    this.#run('DELETE FROM env_meta WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+    this.#run('DELETE FROM dfu WHERE device_uid = ?', uid);
+    this.#run('DELETE FROM devices WHERE uid = ?', uid);
   }
 
   async deviceSecret(uid: string): Promise<string | null> {
     const r = this.#get('SELECT secret FROM devices WHERE uid = ?', uid);
     return r && r.secret !== null ? str(r.secret) : null;
-  }
-  async setDeviceSecret(uid: string, secret: string | null): Promise<void> {
-    this.#run('UPDATE devices SET secret = ? WHERE uid = ?', secret, uid);
   }
 
   // ---- notes
@@ -430,8 +470,10 @@ export class SqliteStore implements Store {
       features: Number(r.features), notesUp: Number(r.notes_up), notesDown: Number(r.notes_down), reason: r.reason === null ? null : str(r.reason),
     }));
   }
-  async isDeletedDevice(uid: string): Promise<boolean> {
-    return !!this.#get('SELECT 1 FROM deleted_devices WHERE uid = ?', uid);
+  async isDeletedDevice(uid: string, projectUID: string): Promise<boolean> { return this.#deleted(uid, projectUID); }
+  #deleted(uid: string, projectUID: string): boolean {
+    // project '' marks a deletion recorded before deletions were per project: it holds everywhere
+    return !!this.#get(`SELECT 1 FROM deleted_devices WHERE uid = ? AND project_uid IN ('', ?)`, uid, projectUID);
   }
 
   // ---- environment variables

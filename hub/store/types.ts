@@ -137,7 +137,15 @@ export interface Store {
   deleteDevice(uid: string): Promise<void>;
   /** The device's shared secret (never in API output); set once at first contact. */
   deviceSecret(uid: string): Promise<string | null>;
-  setDeviceSecret(uid: string, secret: string | null): Promise<void>;
+  /**
+   * First contact through the sync, in one transaction: create the device with its secret, or set
+   * the secret of a record created through the API in the same project (its product set to
+   * rec's). 'taken': the device has a secret (it is never replaced); 'deleted': deleted from that
+   * project; 'foreign': a record without a secret in another project (replaced when `replaceForeign`).
+   */
+  admitDevice(rec: DeviceRecord, secret: string, replaceForeign: boolean): Promise<'created' | 'claimed' | 'taken' | 'deleted' | 'foreign'>;
+  /** The device now belongs to this product; another project: the old fleets are left, the product's default fleets joined. */
+  moveDevice(uid: string, projectUID: string, productUID: string): Promise<void>;
 
   // notes: the hub's side of each device notefile
   addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]>;
@@ -170,8 +178,8 @@ export interface Store {
   commitUpload(c: UploadCommit): Promise<EventRecord[]>;
   putSyncSession(rec: SyncSessionRecord): Promise<void>;
   syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]>;
-  /** Deleted devices are remembered so trust on first use cannot bring them back. */
-  isDeletedDevice(uid: string): Promise<boolean>;
+  /** Deleted devices are remembered (per project) so trust on first use cannot bring them back. */
+  isDeletedDevice(uid: string, projectUID: string): Promise<boolean>;
 
   // events and their routing queue
   /**

@@ -163,7 +163,7 @@ export class DeviceConnection {
       try {
         await this.#established(established.info as HubEstablishedInfo);
       } catch (e) {
-        const r = e instanceof Refusal ? e : new Refusal('internal', e instanceof Error ? e.message : String(e));
+        const r = this.#refusal(e);
         this.#write([encodePlain({ type: 'refuse', code: r.code, text: r.message })]);
         return this.#end(`refused: ${r.message}`);
       }
@@ -187,42 +187,47 @@ export class DeviceConnection {
 
   // ---------------------------------------------------------------- handshake
 
-  /** What the hub knows of the device: docs/SYNC.md section 3 (TOFU, disabled, deleted, product). */
+  /**
+   * What the hub knows of the device: docs/SYNC.md section 3 and 4.4 "Identity" (TOFU, disabled,
+   * deleted, product). A device belongs to the project of the product it announces.
+   */
   async #lookup(h: HelloMessage): Promise<DeviceLookup> {
     const { hub, tofu } = this.#ctx;
-    if (await hub.store.isDeletedDevice(h.uid)) return { status: 'refuse', code: 'auth', text: 'device deleted' };
-    const d = await hub.store.device(h.uid);
-    if (d) {
-      if (d.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
-      const secret = await hub.deviceSecret(h.uid);
-      const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);
-      if (hubEpoch) this.#hubEpoch = unhex(hubEpoch);
-      else await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
-      if (secret) {
-        return { status: 'known', secret: unhex(secret), project: d.projectUID, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
-      }
-      // created through the API (an operator admitted it) without a secret: its first connection
-      // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
-      return { status: 'provision', project: d.projectUID };
-    }
     const product = await hub.store.product(h.product);
     if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };
+    const project = product.projectUID;
+    if (await hub.store.isDeletedDevice(h.uid, project)) return { status: 'refuse', code: 'auth', text: 'device deleted' };
+    const d = await hub.store.device(h.uid);
+    const secret = d && (await hub.deviceSecret(h.uid));
+    // a record without a secret made by another project is no claim on this device (it is replaced, TOFU only)
+    const mine = d && (secret || d.projectUID === project) ? d : null;
+    if (mine) {
+      if (mine.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
+      const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);
+      if (hubEpoch) this.#hubEpoch = unhex(hubEpoch);
+      else if (secret) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
+      if (secret) return { status: 'known', secret: unhex(secret), project, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
+      // created through the API (an operator admitted it) without a secret: its first connection
+      // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
+      return { status: 'provision', project };
+    }
     if (!tofu) return { status: 'refuse', code: 'auth', text: 'unknown device and provisioning is off' };
     if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(h.uid)) return { status: 'refuse', code: 'auth', text: `invalid device UID: ${h.uid}` };
-    return { status: 'provision', project: product.projectUID };
+    return { status: 'provision', project };
   }
 
   /** Authenticated: record a provisioned device, the card epoch (reset), the session. Before WELCOME goes out. */
   async #established(info: HubEstablishedInfo): Promise<void> {
-    const { hub } = this.#ctx;
+    const { hub, tofu } = this.#ctx;
     const h = info.hello;
     const now = Date.now() / 1000;
-    if (info.secret) {
-      if (await hub.store.device(h.uid)) await hub.setDeviceSecret(h.uid, hex(info.secret));
-      else await hub.provisionDevice(h.product, h.uid, { sn: h.sn || undefined, secret: hex(info.secret) }).catch((e: unknown) => {
-        throw e instanceof HubError ? new Refusal(e.status === 404 ? 'product' : 'auth', e.message) : e;
-      });
-    }
+    const refuse = (e: unknown): never => {
+      throw e instanceof HubError ? new Refusal(e.status === 404 ? 'product' : 'auth', e.message) : e;
+    };
+    // the secret is recorded once, with the device, atomically: a handshake held open since before
+    // another connection provisioned this UID is refused here (docs/SYNC.md 4.4 "Identity")
+    if (info.secret) await hub.admitDevice(h.product, h.uid, { sn: h.sn || undefined, secret: hex(info.secret), replaceForeign: tofu }).catch(refuse);
+    else await hub.followProduct(h.uid, h.product).catch(refuse);
     if (info.provisioned) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
     await hub.store.updateDevice(h.uid, { sn: h.sn || undefined, lastActivity: now });
     const device = await hub.device(h.uid);
@@ -455,14 +460,25 @@ export class DeviceConnection {
     for (const f of frames) this.#socket.write(f);
   }
 
+  /** What the card is told of a failure: internal details (database text...) go to the log only. */
+  #refusal(e: unknown): Refusal {
+    if (e instanceof Refusal) return e;
+    if (e instanceof FrameError) return new Refusal(/authentication/.test(e.message) ? 'auth' : 'protocol', e.message);
+    if (e instanceof HubError && e.status === 400) return new Refusal('protocol', e.message);
+    this.#ctx.log(`device ${this.#device?.uid ?? this.#hello?.uid ?? '?'}: ${e instanceof Error ? e.stack : String(e)}`);
+    return new Refusal('internal', 'internal error');
+  }
+
+  /** Ends this connection after any failure; never throws (nothing else may go down with it). */
   #failure(e: unknown): void {
     if (this.#ended) return;
-    const r = e instanceof Refusal ? e
-      : e instanceof FrameError ? new Refusal(/authentication/.test(e.message) ? 'auth' : 'protocol', e.message)
-      : e instanceof HubError && e.status === 400 ? new Refusal('protocol', e.message)
-      : new Refusal('internal', e instanceof Error ? e.message : String(e));
-    if (r.code === 'internal') this.#ctx.log(`device ${this.#device?.uid ?? '?'}: ${e instanceof Error ? e.stack : String(e)}`);
-    this.#send({ type: 'refuse', code: r.code, text: r.message });
+    let r = new Refusal('internal', 'internal error');
+    try {
+      r = this.#refusal(e);
+      this.#send({ type: 'refuse', code: r.code, text: r.message });
+    } catch (x) {
+      this.#ctx.log(`device ${this.#device?.uid ?? '?'}: refusal not sent: ${x instanceof Error ? x.message : String(x)}`);
+    }
     this.#end(`${r.code}: ${r.message}`);
   }
 

@@ -6,6 +6,7 @@ import { compress, decompress, CompressError } from './compress';
 import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
+import { utf8Encode } from '../util/utf8';
 
 export const PROTOCOL_VERSION = 1;
 export const MIN_FRAME = 256;
@@ -152,7 +153,8 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
       w.varint(m.time).str(m.project, LIMITS.text).varint(m.cardReset ? 1 : 0).varint(m.features);
       break;
     case 'refuse':
-      w.u8(REFUSE_CODES.indexOf(m.code) + 1).str(m.text.slice(0, LIMITS.refuseText), 4 * LIMITS.refuseText);
+      w.u8(REFUSE_CODES.indexOf(m.code) + 1);
+      putRefuseText(w, m.text);
       break;
     case 'catalog':
       w.varint(m.more ? 1 : 0).varint(m.envModified).varint(m.files.length);
@@ -296,6 +298,17 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
     default:
       throw new FrameError(`unknown message type ${type}`);
   }
+}
+
+/** Bytes of REFUSE text a sealed REFUSE carries in the smallest frame: MIN_FRAME - type - code - length(2) - tag. */
+const REFUSE_TEXT_BYTES = MIN_FRAME - 1 - 1 - 2 - 16;
+
+/** REFUSE text cut (at a character boundary) so that a REFUSE fits any frame a peer may announce. */
+function putRefuseText(w: ByteWriter, text: string): void {
+  const b = utf8Encode(text.slice(0, LIMITS.refuseText));
+  let end = Math.min(b.length, REFUSE_TEXT_BYTES);
+  while (end < b.length && (b[end] & 0xc0) === 0x80) end--;
+  w.varint(end).bytes(b.subarray(0, end));
 }
 
 /** A peer's announced frame limit: at least MIN_FRAME (a smaller one could not carry a catalogue entry). */
