@@ -30,6 +30,7 @@ const VECTORS: Record<string, string> = {
   ack: '0a73656e736f72732e716f2c',
   done: '',
   env: '9cd6fec806006210696e74657276616c423630086d6f64654365636f',
+  skip: '056d792e716f0c6261642074656d706c617465',
   ping: 'ac02',
   pong: 'ac02',
   close: '',

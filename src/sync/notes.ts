@@ -5,6 +5,7 @@ import { isObject } from '../json';
 import { ByteReader, ByteWriter, FrameError } from './bytes';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { utf8Encode } from '../util/utf8';
+import { MAX_NOTE_ID } from '../rules/names';
 
 /** One note as it crosses the link. Exactly one of body / record, or neither; none when deleted. */
 export interface WireNote {
@@ -24,7 +25,6 @@ export interface WireNote {
 }
 
 export const MAX_BLOCK = 8192;
-export const MAX_NOTE_ID = 128;
 
 const F_JSON = 0x01, F_RECORD = 0x02, F_PAYLOAD = 0x04, F_DELETED = 0x08, F_ID = 0x10, F_STEP = 0x20, F_TIME = 0x40, F_EXT = 0x80;
 const X_WHERE = 0x01;
