@@ -306,7 +306,7 @@ export class DeviceConnection {
       reply.push({ name: f.name, upUntil: this.#upUntil.get(f.name) ?? 0, needTemplate, pending });
     }
     for (const { file } of await hub.store.notefiles(uid)) {
-      if (this.#files.has(file) || !DeviceConnection.#down(file)) continue;
+      if (this.#files.has(file) || !DeviceConnection.#down(file) || refusedName(file) !== undefined) continue;
       this.#files.set(file, { template: 0, acked: 0, sent: 0 });
       const pending = (await this.#pending(file, 0)).length;
       if (pending) reply.push({ name: file, upUntil: this.#upUntil.get(file) ?? 0, needTemplate: false, pending });

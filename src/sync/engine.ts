@@ -312,23 +312,35 @@ export class SyncEngine implements SyncHook {
     }
   }
 
-  /** Hub notes: applied with their position in one commit, then ACK. A notefile whose notes
-   * cannot be stored here is skipped (SKIP, then ACK of what is stored) when the hub can hear it. */
+  /** Hub notes: applied with their position in one commit, then ACK. When the hub can hear it, a
+   * notefile whose notes cannot be stored here is skipped: what comes before the note that cannot
+   * be stored goes in, then SKIP, then the ACK of what is stored (the rest stays on the hub). */
   #notes(m: NotesMessage): void {
     const card = this.#card;
     const downUntil = card.notefiles.downUntil(m.name);
     const { apply, stored } = acceptNotes(downUntil, m);
-    if (!this.#skipped.has(m.name)) {
+    let at = downUntil;
+    let why = this.#skipped.get(m.name);
+    if (why === undefined) {
       try {
         card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
-        return this.#send({ type: 'ack', name: m.name, until: stored });
+        at = stored;
       } catch (e) {
         if (!(e instanceof CardError || e instanceof FrameError) || !this.#mayskip()) throw e;
-        this.#skip(m.name, `its notes from the hub cannot be stored: ${e.message}`);
-        this.#send({ type: 'skip', name: m.name, text: e.message });
+        for (const n of apply) {
+          try {
+            card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, [n]), n.counter);
+          } catch {
+            break;
+          }
+          at = n.counter;
+        }
+        why = e.message;
+        this.#skip(m.name, `its notes from the hub cannot be stored: ${why}`);
       }
     }
-    this.#send({ type: 'ack', name: m.name, until: downUntil });
+    if (at < stored && this.#mayskip()) this.#send({ type: 'skip', name: m.name, text: why ?? 'skipped' });
+    this.#send({ type: 'ack', name: m.name, until: at });
   }
 
   #mayskip(): boolean {

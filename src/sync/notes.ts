@@ -83,7 +83,15 @@ export function packBlockUpTo(since: number, notes: readonly WireNote[], maxBloc
       head.u8(X_WHERE).bytes(w).varint(n.where.time);
     }
     if (n.body) {
-      bodies.value(n.body);
+      try {
+        bodies.value(n.body);
+      } catch (e) {
+        // Its keys would pass the block's limit: the block ends before it (alone, it must fit).
+        if (count === 0 || !(e instanceof FrameError)) throw e;
+        head.truncate(headMark);
+        data.truncate(dataMark);
+        break;
+      }
       head.varint(data.length - dataMark);
     } else if (n.record) {
       head.varint(n.record.length);

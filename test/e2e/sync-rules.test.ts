@@ -154,7 +154,7 @@ it('a hub note the card cannot store is skipped with its notefile (SKIP), report
   const uid = c.card.deviceUID;
   // packed JSON spells a key once per block; the card's flash keeps JSON text, which repeats it
   const wide = { list: Array.from({ length: 300 }, (_, i) => ({ temperature: i })) };
-  expect((await api(`/devices/${uid}/notes/wide.qi`, 'POST', { body: wide })).status).toBe(200);
+  for (const body of [{ before: 1 }, wide, { after: 1 }]) expect((await api(`/devices/${uid}/notes/wide.qi`, 'POST', { body })).status).toBe(200);
   expect((await api(`/devices/${uid}/notes/data.qi`, 'POST', { body: { fine: 1 } })).status).toBe(200);
   for (let i = 0; i < 2; i++) {
     const status = await syncOnce(c);
@@ -162,6 +162,8 @@ it('a hub note the card cannot store is skipped with its notefile (SKIP), report
     expect(status.skipped).toEqual({ 'wide.qi': expect.stringMatching(/cannot be stored.*\{too-big\}|too big/) });
   }
   expect(c.req({ req: 'note.get', file: 'data.qi', delete: true }).body).toEqual({ fine: 1 });
-  // still waiting on the hub
-  expect((await api(`/devices/${uid}/notes/wide.qi`)).body.total).toBe(1);
+  // the note before it came down (once); it and the one after it wait on the hub
+  expect(c.req({ req: 'note.get', file: 'wide.qi', delete: true }).body).toEqual({ before: 1 });
+  expect(c.req({ req: 'note.get', file: 'wide.qi' }).err).toMatch(/\{note-noexist\}/);
+  expect((await api(`/devices/${uid}/notes/wide.qi`)).body.total).toBe(2);
 });
