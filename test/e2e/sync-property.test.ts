@@ -168,7 +168,6 @@ it(`every note the card accepts reaches the hub exactly once, unchanged (seed ${
     // refused with a tag naming why; never an internal error
     expect([what, reply.err]).toEqual([what, expect.stringMatching(/\{(notefile-bad-name|bad-arg|too-big|template-incompatible|syntax)\}/)]);
     const tag = /\{([a-z-]+)\}/.exec(reply.err)![1];
-    if (process.env.PROPERTY_DEBUG && tag === 'template-incompatible') console.log(reply.err);
     refusals.set(`${what} ${tag}`, (refusals.get(`${what} ${tag}`) ?? 0) + 1);
   };
 

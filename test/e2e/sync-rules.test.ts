@@ -11,7 +11,7 @@ import { tempDir } from '../support/sim-process';
 
 type Data = Record<string, any>;
 /** A body whose packed form (float64s) outgrows one frame while its JSON text fits the card's flash. */
-export function floats(n: number): number[] {
+function floats(n: number): number[] {
   const out: number[] = [];
   for (let s = 7; out.length < n;) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
