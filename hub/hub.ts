@@ -11,6 +11,8 @@ import type {
   DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope, EventRecord, FirmwareRecord, FleetRecord, JsonObject,
   NoteInput, NoteRecord, ProductRecord, ProjectRecord, RouteRecord, Store, TokenRecord,
 } from './store/types';
+import { deviceUidError, notefileExt, notefileNameError, noteIdError, productUidError, MAX_NOTE_ID } from '../src/rules/names';
+import { noteFrameError } from '../src/sync/messages';
 
 /** A failure with the HTTP status it maps to. */
 export class HubError extends Error {
@@ -49,17 +51,19 @@ export const LOGIN_FAILURES = Object.freeze({ perKey: 5, perAddress: 20, windowM
 export const OAUTH_TTL = 1800;
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
 
-/** Notefile name check shared by every entry point: kinds by extension, no reserved characters. */
+/** Notefile name check shared by every entry point: the card's rules (src/rules/names.ts), with
+ * the system's own `_` names allowed; the kind by extension. */
 export function notefileKind(file: string): 'qi' | 'qo' | 'db' | 'dbx' {
-  if (!FILE_NAME.test(file.replace(/^_/, 'x')) || file.length > 128) throw new HubError(400, `invalid notefile name: ${file}`);
-  const ext = file.slice(file.lastIndexOf('.') + 1);
-  switch (ext) {
-    case 'qi': case 'qis': return 'qi';
-    case 'qo': case 'qos': return 'qo';
-    case 'db': case 'dbs': return 'db';
-    case 'dbx': return 'dbx';
-    default: throw new HubError(400, `unknown notefile type: ${file}`);
-  }
+  const error = notefileNameError(file, true);
+  if (error !== undefined) throw new HubError(400, error);
+  const ext = notefileExt(file)!;
+  return ext === 'dbx' ? ext : ext.slice(0, 2) as 'qi' | 'qo' | 'db';
+}
+
+/** A note the hub adds for a device must reach it: one NOTES frame, as the card's note.add checks. */
+function checkDeliverable(file: string, body: JsonObject | undefined, payload: string | undefined): void {
+  const error = noteFrameError(file, { id: MAX_NOTE_ID, body, payload: payload ? new Uint8Array(Buffer.from(payload, 'base64')) : undefined });
+  if (error !== undefined) throw new HubError(400, `note: ${error}`);
 }
 
 /**
@@ -231,7 +235,7 @@ export class Hub extends EventEmitter {
 
   async createProduct(projectUID: string, productUID: string, label = '', opts: { disableDevicesByDefault?: boolean; autoProvisionFleets?: string[] } = {}): Promise<ProductRecord> {
     const p = await this.project(projectUID);
-    if (!/^[A-Za-z0-9][A-Za-z0-9._\-]*:[A-Za-z0-9._\-]+$/.test(productUID) || productUID.length > 128) {
+    if (productUidError(productUID) !== undefined) {
       throw new HubError(400, 'product UID looks like com.example.user:product');
     }
     if (await this.store.product(productUID)) throw new HubError(409, `product ${productUID} exists`);
@@ -288,7 +292,8 @@ export class Hub extends EventEmitter {
   }
 
   async #newDevice(productUID: string, deviceUID: string, info: { sn?: string; sku?: string }): Promise<DeviceRecord> {
-    if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(deviceUID)) throw new HubError(400, `invalid device UID: ${deviceUID}`);
+    const uidError = deviceUidError(deviceUID);
+    if (uidError !== undefined) throw new HubError(400, uidError);
     const prod = await this.store.product(productUID);
     if (!prod) throw new HubError(404, `product not found: ${productUID}`);
     const now = Date.now() / 1000;
@@ -404,6 +409,7 @@ export class Hub extends EventEmitter {
   /** Queue a note for the device's inbound queue (.qi); it also shows as an event. */
   async addInbound(deviceUID: string, file: string, body: JsonObject | undefined, payload: string | undefined): Promise<NoteRecord> {
     if (notefileKind(file) !== 'qi') throw new HubError(400, `notes can only be added to inbound queues (.qi): ${file}`);
+    checkDeliverable(file, body, payload);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id: randomUUID(), body: body ?? null, payload: payload ?? null }], 'hub');
     await this.ingestNotes(deviceUID, file, [{ id: rec.id, body, payload }], { req: 'note.add', fromHub: true });
     this.emit('notes', { deviceUID, file });
@@ -416,8 +422,11 @@ export class Hub extends EventEmitter {
 
   async dbPut(deviceUID: string, file: string, id: string, body: JsonObject | undefined, payload: string | undefined, mode: 'create' | 'update'): Promise<NoteRecord> {
     await this.#dbFile(file);
-    if (!id || id.length > 256) throw new HubError(400, 'invalid note ID');
     const old = await this.store.note(deviceUID, file, id);
+    // a new note's ID is the application's choice (no reserved !, room for a conflict suffix)
+    const idError = noteIdError(id, !old || old.deleted);
+    if (idError !== undefined) throw new HubError(400, `invalid note ID: ${idError}`);
+    checkDeliverable(file, body, payload);
     if (mode === 'create' && old && !old.deleted) throw new HubError(409, `note already exists: ${id}`);
     const [rec] = await this.store.addNotes(deviceUID, file, [{ id, body: body ?? null, payload: payload ?? null }], 'hub');
     this.emit('notes', { deviceUID, file });

@@ -3,7 +3,8 @@
 // over a link cut after every possible byte count; after a reconnect every note has crossed once.
 import * as nodeCrypto from 'node:crypto';
 import { CardSession, HubSession, type SessionOutput } from '../src/sync/session';
-import { acceptNotes, conflictId, conflictWinner } from '../src/sync/tracker';
+import { acceptNotes } from '../src/sync/tracker';
+import { conflictId, conflictWinner } from '../src/rules/conflict';
 import type { SyncMessage } from '../src/sync/messages';
 import type { WireNote } from '../src/sync/notes';
 
@@ -215,6 +216,8 @@ describe('conflict rule', () => {
     expect(conflictWinner({ time: 10 }, { time: 10 })).toBe('hub');
     expect(conflictId('cfg', 'card', 42)).toBe('cfg!c42');
     expect(conflictId('cfg', 'hub', 7)).toBe('cfg!h7');
+    // a copy of a copy is named after the note, so it is no longer than a first copy
+    expect(conflictId('cfg!c42', 'hub', 7)).toBe('cfg!h7');
   });
   it('acceptNotes refuses a gap and drops what was already stored', () => {
     const m = { type: 'notes' as const, name: 'a.db', since: 3, until: 8, notes: [{ counter: 4, time: 0 }, { counter: 7, time: 0 }] };

@@ -30,6 +30,7 @@ export const SAMPLE_MESSAGES: SyncMessage[] = [
   { type: 'ack', name: 'sensors.qo', until: 44 },
   { type: 'done' },
   { type: 'env', modified: 1763683100, vars: { interval: '60', mode: 'eco' } },
+  { type: 'skip', name: 'my.qo', text: 'bad template' },
   { type: 'ping', token: 300 },
   { type: 'pong', token: 300 },
   { type: 'close' },

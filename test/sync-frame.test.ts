@@ -30,6 +30,7 @@ const VECTORS: Record<string, string> = {
   ack: '0a73656e736f72732e716f2c',
   done: '',
   env: '9cd6fec806006210696e74657276616c423630086d6f64654365636f',
+  skip: '056d792e716f0c6261642074656d706c617465',
   ping: 'ac02',
   pong: 'ac02',
   close: '',
@@ -280,6 +281,19 @@ describe('fitNotes', () => {
     expect(count).toBeLessThan(1000);
     expect(content.length).toBeLessThanOrEqual(4096 - 17);
     expect(content.length).toBeGreaterThan(0.97 * (4096 - 17));
+  });
+  it('ends a frame before a note whose keys would pass the 256 distinct keys of a block', () => {
+    const wide = (prefix: string): { [k: string]: Json } => Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`${prefix}${i}`, i]));
+    const notes: WireNote[] = [1, 2, 3].map((counter) => ({ counter, time: 0, body: wide(`n${counter}_`) }));
+    let since = 0;
+    for (let rest = notes; rest.length;) {
+      const { message, content, count } = fitNotes('w.qo', since, 3, rest);
+      expect(count).toBe(1);
+      expect(decodeMessage(MESSAGE_TYPES.notes, content)).toEqual(message);
+      since = message.until;
+      rest = rest.slice(count);
+    }
+    expect(since).toBe(3);
   });
   it('throws when one note cannot fit a frame', () => {
     expect(() => fitNotes('s.qo', 0, 1, [{ counter: 1, time: 0, payload: Uint8Array.from(Array.from({ length: 5000 }, prng(5)), (x) => x * 256) }]))

@@ -45,3 +45,16 @@ it('equal times: the hub wins; a hub change to a note the card already sent simp
   const writes = mergeFromHub(card.notefiles, 'cfg.db', [{ counter: 3, id: 'x', time: 1, body: { v: 'hub2' } }]);
   expect(writes).toEqual([{ id: 'x', body: { v: 'hub2' }, payload: undefined, deleted: undefined, time: 1 }]);
 });
+
+it('an identical hub change to a note the card changed too is no conflict: no copy is made', () => {
+  const { card, req } = setup();
+  const mine = card.notefiles.dirty('cfg.db', 'x')!;
+  // the same content, member order aside, at another time
+  req({ req: 'note.update', file: 'cfg.db', note: 'x', body: { v: 'card', w: [1, { a: 2, b: 3 }] } });
+  const writes = mergeFromHub(card.notefiles, 'cfg.db', [{ counter: 5, id: 'x', time: (mine.time ?? 0) - 100, body: { w: [1, { b: 3, a: 2 }], v: 'card' } }]);
+  card.notefiles.applyFromHub('cfg.db', writes, 5);
+  expect(ids(card)).toEqual(['x']);
+  expect(req({ req: 'note.get', file: 'cfg.db', note: 'x' }).body).toEqual({ v: 'card', w: [1, { a: 2, b: 3 }] });
+  // both sides hold the same version: nothing is left to send
+  expect(card.notefiles.pending(card.store.file('cfg.db')!, 10)).toEqual([]);
+});

@@ -9,11 +9,12 @@ import type { Socket } from 'node:net';
 import { FrameError } from '../../src/sync/bytes';
 import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
 import {
-  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS,
+  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP,
   type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
 import { acceptNotes } from '../../src/sync/tracker';
+import { deviceUidError } from '../../src/rules/names';
 import { parseTemplate, type Template } from '../../src/template';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
 import type { DeviceRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
@@ -70,6 +71,8 @@ export class DeviceConnection {
   #doneOwed = false;
   #inFlight = 0;
   #blocked = new Set<string>();
+  /** Notefiles this hub left out of the session (SKIP sent): their NOTES are answered, not applied. */
+  #skipped = new Set<string>();
   // liveness
   #lastRx = Date.now();
   #pingOut = false;
@@ -212,7 +215,8 @@ export class DeviceConnection {
       return { status: 'provision', project };
     }
     if (!tofu) return { status: 'refuse', code: 'auth', text: 'unknown device and provisioning is off' };
-    if (!/^dev:[A-Za-z0-9._\-:]{1,64}$/.test(h.uid)) return { status: 'refuse', code: 'auth', text: `invalid device UID: ${h.uid}` };
+    const uidError = deviceUidError(h.uid);
+    if (uidError !== undefined) return { status: 'refuse', code: 'auth', text: uidError };
     return { status: 'provision', project };
   }
 
@@ -254,6 +258,11 @@ export class DeviceConnection {
       case 'template': return this.#onTemplate(m.name, m.version, m.definition);
       case 'notes': return this.#onNotes(m);
       case 'ack': return this.#onAck(m.name, m.until);
+      case 'skip':
+        // the card cannot take this notefile's notes: stop sending them; its ACK follows
+        this.#blocked.add(m.name);
+        this.#ctx.log(`device ${this.#device!.uid}: the card skipped ${m.name}: ${m.text}`);
+        return;
       case 'done':
         if (!this.#catalogDone) throw new Refusal('protocol', 'DONE before CATALOG');
         if (!this.#downStarted) {
@@ -287,7 +296,11 @@ export class DeviceConnection {
     this.#inFlight = 0;
     const reply: CatalogReplyEntry[] = [];
     for (const f of files) {
-      if (notefileKindOrRefuse(f.name) === 'dbx') throw new Refusal('protocol', `${f.name} is never synced`);
+      const why = refusedName(f.name);
+      if (why !== undefined) {
+        this.#skip(f.name, why);
+        continue;
+      }
       this.#files.set(f.name, { template: f.template, acked: f.downUntil, sent: f.downUntil });
       const needTemplate = f.template !== 0 && (await hub.store.template(uid, f.name, f.template)) === null;
       let pending = 0;
@@ -298,7 +311,7 @@ export class DeviceConnection {
       reply.push({ name: f.name, upUntil: this.#upUntil.get(f.name) ?? 0, needTemplate, pending });
     }
     for (const { file } of await hub.store.notefiles(uid)) {
-      if (this.#files.has(file) || !DeviceConnection.#down(file)) continue;
+      if (this.#files.has(file) || !DeviceConnection.#down(file) || refusedName(file) !== undefined) continue;
       this.#files.set(file, { template: 0, acked: 0, sent: 0 });
       const pending = (await this.#pending(file, 0)).length;
       if (pending) reply.push({ name: file, upUntil: this.#upUntil.get(file) ?? 0, needTemplate: false, pending });
@@ -311,11 +324,12 @@ export class DeviceConnection {
   }
 
   async #onTemplate(name: string, version: number, definition: Uint8Array): Promise<void> {
-    notefileKindOrRefuse(name);
-    if (templateVersion(definition) !== version) throw new Refusal('protocol', `${name}: template version ${version} is not the CRC-32 of its definition`);
+    const why = refusedName(name);
+    if (why !== undefined) return this.#skip(name, why);
+    if (templateVersion(definition) !== version) return this.#skip(name, `template version ${version} is not the CRC-32 of its definition`);
     const text = Buffer.from(definition).toString('utf8');
     let template: Template;
-    try { template = parseTemplate(text); } catch (e) { throw new Refusal('protocol', `${name}: bad template: ${e instanceof Error ? e.message : String(e)}`); }
+    try { template = parseTemplate(text); } catch (e) { return this.#skip(name, `bad template: ${e instanceof Error ? e.message : String(e)}`); }
     await this.#ctx.hub.store.putTemplate(this.#device!.uid, name, version, text);
     this.#templates.set(`${name}/${version}`, template);
     const f = this.#files.get(name);
@@ -337,39 +351,77 @@ export class DeviceConnection {
     return t;
   }
 
-  /** Up: acceptNotes, then the events, database writes and new upUntil in one transaction, then ACK. */
+  /**
+   * Up: acceptNotes, then the events, database writes and new upUntil in one transaction, then ACK.
+   * A note the hub cannot take skips its notefile (SKIP): the notes before it are committed, the
+   * ACK says how far, and the rest stays on the card.
+   */
   async #onNotes(m: NotesMessage): Promise<void> {
     if (!this.#catalogDone) throw new Refusal('protocol', 'NOTES before CATALOG');
-    const kind = notefileKindOrRefuse(m.name);
-    if (kind !== 'qo' && kind !== 'db') throw new Refusal('protocol', `${m.name} does not go up`);
+    const stored0 = this.#upUntil.get(m.name) ?? 0;
+    if (this.#skipped.has(m.name)) return this.#send({ type: 'ack', name: m.name, until: stored0 }); // sent before our SKIP arrived
+    const why = refusedName(m.name);
+    if (why !== undefined) return this.#skipNotes(m.name, why, stored0);
+    const kind = notefileKind(m.name);
+    if (kind !== 'qo' && kind !== 'db') return this.#skipNotes(m.name, `${m.name} does not go up`, stored0);
     const { hub } = this.#ctx;
     const device = this.#device!;
-    const { apply, stored } = acceptNotes(this.#upUntil.get(m.name) ?? 0, m);
+    let { apply, stored } = acceptNotes(stored0, m);
     const template = apply.some((n) => n.record) ? await this.#template(m.name) : undefined;
     const epoch = hex(this.#session!.info!.cardEpoch);
     const events: IngestNote[] = [];
     const writes: { input: NoteInput; origin: 'hub' | 'device' }[] = [];
-    for (const w of apply) {
+    let refused: string | undefined;
+    for (let i = 0; i < apply.length; i++) {
+      const w = apply[i];
       let n;
-      try { n = fromWire(w, template); } catch (e) {
-        throw new Refusal('protocol', `${m.name}: ${e instanceof TemplateMissing ? e.message : `bad record: ${e instanceof Error ? e.message : String(e)}`}`);
+      try {
+        n = fromWire(w, template);
+        if (kind === 'db' && !n.id) throw new Error('a database note without an id');
+      } catch (e) {
+        refused = `note ${w.counter}: ${e instanceof TemplateMissing ? e.message : `cannot be stored: ${e instanceof Error ? e.message : String(e)}`}`;
+        if (!this.#mayskip()) throw new Refusal('protocol', `${m.name}: ${refused}`);
+        // commit what came before it
+        apply = apply.slice(0, i);
+        stored = i > 0 ? apply[i - 1].counter : stored0;
+        break;
       }
       const key = `${epoch}/${m.name}/${w.counter}`;
       if (kind === 'qo') {
         if (!n.deleted) events.push(toEvent({ ...n, id: undefined }, key));
         continue;
       }
-      if (!n.id) throw new Refusal('protocol', `${m.name}: a database note without an id`);
       const acked = this.#files.get(m.name)?.acked ?? 0;
-      writes.push(...resolveDbChange(n.id, await hub.store.note(device.uid, m.name, n.id), n, w.counter, acked));
+      writes.push(...resolveDbChange(n.id!, await hub.store.note(device.uid, m.name, n.id!), n, w.counter, acked));
       if (!n.deleted) events.push(toEvent(n, key));
     }
-    await hub.commitUpload(device, m.name, stored, events, writes, { session: this.#record!.uid });
+    if (stored > stored0 || apply.length) await hub.commitUpload(device, m.name, stored, events, writes, { session: this.#record!.uid });
     this.#upUntil.set(m.name, stored);
     this.#record!.notesUp += apply.length;
+    if (refused !== undefined) this.#skip(m.name, refused);
     this.#send({ type: 'ack', name: m.name, until: stored });
     // conflict copies for the card: in a continuous session they go down at once
     if (writes.some((w) => w.origin === 'hub') && this.#downStarted) await this.#pump();
+  }
+
+  #mayskip(): boolean {
+    return ((this.#session?.info?.features ?? 0) & FEATURE_SKIP) !== 0;
+  }
+
+  /** Leave notefile `name` out of this session: tell the card (SKIP), or refuse the session when it cannot hear it. */
+  #skip(name: string, why: string): void {
+    if (!this.#mayskip()) throw new Refusal('protocol', `${name}: ${why}`);
+    if (this.#skipped.has(name)) return;
+    this.#skipped.add(name);
+    this.#blocked.add(name);
+    this.#ctx.log(`device ${this.#device!.uid}: ${name} skipped: ${why}`);
+    this.#send({ type: 'skip', name, text: why });
+  }
+
+  /** A NOTES frame of a notefile the hub will not take: SKIP, and ACK what is stored. */
+  #skipNotes(name: string, why: string, stored: number): void {
+    this.#skip(name, why);
+    this.#send({ type: 'ack', name, until: stored });
   }
 
   async #onAck(name: string, until: number): Promise<void> {
@@ -503,8 +555,13 @@ export class DeviceConnection {
   }
 }
 
-function notefileKindOrRefuse(name: string): ReturnType<typeof notefileKind> {
-  try { return notefileKind(name); } catch (e) { throw new Refusal('protocol', e instanceof Error ? e.message : String(e)); }
+/** Why the hub will not sync a notefile of this name (undefined: it will). */
+function refusedName(name: string): string | undefined {
+  try {
+    return notefileKind(name) === 'dbx' ? `${name} is never synced` : undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** The HELLO at the start of the stream: undefined = incomplete, null = not a HELLO. */

@@ -2,7 +2,7 @@
  * Notes between the wire (src/sync WireNote) and the hub (events, NoteRecord), and the database
  * conflict rule of docs/SYNC.md section 5 as the hub applies it during the up phase.
  */
-import { conflictId, conflictWinner } from '../../src/sync/tracker';
+import { resolveConflict, type NoteVersion } from '../../src/rules/conflict';
 import type { WireNote } from '../../src/sync/notes';
 import { unpackNote, type Template } from '../../src/template';
 import type { IngestNote } from '../hub';
@@ -62,29 +62,25 @@ export function toWire(r: NoteRecord): WireNote {
   return n;
 }
 
-function sameContent(h: NoteRecord, c: CardNote): boolean {
-  if (h.deleted || c.deleted) return h.deleted === c.deleted;
-  return JSON.stringify(h.body ?? null) === JSON.stringify(c.body ?? null) && (h.payload ?? '') === (c.payload ?? '');
-}
-
 /**
  * The database writes for the card's change `c` (card counter `counter`) of note `id`, given the
  * hub's current version and `acked`, the highest hub change the card has acknowledged for the
  * notefile. The hub's version is dirty when it is a hub edit the card has not acknowledged; then
- * the later time wins (equal: the hub) and the loser is kept as `id!c<n>` / `id!h<n>` with origin
- * 'hub', so that it goes down to the card (which may not have seen the conflict). Identical
- * versions are no conflict.
+ * the one conflict rule (src/rules/conflict.ts) decides, and a loser kept as `id!c<n>` /
+ * `id!h<n>` is written with origin 'hub', so that it goes down to the card (which may not have
+ * seen the conflict).
  */
 export function resolveDbChange(id: string, hub: NoteRecord | null, c: CardNote, counter: number, acked: number): { input: NoteInput; origin: 'hub' | 'device' }[] {
   const mine: NoteInput = c.deleted ? { id, deleted: true, time: c.time || undefined }
     : { id, body: c.body ?? null, payload: c.payload ?? null, time: c.time || undefined };
-  const dirty = hub !== null && hub.origin === 'hub' && hub.change > acked && !sameContent(hub, c);
-  if (!dirty) return [{ input: mine, origin: 'device' }];
-  if (conflictWinner({ time: Math.floor(hub.time) }, { time: c.time }) === 'card') {
-    const out: { input: NoteInput; origin: 'hub' | 'device' }[] = [{ input: mine, origin: 'device' }];
-    if (!hub.deleted) out.push({ input: { id: conflictId(id, 'hub', hub.change), body: hub.body, payload: hub.payload, time: hub.time }, origin: 'hub' });
-    return out;
-  }
-  if (c.deleted) return [];
-  return [{ input: { id: conflictId(id, 'card', counter), body: c.body ?? null, payload: c.payload ?? null, time: c.time || undefined }, origin: 'hub' }];
+  const dirty = hub !== null && hub.origin === 'hub' && hub.change > acked;
+  const ours: NoteVersion | undefined = dirty
+    ? { side: 'hub', counter: hub.change, time: hub.time, deleted: hub.deleted, body: hub.body, payload: hub.payload }
+    : undefined;
+  const r = resolveConflict(id, ours, { side: 'card', counter, time: c.time, deleted: c.deleted, body: c.body, payload: c.payload });
+  const out: { input: NoteInput; origin: 'hub' | 'device' }[] = [];
+  if (r.winner === 'theirs') out.push({ input: mine, origin: 'device' });
+  if (r.copy?.of === 'mine') out.push({ input: { id: r.copy.id, body: hub!.body, payload: hub!.payload, time: hub!.time }, origin: 'hub' });
+  else if (r.copy) out.push({ input: { ...mine, id: r.copy.id }, origin: 'hub' });
+  return out;
 }

@@ -1,9 +1,9 @@
-// Notefile names and kinds (REFERENCE.md section 3).
+// Notefile kinds (REFERENCE.md section 3); the name rules themselves are in src/rules/names.ts.
 import { fail } from '../errors';
-import { utf8Encode } from '../util/utf8';
+import { NOTEFILE_KINDS, notefileExt, notefileNameError, type NotefileExt } from '../rules/names';
 
-export const KINDS = Object.freeze(['qo', 'qos', 'qi', 'qis', 'db', 'dbs', 'dbx'] as const);
-export type Kind = (typeof KINDS)[number];
+export const KINDS = NOTEFILE_KINDS;
+export type Kind = NotefileExt;
 
 export interface NotefileKind {
   kind: Kind;
@@ -21,20 +21,23 @@ export interface NotefileKind {
 
 export const DEFAULT_ADD_FILE = 'data.qo';
 export const DEFAULT_GET_FILE = 'data.qi';
-/** The longest notefile name we store (bytes fit the record's length byte). */
-export const MAX_NAME = 100;
 
 /** The kind of a notefile name; fails with {notefile-bad-name} naming the file. */
 export function kindOf(name: string, system = false): NotefileKind {
-  if (name === '' || utf8Encode(name).length > MAX_NAME) fail(`notefile name must be 1 to ${MAX_NAME} bytes: "${name}"`, 'notefile-bad-name');
-  if (name.includes(',')) fail(`notefile name may not contain a comma: "${name}"`, 'notefile-bad-name');
-  if (!system && name.startsWith('_')) fail(`notefile names starting with _ are reserved for the system: "${name}"`, 'notefile-bad-name');
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 ? name.slice(dot + 1) : '';
-  if (!(KINDS as readonly string[]).includes(ext)) {
-    fail(`notefile "${name}" must end in one of ${KINDS.map((k) => '.' + k).join(' ')}`, 'notefile-bad-name');
-  }
-  const kind = ext as Kind;
+  const error = notefileNameError(name, system);
+  if (error !== undefined) fail(error, 'notefile-bad-name');
+  return kindByExt(notefileExt(name)!);
+}
+
+/** The kind of a notefile already in the store, by its extension alone: a store written by an
+ * older build may hold names the rules now refuse; they must still be read, synced or deleted. */
+export function storedKindOf(name: string): NotefileKind {
+  const ext = notefileExt(name);
+  if (ext === undefined) fail(`notefile "${name}" has no kind`, 'notefile-bad-name');
+  return kindByExt(ext);
+}
+
+function kindByExt(kind: Kind): NotefileKind {
   return {
     kind,
     queue: kind[0] === 'q',

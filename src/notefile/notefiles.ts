@@ -9,13 +9,15 @@
 //   number) until every tracker and, for synced files, the hub has passed it; then it is purged.
 // - The hub's own position is the tracker HUB_TRACKER: a database note is synced when its change
 //   number is below it or when it came from the hub.
-import { fail } from '../errors';
+import { CardError, fail } from '../errors';
 import type { JsonObject } from '../json';
 import { FF, FORMAT_JSON, NF } from '../store/format';
 import { NS } from '../store/settings';
 import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
-import { kindOf, NotefileKind } from './kinds';
+import { kindOf, storedKindOf, NotefileKind } from './kinds';
+import { MAX_NOTE_ID, noteIdError } from '../rules/names';
+import { noteFrameError } from '../sync/messages';
 import type { Txn } from '../store/records';
 
 /** A note as requests and the sync see it. */
@@ -88,9 +90,6 @@ export interface FileCounts {
   total: number;
 }
 
-/** The longest note ID (bytes fit the record's length byte). */
-export const MAX_ID = 200;
-
 export class Notefiles {
   readonly store: Store;
   /** Unix seconds, or undefined while the time is unknown. */
@@ -104,8 +103,9 @@ export class Notefiles {
     this.#randomId = randomId;
   }
 
+  /** The kind of a notefile: by the name rules, or by extension alone for a file already stored. */
   kind(name: string, system = false): NotefileKind {
-    return kindOf(name, system);
+    return this.store.file(name) ? storedKindOf(name) : kindOf(name, system);
   }
 
   /** The file, or {notefile-noexist}. */
@@ -124,13 +124,14 @@ export class Notefiles {
       if (input.id !== undefined) fail(`note: a queue notefile (${name}) names its own notes; use a .db file to choose an ID`, 'bad-arg');
     } else {
       if (input.id === undefined || input.id === '') fail(`note: a database notefile (${name}) needs a note ID`, 'bad-arg');
-      id = input.id === '?' ? this.#newId(f) : checkId(input.id);
+      id = input.id === '?' ? this.#newId(f) : checkId(input.id, true);
       const e = f?.keyed.get(id);
       if (e && !(e.flags & NF.DELETED)) fail(`note ${id} already exists in ${name}`, 'note-exists');
     }
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
     const enc = this.#encode(f, input.body, input.full ?? false, input.payload);
+    if (k.synced) checkFrame(name, k, input.body, enc, input.payload);
     const seq = tx.addNote(fileId, {
       id, time: this.#now() ?? 0, format: enc.format, body: enc.bytes, payload: input.payload,
       flags: input.full ? NF.FULL : 0,
@@ -142,7 +143,7 @@ export class Notefiles {
   /** Read a note: the oldest of a queue, or one database note by ID. */
   get(name: string, id: string | undefined, opts: { delete?: boolean; deleted?: boolean } = {}): Note {
     const f = this.existing(name);
-    const k = kindOf(name, true);
+    const k = storedKindOf(name);
     let note: Note | undefined;
     if (k.queue) {
       if (id !== undefined) fail(`note: notes in a queue (${name}) have no IDs to ask for`, 'bad-arg');
@@ -167,7 +168,7 @@ export class Notefiles {
   /** Replace a database note's body and/or payload (members not given are kept). */
   update(name: string, id: string | undefined, input: { body?: JsonObject; payload?: Uint8Array }): void {
     const f = this.existing(name);
-    const k = kindOf(name, true);
+    const k = storedKindOf(name);
     if (k.queue) fail(`note.update works on database notefiles; ${name} is a queue`, 'notefile-queue-disallowed');
     if (id === undefined) fail('note: the note ID is required', 'bad-arg');
     const old = this.store.readKeyed(f, id);
@@ -175,6 +176,7 @@ export class Notefiles {
     const body = input.body ?? (old.body ? this.#toNote(f, old).body : undefined);
     const payload = input.payload ?? old.payload;
     const enc = this.#encode(f, body, (old.flags & NF.FULL) !== 0, payload);
+    if (k.synced) checkFrame(name, k, body, enc, payload);
     const tx = this.store.begin();
     tx.addNote(f.id, {
       id, time: this.#now() ?? old.time, format: enc.format, body: enc.bytes, payload, flags: old.flags & NF.FULL,
@@ -186,7 +188,7 @@ export class Notefiles {
   /** Delete a database note (leaves a tombstone). */
   delete(name: string, id: string | undefined): void {
     const f = this.existing(name);
-    const k = kindOf(name, true);
+    const k = storedKindOf(name);
     if (k.queue) fail(`note.delete works on database notefiles; read ${name} with delete:true instead`, 'notefile-queue-disallowed');
     if (id === undefined) fail('note: the note ID is required', 'bad-arg');
     const e = f.keyed.get(id);
@@ -200,7 +202,7 @@ export class Notefiles {
   /** The notes changed since a tracker (or all, without one), oldest change first. */
   changes(name: string, opts: ChangesOptions): ChangesResult {
     const f = this.existing(name);
-    const k = kindOf(name, true);
+    const k = storedKindOf(name);
     if (opts.tracker !== undefined) checkTracker(opts.tracker);
     const from = opts.tracker === undefined || opts.start ? 0 : f.trackers.get(opts.tracker) ?? 0;
     const max = opts.max ?? Infinity;
@@ -253,8 +255,8 @@ export class Notefiles {
   deleteFiles(names: readonly string[]): void {
     const tx = this.store.begin();
     for (const name of names) {
-      kindOf(name, true);
       const f = this.store.file(name);
+      if (!f) kindOf(name, true);
       if (f) tx.deleteFile(f.id);
     }
     this.store.commit(tx);
@@ -285,7 +287,7 @@ export class Notefiles {
   /** What the hub has not yet received from this file: unacknowledged outbound notes, and
    * database changes (tombstones included) made here since the hub's position. */
   pendingCount(f: FileState): number {
-    const k = kindOf(f.name, true);
+    const k = storedKindOf(f.name);
     if (!k.synced || k.inbound) return 0;
     if (k.queue) return f.queued.count;
     const hub = f.trackers.get(HUB_TRACKER) ?? 0;
@@ -296,7 +298,7 @@ export class Notefiles {
 
   /** The pending notes of a file, oldest change first, at most `max`. */
   pending(f: FileState, max: number): Note[] {
-    const k = kindOf(f.name, true);
+    const k = storedKindOf(f.name);
     const out: Note[] = [];
     if (!k.synced || k.inbound) return out;
     if (k.queue) {
@@ -314,7 +316,7 @@ export class Notefiles {
   acknowledge(name: string, upTo: number): void {
     const f = this.existing(name);
     const tx = this.store.begin();
-    if (kindOf(name, true).queue) {
+    if (storedKindOf(name).queue) {
       tx.drop(f.id, [0, upTo]);
       this.#prune(tx, f, [0, upTo]);
     } else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
@@ -330,16 +332,16 @@ export class Notefiles {
    * bring the file to (`downUntil`, the hub's change counter), so a power cut keeps both or
    * neither: the next sync resumes exactly after what was committed. */
   applyFromHub(name: string, inputs: readonly InboundNote[], downUntil?: number): void {
-    const k = kindOf(name, true);
     const f = this.store.file(name);
+    const k = f ? storedKindOf(name) : kindOf(name, true);
     const tx = this.store.begin();
     const fileId = f ? f.id : tx.createFile(name, k.synced ? FF.SYNCED : 0);
     for (const input of inputs) {
-      const id = k.queue ? undefined : checkId(input.id ?? '');
+      const id = k.queue ? undefined : checkId(input.id ?? '', false);
       if (input.deleted) {
         if (id !== undefined && f?.keyed.get(id)) tx.addNote(fileId, { id, time: input.time ?? 0, flags: NF.DELETED | NF.FROM_HUB });
       } else {
-        const enc = this.#encode(f, input.body, false);
+        const enc = this.#encodeFromHub(f, input.body);
         const flags = input.local ? 0 : NF.FROM_HUB;
         tx.addNote(fileId, { id, time: input.time || (this.#now() ?? 0), format: enc.format, body: enc.bytes, payload: input.payload, flags });
       }
@@ -401,6 +403,17 @@ export class Notefiles {
     return { format: FORMAT_JSON, bytes: body && utf8Encode(JSON.stringify(body)), templated: false };
   }
 
+  /** A hub note goes in with the file's template when it fits it, else as JSON: the card must take
+   * what the hub sends (templates only save the card's flash and bandwidth). */
+  #encodeFromHub(f: FileState | undefined, body: JsonObject | undefined): { format: number; bytes?: Uint8Array } {
+    try {
+      return this.#encode(f, body, false);
+    } catch (e) {
+      if (!(e instanceof CardError) || !e.tags.includes('template-incompatible')) throw e;
+      return { format: FORMAT_JSON, bytes: body && utf8Encode(JSON.stringify(body)) };
+    }
+  }
+
   #toNote(f: FileState, s: StoredNote): Note {
     const note: Note = {
       id: s.id ?? String(s.seq),
@@ -423,9 +436,18 @@ export class Notefiles {
   }
 }
 
-function checkId(id: string): string {
-  if (id === '' || utf8Encode(id).length > MAX_ID) fail(`note: an ID must be 1 to ${MAX_ID} bytes`, 'bad-arg');
+function checkId(id: string, chosen: boolean): string {
+  const error = noteIdError(id, chosen);
+  if (error !== undefined) fail(error, 'bad-arg');
   return id;
+}
+
+/** A note of a synced file must cross in one NOTES frame (version 1 has no fragmentation): as its
+ * template record and, should the template change before it is sent, as JSON. */
+function checkFrame(name: string, k: NotefileKind, body: JsonObject | undefined, enc: { bytes?: Uint8Array; templated: boolean }, payload: Uint8Array | undefined): void {
+  const id = k.queue ? undefined : MAX_NOTE_ID;
+  const error = noteFrameError(name, { id, body, payload }) ?? (enc.templated && enc.bytes ? noteFrameError(name, { id, record: enc.bytes, payload }) : undefined);
+  if (error !== undefined) fail(`note: ${error}`, 'too-big');
 }
 
 function checkTracker(name: string): void {

@@ -15,6 +15,7 @@ import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
 import type { FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';
+import { MAX_TEMPLATE_DEFINITION } from '../rules/names';
 import { Template, compileTemplate, packNote, recordIsFull, serializeTemplate, unpackNote } from '../template/index';
 import type { BodyCodec, Notefiles } from './notefiles';
 
@@ -35,8 +36,9 @@ interface FileTemplates {
 /** Version ids fit the note record's format byte; 0 is JSON. */
 const MAX_VERSION = 255;
 /** The longest template metadata per notefile (UTF-8 bytes). The FILE record holding it is
- * rewritten whenever compaction retires its block, so it must stay small beside a block. */
-export const MAX_TEMPLATE_INFO = 2048;
+ * rewritten whenever compaction retires its block, so it must stay small beside a block. It holds
+ * the active template's definition, so every template a notefile keeps fits a TEMPLATE frame. */
+export const MAX_TEMPLATE_INFO = MAX_TEMPLATE_DEFINITION;
 
 export class NoteTemplates implements TemplateRegistry, BodyCodec {
   readonly #notefiles: Notefiles;

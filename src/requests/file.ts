@@ -34,7 +34,11 @@ export const fileRequests: HandlerTable = Object.freeze({
       if (!pending) continue;
       changes += pending;
       total += f.total;
-      info[name] = { changes: pending, total: f.total };
+      const entry: JsonObject = { changes: pending, total: f.total };
+      // left out of the last sync (a name or note the sync cannot carry, or the hub refused it)
+      const skipped = card.engine?.skippedReason(name);
+      if (skipped !== undefined) entry.skipped = skipped;
+      info[name] = entry;
     }
     return changes ? { pending: true, changes, total, info } : { changes: 0, total: 0 };
   },

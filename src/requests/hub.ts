@@ -2,6 +2,7 @@
 import type { Card } from '../card';
 import { fail } from '../errors';
 import { JsonObject, isObject } from '../json';
+import { textError } from '../rules/names';
 import type { Args } from './args';
 import type { HandlerTable } from './handler';
 
@@ -27,6 +28,9 @@ function applyHubSet(config: JsonObject, args: Args): void {
   for (const f of STRING_FIELDS) {
     const v = args.string(f);
     if (v === undefined) continue;
+    // the sync's handshake carries these: longer ones could never be sent
+    const tooLong = (f === 'product' || f === 'sn') ? textError(f, v) : undefined;
+    if (tooLong !== undefined) fail(tooLong, 'bad-arg');
     // "-" resets a field to its default, as on the Notecard.
     if (v === '' || v === '-') delete config[f];
     else config[f] = v;

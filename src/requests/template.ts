@@ -3,6 +3,8 @@
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { kindOf } from '../notefile/kinds';
+import { MAX_NOTE_ID } from '../rules/names';
+import { noteFrameError } from '../sync/messages';
 import { Template, compileTemplate, sameTemplate } from '../template/index';
 import type { Args } from './args';
 
@@ -45,7 +47,7 @@ function describeSetting(s: TemplateSetting): JsonObject {
  */
 export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject {
   const file = args.string('file', 'data.qo');
-  kindOf(file);
+  const kind = kindOf(file);
   const body = args.object('body');
   const verify = args.bool('verify');
   args.bool('delete');
@@ -56,6 +58,9 @@ export function noteTemplate(registry: TemplateRegistry, args: Args): JsonObject
 
   if (body !== undefined) {
     const template = compileTemplate(body, { length, format: format === 'compact' ? 'compact' : 'default' });
+    // a note of a synced file crosses in one frame: so must a full payload
+    const frame = length > 0 && kind.synced ? noteFrameError(file, { id: kind.queue ? undefined : MAX_NOTE_ID, payload: new Uint8Array(length) }) : undefined;
+    if (frame !== undefined) fail(`length: a note with a ${length}-byte payload could not be synced: ${frame}`, 'too-big');
     if (port !== undefined && registry.portInUse(port, file)) {
       fail(`port: ${port} is already used by another notefile`, 'bad-arg');
     }

@@ -5,13 +5,16 @@ import type { Card, SyncHook } from '../card';
 import type { TimerHandle, NetStream } from '../host';
 import type { JsonObject } from '../json';
 import { isObject } from '../json';
-import { kindOf } from '../notefile/kinds';
+import { CardError } from '../errors';
+import { storedKindOf } from '../notefile/kinds';
+import { MAX_TEMPLATE_DEFINITION, notefileNameError } from '../rules/names';
 import type { Note } from '../notefile/notefiles';
 import { fromHex, toHex } from '../util/hex';
 import { hubConfig, hubMode } from '../requests/hub';
 import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
-import { FEATURE_CONTINUOUS, fitNotes, LIMITS, templateVersion, type SyncMessage } from './messages';
+import { FrameError } from './bytes';
+import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, templateVersion, type NotesMessage, type SyncMessage } from './messages';
 import type { WireNote } from './notes';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
@@ -63,6 +66,12 @@ export class SyncEngine implements SyncHook {
   /** DONE sent: this direction had nothing more (a continuous session keeps pushing after). */
   #upDone = false;
   #hubDone = false;
+  /** Notefiles left out of this session, and why (a name or note the sync cannot carry, a hub SKIP). */
+  #skipped = new Map<string, string>();
+  /** FEATURE_* bits the hub granted this session. */
+  #granted = 0;
+  /** What hub.sync.status reports of them: the last completed session's, and any since. */
+  #reported = new Map<string, string>();
 
   constructor(card: Card) {
     this.#card = card;
@@ -104,7 +113,17 @@ export class SyncEngine implements SyncHook {
     if (this.#completed !== undefined) out.completed = this.#completed;
     out.sync = this.running && !(this.#continuous && this.#hubDone);
     if (this.#failures) out.failures = this.#failures;
+    if (this.#reported.size) {
+      const skipped: JsonObject = {};
+      for (const [name, why] of this.#reported) skipped[name] = why;
+      out.skipped = skipped;
+    }
     return out;
+  }
+
+  /** Why notefile `name` was left out of the last sync (file.changes.pending shows it). */
+  skippedReason(name: string): string | undefined {
+    return this.#reported.get(name);
   }
 
   /** hub.status */
@@ -162,6 +181,7 @@ export class SyncEngine implements SyncHook {
     this.#upSince.clear();
     this.#inFlight = undefined;
     this.#upDone = this.#hubDone = false;
+    this.#skipped.clear();
     this.#phase = 'connecting';
     this.#armStall();
     const session = new CardSession({
@@ -172,7 +192,7 @@ export class SyncEngine implements SyncHook {
       cardEpoch: this.#cardEpoch(),
       random: card.host.random,
       mayProvision: state.hubEpoch === undefined,
-      features: this.#continuous ? FEATURE_CONTINUOUS : 0,
+      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP,
     });
     this.#session = session;
     this.#stream = net.connect(host, port, {
@@ -223,6 +243,7 @@ export class SyncEngine implements SyncHook {
   #established(info: EstablishedInfo): void {
     const card = this.#card;
     this.#phase = 'exchange';
+    this.#granted = info.features;
     this.#connectedAt = this.#now();
     card.setTime(info.time);
     const state = this.#state();
@@ -232,11 +253,16 @@ export class SyncEngine implements SyncHook {
       if (state.hubEpoch !== undefined) card.notefiles.forgetHubPositions();
       card.settings.set('sync', { ...state, hubEpoch, envModified: 0 });
     }
-    const files = this.#syncedFiles().map((name) => {
+    const files = [];
+    for (const name of this.#syncedFiles()) {
       const f = card.store.file(name)!;
-      const template = this.#activeTemplate(name)?.id ?? 0;
-      return { name, template, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) };
-    });
+      const t = this.#activeTemplate(name);
+      if (t && t.definition.length > MAX_TEMPLATE_DEFINITION) {
+        this.#skip(name, `its template is longer than the ${MAX_TEMPLATE_DEFINITION} bytes the sync carries`);
+        continue;
+      }
+      files.push({ name, template: t?.id ?? 0, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) });
+    }
     this.#send({ type: 'catalog', more: false, envModified: this.#state().envModified ?? 0, files });
   }
 
@@ -246,8 +272,9 @@ export class SyncEngine implements SyncHook {
       case 'catalogReply': {
         for (const entry of m.files) {
           const f = card.store.file(entry.name);
-          const k = kindOf(entry.name, true);
-          if (!f || !k.synced || k.inbound) continue;
+          if (!f || this.#skipped.has(entry.name)) continue;
+          const k = storedKindOf(entry.name);
+          if (!k.synced || k.inbound) continue;
           const t = entry.needTemplate ? this.#activeTemplate(entry.name) : undefined;
           if (t) this.#send({ type: 'template', name: entry.name, version: t.id, definition: t.definition });
           // An ACK lost with the last link: the hub already has these.
@@ -261,11 +288,12 @@ export class SyncEngine implements SyncHook {
         this.#upSince.set(m.name, m.until);
         if (this.#inFlight === m.name) this.#inFlight = undefined;
         return this.#pump();
-      case 'notes': {
-        const { apply, stored } = acceptNotes(card.notefiles.downUntil(m.name), m);
-        card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
-        return this.#send({ type: 'ack', name: m.name, until: stored });
-      }
+      case 'notes':
+        return this.#notes(m);
+      case 'skip':
+        // The hub will not take this notefile now: its notes stay here; an ACK follows any NOTES in flight.
+        this.#skip(m.name, `the hub refused it: ${m.text}`);
+        return;
       case 'env':
         card.env.replace('hub', m.vars, true);
         card.settings.set('sync', { ...this.#state(), envModified: m.modified });
@@ -284,14 +312,56 @@ export class SyncEngine implements SyncHook {
     }
   }
 
+  /** Hub notes: applied with their position in one commit, then ACK. When the hub can hear it, a
+   * notefile whose notes cannot be stored here is skipped: what comes before the note that cannot
+   * be stored goes in, then SKIP, then the ACK of what is stored (the rest stays on the hub). */
+  #notes(m: NotesMessage): void {
+    const card = this.#card;
+    const downUntil = card.notefiles.downUntil(m.name);
+    const { apply, stored } = acceptNotes(downUntil, m);
+    let at = downUntil;
+    let why = this.#skipped.get(m.name);
+    if (why === undefined) {
+      try {
+        card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
+        at = stored;
+      } catch (e) {
+        if (!(e instanceof CardError || e instanceof FrameError) || !this.#mayskip()) throw e;
+        for (const n of apply) {
+          try {
+            card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, [n]), n.counter);
+          } catch {
+            break;
+          }
+          at = n.counter;
+        }
+        why = e.message;
+        this.#skip(m.name, `its notes from the hub cannot be stored: ${why}`);
+      }
+    }
+    if (at < stored && this.#mayskip()) this.#send({ type: 'skip', name: m.name, text: why ?? 'skipped' });
+    this.#send({ type: 'ack', name: m.name, until: at });
+  }
+
+  #mayskip(): boolean {
+    return (this.#granted & FEATURE_SKIP) !== 0;
+  }
+
+  /** Leave notefile `name` out of this session; hub.sync.status reports why. */
+  #skip(name: string, why: string): void {
+    this.#skipped.set(name, why);
+    this.#reported.set(name, why);
+    this.#card.host.log.log('warn', `sync: ${name} skipped: ${why}`);
+  }
+
   /** Send the next NOTES frame (one in flight at a time), or DONE when nothing is left. */
   #pump(): void {
     if (this.#phase !== 'exchange' || this.#inFlight !== undefined) return;
     const card = this.#card;
     for (const name of this.#syncedFiles()) {
       const f = card.store.file(name)!;
-      const k = kindOf(name, true);
-      if (k.inbound) continue;
+      const k = storedKindOf(name);
+      if (k.inbound || this.#skipped.has(name)) continue;
       const since = this.#upSince.get(name) ?? 0;
       const notes = card.notefiles.pending(f, BATCH).filter((n) => n.seq > since);
       if (notes.length === 0) continue;
@@ -299,7 +369,15 @@ export class SyncEngine implements SyncHook {
       const active = this.#activeTemplate(name);
       const wire = notes.map((n) => toWire(n, k.queue, active?.v));
       const until = notes.length < BATCH ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
-      const fit = fitNotes(name, since, until, wire, LIMITS.maxFrame);
+      let fit;
+      try {
+        fit = fitNotes(name, since, until, wire, LIMITS.maxFrame);
+      } catch (e) {
+        if (!(e instanceof FrameError)) throw e;
+        // Version 1 has no fragmentation: this note stays here, and so do the notes after it.
+        this.#skip(name, `note ${wire[0].counter} is too large for one frame (${e.message})`);
+        continue;
+      }
       this.#inFlight = name;
       return this.#send(fit.message);
     }
@@ -315,6 +393,7 @@ export class SyncEngine implements SyncHook {
     this.#completed = this.#now();
     this.#error = undefined;
     this.#failures = 0;
+    this.#reported = new Map(this.#skipped);
     if (this.#continuous) {
       // Stay: push local changes as they come (the hub pushes its own).
       this.#armStall(PUSH_POLL_MS, () => this.#pump());
@@ -377,8 +456,15 @@ export class SyncEngine implements SyncHook {
     return { v: active.v, id: templateVersion(definition), definition };
   }
 
+  /** The notefiles that take part in the sync; one the sync cannot carry by name (kept by an older
+   * build) is skipped, never the whole sync. */
   #syncedFiles(): string[] {
-    return this.#card.notefiles.names().filter((name) => kindOf(name, true).synced);
+    return this.#card.notefiles.names().filter((name) => {
+      if (this.#skipped.has(name) || !storedKindOf(name).synced) return false;
+      const why = notefileNameError(name);
+      if (why !== undefined) this.#skip(name, why);
+      return why === undefined;
+    });
   }
 
   #state(): SyncState {

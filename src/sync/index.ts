@@ -10,4 +10,4 @@ export {
   CardSession, HubSession, type CardSessionOptions, type HubSessionOptions, type DeviceLookup, type SessionEvent,
   type SessionOutput, type SessionState, type EstablishedInfo, type HubEstablishedInfo,
 } from './session';
-export { acceptNotes, conflictWinner, conflictId, type Side } from './tracker';
+export { acceptNotes } from './tracker';

@@ -7,6 +7,7 @@ import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENC
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
+import { MAX_DEVICE_UID, MAX_NOTE_ID, MAX_NOTEFILE_NAME, MAX_TEMPLATE_DEFINITION, MAX_TEXT } from '../rules/names';
 
 export const PROTOCOL_VERSION = 1;
 export const MIN_FRAME = 256;
@@ -14,11 +15,11 @@ export const MIN_FRAME = 256;
 export const LIMITS = Object.freeze({
   maxFrame: 4096,
   maxBlock: MAX_BLOCK,
-  uid: 64,
-  text: 128,
-  notefile: 64,
-  noteId: 128,
-  template: 2048,
+  uid: MAX_DEVICE_UID,
+  text: MAX_TEXT,
+  notefile: MAX_NOTEFILE_NAME,
+  noteId: MAX_NOTE_ID,
+  template: MAX_TEMPLATE_DEFINITION,
   refuseText: 256,
   inFlight: 4,
   handshakeMs: 30000,
@@ -29,7 +30,7 @@ export const LIMITS = Object.freeze({
 export const MESSAGE_TYPES = Object.freeze({
   hello: 0x01, challenge: 0x02, provision: 0x03, auth: 0x04, welcome: 0x05, refuse: 0x06,
   catalog: 0x10, catalogReply: 0x11, template: 0x12,
-  notes: 0x20, ack: 0x21, done: 0x22, env: 0x23,
+  notes: 0x20, ack: 0x21, done: 0x22, env: 0x23, skip: 0x24,
   ping: 0x30, pong: 0x31, close: 0x3f,
 } as const);
 
@@ -37,7 +38,9 @@ export type MessageName = keyof typeof MESSAGE_TYPES;
 
 export const FEATURE_CONTINUOUS = 0x01;
 export const FEATURE_ENCRYPT_ALL = 0x02;
-const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL;
+/** SKIP may be sent: a notefile one side cannot take is left out of the session, not the whole sync. */
+export const FEATURE_SKIP = 0x04;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP;
 
 export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
 const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
@@ -64,6 +67,8 @@ export interface NotesMessage { type: 'notes'; name: string; since: number; unti
 export interface AckMessage { type: 'ack'; name: string; until: number }
 export interface DoneMessage { type: 'done' }
 export interface EnvMessage { type: 'env'; modified: number; vars: Record<string, string> }
+/** The sender leaves notefile `name` out of this session (`text` says why): see docs/SYNC.md 4.5. */
+export interface SkipMessage { type: 'skip'; name: string; text: string }
 export interface PingMessage { type: 'ping'; token: number }
 export interface PongMessage { type: 'pong'; token: number }
 export interface CloseMessage { type: 'close' }
@@ -71,7 +76,7 @@ export interface CloseMessage { type: 'close' }
 export type SyncMessage =
   | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
   | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
-  | EnvMessage | PingMessage | PongMessage | CloseMessage;
+  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage;
 
 const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
 
@@ -182,6 +187,9 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
       putBlock(w, block.finish(), NO_DICTIONARY);
       break;
     }
+    case 'skip':
+      w.str(m.name, LIMITS.notefile).str(m.text.slice(0, LIMITS.refuseText), 4 * LIMITS.refuseText);
+      break;
     case 'ping':
     case 'pong':
       w.varint(m.token);
@@ -289,6 +297,8 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       if (!isStringMap(vars)) throw new FrameError('environment values must be strings');
       return { type: 'env', modified, vars };
     }
+    case MESSAGE_TYPES.skip:
+      return { type: 'skip', name: r.str(LIMITS.notefile), text: r.str(4 * LIMITS.refuseText) };
     case MESSAGE_TYPES.ping:
       return { type: 'ping', token: r.varint() };
     case MESSAGE_TYPES.pong:
@@ -370,6 +380,31 @@ export function fitNotes(
   if (best) return best;
   if (notes.length === 0) return attempt(0);
   throw new FrameError('note too large for one frame');
+}
+
+/** Varint bytes a real frame may need beyond noteFrameError's test frame: since, until, step, dtime. */
+const NOTE_SLACK = 4 * 8;
+
+/**
+ * Why one note could not cross alone in a NOTES frame of notefile `name` (undefined: it can,
+ * whatever its counters and time). `id`: the length in bytes of the longest id it may carry.
+ * Measured uncompressed, so it holds even when compression gains nothing: the rule the card's
+ * note.add and the hub's API apply, so that what they accept the sync can deliver.
+ */
+export function noteFrameError(
+  name: string, note: { id?: number; body?: JsonObject; record?: Uint8Array; payload?: Uint8Array }, maxFrame: number = LIMITS.maxFrame,
+): string | undefined {
+  let block: Uint8Array;
+  try {
+    const id = note.id === undefined ? undefined : 'i'.repeat(note.id);
+    block = packBlock(0, [{ counter: 1, time: 0, id, body: note.body, record: note.record, payload: note.payload }]);
+  } catch (e) {
+    if (e instanceof FrameError) return `the sync cannot carry this note: ${e.message}`;
+    throw e;
+  }
+  const size = 1 + utf8Encode(name).length + 1 + block.length + NOTE_SLACK;
+  const room = maxContent(maxFrame);
+  return size > room ? `the sync carries at most ${room} bytes per note, this one needs ${size} (too large for one frame)` : undefined;
 }
 
 /** Bytes of content a sealed frame of maxFrame can carry: n = type + content + 16-byte tag. */

@@ -5,6 +5,7 @@ import { isObject } from '../json';
 import { ByteReader, ByteWriter, FrameError } from './bytes';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { utf8Encode } from '../util/utf8';
+import { MAX_NOTE_ID } from '../rules/names';
 
 /** One note as it crosses the link. Exactly one of body / record, or neither; none when deleted. */
 export interface WireNote {
@@ -24,7 +25,6 @@ export interface WireNote {
 }
 
 export const MAX_BLOCK = 8192;
-export const MAX_NOTE_ID = 128;
 
 const F_JSON = 0x01, F_RECORD = 0x02, F_PAYLOAD = 0x04, F_DELETED = 0x08, F_ID = 0x10, F_STEP = 0x20, F_TIME = 0x40, F_EXT = 0x80;
 const X_WHERE = 0x01;
@@ -83,7 +83,15 @@ export function packBlockUpTo(since: number, notes: readonly WireNote[], maxBloc
       head.u8(X_WHERE).bytes(w).varint(n.where.time);
     }
     if (n.body) {
-      bodies.value(n.body);
+      try {
+        bodies.value(n.body);
+      } catch (e) {
+        // Its keys would pass the block's limit: the block ends before it (alone, it must fit).
+        if (count === 0 || !(e instanceof FrameError)) throw e;
+        head.truncate(headMark);
+        data.truncate(dataMark);
+        break;
+      }
       head.varint(data.length - dataMark);
     } else if (n.record) {
       head.varint(n.record.length);

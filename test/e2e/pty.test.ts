@@ -55,11 +55,11 @@ it('serves crc transactions with \\n (note-python) and \\r\\n (note-c) endings',
 });
 
 it('reassembles a long request sent in 250-byte segments with 250 ms pauses', async () => {
-  const sn = 'S'.repeat(600);
+  const text = 'S'.repeat(600);
   const t0 = Date.now();
-  expect(await client.transaction({ req: 'hub.set', sn })).toEqual({});
+  expect(await client.transaction({ req: 'note.add', file: 'paced.db', note: 'p', body: { text } })).toEqual({ total: 1 });
   expect(Date.now() - t0).toBeGreaterThanOrEqual(500); // it really was paced
-  expect((await client.transaction({ req: 'hub.get' })).sn).toBe(sn);
+  expect((await client.transaction({ req: 'note.get', file: 'paced.db', note: 'p' })).body).toEqual({ text });
 });
 
 it('sends nothing for cmd and echoes id', async () => {

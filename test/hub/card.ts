@@ -7,8 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import * as nodeCrypto from 'node:crypto';
 import { CardSession } from '../../src/sync/session';
-import { acceptNotes, conflictId, conflictWinner } from '../../src/sync/tracker';
-import { fitNotes, templateVersion, FEATURE_CONTINUOUS, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
+import { acceptNotes } from '../../src/sync/tracker';
+import { resolveConflict, type NoteVersion, type Side } from '../../src/rules/conflict';
+import { fitNotes, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
 import type { WireNote } from '../../src/sync/notes';
 import { compileTemplate, packNote, serializeTemplate } from '../../src/template';
 import type { JsonObject } from '../../src/json';
@@ -89,6 +90,8 @@ export interface SyncResult {
   bytes: number;
   /** bytes the card wrote */
   bytesUp: number;
+  /** notefiles the hub left out of the session (SKIP), and why */
+  skipped: Record<string, string>;
 }
 
 export interface SyncOptions {
@@ -101,6 +104,8 @@ export interface SyncOptions {
   /** cut the link after this many bytes (both directions together) */
   budget?: number;
   continuous?: boolean;
+  /** ask for FEATURE_SKIP (the hub may then leave a notefile out instead of refusing the session) */
+  skip?: boolean;
   /** notes per NOTES frame (small: many frames, many cut points); 'fit': as many as fit a frame */
   perFrame?: number | 'fit';
   /** may the secret be sent? default: state.provisionAllowed */
@@ -115,7 +120,7 @@ export interface SyncOptions {
 
 /** One session. Resolves when the link closes; `link.stop()` ends a continuous session. */
 export class CardLink {
-  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0, bytesUp: 0 };
+  readonly result: SyncResult = { established: false, provisioned: false, cardReset: false, completed: false, bytes: 0, bytesUp: 0, skipped: {} };
   readonly done: Promise<SyncResult>;
   readonly #s: CardState;
   readonly #o: SyncOptions;
@@ -130,7 +135,7 @@ export class CardLink {
     this.#o = o;
     this.#session = new CardSession({
       uid: state.uid, sn: state.sn, product: state.product, secret: state.secret, cardEpoch: state.cardEpoch, random,
-      mayProvision: o.mayProvision ?? state.provisionAllowed, features: o.continuous ? FEATURE_CONTINUOUS : 0, maxFrame: o.maxFrame,
+      mayProvision: o.mayProvision ?? state.provisionAllowed, features: (o.continuous ? FEATURE_CONTINUOUS : 0) | (o.skip ? FEATURE_SKIP : 0), maxFrame: o.maxFrame,
     });
     this.#socket = o.tlsCa ? tlsConnect({ port: o.port, host: o.host ?? '127.0.0.1', ca: o.tlsCa, servername: 'localhost' })
       : connect(o.port, o.host ?? '127.0.0.1');
@@ -241,6 +246,7 @@ export class CardLink {
       case 'ack': return this.#acked(m.name, m.until);
       case 'notes': return this.#apply(m, msg);
       case 'env': s.env = { modified: m.modified, vars: m.vars }; return;
+      case 'skip': this.result.skipped[m.name] = m.text; return;
       case 'ping': return msg({ type: 'pong', token: m.token });
       case 'done':
         this.#hubDone = true;
@@ -307,20 +313,20 @@ export class CardLink {
         if (n.deleted) f.db.delete(n.id!);
         else f.db.set(n.id!, { note: { ...n, counter: f.counter }, dirty: false });
       };
-      if (mine?.dirty && JSON.stringify(mine.note.body) !== JSON.stringify(n.body)) {
-        if (conflictWinner({ time: n.time }, { time: mine.note.time }) === 'card') {
-          if (!n.deleted) local({ ...n, id: conflictId(n.id!, 'hub', n.counter) });
-        } else {
-          if (!mine.note.deleted) local({ ...mine.note, id: conflictId(n.id!, 'card', mine.note.counter) });
-          theirs();
-        }
-      } else theirs();
+      const r = resolveConflict(n.id!, mine?.dirty ? version('card', mine.note) : undefined, version('hub', n));
+      if (r.copy?.of === 'theirs') local({ ...n, id: r.copy.id });
+      else if (r.copy) local({ ...mine!.note, id: r.copy.id });
+      if (r.winner === 'theirs') theirs();
     }
     f.downUntil = stored;
     msg({ type: 'ack', name: m.name, until: stored });
   }
 
   get hubDone(): boolean { return this.#hubDone; }
+}
+
+function version(side: Side, n: WireNote): NoteVersion {
+  return { side, counter: n.counter, time: n.time, deleted: n.deleted, body: n.body, payload: n.payload && Buffer.from(n.payload).toString('base64') };
 }
 
 /** One periodic sync: connect, exchange, close. */

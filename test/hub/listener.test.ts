@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub, type RunningHub } from '../../hub/server';
-import { MESSAGE_TYPES, type SyncMessage } from '../../src/sync/messages';
+import { MESSAGE_TYPES, templateVersion, type SyncMessage } from '../../src/sync/messages';
 import { CardLink, CardState, syncOnce } from './card';
 import { call, removeDir, tempDir } from './helpers';
 
@@ -353,6 +353,39 @@ describe('exchange', () => {
     const [s] = await h.hub.store.syncSessions(card.uid, 5);
     expect(s).toMatchObject({ deviceUID: card.uid, notesUp: 2, notesDown: 0, tls: false });
     expect((await events(card.uid, 'sensors.qo'))[0].session).toBe(s.uid);
+  });
+
+  it('a notefile, template or note the hub cannot take is skipped (SKIP); everything else goes through', async () => {
+    const card = newCard();
+    card.add('good.qo', { g: 1 });
+    card.add('good.qo', { g: 2 });
+    // a template the hub cannot parse (its version is its CRC-32, so it is well formed on the wire)
+    const junk = new Uint8Array(Buffer.from('{"body":'));
+    card.file('tpl.qo').template = { definition: junk, version: templateVersion(junk), body: { v: 11 } };
+    card.add('tpl.qo', { v: 1 });
+    // a record with no template behind it, after a JSON note the hub can store
+    card.add('rec.qo', { r: 1 });
+    const rec = card.file('rec.qo');
+    rec.counter++;
+    rec.outbox.set(rec.counter, { counter: rec.counter, time: 1_700_000_000, record: new Uint8Array([0, 1, 2]) });
+    card.add('rec.qo', { r: 3 });
+    // a notefile that never syncs, and a name the hub refuses
+    card.add('local.dbx', { l: 1 });
+    card.add('bad name.qo', { b: 1 });
+    const r = await syncOnce(card, { port: port(), skip: true, perFrame: 'fit' });
+    expect(r).toMatchObject({ established: true, completed: true });
+    expect(r.refused).toBeUndefined();
+    expect(Object.keys(r.skipped).sort()).toEqual(['bad name.qo', 'local.dbx', 'rec.qo', 'tpl.qo']);
+    expect(r.skipped['rec.qo']).toMatch(/note 2.*template/);
+    expect((await events(card.uid, 'good.qo')).map((e) => e.body)).toEqual([{ g: 1 }, { g: 2 }]);
+    // the note before the one refused is stored and acknowledged; the rest stays on the card
+    expect((await events(card.uid, 'rec.qo')).map((e) => e.body)).toEqual([{ r: 1 }]);
+    expect([...rec.outbox.keys()]).toEqual([2, 3]);
+    expect(card.file('tpl.qo').outbox.size).toBe(1);
+    expect(await events(card.uid, 'tpl.qo')).toEqual([]);
+    // a card that cannot hear SKIP is refused as before: nothing half-applied
+    const old = await syncOnce(card, { port: port() });
+    expect(old.refused?.code).toBe('protocol');
   });
 });
 

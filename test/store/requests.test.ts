@@ -39,7 +39,7 @@ describe('note.add', () => {
     const { req } = fresh();
     expect(req({ req: 'note.add', file: 'x.txt', body: {} }).err).toMatch(/x\.txt.*\{notefile-bad-name\}/);
     expect(req({ req: 'note.add', file: '_sys.qo', body: {} }).err).toMatch(/reserved.*\{notefile-bad-name\}/);
-    expect(req({ req: 'note.add', file: 'a,b.qo', body: {} }).err).toMatch(/comma.*\{notefile-bad-name\}/);
+    expect(req({ req: 'note.add', file: 'a,b.qo', body: {} }).err).toMatch(/not ",".*\{notefile-bad-name\}/);
     expect(req({ req: 'note.add', file: 'in.qi', body: {} }).err).toMatch(/inbound.*\{notefile-bad-name\}/);
     for (const f of ['a.qo', 'a.qos', 'a.db', 'a.dbs', 'a.dbx']) expect(req({ req: 'note.add', file: f, note: f.includes('db') ? 'n' : undefined, body: {} }).total).toBe(1);
   });
@@ -378,9 +378,12 @@ describe('limits', () => {
 describe('name limits', () => {
   it('counts notefile and variable names in UTF-8 bytes', () => {
     const { req } = fresh();
-    expect(req({ req: 'note.add', file: 'é'.repeat(48) + '.qo', body: {} })).toEqual({ total: 1 });
-    expect(req({ req: 'note.add', file: 'é'.repeat(60) + '.qo', body: {} }).err).toMatch(/\{notefile-bad-name\}/);
+    // notefile names are ASCII (src/rules/names.ts), at most 64 bytes; note IDs at most 110 bytes of UTF-8
+    expect(req({ req: 'note.add', file: 'n'.repeat(61) + '.qo', body: {} })).toEqual({ total: 1 });
+    expect(req({ req: 'note.add', file: 'n'.repeat(62) + '.qo', body: {} }).err).toMatch(/\{notefile-bad-name\}/);
+    expect(req({ req: 'note.add', file: 'é'.repeat(10) + '.qo', body: {} }).err).toMatch(/\{notefile-bad-name\}/);
     expect(req({ req: 'env.set', name: 'é'.repeat(60), text: 'x' }).err).toMatch(/100 bytes/);
-    expect(req({ req: 'note.add', file: 'd.db', note: 'é'.repeat(101), body: {} }).err).toMatch(/ID must be/);
+    expect(req({ req: 'note.add', file: 'd.db', note: 'é'.repeat(55), body: {} })).toEqual({ total: 1 });
+    expect(req({ req: 'note.add', file: 'd.db', note: 'é'.repeat(56), body: {} }).err).toMatch(/ID must be 1 to 110 bytes/);
   });
 });
