@@ -313,7 +313,6 @@ export class Store {
     const entry = tx.recs.length === 1 && tx.recs[0].type === RT.NOTE ? this.#entryOf(tx.recs[0].body, 0, tx.recs[0].body.length) : undefined;
     if (entry) {
       this.#putEntry(entry, RESERVE.normal);
-      this.#full = false;
       return;
     }
     const size = framedSize(tx.recs, this.align);
@@ -324,7 +323,9 @@ export class Store {
       this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
       o += alignUp(REC_HEAD + r.body.length, this.align);
     }
-    this.#full = false;
+    // Only a removal can make room in a full store: until then additions fail fast, without
+    // rotating the whole log again (wear).
+    if (tx.frees) this.#full = false;
   }
 
   /** A note record that can be a run entry: a templated queue note with a body and no payload. */

@@ -7,7 +7,7 @@ export const FILL_TEMPLATES = [
   { t: 12.1, s: 'x' },
   { s: 'x', t: 24 },
   { t: 14.1, s: '20', n: [11] },
-  { a: 11, b: '30', c: true, t: 12.1 },
+  { a: 11, b: '30', c: true, t: 12.1, s: '8' },
   { t: 18.1, s: '12', a: 22, c: true, n: [14] },
 ];
 
@@ -33,7 +33,8 @@ export function fillStep(card: Card, seed: number, i: number): Reply {
   const files = ['t.qo', 'u.qo', 'd.db', 'in.qi'];
   const file = files[rnd(files.length)];
   const op = rnd(100);
-  const body = { t: rnd(100), s: 'n' + i, a: rnd(200), b: 'q'.repeat(rnd(12)), c: true, n: [rnd(9)] };
+  // Every template has t and s; a few bodies carry fields only some templates have.
+  const body: Record<string, number | string | boolean> = rnd(4) ? { t: rnd(100), s: 'n' + i } : { t: rnd(100), s: 'n' + i, a: rnd(200), c: true };
   if (op < 12) return send({ req: 'note.template', file, body: FILL_TEMPLATES[rnd(FILL_TEMPLATES.length)], port: 1 + files.indexOf(file) * 10 + rnd(10) });
   if (op < 14) return send({ req: 'note.template', file });
   if (op < 20) return send({ req: 'note.changes', file, tracker: 'r' + rnd(2), max: 3 });
