@@ -88,12 +88,11 @@ export const cardRequests: HandlerTable = {
   },
 
   'card.restore': (card, args, exchange) => {
-    const wipe = args.bool('delete');
-    exchange.after = () => {
-      if (wipe) card.factoryReset();
-      else card.resetConfiguration();
-      card.options.onRestart?.();
-    };
+    // Done before the reply, so that {} means it is on flash and a failure is an error reply,
+    // never an exception after the reply; only the restart waits until the reply is out.
+    if (args.bool('delete')) card.factoryReset();
+    else card.resetConfiguration();
+    exchange.after = () => card.options.onRestart?.();
     return {};
   },
 };

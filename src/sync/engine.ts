@@ -7,6 +7,7 @@ import type { JsonObject } from '../json';
 import { isObject } from '../json';
 import { kindOf } from '../notefile/kinds';
 import type { Note } from '../notefile/notefiles';
+import { StorageFull } from '../store/store';
 import { fromHex, toHex } from '../util/hex';
 import { hubConfig, hubMode } from '../requests/hub';
 import { serializeTemplate } from '../template';
@@ -63,6 +64,9 @@ export class SyncEngine implements SyncHook {
   /** DONE sent: this direction had nothing more (a continuous session keeps pushing after). */
   #upDone = false;
   #hubDone = false;
+  /** Notefiles (and '' for the environment) the hub sent what a full store had no room for:
+   * left at the hub for a later sync, which the session still completes. */
+  #noRoom = new Set<string>();
 
   constructor(card: Card) {
     this.#card = card;
@@ -98,6 +102,7 @@ export class SyncEngine implements SyncHook {
     const out: JsonObject = {};
     if (this.running) out.status = `${this.#continuous && this.#hubDone ? 'connected' : 'syncing'} {sync-begin}`;
     else if (this.#error) out.status = `${this.#error} {sync-error}`;
+    else if (this.#completed !== undefined && this.#noRoom.size) out.status = 'completed; what the hub sent waits for room on the card {sync-end} {storage-full}';
     else if (this.#completed !== undefined) out.status = 'completed {sync-end}';
     else out.status = 'idle';
     if (this.#requested !== undefined) out.requested = this.#requested;
@@ -160,6 +165,7 @@ export class SyncEngine implements SyncHook {
     this.#continuous = hubMode(card) === 'continuous';
     this.#again = false;
     this.#upSince.clear();
+    this.#noRoom.clear();
     this.#inFlight = undefined;
     this.#upDone = this.#hubDone = false;
     this.#phase = 'connecting';
@@ -262,13 +268,20 @@ export class SyncEngine implements SyncHook {
         if (this.#inFlight === m.name) this.#inFlight = undefined;
         return this.#pump();
       case 'notes': {
-        const { apply, stored } = acceptNotes(card.notefiles.downUntil(m.name), m);
-        card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
-        return this.#send({ type: 'ack', name: m.name, until: stored });
+        // No room: nothing of the frame is stored, and the ACK says so (the hub sends it again).
+        if (!this.#noRoom.has(m.name)) {
+          const { apply, stored } = acceptNotes(card.notefiles.downUntil(m.name), m);
+          if (this.#roomFor(m.name, () => card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored))) {
+            return this.#send({ type: 'ack', name: m.name, until: stored });
+          }
+        }
+        return this.#send({ type: 'ack', name: m.name, until: card.notefiles.downUntil(m.name) });
       }
       case 'env':
-        card.env.replace('hub', m.vars, true);
-        card.settings.set('sync', { ...this.#state(), envModified: m.modified });
+        this.#roomFor('', () => {
+          card.env.replace('hub', m.vars, true);
+          card.settings.set('sync', { ...this.#state(), envModified: m.modified });
+        });
         return;
       case 'done':
         this.#hubDone = true;
@@ -323,6 +336,19 @@ export class SyncEngine implements SyncHook {
     this.#send({ type: 'close' });
     this.#end();
     if (this.#again) this.#begin();
+  }
+
+  /** Store what the hub sent; false when the store is full (the uploads, which free room, go on). */
+  #roomFor(name: string, store: () => void): boolean {
+    try {
+      store();
+      return true;
+    } catch (e) {
+      if (!(e instanceof StorageFull)) throw e;
+      this.#noRoom.add(name);
+      this.#card.host.log.log('warn', `sync: no room for ${name || 'the environment'} from the hub: ${e.message}`);
+      return false;
+    }
   }
 
   // ---- plumbing ----

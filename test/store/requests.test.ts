@@ -345,6 +345,24 @@ describe('restart and factory reset', () => {
   });
 });
 
+describe('factory reset failures', () => {
+  it('card.restore {delete:true} wipes before it answers: a failure is an error reply, never an exception after {}', () => {
+    const host = testHost(new RamFlash({ size: 8 * 4096 }));
+    const restarts: number[] = [];
+    const { req, card } = testCard(host, { onRestart: () => restarts.push(1) });
+    req({ req: 'note.add', body: { y: 2 } });
+    host.flash.cutAfter(1); // the flash fails from its next write on
+    const reply = card.request('{"req":"card.restore","delete":true}');
+    expect(reply.text).toMatch(/^\{"err":"/);
+    expect(() => reply.after?.()).not.toThrow();
+    host.flash.reboot();
+    const again = testCard(testHost(host.flash));
+    expect(again.req({ req: 'file.changes' }).info['data.qo']).toEqual({ total: 1, changes: 1 }); // before, not half-wiped
+    expect(again.req({ req: 'card.restore', delete: true })).toEqual({});
+    expect(testCard(testHost(host.flash)).req({ req: 'file.changes' })).toEqual({ changes: 0, total: 0, info: {} });
+  });
+});
+
 describe('limits', () => {
   it('a full store answers {storage-full}, loses nothing, keeps answering, and recovers after deletes', () => {
     const flash = new RamFlash({ size: 8 * 4096, writeAlign: 4 });
