@@ -40,7 +40,7 @@ export const cardRequests: HandlerTable = {
 
   'card.time': (card) => {
     const now = card.epochMs();
-    if (now === undefined) fail('time is not yet known: set by the hub on the first sync');
+    if (now === undefined) fail('time is not yet set: the hub sets it on the first sync', 'no-time');
     return { time: Math.floor(now / 1000), zone: 'UTC,Etc/UTC', minutes: 0 };
   },
 

@@ -1,7 +1,8 @@
 // The serial line discipline: bytes in, one reply per request line out.
-// Lines end in '\n' (an optional '\r' before it is dropped); an empty line is the hosts'
-// resync handshake and gets exactly "\r\n". After a card.binary.put reply the next line is
-// encoded binary data, streamed into the binary buffer.
+// Lines end in '\n', '\r\n' or a bare '\r' (what terminal programs send on Enter); the '\n' of a
+// '\r\n' is skipped even when it arrives in a later read. An empty line is the hosts' resync
+// handshake and gets exactly "\r\n". After a card.binary.put reply the next line is encoded
+// binary data, streamed into the binary buffer; there only '\n' ends it ('\r' is a data byte).
 import type { Card } from '../card';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { sealReply } from './envelope';
@@ -18,6 +19,8 @@ export class SerialSession {
   #line: Uint8Array;
   #length = 0;
   #overflow = false;
+  /** The last line ended at a '\r': a '\n' right after it is the rest of that line ending. */
+  #afterCr = false;
 
   constructor(card: Card, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
     this.card = card;
@@ -29,6 +32,9 @@ export class SerialSession {
   receive(bytes: Uint8Array): void {
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
+      const afterCr = this.#afterCr;
+      this.#afterCr = false;
+      if (afterCr && b === 10) continue;
       const binary = this.card.binary;
       if (binary.receiving) {
         if (b === 10) {
@@ -39,13 +45,13 @@ export class SerialSession {
         } else binary.receiveByte(b);
         continue;
       }
-      if (b !== 10) {
+      if (b !== 10 && b !== 13) {
         if (this.#length < this.maxLine) this.#line[this.#length++] = b;
         else this.#overflow = true;
         continue;
       }
-      let end = this.#length;
-      if (end > 0 && this.#line[end - 1] === 13) end--;
+      this.#afterCr = b === 13;
+      const end = this.#length;
       const overflow = this.#overflow;
       this.#length = 0;
       this.#overflow = false;
