@@ -21,12 +21,23 @@ export class SerialSession {
   #overflow = false;
   /** The last line ended at a '\r': a '\n' right after it is the rest of that line ending. */
   #afterCr = false;
+  /** The host resynchronised (an empty line): what it has not read yet is stale (the transport
+   * may drop it) before the answering CRLF is written. */
+  onResync: (() => void) | undefined;
 
   constructor(card: Card, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
     this.card = card;
     this.maxLine = maxLine;
     this.#write = write;
     this.#line = new Uint8Array(maxLine);
+  }
+
+  /** A new host is on the line (a new connection): forget a half-received line of the old one. */
+  reset(): void {
+    this.#length = 0;
+    this.#overflow = false;
+    this.#afterCr = false;
+    this.card.binary.abortPut('the host connection changed');
   }
 
   receive(bytes: Uint8Array): void {
@@ -40,7 +51,7 @@ export class SerialSession {
         if (b === 10) {
           if (binary.receivedNothing) {
             binary.abortPut('binary data expected, got an empty line');
-            this.#write(CRLF);
+            this.#resync();
           } else binary.endPut();
         } else binary.receiveByte(b);
         continue;
@@ -56,23 +67,31 @@ export class SerialSession {
       this.#length = 0;
       this.#overflow = false;
       if (overflow) this.#send(sealReply({ err: `request longer than ${this.maxLine} bytes {too-big}` }, undefined, undefined));
-      else if (end === 0) this.#write(CRLF);
+      else if (end === 0) this.#resync();
       else this.#handle(utf8Decode(this.#line, 0, end));
     }
   }
 
+  #resync(): void {
+    this.onResync?.();
+    this.#write(CRLF);
+  }
+
   #handle(text: string): void {
     const reply = this.card.request(text);
-    if (reply.text !== undefined) this.#send(reply.text);
-    if (reply.trailer) this.#write(reply.trailer);
+    if (reply.text !== undefined) this.#send(reply.text, reply.trailer);
+    else if (reply.trailer) this.#write(reply.trailer);
     reply.after?.();
   }
 
-  #send(text: string): void {
+  /** One piece: hosts read the reply line (and a binary line after it) as a unit, and a
+   * transport that has to drop output drops a whole reply, never half of one. */
+  #send(text: string, trailer?: Uint8Array): void {
     const body = utf8Encode(text);
-    const out = new Uint8Array(body.length + 2);
+    const out = new Uint8Array(body.length + 2 + (trailer?.length ?? 0));
     out.set(body);
     out.set(CRLF, body.length);
-    this.#write(out); // one piece: hosts read the reply line as a unit
+    if (trailer) out.set(trailer, body.length + 2);
+    this.#write(out);
   }
 }
