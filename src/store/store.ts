@@ -13,8 +13,8 @@ import type { Flash } from '../host';
 import { utf8Decode } from '../util/utf8';
 import { crc32 } from '../util/crc32';
 import {
-  BLOCK_MAGIC, ENTRY, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, Run, alignUp, entryBytes,
-  frame, framedSize, put32, runBody, u16, u32,
+  BLOCK_MAGIC, ENTRY, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, Run, SKIP, alignUp, entryBytes,
+  frame, framedSize, put32, runBody, skipBytes, u16, u32,
 } from './format';
 import { Txn, fileBody, kvBody, parseNoteHead, trackerBody } from './records';
 import { Found, scanBlock } from './scan';
@@ -104,10 +104,12 @@ interface BlockNotes {
  * redoing the retirement or for a factory reset, which needs no compaction at all. */
 const RESERVE = Object.freeze({ normal: 3, rescue: 2 });
 
-/** What compaction copies: a record, a run entry, or a NOTE record that may become an entry. */
+/** What compaction copies: a record, a run entry, a NOTE record that may become an entry, or
+ * (`skip`) a change number that is gone, to bridge a gap between live entries of a run. */
 interface Copy {
   rec?: Rec;
   entry?: EntryNote;
+  skip?: boolean;
 }
 
 /** Where the head is, for planning compaction's writes before making them. */
@@ -451,16 +453,21 @@ export class Store {
    * is refused ({storage-full}) before anything is written, so compaction never eats the reserve. */
   #retireOldest(): void {
     const block = this.#order[0];
+    const wasOpen = this.#headOpen;
     if (block === this.#head) this.#headOpen = false;
     const buf = this.flash.read(block * this.blockSize, this.blockSize);
     const refreshed = new Set<string>();
-    const keep: Copy[] = [];
+    let keep: Copy[] = [];
     scanBlock(buf, this.recordStart, this.align, (r) => {
       const kept = this.#survivor(buf, r, block, refreshed);
       if (kept) keep.push(kept);
     });
+    keep = bridges(keep);
     const need = this.#place(keep, false);
-    if (need > 1 || need > this.#free.length) this.#tooFull();
+    if (need > 1 || need > this.#free.length) {
+      this.#headOpen = wasOpen; // nothing was written
+      this.#tooFull();
+    }
     this.#place(keep, true);
     this.flash.write(block * this.blockSize, new Uint8Array(HEADER_SEAL));
     this.#order.shift();
@@ -486,6 +493,22 @@ export class Store {
       if (write) this.#allocate();
     };
     copies.forEach((c, i) => {
+      if (c.skip) {
+        // Bridge the gap when the head's run continues into it and that costs no more than a new run.
+        const bytes = this.#bridge(copies, i, cur);
+        if (!bytes) return;
+        const r = cur.run!;
+        const next = { ...r, next: r.next + 1, time: c.entry!.time, step: c.entry!.time - r.time };
+        if (write) {
+          const out = new Uint8Array(bytes).fill(0xff);
+          out.set(skipBytes(r, c.entry!.time));
+          this.#write(out, next, true);
+        }
+        cur.pos += bytes;
+        cur.run = next;
+        if (write && cur.pos !== this.#headPos) throw new Error('compaction plan and head disagree');
+        return;
+      }
       const e = c.entry && (!c.rec || this.#asEntry(copies, i, cur)) ? c.entry : undefined;
       if (e) {
         const r = cur.run;
@@ -524,6 +547,28 @@ export class Store {
     return cur.fresh;
   }
 
+  /** The bytes of the skip slot copies[i] when the head's run bridges the gap it is in, else 0.
+   * A gap is bridged when the head's run continues into it, its skips and the live entry after
+   * it fit in the block, and the skips cost no more than a new run would (RUN record, the zero
+   * unit ending this run, and what the entry after it may grow by). */
+  #bridge(copies: readonly Copy[], i: number, cur: Cursor): number {
+    let r = cur.run;
+    if (!cur.open || !r || !continues(r, copies[i].entry!)) return 0;
+    let bytes = 0;
+    let first = 0;
+    let j = i;
+    for (; copies[j].skip; j++) {
+      const n = alignUp(skipBytes(r, copies[j].entry!.time).length, this.align);
+      if (j === i) first = n;
+      bytes += n;
+      r = { ...r, next: r.next + 1, time: copies[j].entry!.time, step: copies[j].entry!.time - r.time };
+    }
+    const e = copies[j].entry!; // bridges() leaves only skips followed by a live entry of the run
+    const entry = alignUp(entryBytes(r, e.time, e.record).length, this.align);
+    const newRun = framedSize([{ type: RT.RUN, body: runBody(r) }], this.align) + alignUp(1, this.align) + alignUp(4, this.align);
+    return bytes <= newRun && cur.pos + bytes + entry <= this.blockSize ? first : 0;
+  }
+
   /** Whether the NOTE record copies[i] (a templated queue note) goes as a run entry: when it
    * continues the head's run, when an entry that must go in a run follows it, or when the
    * notes that would form its run cost less as one than as records. */
@@ -550,11 +595,16 @@ export class Store {
   #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Copy | undefined {
     const b = r.body;
     switch (r.type) {
-      case ENTRY: {
+      case ENTRY:
+      case SKIP: {
+        // Every slot of a run comes back: a live entry, or a skip that may bridge a gap (bridges()).
         const e = r.run!;
         const f = this.#files.get(e.file);
-        if (!f || !f.queued.has(r.seq!) || this.#copiedElsewhere(f, r.seq!, block)) return undefined;
-        return { entry: { file: e.file, seq: r.seq!, time: r.time!, flags: e.flags, format: e.format, record: buf.slice(b, b + r.len) } };
+        if (!f) return undefined;
+        const live = r.type === ENTRY && f.queued.has(r.seq!) && !this.#copiedElsewhere(f, r.seq!, block);
+        const record = r.type === ENTRY ? buf.slice(b, b + r.len) : new Uint8Array(e.len);
+        const entry = { file: e.file, seq: r.seq!, time: r.time!, flags: e.flags, format: e.format, record };
+        return live ? { entry } : { entry, skip: true };
       }
       case RT.NOTE: {
         const f = this.#files.get(u16(buf, b));
@@ -788,7 +838,7 @@ export class Store {
       const buf = this.flash.read(block * this.blockSize, this.blockSize);
       const end = scanBlock(buf, this.recordStart, this.align, (r) => {
         if (r.type === ENTRY) this.#applyQueued(r.run!.file, r.seq!, block);
-        else this.#apply(r.type, buf, r.body, r.len, block, r.at);
+        else if (r.type !== SKIP) this.#apply(r.type, buf, r.body, r.len, block, r.at);
       });
       if (block === found[found.length - 1]) {
         this.#head = block;
@@ -879,6 +929,27 @@ export class Store {
     }));
     return JSON.stringify({ files, kv: [...this.#kv].sort() });
   }
+}
+
+/** Skips are worth keeping only between live entries of one run: drop leading and trailing ones. */
+function bridges(copies: readonly Copy[]): Copy[] {
+  const out: Copy[] = [];
+  const follows = (a: EntryNote | undefined, b: EntryNote) =>
+    !!a && a.file === b.file && a.seq + 1 === b.seq && a.flags === b.flags && a.format === b.format && a.record.length === b.record.length;
+  for (let i = 0; i < copies.length; i++) {
+    const c = copies[i];
+    if (!c.skip) {
+      out.push(c);
+      continue;
+    }
+    if (!follows(out[out.length - 1]?.entry, c.entry!)) continue;
+    let last = c.entry!;
+    let j = i + 1;
+    while (j < copies.length && copies[j].skip && follows(last, copies[j].entry!)) last = copies[j++].entry!;
+    const next = copies[j];
+    if (next && !next.skip && !next.rec && next.entry && follows(last, next.entry)) out.push(c);
+  }
+  return out;
 }
 
 /** Whether entry `e` is the next one of run `r`. */
