@@ -6,7 +6,8 @@ export type ErrorTag =
   | 'notefile-bad-name' | 'notefile-queue-disallowed' | 'tracker-noexist'
   | 'template-incompatible' | 'too-big' | 'not-json' | 'syntax' | 'timeout'
   | 'network' | 'connect-failure' | 'auth' | 'hub-mode' | 'dfu-not-ready'
-  | 'dfu-in-progress' | 'sync-begin' | 'sync-end' | 'sync-error' | 'bad-arg' | 'storage-full' | 'env-noop';
+  | 'dfu-in-progress' | 'sync-begin' | 'sync-end' | 'sync-error' | 'bad-arg' | 'storage-full' | 'env-noop'
+  | 'no-time';
 
 /** Thrown inside a request handler; the dispatcher turns it into an {"err"} reply. */
 export class CardError extends Error {

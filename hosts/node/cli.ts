@@ -2,7 +2,7 @@
 // notecard-sim: run an opencard on this machine and expose its serial line.
 import * as path from 'path';
 import { Simulator } from './simulator';
-import { Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
+import { OUTPUT_LIMIT, Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
 
 const HELP = `notecard-sim: a Notecard-compatible card on your desktop
 
@@ -120,14 +120,17 @@ async function main(): Promise<void> {
     hubHost: cli.hubHost ?? (hub?.devicePort ? `127.0.0.1:${hub.devicePort}` : undefined),
   });
   const receive = (bytes: Uint8Array) => sim.receive(bytes);
+  // Output a host has not read is bounded; room for two of the largest replies (card.binary.get).
+  const limit = Math.max(OUTPUT_LIMIT, 2 * sim.card.binary.max + 4096);
   let transport: Transport;
   switch (cli.transport) {
-    case 'pty': transport = openPty(receive, cli.ptyLink && path.resolve(cli.ptyLink)); break;
-    case 'serial': transport = await openSerialPort(receive, cli.serial!, cli.baud); break;
-    case 'tcp': transport = await openTcp(receive, cli.tcpPort, cli.bind); break;
-    case 'stdio': transport = openStdio(receive); break;
+    case 'pty': transport = openPty(receive, cli.ptyLink && path.resolve(cli.ptyLink), limit); break;
+    case 'serial': transport = await openSerialPort(receive, cli.serial!, cli.baud, limit); break;
+    case 'tcp': transport = await openTcp(receive, cli.tcpPort, cli.bind, () => sim.session.reset(), limit); break;
+    case 'stdio': transport = openStdio(receive, limit); break;
   }
   sim.output = (bytes) => transport.write(bytes);
+  sim.session.onResync = () => transport.resync?.();
 
   // One machine-readable line tests can wait for, then a human hint.
   process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)}\n`);

@@ -142,7 +142,9 @@ export class Notefiles {
 
   /** Read a note: the oldest of a queue, or one database note by ID. */
   get(name: string, id: string | undefined, opts: { delete?: boolean; deleted?: boolean } = {}): Note {
-    const f = this.existing(name);
+    const f = this.store.file(name);
+    // Hosts drain inbound queues until {note-noexist}: an absent notefile has no notes either.
+    if (!f) fail(`notefile ${name} does not exist`, 'notefile-noexist', 'note-noexist');
     const k = storedKindOf(name);
     let note: Note | undefined;
     if (k.queue) {

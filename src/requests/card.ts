@@ -40,7 +40,7 @@ export const cardRequests: HandlerTable = Object.freeze({
 
   'card.time': (card) => {
     const now = card.epochMs();
-    if (now === undefined) fail('time is not yet known: set by the hub on the first sync');
+    if (now === undefined) fail('time is not yet set: the hub sets it on the first sync', 'no-time');
     return { time: Math.floor(now / 1000), zone: 'UTC,Etc/UTC', minutes: 0 };
   },
 
@@ -88,12 +88,11 @@ export const cardRequests: HandlerTable = Object.freeze({
   },
 
   'card.restore': (card, args, exchange) => {
-    const wipe = args.bool('delete');
-    exchange.after = () => {
-      if (wipe) card.factoryReset();
-      else card.resetConfiguration();
-      card.options.onRestart?.();
-    };
+    // Done before the reply, so that {} means it is on flash and a failure is an error reply,
+    // never an exception after the reply; only the restart waits until the reply is out.
+    if (args.bool('delete')) card.factoryReset();
+    else card.resetConfiguration();
+    exchange.after = () => card.options.onRestart?.();
     return {};
   },
 });

@@ -18,6 +18,8 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...fileRequests,
   ...varRequests,
   ...envRequests,
+  // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
+  echo: (_card, args) => ({ ...args.raw }),
 });
 
 /** Documented request families: their unimplemented members answer {not-supported}. */

@@ -33,6 +33,8 @@ export const RT = Object.freeze({
 
 /** Not a record type: what scanBlock reports for one entry of a run. */
 export const ENTRY = 0x100;
+/** Not a record type: a skip slot of a run (a change number that is gone, see Run below). */
+export const SKIP = 0x101;
 
 /** A run of templated queue notes: one RUN record (file u16, first change number u32, base time
  * u32, note flags u8, format u8, record length u16), then entries appended one flash write each:
@@ -43,7 +45,12 @@ export const ENTRY = 0x100;
  * steady interval, give or take a minute, spends one byte on its time. The check is crc32's low
  * 16 bits over time step and record, its high byte never 0xFF, so an entry whose write was cut
  * short (programmed in order) never checks. A 0x00 byte where an entry would start ends the run;
- * it is written in front of whatever the head writes next. */
+ * it is written in front of whatever the head writes next.
+ * A skip slot holds a change number that is gone (compaction bridges a gap of a run with skips
+ * rather than starting a new run, so a copy is never larger than the run it copies):
+ *   [0x80 0x00][time step, varint][check u16 over both]   padded with 0xFF to writeAlign
+ * (no varint starts 0x80 0x00: its value is at least 1). It keeps the time chain of the entry
+ * it replaces, so the entries after it are copied byte for byte. */
 export interface Run {
   file: number;
   /** The change number of the next entry. */
@@ -78,8 +85,8 @@ export function entryCheck(b: Uint8Array, from: number, to: number): number {
   return c >= 0xff00 ? c & 0xfeff : c;
 }
 
-/** One entry appended to run `r` (which it does not change), unpadded. */
-export function entryBytes(r: Run, time: number, record: Uint8Array): Uint8Array {
+/** The time step of an entry (or skip) at `time` after run `r`: delta of delta, zigzag + 1, varint. */
+function timeStep(r: Run, time: number): number[] {
   const dd = time - r.time - r.step;
   let d = (dd >= 0 ? 2 * dd : -2 * dd - 1) + 1;
   const v: number[] = [];
@@ -88,10 +95,27 @@ export function entryBytes(r: Run, time: number, record: Uint8Array): Uint8Array
     d = Math.floor(d / 0x80);
   }
   v.push(d);
+  return v;
+}
+
+/** One entry appended to run `r` (which it does not change), unpadded. */
+export function entryBytes(r: Run, time: number, record: Uint8Array): Uint8Array {
+  const v = timeStep(r, time);
   const out = new Uint8Array(v.length + record.length + 2);
   out.set(v, 0);
   out.set(record, v.length);
   put16(out, v.length + record.length, entryCheck(out, 0, v.length + record.length));
+  return out;
+}
+
+/** One skip slot appended to run `r` for a change number that is gone (its time at `time`), unpadded. */
+export function skipBytes(r: Run, time: number): Uint8Array {
+  const v = timeStep(r, time);
+  const out = new Uint8Array(2 + v.length + 2);
+  out[0] = 0x80;
+  out[1] = 0x00;
+  out.set(v, 2);
+  put16(out, 2 + v.length, entryCheck(out, 0, 2 + v.length));
   return out;
 }
 

@@ -20,6 +20,8 @@ export class Txn {
   #nextFile: number;
   /** Only deletions: allowed to use the rescue reserve when the store is full. */
   freeing = true;
+  /** Removes something (notes, a notefile, a setting, a tracker): a full store may have room again. */
+  frees = false;
   /** What this transaction does to trackers and database notes, per file: Store.commit decides
    * from it which tombstones the change lets go, and drops them in the same transaction. */
   readonly trackerMoves = new Map<number, Map<string, number | undefined>>();
@@ -60,12 +62,14 @@ export class Txn {
     const seq = this.#seq(file);
     this.recs.push({ type: RT.NOTE, body: noteBody(file, seq, note) });
     if (!((note.flags ?? 0) & NF.DELETED)) this.freeing = false;
+    else this.frees = true;
     if (note.id !== undefined) mapIn(this.keyedWrites, file).set(note.id, { seq, flags: note.flags ?? 0 });
     return seq;
   }
 
   /** Forget notes with change numbers in [lo, hi), without tombstones. */
   drop(file: number, ranges: readonly number[]): void {
+    this.frees = true;
     for (let i = 0; i < ranges.length; i += 64) {
       const b = new Builder(4 + 8 * 32).u16(file);
       for (const v of ranges.slice(i, i + 64)) b.u32(v);
@@ -75,6 +79,7 @@ export class Txn {
 
   deleteFile(file: number): void {
     this.recs.push({ type: RT.UNFILE, body: new Builder(2).u16(file).done() });
+    this.frees = true;
     this.unfiled.add(file);
   }
 
@@ -83,12 +88,14 @@ export class Txn {
     // Tracker moves may use the rescue reserve: reading a full store must keep working.
     this.recs.push({ type: RT.TRACKER, body: trackerBody(file, name, value) });
     mapIn(this.trackerMoves, file).set(name, value);
+    if (value === undefined) this.frees = true;
   }
 
   /** `value` undefined deletes the key. */
   setKV(ns: number, key: string, value: string | undefined): void {
     this.recs.push({ type: RT.KV, body: kvBody(ns, key, value) });
     if (value !== undefined) this.freeing = false;
+    else this.frees = true;
   }
 
   wipe(): void {

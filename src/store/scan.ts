@@ -1,8 +1,9 @@
 // Reading a block's records back: committed transactions only, and whether the rest is erased.
 import { crc32 } from '../util/crc32';
-import { ENTRY, MORE, REC_HEAD, RT, Run, alignUp, entryCheck, parseRun, u16, u32 } from './format';
+import { ENTRY, MORE, REC_HEAD, RT, Run, SKIP, alignUp, entryCheck, parseRun, u16, u32 } from './format';
 
-/** One record found while scanning a block, or one entry of a run (type ENTRY). */
+/** One record found while scanning a block, or one entry of a run (type ENTRY), or a skip slot
+ * (type SKIP: a change number of the run that is gone; len 0). */
 export interface Found {
   type: number;
   /** Offset of the record (or entry) within the block. */
@@ -34,9 +35,11 @@ export function scanBlock(buf: Uint8Array, start: number, align: number, visit: 
         pos += alignUp(1, align);
         continue;
       }
-      const e = readEntry(buf, pos, run);
+      const skip = buf[pos] === 0x80 && buf[pos + 1] === 0x00;
+      const e = readEntry(buf, pos, run, skip);
       if (e < 0) break; // a torn entry ends the block
-      visit({ type: ENTRY, at: pos, body: e - 2 - run.len, len: run.len, run, seq: run.next, time: run.time });
+      if (skip) visit({ type: SKIP, at: pos, body: e - 2, len: 0, run, seq: run.next, time: run.time });
+      else visit({ type: ENTRY, at: pos, body: e - 2 - run.len, len: run.len, run, seq: run.next, time: run.time });
       run = { ...run, next: run.next + 1 };
       pos = alignUp(e, align);
       continue;
@@ -66,11 +69,12 @@ export function scanBlock(buf: Uint8Array, start: number, align: number, visit: 
   return { end: pos, clean, run: clean ? run : undefined };
 }
 
-/** Reads the entry at `pos` of `run`; on success advances run.time and .step and returns its end, else -1. */
-function readEntry(buf: Uint8Array, pos: number, run: Run): number {
+/** Reads the entry (or skip slot) at `pos` of `run`; on success advances run.time and .step and
+ * returns its end, else -1. */
+function readEntry(buf: Uint8Array, pos: number, run: Run, skip: boolean): number {
   let d = 0;
   let scale = 1;
-  let o = pos;
+  let o = skip ? pos + 2 : pos;
   for (;;) {
     if (o >= buf.length || scale > 0x10000000) return -1;
     const b = buf[o++];
@@ -78,7 +82,7 @@ function readEntry(buf: Uint8Array, pos: number, run: Run): number {
     scale *= 0x80;
     if (!(b & 0x80)) break;
   }
-  const end = o + run.len + 2;
+  const end = o + (skip ? 0 : run.len) + 2;
   if (d < 1 || end > buf.length || entryCheck(buf, pos, end - 2) !== u16(buf, end - 2)) return -1;
   const step = run.step + ((d - 1) % 2 ? -d / 2 : (d - 1) / 2);
   if (run.time + step < 0 || run.time + step > 0xffffffff) return -1;

@@ -13,8 +13,8 @@ import type { Flash } from '../host';
 import { utf8Decode } from '../util/utf8';
 import { crc32 } from '../util/crc32';
 import {
-  BLOCK_MAGIC, ENTRY, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, Run, alignUp, entryBytes,
-  frame, framedSize, put32, runBody, u16, u32,
+  BLOCK_MAGIC, ENTRY, FF, FORMAT_JSON, HEADER_SEAL, MORE, NF, NO_TRACKER, REC_HEAD, RT, Rec, Run, SKIP, alignUp, entryBytes,
+  frame, framedSize, put32, runBody, skipBytes, u16, u32,
 } from './format';
 import { Txn, fileBody, kvBody, parseNoteHead, trackerBody } from './records';
 import { Found, scanBlock } from './scan';
@@ -51,6 +51,9 @@ export class FileState {
   readonly keyed = new Map<string, KeyedEntry>();
   keyedLive = 0;
   readonly trackers = new Map<string, number>();
+  /** The blocks holding the latest FILE and TRACKER records: compaction rewrites only those. */
+  fileAt = -1;
+  readonly trackerAt = new Map<string, number>();
   constructor(id: number) {
     this.id = id;
   }
@@ -93,10 +96,30 @@ interface BlockNotes {
   runs: { from: number; run: Run }[];
 }
 
-/** Free blocks a write must leave: compaction may use the last ones; deletions may go one
- * lower than additions so a full store can still be emptied; the third spare block lets a
- * retirement cut short by a power cut be redone after the reboot. */
-const RESERVE = Object.freeze({ normal: 3, rescue: 2, compact: 0 });
+/** Free blocks a transaction's own new block must leave. Additions stop at 3; deletions (and
+ * sync acknowledgements, tracker moves) may take one more, so a full store can still be emptied.
+ * Compaction never lowers the count: a retirement starts only when its copies need at most the
+ * one block it frees (planned before anything is written), and takes that block transiently.
+ * So 2 blocks are free at rest; a power cut in the middle of a retirement leaves at least 1, for
+ * redoing the retirement or for a factory reset, which needs no compaction at all. */
+const RESERVE = Object.freeze({ normal: 3, rescue: 2 });
+
+/** What compaction copies: a record, a run entry, a NOTE record that may become an entry, or
+ * (`skip`) a change number that is gone, to bridge a gap between live entries of a run. */
+interface Copy {
+  rec?: Rec;
+  entry?: EntryNote;
+  skip?: boolean;
+}
+
+/** Where the head is, for planning compaction's writes before making them. */
+interface Cursor {
+  pos: number;
+  open: boolean;
+  run: Run | undefined;
+  /** New blocks taken so far. */
+  fresh: number;
+}
 
 export class StorageFull extends CardError {
   override name = 'StorageFull';
@@ -126,6 +149,7 @@ export class Store {
   #files = new Map<number, FileState>();
   #byName = new Map<string, FileState>();
   #kv = new Map<string, string>(); // ns + "\0" + key -> value text
+  #kvAt = new Map<string, number>(); // ns + "\0" + key -> block of its latest record
   #nextFile = 1;
   #blockSeq: Uint32Array; // 0 = free
   #erases: Uint32Array;
@@ -138,6 +162,9 @@ export class Store {
   /** The run the head block ends in, open for more entries. */
   #run: Run | undefined;
   #full = false;
+  /** Mounted with fewer than RESERVE.rescue free blocks (a retirement cut short): until the next
+   * retirement restores them, check() does not count it as a broken reserve. */
+  #recovering = false;
   /** Recently scanned blocks: where one file's queued notes sit in each. */
   #cache: BlockNotes[] = [];
   /** Problems met while mounting (shown by check()). */
@@ -288,7 +315,6 @@ export class Store {
     const entry = tx.recs.length === 1 && tx.recs[0].type === RT.NOTE ? this.#entryOf(tx.recs[0].body, 0, tx.recs[0].body.length) : undefined;
     if (entry) {
       this.#putEntry(entry, RESERVE.normal);
-      this.#full = false;
       return;
     }
     const size = framedSize(tx.recs, this.align);
@@ -299,7 +325,9 @@ export class Store {
       this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
       o += alignUp(REC_HEAD + r.body.length, this.align);
     }
-    this.#full = false;
+    // Only a removal can make room in a full store: until then additions fail fast, without
+    // rotating the whole log again (wear).
+    if (tx.frees) this.#full = false;
   }
 
   /** A note record that can be a run entry: a templated queue note with a body and no payload. */
@@ -314,7 +342,7 @@ export class Store {
   /** Write a queue note as an entry of the head's run, or as the first entry of a new run
    * (its RUN record and the entry in one flash write). Then apply it. */
   #putEntry(e: EntryNote, level: number): void {
-    if (!this.#appendEntry(e)) {
+    if (this.#free.length < level || !this.#appendEntry(e)) {
       const run: Run = { file: e.file, next: e.seq, time: e.time, step: 0, flags: e.flags, format: e.format, len: e.record.length };
       const head = frame([{ type: RT.RUN, body: runBody(run) }], this.align, false);
       const entry = entryBytes(run, e.time, e.record);
@@ -371,21 +399,25 @@ export class Store {
     return this.#head >= 0 && this.#headOpen && this.#headPos + size + end <= this.blockSize;
   }
 
-  /** Make room for `size` bytes at the head, retiring old blocks when the free reserve is low. */
+  /** Make room for `size` bytes at the head for a transaction of `level`: it writes only while
+   * at least `level` blocks are free (so additions never use the space a deletion took from the
+   * reserve), and takes a new block only when that leaves `level` free. Old blocks are retired
+   * until then; a whole rotation without room means the store is full. */
   #room(size: number, level: number): void {
-    if (this.#fits(size)) return;
     let rotations = 0;
-    while (this.#free.length <= level) {
-      if (level === RESERVE.compact) this.#tooFull(); // cannot happen while the reserve is kept
+    for (;;) {
+      const free = this.#free.length;
+      if (free >= level && this.#fits(size)) return;
+      if (free > level) return this.#allocate();
       if (level === RESERVE.normal && this.#full) this.#tooFull();
-      if (rotations++ > this.blocks) {
-        this.#full = true;
-        this.#tooFull();
+      try {
+        if (rotations++ > this.blocks) this.#tooFull();
+        this.#retireOldest();
+      } catch (e) {
+        if (e instanceof StorageFull) this.#full = true;
+        throw e;
       }
-      this.#retireOldest();
-      if (this.#fits(size)) return;
     }
-    this.#allocate();
   }
 
   #tooFull(): never {
@@ -416,44 +448,163 @@ export class Store {
     this.#run = undefined;
   }
 
-  /** Retire the oldest block: keep what is live in it, then zero its header. */
+  /** Retire the oldest block: copy what is live in it to the head, then zero its header. The
+   * copies are planned first: a retirement that would need more than the one block it frees
+   * is refused ({storage-full}) before anything is written, so compaction never eats the reserve. */
   #retireOldest(): void {
     const block = this.#order[0];
+    const wasOpen = this.#headOpen;
     if (block === this.#head) this.#headOpen = false;
     const buf = this.flash.read(block * this.blockSize, this.blockSize);
     const refreshed = new Set<string>();
-    const keep: (Rec | EntryNote)[] = [];
+    let keep: Copy[] = [];
     scanBlock(buf, this.recordStart, this.align, (r) => {
       const kept = this.#survivor(buf, r, block, refreshed);
       if (kept) keep.push(kept);
     });
-    for (const rec of keep) {
-      if (!('type' in rec)) {
-        this.#putEntry(rec, RESERVE.compact);
-        continue;
-      }
-      this.#room(framedSize([rec], this.align), RESERVE.compact);
-      const at = this.#write(frame([rec], this.align, false));
-      this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
+    keep = bridges(keep);
+    const need = this.#place(keep, false);
+    if (need > 1 || need > this.#free.length) {
+      this.#headOpen = wasOpen; // nothing was written
+      this.#tooFull();
     }
+    this.#place(keep, true);
     this.flash.write(block * this.blockSize, new Uint8Array(HEADER_SEAL));
     this.#order.shift();
     this.#blockSeq[block] = 0;
     this.#free.push(block);
     for (const f of this.#files.values()) f.spans.forget(block);
     this.#forget(block);
+    if (this.#free.length >= RESERVE.rescue) this.#recovering = false;
+  }
+
+  /** Lay compaction's copies out at the head. Planning (`write` false) only counts the new
+   * blocks they need; writing takes the very same decisions, then writes and applies each copy.
+   * A NOTE record that may be a run entry becomes one when that costs no more (see #asEntry). */
+  #place(copies: readonly Copy[], write: boolean): number {
+    const cur: Cursor = { pos: this.#headPos, open: this.#head >= 0 && this.#headOpen, run: this.#run, fresh: 0 };
+    const end = alignUp(1, this.align); // the zero unit that ends an open run
+    const fits = (n: number) => cur.open && cur.pos + n + (cur.run ? end : 0) <= this.blockSize;
+    const fresh = () => {
+      cur.fresh++;
+      cur.pos = this.recordStart;
+      cur.open = true;
+      cur.run = undefined;
+      if (write) this.#allocate();
+    };
+    copies.forEach((c, i) => {
+      if (c.skip) {
+        // Bridge the gap when the head's run continues into it and that costs no more than a new run.
+        const bytes = this.#bridge(copies, i, cur);
+        if (!bytes) return;
+        const r = cur.run!;
+        const next = { ...r, next: r.next + 1, time: c.entry!.time, step: c.entry!.time - r.time };
+        if (write) {
+          const out = new Uint8Array(bytes).fill(0xff);
+          out.set(skipBytes(r, c.entry!.time));
+          this.#write(out, next, true);
+        }
+        cur.pos += bytes;
+        cur.run = next;
+        if (write && cur.pos !== this.#headPos) throw new Error('compaction plan and head disagree');
+        return;
+      }
+      const e = c.entry && (!c.rec || this.#asEntry(copies, i, cur)) ? c.entry : undefined;
+      if (e) {
+        const r = cur.run;
+        const n = cur.open && r && continues(r, e) ? alignUp(entryBytes(r, e.time, e.record).length, this.align) : -1;
+        if (r && n > 0 && cur.pos + n <= this.blockSize) {
+          if (write && !this.#appendEntry(e)) throw new Error('compaction plan and head disagree');
+          cur.pos += n;
+          cur.run = { ...r, next: r.next + 1, time: e.time, step: e.time - r.time };
+        } else {
+          const run: Run = { file: e.file, next: e.seq, time: e.time, step: 0, flags: e.flags, format: e.format, len: e.record.length };
+          const head = frame([{ type: RT.RUN, body: runBody(run) }], this.align, false);
+          const bytes = new Uint8Array(head.length + alignUp(entryBytes(run, e.time, e.record).length, this.align)).fill(0xff);
+          if (!fits(bytes.length)) fresh();
+          if (write) {
+            bytes.set(head);
+            bytes.set(entryBytes(run, e.time, e.record), head.length);
+            this.#write(bytes, { ...run, next: e.seq + 1 });
+          }
+          cur.pos += (cur.run ? end : 0) + bytes.length;
+          cur.run = { ...run, next: e.seq + 1 };
+        }
+        if (write) this.#applyQueued(e.file, e.seq, this.#head);
+      } else {
+        const rec = c.rec!;
+        const size = framedSize([rec], this.align);
+        if (!fits(size)) fresh();
+        if (write) {
+          const at = this.#write(frame([rec], this.align, false));
+          this.#apply(rec.type, rec.body, 0, rec.body.length, this.#head, at);
+        }
+        cur.pos += (cur.run ? end : 0) + size;
+        cur.run = undefined;
+      }
+      if (write && cur.pos !== this.#headPos) throw new Error('compaction plan and head disagree');
+    });
+    return cur.fresh;
+  }
+
+  /** The bytes of the skip slot copies[i] when the head's run bridges the gap it is in, else 0.
+   * A gap is bridged when the head's run continues into it, its skips and the live entry after
+   * it fit in the block, and the skips cost no more than a new run would (RUN record, the zero
+   * unit ending this run, and what the entry after it may grow by). */
+  #bridge(copies: readonly Copy[], i: number, cur: Cursor): number {
+    let r = cur.run;
+    if (!cur.open || !r || !continues(r, copies[i].entry!)) return 0;
+    let bytes = 0;
+    let first = 0;
+    let j = i;
+    for (; copies[j].skip; j++) {
+      const n = alignUp(skipBytes(r, copies[j].entry!.time).length, this.align);
+      if (j === i) first = n;
+      bytes += n;
+      r = { ...r, next: r.next + 1, time: copies[j].entry!.time, step: copies[j].entry!.time - r.time };
+    }
+    const e = copies[j].entry!; // bridges() leaves only skips followed by a live entry of the run
+    const entry = alignUp(entryBytes(r, e.time, e.record).length, this.align);
+    const newRun = framedSize([{ type: RT.RUN, body: runBody(r) }], this.align) + alignUp(1, this.align) + alignUp(4, this.align);
+    return bytes <= newRun && cur.pos + bytes + entry <= this.blockSize ? first : 0;
+  }
+
+  /** Whether the NOTE record copies[i] (a templated queue note) goes as a run entry: when it
+   * continues the head's run, when an entry that must go in a run follows it, or when the
+   * notes that would form its run cost less as one than as records. */
+  #asEntry(copies: readonly Copy[], i: number, cur: Cursor): boolean {
+    const e = copies[i].entry!;
+    const r = cur.run;
+    if (cur.open && r && continues(r, e) && cur.pos + alignUp(entryBytes(r, e.time, e.record).length, this.align) <= this.blockSize) return true;
+    let run: Run = { file: e.file, next: e.seq, time: e.time, step: 0, flags: e.flags, format: e.format, len: e.record.length };
+    let asRun = framedSize([{ type: RT.RUN, body: runBody(run) }], this.align) + alignUp(1, this.align);
+    let asRecords = 0;
+    for (let j = i; j < copies.length; j++) {
+      const x = copies[j].entry;
+      if (!x || !continues(run, x)) break;
+      if (!copies[j].rec) return true;
+      asRun += alignUp(entryBytes(run, x.time, x.record).length, this.align);
+      asRecords += framedSize([copies[j].rec!], this.align);
+      run = { ...run, next: run.next + 1, time: x.time, step: x.time - run.time };
+    }
+    return asRun <= asRecords;
   }
 
   /** What a record in a retiring block becomes: a copy (templated queue notes as run entries),
    * a fresh rewrite from RAM, or nothing. */
-  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Rec | EntryNote | undefined {
+  #survivor(buf: Uint8Array, r: Found, block: number, refreshed: Set<string>): Copy | undefined {
     const b = r.body;
     switch (r.type) {
-      case ENTRY: {
+      case ENTRY:
+      case SKIP: {
+        // Every slot of a run comes back: a live entry, or a skip that may bridge a gap (bridges()).
         const e = r.run!;
         const f = this.#files.get(e.file);
-        if (!f || !f.queued.has(r.seq!) || this.#copiedElsewhere(f, r.seq!, block)) return undefined;
-        return { file: e.file, seq: r.seq!, time: r.time!, flags: e.flags, format: e.format, record: buf.slice(b, b + r.len) };
+        if (!f) return undefined;
+        const live = r.type === ENTRY && f.queued.has(r.seq!) && !this.#copiedElsewhere(f, r.seq!, block);
+        const record = r.type === ENTRY ? buf.slice(b, b + r.len) : new Uint8Array(e.len);
+        const entry = { file: e.file, seq: r.seq!, time: r.time!, flags: e.flags, format: e.format, record };
+        return live ? { entry } : { entry, skip: true };
       }
       case RT.NOTE: {
         const f = this.#files.get(u16(buf, b));
@@ -463,29 +614,32 @@ export class Store {
           ? f.keyed.get(h.id)?.block === block && f.keyed.get(h.id)?.offset === r.at
           : f.queued.has(h.seq) && !this.#copiedElsewhere(f, h.seq, block);
         if (!live) return undefined;
-        return this.#entryOf(buf, b, r.len) ?? { type: RT.NOTE, body: buf.slice(b, b + r.len) };
+        return { rec: { type: RT.NOTE, body: buf.slice(b, b + r.len) }, entry: this.#entryOf(buf, b, r.len) };
       }
+      // State records: only the latest one of each object is rewritten (from RAM, the same size);
+      // older ones are superseded, so compaction's copies never outgrow what they replace.
       case RT.FILE: {
         const f = this.#files.get(u16(buf, b));
-        if (!f || !f.name || refreshed.has('f' + f.id)) return undefined;
+        if (!f || !f.name || f.fileAt !== block || refreshed.has('f' + f.id)) return undefined;
         refreshed.add('f' + f.id);
-        return { type: RT.FILE, body: fileBody(f.id, f.counter, f.flags, f.name, f.info) };
+        return { rec: { type: RT.FILE, body: fileBody(f.id, f.counter, f.flags, f.name, f.info) } };
       }
       case RT.TRACKER: {
         const f = this.#files.get(u16(buf, b));
         const name = utf8Decode(buf, b + 6, b + r.len);
         const value = f?.trackers.get(name);
-        if (!f || value === undefined || refreshed.has('t' + f.id + '\0' + name)) return undefined;
+        if (!f || value === undefined || f.trackerAt.get(name) !== block || refreshed.has('t' + f.id + '\0' + name)) return undefined;
         refreshed.add('t' + f.id + '\0' + name);
-        return { type: RT.TRACKER, body: trackerBody(f.id, name, value) };
+        return { rec: { type: RT.TRACKER, body: trackerBody(f.id, name, value) } };
       }
       case RT.KV: {
         const ns = buf[b];
         const key = utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
         const value = this.kv(ns, key);
-        if (value === undefined || refreshed.has('k' + ns + '\0' + key)) return undefined;
-        refreshed.add('k' + ns + '\0' + key);
-        return { type: RT.KV, body: kvBody(ns, key, value) };
+        const k = ns + '\0' + key;
+        if (value === undefined || this.#kvAt.get(k) !== block || refreshed.has('k' + k)) return undefined;
+        refreshed.add('k' + k);
+        return { rec: { type: RT.KV, body: kvBody(ns, key, value) } };
       }
       default:
         // WIPE: nothing older than the oldest block is left to forget.
@@ -494,15 +648,24 @@ export class Store {
     }
   }
 
-  /** Factory reset: forget everything but the given settings, atomically. */
+  /** Factory reset: forget everything but the given settings, atomically. It needs no
+   * compaction: the WIPE goes at the head, or in a free block (the reserve always keeps one);
+   * then every older block is retired, and nothing in them survives. */
   wipe(keep: (tx: Txn) => void): void {
     const tx = this.begin();
     tx.wipe();
     keep(tx);
-    tx.freeing = true;
-    // Start a fresh block so the old ones can be retired right after.
-    this.#headOpen = false;
-    this.commit(tx);
+    const size = framedSize(tx.recs, this.align);
+    if (!this.#fits(size)) {
+      if (!this.#free.length) this.#tooFull();
+      this.#allocate();
+    }
+    let o = this.#write(frame(tx.recs, this.align, true));
+    for (const r of tx.recs) {
+      this.#apply(r.type, r.body, 0, r.body.length, this.#head, o);
+      o += alignUp(REC_HEAD + r.body.length, this.align);
+    }
+    this.#full = false;
     while (this.#order[0] !== this.#head) this.#retireOldest();
   }
 
@@ -541,6 +704,7 @@ export class Store {
           this.#byName.set(name, f);
         }
         f.info = utf8Decode(buf, b + 8 + n, b + len);
+        f.fileAt = block;
         break;
       }
       case RT.NOTE: {
@@ -586,21 +750,32 @@ export class Store {
         const f = this.#fileFor(u16(buf, b));
         const value = u32(buf, b + 2);
         const name = utf8Decode(buf, b + 6, b + len);
-        if (value === NO_TRACKER) f.trackers.delete(name);
-        else f.trackers.set(name, value);
+        if (value === NO_TRACKER) {
+          f.trackers.delete(name);
+          f.trackerAt.delete(name);
+        } else {
+          f.trackers.set(name, value);
+          f.trackerAt.set(name, block);
+        }
         break;
       }
       case RT.KV: {
         const key = buf[b] + '\0' + utf8Decode(buf, b + 2, b + 2 + buf[b + 1]);
         const o = b + 2 + buf[b + 1];
-        if (buf[o]) this.#kv.set(key, utf8Decode(buf, o + 1, b + len));
-        else this.#kv.delete(key);
+        if (buf[o]) {
+          this.#kv.set(key, utf8Decode(buf, o + 1, b + len));
+          this.#kvAt.set(key, block);
+        } else {
+          this.#kv.delete(key);
+          this.#kvAt.delete(key);
+        }
         break;
       }
       case RT.WIPE:
         this.#files.clear();
         this.#byName.clear();
         this.#kv.clear();
+        this.#kvAt.clear();
         break;
       default:
         this.mountProblems.push(`unknown record type ${type} at block ${block} offset ${at}`);
@@ -663,7 +838,7 @@ export class Store {
       const buf = this.flash.read(block * this.blockSize, this.blockSize);
       const end = scanBlock(buf, this.recordStart, this.align, (r) => {
         if (r.type === ENTRY) this.#applyQueued(r.run!.file, r.seq!, block);
-        else this.#apply(r.type, buf, r.body, r.len, block, r.at);
+        else if (r.type !== SKIP) this.#apply(r.type, buf, r.body, r.len, block, r.at);
       });
       if (block === found[found.length - 1]) {
         this.#head = block;
@@ -675,6 +850,7 @@ export class Store {
     for (const f of this.#files.values()) {
       if (!f.name) this.mountProblems.push(`file ${f.id} has records but no FILE record`);
     }
+    this.#recovering = this.#order.length > 0 && this.#free.length < RESERVE.rescue;
   }
 
   // ---- figures and checks ----
@@ -706,9 +882,9 @@ export class Store {
       n += 200 + f.name.length * 2 + f.info.length * 2;
       n += f.queued.runs * 2 * 16 + f.spans.bytes();
       n += f.keyed.size * 96;
-      n += f.trackers.size * 48;
+      n += f.trackers.size * 64;
     }
-    for (const [k, v] of this.#kv) n += 48 + (k.length + v.length) * 2;
+    for (const [k, v] of this.#kv) n += 64 + (k.length + v.length) * 2;
     for (const c of this.#cache) n += 64 + c.seqs.byteLength + c.offsets.byteLength + c.times.byteLength + c.runs.length * 48;
     return n;
   }
@@ -731,6 +907,10 @@ export class Store {
         if (n.id !== id || n.seq !== e.seq) problems.push(`${f.name}: note ${id} is not where the index says`);
       }
     }
+    // The reserve: deletions, acknowledgements and a factory reset must always find room.
+    if (this.#free.length < RESERVE.rescue && !this.#recovering) {
+      problems.push(`reserve broken: ${this.#free.length} free blocks, at least ${RESERVE.rescue} must stay free`);
+    }
     const seqs = new Set<number>();
     for (const block of this.#order) {
       if (seqs.has(this.#blockSeq[block])) problems.push(`two blocks with sequence ${this.#blockSeq[block]}`);
@@ -749,6 +929,32 @@ export class Store {
     }));
     return JSON.stringify({ files, kv: [...this.#kv].sort() });
   }
+}
+
+/** Skips are worth keeping only between live entries of one run: drop leading and trailing ones. */
+function bridges(copies: readonly Copy[]): Copy[] {
+  const out: Copy[] = [];
+  const follows = (a: EntryNote | undefined, b: EntryNote) =>
+    !!a && a.file === b.file && a.seq + 1 === b.seq && a.flags === b.flags && a.format === b.format && a.record.length === b.record.length;
+  for (let i = 0; i < copies.length; i++) {
+    const c = copies[i];
+    if (!c.skip) {
+      out.push(c);
+      continue;
+    }
+    if (!follows(out[out.length - 1]?.entry, c.entry!)) continue;
+    let last = c.entry!;
+    let j = i + 1;
+    while (j < copies.length && copies[j].skip && follows(last, copies[j].entry!)) last = copies[j++].entry!;
+    const next = copies[j];
+    if (next && !next.skip && !next.rec && next.entry && follows(last, next.entry)) out.push(c);
+  }
+  return out;
+}
+
+/** Whether entry `e` is the next one of run `r`. */
+function continues(r: Run, e: EntryNote): boolean {
+  return r.file === e.file && r.next === e.seq && r.flags === e.flags && r.format === e.format && r.len === e.record.length;
 }
 
 function headerCrc(h: Uint8Array): number {

@@ -9,6 +9,7 @@ import { CardError } from '../errors';
 import { storedKindOf } from '../notefile/kinds';
 import { MAX_TEMPLATE_DEFINITION, notefileNameError } from '../rules/names';
 import type { Note } from '../notefile/notefiles';
+import { StorageFull } from '../store/store';
 import { fromHex, toHex } from '../util/hex';
 import { hubConfig, hubMode } from '../requests/hub';
 import { serializeTemplate } from '../template/index';
@@ -72,6 +73,9 @@ export class SyncEngine implements SyncHook {
   #granted = 0;
   /** What hub.sync.status reports of them: the last completed session's, and any since. */
   #reported = new Map<string, string>();
+  /** Notefiles (and '' for the environment) the hub sent what a full store had no room for:
+   * left at the hub for a later sync, which the session still completes. */
+  #noRoom = new Set<string>();
 
   constructor(card: Card) {
     this.#card = card;
@@ -107,6 +111,7 @@ export class SyncEngine implements SyncHook {
     const out: JsonObject = {};
     if (this.running) out.status = `${this.#continuous && this.#hubDone ? 'connected' : 'syncing'} {sync-begin}`;
     else if (this.#error) out.status = `${this.#error} {sync-error}`;
+    else if (this.#completed !== undefined && this.#noRoom.size) out.status = 'completed; what the hub sent waits for room on the card {sync-end} {storage-full}';
     else if (this.#completed !== undefined) out.status = 'completed {sync-end}';
     else out.status = 'idle';
     if (this.#requested !== undefined) out.requested = this.#requested;
@@ -179,6 +184,7 @@ export class SyncEngine implements SyncHook {
     this.#continuous = hubMode(card) === 'continuous';
     this.#again = false;
     this.#upSince.clear();
+    this.#noRoom.clear();
     this.#inFlight = undefined;
     this.#upDone = this.#hubDone = false;
     this.#skipped.clear();
@@ -295,8 +301,10 @@ export class SyncEngine implements SyncHook {
         this.#skip(m.name, `the hub refused it: ${m.text}`);
         return;
       case 'env':
-        card.env.replace('hub', m.vars, true);
-        card.settings.set('sync', { ...this.#state(), envModified: m.modified });
+        this.#roomFor('', () => {
+          card.env.replace('hub', m.vars, true);
+          card.settings.set('sync', { ...this.#state(), envModified: m.modified });
+        });
         return;
       case 'done':
         this.#hubDone = true;
@@ -321,9 +329,13 @@ export class SyncEngine implements SyncHook {
     const { apply, stored } = acceptNotes(downUntil, m);
     let at = downUntil;
     let why = this.#skipped.get(m.name);
+    // No room: nothing of the frame is stored, and the ACK says so (the hub sends it again later).
+    if (this.#noRoom.has(m.name)) return this.#send({ type: 'ack', name: m.name, until: downUntil });
     if (why === undefined) {
       try {
-        card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored);
+        if (!this.#roomFor(m.name, () => card.notefiles.applyFromHub(m.name, mergeFromHub(card.notefiles, m.name, apply), stored))) {
+          return this.#send({ type: 'ack', name: m.name, until: downUntil });
+        }
         at = stored;
       } catch (e) {
         if (!(e instanceof CardError || e instanceof FrameError) || !this.#mayskip()) throw e;
@@ -402,6 +414,19 @@ export class SyncEngine implements SyncHook {
     this.#send({ type: 'close' });
     this.#end();
     if (this.#again) this.#begin();
+  }
+
+  /** Store what the hub sent; false when the store is full (the uploads, which free room, go on). */
+  #roomFor(name: string, store: () => void): boolean {
+    try {
+      store();
+      return true;
+    } catch (e) {
+      if (!(e instanceof StorageFull)) throw e;
+      this.#noRoom.add(name);
+      this.#card.host.log.log('warn', `sync: no room for ${name || 'the environment'} from the hub: ${e.message}`);
+      return false;
+    }
   }
 
   // ---- plumbing ----

@@ -1,7 +1,8 @@
 // The serial line discipline: bytes in, one reply per request line out.
-// Lines end in '\n' (an optional '\r' before it is dropped); an empty line is the hosts'
-// resync handshake and gets exactly "\r\n". After a card.binary.put reply the next line is
-// encoded binary data, streamed into the binary buffer.
+// Lines end in '\n', '\r\n' or a bare '\r' (what terminal programs send on Enter); the '\n' of a
+// '\r\n' is skipped even when it arrives in a later read. An empty line is the hosts' resync
+// handshake and gets exactly "\r\n". After a card.binary.put reply the next line is encoded
+// binary data, streamed into the binary buffer; there only '\n' ends it ('\r' is a data byte).
 import type { Card } from '../card';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { sealReply } from './envelope';
@@ -20,6 +21,11 @@ export class SerialSession {
   #line: Uint8Array;
   #length = 0;
   #overflow = false;
+  /** The last line ended at a '\r': a '\n' right after it is the rest of that line ending. */
+  #afterCr = false;
+  /** The host resynchronised (an empty line): what it has not read yet is stale (the transport
+   * may drop it) before the answering CRLF is written. */
+  onResync: (() => void) | undefined;
 
   constructor(card: Card, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
     this.card = card;
@@ -28,49 +34,68 @@ export class SerialSession {
     this.#line = new Uint8Array(maxLine);
   }
 
+  /** A new host is on the line (a new connection): forget a half-received line of the old one. */
+  reset(): void {
+    this.#length = 0;
+    this.#overflow = false;
+    this.#afterCr = false;
+    this.card?.binary.abortPut('the host connection changed');
+  }
+
   receive(bytes: Uint8Array): void {
     const card = this.card;
     if (!card) return;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
+      const afterCr = this.#afterCr;
+      this.#afterCr = false;
+      if (afterCr && b === 10) continue;
       const binary = card.binary;
       if (binary.receiving) {
         if (b === 10) {
           if (binary.receivedNothing) {
             binary.abortPut('binary data expected, got an empty line');
-            this.#write(CRLF);
+            this.#resync();
           } else binary.endPut();
         } else binary.receiveByte(b);
         continue;
       }
-      if (b !== 10) {
+      if (b !== 10 && b !== 13) {
         if (this.#length < this.maxLine) this.#line[this.#length++] = b;
         else this.#overflow = true;
         continue;
       }
-      let end = this.#length;
-      if (end > 0 && this.#line[end - 1] === 13) end--;
+      this.#afterCr = b === 13;
+      const end = this.#length;
       const overflow = this.#overflow;
       this.#length = 0;
       this.#overflow = false;
       if (overflow) this.#send(sealReply({ err: `request longer than ${this.maxLine} bytes {too-big}` }, undefined, undefined));
-      else if (end === 0) this.#write(CRLF);
+      else if (end === 0) this.#resync();
       else this.#handle(utf8Decode(this.#line, 0, end));
     }
   }
 
+  #resync(): void {
+    this.onResync?.();
+    this.#write(CRLF);
+  }
+
   #handle(text: string): void {
     const reply = this.card!.request(text);
-    if (reply.text !== undefined) this.#send(reply.text);
-    if (reply.trailer) this.#write(reply.trailer);
+    if (reply.text !== undefined) this.#send(reply.text, reply.trailer);
+    else if (reply.trailer) this.#write(reply.trailer);
     reply.after?.();
   }
 
-  #send(text: string): void {
+  /** One piece: hosts read the reply line (and a binary line after it) as a unit, and a
+   * transport that has to drop output drops a whole reply, never half of one. */
+  #send(text: string, trailer?: Uint8Array): void {
     const body = utf8Encode(text);
-    const out = new Uint8Array(body.length + 2);
+    const out = new Uint8Array(body.length + 2 + (trailer?.length ?? 0));
     out.set(body);
     out.set(CRLF, body.length);
-    this.#write(out); // one piece: hosts read the reply line as a unit
+    if (trailer) out.set(trailer, body.length + 2);
+    this.#write(out);
   }
 }

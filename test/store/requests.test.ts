@@ -95,7 +95,7 @@ describe('note.add', () => {
 describe('note.get / note.update / note.delete', () => {
   it('reads inbound queues oldest first from data.qi, deleting with delete:true', () => {
     const { req, card } = fresh();
-    expect(req({ req: 'note.get' }).err).toMatch(/data\.qi.*\{notefile-noexist\}/);
+    expect(req({ req: 'note.get' }).err).toMatch(/data\.qi.*\{note-noexist\}/);
     card.notefiles.applyInbound('data.qi', { body: { n: 1 } });
     card.notefiles.applyInbound('data.qi', { body: { n: 2 }, payload: Uint8Array.of(9) });
     expect(req({ req: 'note.get' })).toMatchObject({ body: { n: 1 } });
@@ -342,6 +342,53 @@ describe('restart and factory reset', () => {
     expect(again({ req: 'file.changes' })).toEqual({ changes: 0, total: 0, info: {} });
     expect(again({ req: 'env.get' }).body).toEqual({});
     expect(card.store.check()).toEqual([]);
+  });
+});
+
+describe('what host libraries rely on', () => {
+  it('note.get on an absent or empty inbound queue carries {note-noexist} (hosts drain .qi files until they see it)', () => {
+    const { req, card } = fresh();
+    expect(req({ req: 'note.get', file: 'cmds.qi', delete: true }).err).toMatch(/\{note-noexist\}/);
+    expect(req({ req: 'note.get' }).err).toMatch(/\{note-noexist\}/);
+    card.notefiles.applyInbound('cmds.qi', { body: { go: 1 } });
+    expect(req({ req: 'note.get', file: 'cmds.qi', delete: true })).toMatchObject({ body: { go: 1 } });
+    expect(req({ req: 'note.get', file: 'cmds.qi', delete: true }).err).toMatch(/\{note-noexist\}/);
+    expect(req({ req: 'note.get', file: 'none.db', note: 'k' }).err).toMatch(/\{note-noexist\}/);
+  });
+
+  it('card.time before the time is known is an error with {no-time}; after, the time', () => {
+    const host = testHost(new RamFlash({ size: 8 * 4096 }));
+    host.wallMs = undefined; // no host clock, no sync yet
+    const { req, card } = testCard(host);
+    expect(req({ req: 'card.time' }).err).toMatch(/^time is not yet set.*\{no-time\}$/);
+    card.setTime(1_800_000_000_000);
+    expect(req({ req: 'card.time' })).toMatchObject({ time: 1_800_000_000 });
+  });
+
+  it('echo answers with what it was sent: note-c\'s NotePing text, a body, an id', () => {
+    const { req, card } = fresh();
+    expect(req({ req: 'echo', text: 'QWERTYUIOPASDFGH' })).toEqual({ text: 'QWERTYUIOPASDFGH' });
+    expect(req({ req: 'echo', body: { hello: 'world' }, id: 7 })).toEqual({ body: { hello: 'world' }, id: 7 });
+    expect(req({ req: 'echo' })).toEqual({});
+    expect(card.request('{"cmd":"echo","text":"x"}').text).toBeUndefined();
+  });
+});
+
+describe('factory reset failures', () => {
+  it('card.restore {delete:true} wipes before it answers: a failure is an error reply, never an exception after {}', () => {
+    const host = testHost(new RamFlash({ size: 8 * 4096 }));
+    const restarts: number[] = [];
+    const { req, card } = testCard(host, { onRestart: () => restarts.push(1) });
+    req({ req: 'note.add', body: { y: 2 } });
+    host.flash.cutAfter(1); // the flash fails from its next write on
+    const reply = card.request('{"req":"card.restore","delete":true}');
+    expect(reply.text).toMatch(/^\{"err":"/);
+    expect(() => reply.after?.()).not.toThrow();
+    host.flash.reboot();
+    const again = testCard(testHost(host.flash));
+    expect(again.req({ req: 'file.changes' }).info['data.qo']).toEqual({ total: 1, changes: 1 }); // before, not half-wiped
+    expect(again.req({ req: 'card.restore', delete: true })).toEqual({});
+    expect(testCard(testHost(host.flash)).req({ req: 'file.changes' })).toEqual({ changes: 0, total: 0, info: {} });
   });
 });
 

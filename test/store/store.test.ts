@@ -1,5 +1,7 @@
 import { RamFlash } from '../../hosts/node/ram-flash';
-import { NF, alignUp, entryBytes } from '../../src/store/format';
+import { ENTRY, NF, RT, SKIP, alignUp, entryBytes } from '../../src/store/format';
+import { scanBlock } from '../../src/store/scan';
+import { cutEverywhere } from '../support/powercut';
 import { crc32 } from '../../src/util/crc32';
 import { SeqSet } from '../../src/store/seqset';
 import { Store } from '../../src/store/store';
@@ -174,6 +176,83 @@ describe.each([1, 4, 16])('Runs of templated queue notes (%i-byte alignment)', (
       s = new Store(torn);
       expect(s.check()).toEqual([]);
       expect(s.readQueued(s.file('s.qo')!, 6)!.body).toEqual(record(99));
+    }
+  });
+
+  it('compaction bridges gaps in a run with skip slots: the copy is never larger, and a cut anywhere in it is safe', () => {
+    // Step 0: two files; steps 1-60: a run of 60 notes at a steady interval; step 61: four of them
+    // go (gaps inside the run); then the second file fills the store until compaction copies the run.
+    const geometry = { size: 8 * 1024, blockSize: 1024, writeAlign };
+    const small = (i: number) => record(i).subarray(0, 3);
+    const step = (store: Store, i: number) => {
+      const tx = store.begin();
+      if (i === 0) {
+        tx.createFile('s.qo', 1);
+        tx.createFile('p.qo', 1);
+      } else if (i <= 60) tx.addNote(store.file('s.qo')!.id, { time: 1000 + 60 * (i - 1), format: 1, body: small(i - 1) });
+      else if (i === 61) tx.drop(store.file('s.qo')!.id, [10, 11, 20, 22, 30, 31]);
+      else {
+        const p = store.file('p.qo')!;
+        tx.drop(p.id, [0, p.counter - 2]); // p.qo keeps its last notes only: the log turns over
+        tx.addNote(p.id, { time: i, body: new Uint8Array(200).fill(i) });
+      }
+      store.commit(tx);
+    };
+    const seqsOf = (f: { queued: SeqSet }) => {
+      const out: number[] = [];
+      for (let seq = f.queued.next(0); seq >= 0; seq = f.queued.next(seq + 1)) out.push(seq);
+      return out;
+    };
+    const state = (store: Store) => {
+      const f = store.file('s.qo');
+      const notes = f ? seqsOf(f).map((seq) => { const n = store.readQueued(f, seq)!; return [seq, n.time, Array.from(n.body!)]; }) : [];
+      return JSON.stringify([store.snapshot(), notes]);
+    };
+    const { cuts } = cutEverywhere(geometry, 100, { mount: (flash) => new Store(flash), step, state, check: (s) => s.check() });
+    expect(cuts).toBeGreaterThan(100);
+    // The same steps without cuts: the copy of the run is one run (two if it straddles a block
+    // end) with a skip slot for each change number of a gap, none for a leading or trailing one.
+    const flash = new RamFlash(geometry);
+    const store = new Store(flash);
+    const slots = () => {
+      const out = { runs: 0, entries: 0, skips: 0, bytes: 0 };
+      const q = store.file('s.qo')!.id;
+      for (let b = 0; b < 8; b++) {
+        if (flash.bytes[b * 1024] !== 0x4f) continue; // "OCS1": a block in use (retired ones are zeroed)
+        scanBlock(flash.bytes.subarray(b * 1024, (b + 1) * 1024), store.recordStart, writeAlign, (r) => {
+          if (r.type === RT.RUN && new DataView(flash.bytes.buffer, b * 1024 + r.body, 2).getUint16(0, true) === q) {
+            out.runs++;
+            out.bytes += alignUp(r.len + 7, writeAlign);
+          }
+          if (r.type === ENTRY && r.run!.file === q) {
+            out.entries++;
+            out.bytes += alignUp(r.body + r.len + 2 - r.at, writeAlign);
+          }
+          if (r.type === SKIP && r.run!.file === q) {
+            out.skips++;
+            out.bytes += alignUp(r.body + 2 - r.at, writeAlign);
+          }
+        });
+      }
+      return out;
+    };
+    for (let i = 0; i < 62; i++) step(store, i);
+    const original = slots();
+    expect(original).toMatchObject({ entries: 60, skips: 0 });
+    let i = 62;
+    while (slots().skips === 0 && i < 100) step(store, i++);
+    const copied = slots();
+    expect(copied.skips).toBe(4);
+    expect(copied.entries).toBe(56);
+    expect(copied.runs).toBeLessThanOrEqual(2);
+    expect(copied.bytes).toBeLessThanOrEqual(original.bytes + (copied.runs - original.runs) * alignUp(7 + 14, writeAlign));
+    const again = new Store(flash);
+    expect(again.check()).toEqual([]);
+    const f = again.file('s.qo')!;
+    expect(seqsOf(f)).toEqual([...Array(60).keys()].map((k) => k + 1).filter((seq) => ![10, 20, 21, 30].includes(seq)));
+    for (const seq of seqsOf(f)) {
+      const n = again.readQueued(f, seq)!;
+      expect([n.time, n.body]).toEqual([1000 + 60 * (seq - 1), small(seq - 1)]);
     }
   });
 

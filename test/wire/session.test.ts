@@ -4,6 +4,8 @@ import { SerialSession, MAX_LINE } from '../../src/wire/session';
 import { crc32 } from '../../src/util/crc32';
 import { deterministicHost } from '../xs/harness';
 import { withCrc } from '../xs/corpus';
+import { cobsEncode } from '../../src/wire/cobs';
+import { md5Hex } from '../../src/util/md5';
 
 function open() {
   const out: Buffer[] = [];
@@ -57,6 +59,40 @@ describe('framing', () => {
     c.send(lines, 250);
     expect(a.take()).toBe(b.take());
     expect(c.take().split('\r\n').length).toBe(181);
+  });
+
+  it('ends a request at a bare CR (picocom, screen, minicom), and counts CR LF once even split across reads', () => {
+    const t = open();
+    t.send('{"req":"hub.get"}\r');
+    expect(t.take()).toMatch(/^\{"device":"dev:\d{15}","mode":"periodic"\}\r\n$/);
+    t.send('\n'); // the LF of a CR LF whose CR came in the previous read: not another (empty) line
+    expect(t.take()).toBe('');
+    t.send('{"req":"hub.set","sn":"a"}\r{"req":"hub.get"}\r');
+    expect(t.take()).toMatch(/^\{\}\r\n\{"device":.*"sn":"a"\}\r\n$/);
+    t.send('\r'); // Enter on an empty line: the resync answer, once
+    expect(t.take()).toBe('\r\n');
+    t.send('\r\n\r\n', 1);
+    expect(t.take()).toBe('\r\n\r\n');
+  });
+
+  it('after a card.binary.put ended by CR LF (split across reads) the next line is the binary data', () => {
+    const t = open();
+    const data = Uint8Array.from({ length: 40 }, (_, i) => (i * 7) % 256);
+    const enc = cobsEncode(data);
+    t.send(`{"req":"card.binary.put","cobs":${enc.length}}\r`);
+    expect(JSON.parse(t.take())).toEqual({});
+    t.send('\n');
+    t.send(Buffer.concat([Buffer.from(enc), Buffer.from('\n')]));
+    expect(t.json('{"req":"card.binary"}')).toMatchObject({ length: 40, status: md5Hex(data) });
+    // A CR inside the encoded bytes is data, not an end of line.
+    const withCr = Uint8Array.from([7, 1, 2]); // COBS byte 0x07 is sent as 0x0D (CR)
+    const enc2 = cobsEncode(withCr);
+    expect(enc2).toContain(13);
+    t.json('{"req":"card.binary","delete":true}');
+    t.send(`{"req":"card.binary.put","cobs":${enc2.length}}\r\n`);
+    expect(JSON.parse(t.take())).toEqual({});
+    t.send(Buffer.concat([Buffer.from(enc2), Buffer.from('\n')]));
+    expect(t.json('{"req":"card.binary"}')).toMatchObject({ length: 3, status: md5Hex(withCr) });
   });
 
   it('lets a partial line wait: nothing is answered until its newline arrives', () => {

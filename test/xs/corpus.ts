@@ -81,6 +81,11 @@ const VALID = [
   '{"req":"env.get"}',
   '{"req":"env.modified"}',
   '{"req":"file.delete","files":["sensors.qo"]}',
+  '{"req":"echo","text":"KQHXZEMBRTWAOPLD"}',
+  '{"req":"echo","body":{"hello":"world","n":[1,2.5,null]},"payload":"AQI="}',
+  '{"req":"echo"}',
+  '{"req":"note.get","file":"commands.qi","delete":true}',
+  '{"req":"note.get","file":"never.db","note":"k"}',
 ];
 
 const INVALID = [
@@ -149,12 +154,14 @@ export function corpusLines(): (string | Uint8Array)[] {
   return lines;
 }
 
-/** The corpus as one byte stream, mixing '\n' and '\r\n' endings. */
+/** The corpus as one byte stream, mixing '\n', '\r\n' and bare '\r' endings (binary data and
+ * the empty line that aborts a put end in '\n', the only end of a binary line). */
 export function corpusStream(): Uint8Array {
   const parts: Uint8Array[] = [];
   corpusLines().forEach((line, i) => {
     parts.push(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
-    parts.push(Buffer.from(typeof line === 'string' && i % 3 === 0 ? '\r\n' : '\n'));
+    const text = typeof line === 'string' && line !== '';
+    parts.push(Buffer.from(text && i % 3 === 0 ? '\r\n' : text && i % 3 === 1 ? '\r' : '\n'));
   });
   return new Uint8Array(Buffer.concat(parts));
 }
