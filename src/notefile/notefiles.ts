@@ -13,12 +13,24 @@ import { CardError, fail } from '../errors';
 import type { JsonObject } from '../json';
 import { FF, FORMAT_JSON, NF } from '../store/format';
 import { NS } from '../store/settings';
-import { FileState, HUB_TRACKER, Store, StoredNote } from '../store/store';
+import { PurgePolicy, ReadonlyFileState as FileState, Store, StoredNote } from '../store/store';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { kindOf, storedKindOf, NotefileKind } from './kinds';
 import { MAX_NOTE_ID, noteIdError } from '../rules/names';
 import { noteFrameError } from '../sync/messages';
 import type { Txn } from '../store/records';
+
+/** The tracker the sync engine owns: notes below it have been sent to the hub. */
+export const HUB_TRACKER = '\u0001hub';
+
+/** Which tombstones a commit drops (the store applies it): those every tracker has passed and,
+ * in a synced file, the hub too, unless the hub sent them. */
+export const tombstonePurge: PurgePolicy = (f, trackers) => {
+  let floor = Infinity;
+  for (const [name, v] of trackers) if (name !== HUB_TRACKER) floor = Math.min(floor, v);
+  const hub = f.flags & FF.SYNCED ? trackers.get(HUB_TRACKER) ?? 0 : Infinity;
+  return (seq, flags) => seq < floor && (seq < hub || (flags & NF.FROM_HUB) !== 0);
+};
 
 /** A note as requests and the sync see it. */
 export interface Note {
@@ -99,6 +111,7 @@ export class Notefiles {
 
   constructor(store: Store, now: () => number | undefined, randomId: () => string) {
     this.store = store;
+    store.purgeWith(tombstonePurge);
     this.#now = now;
     this.#randomId = randomId;
   }

@@ -13,7 +13,7 @@ import { fail } from '../errors';
 import { type JsonObject, isObject } from '../json';
 import type { TemplateRegistry, TemplateSetting } from '../requests/template';
 import { FORMAT_JSON, NF } from '../store/format';
-import type { FileState, Txn } from '../store/store';
+import type { ReadonlyFileState as FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';
 import { MAX_TEMPLATE_DEFINITION } from '../rules/names';
 import { Template, compileTemplate, packNote, recordIsFull, serializeTemplate, unpackNote } from '../template/index';

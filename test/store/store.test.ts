@@ -198,7 +198,7 @@ describe.each([1, 4, 16])('Runs of templated queue notes (%i-byte alignment)', (
       }
       store.commit(tx);
     };
-    const seqsOf = (f: { queued: SeqSet }) => {
+    const seqsOf = (f: { queued: Pick<SeqSet, 'next'> }) => {
       const out: number[] = [];
       for (let seq = f.queued.next(0); seq >= 0; seq = f.queued.next(seq + 1)) out.push(seq);
       return out;
