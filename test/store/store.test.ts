@@ -283,3 +283,50 @@ describe.each([1, 4, 16])('Runs of templated queue notes (%i-byte alignment)', (
     }
   });
 });
+
+describe('tombstone purging', () => {
+  const setup = () => {
+    const store = new Store(new RamFlash({ size: 8 * 1024, blockSize: 1024, writeAlign: 4 }));
+    let tx = store.begin();
+    const file = tx.createFile('a.db', 0);
+    tx.addNote(file, { id: 'x', time: 0, flags: NF.KEYED, body: utf8Encode('{}') });
+    store.commit(tx);
+    tx = store.begin();
+    tx.setTracker(file, 't', 1);
+    store.commit(tx);
+    return { store, file };
+  };
+  const remove = (store: Store, file: number) => {
+    const tx = store.begin();
+    tx.addNote(file, { id: 'x', time: 0, flags: NF.KEYED | NF.DELETED });
+    store.commit(tx);
+  };
+
+  it('is the policy the store is handed: a bare store keeps every tombstone', () => {
+    const { store, file } = setup();
+    remove(store, file);
+    const tx = store.begin();
+    tx.setTracker(file, 't', 99);
+    store.commit(tx);
+    expect(store.file('a.db')!.keyed.get('x')?.flags).toBe(NF.KEYED | NF.DELETED);
+    expect(new Store(store.flash).file('a.db')!.keyed.has('x')).toBe(true);
+  });
+
+  it('asks the policy with the trackers as the transaction leaves them, and drops what it allows', () => {
+    const { store, file } = setup();
+    const asked: string[] = [];
+    store.purgeWith((f, trackers) => (seq, flags) => {
+      asked.push(`${f.name} ${JSON.stringify([...trackers])} ${seq} ${flags}`);
+      return seq < (trackers.get('t') ?? 0);
+    });
+    remove(store, file); // tombstone 2, tracker at 1: kept
+    expect(store.file('a.db')!.keyed.has('x')).toBe(true);
+    const tx = store.begin();
+    tx.setTracker(file, 't', 3);
+    store.commit(tx);
+    expect(asked).toEqual([`a.db [["t",1]] 2 ${NF.KEYED | NF.DELETED}`, `a.db [["t",3]] 2 ${NF.KEYED | NF.DELETED}`]);
+    expect(store.file('a.db')!.keyed.has('x')).toBe(false);
+    expect(new Store(store.flash).file('a.db')!.keyed.has('x')).toBe(false);
+    expect(store.check()).toEqual([]);
+  });
+});
