@@ -59,13 +59,13 @@ export function openStore(dataDir = DEFAULT_DATA_DIR): SqliteStore {
 
 /** First start on an empty database: an admin, a project and a product, so there is something to log into. */
 export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapInfo | undefined> {
-  if ((await hub.store.countUsers()) > 0) return undefined;
+  if (await hub.accounts.hasUsers()) return undefined;
   const username = 'admin';
   const pw = password ?? randomBytes(12).toString('base64url');
-  await hub.createUser(username, pw);
-  const project = await hub.createProject(username, 'Default project');
-  const product = await hub.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
-  const { token } = await hub.createToken(username, { name: 'bootstrap' });
+  await hub.accounts.createUser(username, pw);
+  const project = await hub.projects.createProject(username, 'Default project');
+  const product = await hub.projects.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
+  const { token } = await hub.accounts.createToken(username, { name: 'bootstrap' });
   return { username, password: pw, token, projectUID: project.uid, productUID: product.uid };
 }
 
