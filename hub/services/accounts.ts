@@ -4,12 +4,10 @@ import {
   hashPassword, hashToken, LoginThrottle, newToken, parseExpiry, RateLimiter, shortId, verifyPassword, type RateLimit,
 } from '../auth';
 import type { TokenRecord } from '../store/types';
-import { HubError, seconds, type ServiceContext } from './common';
+import { HubError, seconds, type Principal, type ServiceContext } from './common';
 import type { ProjectService } from './projects';
 
-export type Principal =
-  | { kind: 'user'; userId: number; username: string; account: string; tokenId: string }
-  | { kind: 'client'; clientId: string; projectUID: string; account: string; tokenId: string };
+export type { Principal } from './common';
 
 /**
  * Failed logins and client-credential grants allowed per username (or client id) and per

@@ -11,6 +11,11 @@ export class HubError extends Error {
   constructor(status: number, message: string, retryAfter?: number) { super(message); this.status = status; this.retryAfter = retryAfter; }
 }
 
+/** Who calls the HTTP API: a user's token or a project client's. */
+export type Principal =
+  | { kind: 'user'; userId: number; username: string; account: string; tokenId: string }
+  | { kind: 'client'; clientId: string; projectUID: string; account: string; tokenId: string };
+
 /** Milliseconds since the epoch; injected so tests can move time (default Date.now). */
 export type Clock = () => number;
 

@@ -2,8 +2,7 @@
 import { newId } from '../auth';
 import type { FleetRecord, ProductRecord, ProjectRecord } from '../store/types';
 import { productUidError } from '../../src/rules/names';
-import { HubError, seconds, type ServiceContext } from './common';
-import type { Principal } from './accounts';
+import { HubError, seconds, type Principal, type ServiceContext } from './common';
 
 export class ProjectService {
   readonly #ctx: ServiceContext;
