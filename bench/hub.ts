@@ -34,11 +34,11 @@ function note(i: number): { body: Record<string, number | string>; when: number 
 
 async function setup(dir: string): Promise<{ hub: Hub; project: string; token: string }> {
   const hub = new Hub(openStore(dir));
-  await hub.createUser('bench', 'bench-password');
-  const project = (await hub.createProject('bench', 'bench')).uid;
-  await hub.createProduct(project, PRODUCT);
-  for (let d = 0; d < DEVICES; d++) await hub.provisionDevice(PRODUCT, `dev:${d}`, { sn: `sn${d}` });
-  const { token } = await hub.createToken('bench');
+  await hub.accounts.createUser('bench', 'bench-password');
+  const project = (await hub.projects.createProject('bench', 'bench')).uid;
+  await hub.projects.createProduct(project, PRODUCT);
+  for (let d = 0; d < DEVICES; d++) await hub.devices.provisionDevice(PRODUCT, `dev:${d}`, { sn: `sn${d}` });
+  const { token } = await hub.accounts.createToken('bench');
   return { hub, project, token };
 }
 
@@ -47,7 +47,7 @@ async function ingestDirect(hub: Hub, total: number, batch: number): Promise<num
   for (let i = 0; i < total; i += batch) {
     const notes = [];
     for (let j = 0; j < batch; j++) notes.push(note(i + j));
-    await hub.ingestNotes(`dev:${(i / batch) % DEVICES}`, 'sensors.qo', notes);
+    await hub.events.ingestNotes(`dev:${(i / batch) % DEVICES}`, 'sensors.qo', notes);
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   return total / s;

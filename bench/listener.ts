@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     const times: number[] = [];
     for (let rep = 0; rep < 3; rep++) {
       const card = await fresh();
-      for (let i = 0; i < N; i++) await h.hub.addInbound(card.uid, 'data.qi', { cmd: 'set', value: i }, undefined);
+      for (let i = 0; i < N; i++) await h.hub.notes.addInbound(card.uid, 'data.qi', { cmd: 'set', value: i }, undefined);
       const t0 = process.hrtime.bigint();
       await syncOnce(card, { port });
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);

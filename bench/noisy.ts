@@ -73,14 +73,14 @@ async function reads(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hub-noisy-'));
   try {
     const hub = new Hub(openStore(dir));
-    await hub.createUser('alice', 'alice-password');
-    await hub.createUser('bob', 'bob-password');
+    await hub.accounts.createUser('alice', 'alice-password');
+    await hub.accounts.createUser('bob', 'bob-password');
     const t: Record<string, string> = {
-      pa: (await hub.createProject('alice', 'A')).uid, pb: (await hub.createProject('bob', 'B')).uid,
-      a: (await hub.createToken('alice')).token, b: (await hub.createToken('bob')).token,
+      pa: (await hub.projects.createProject('alice', 'A')).uid, pb: (await hub.projects.createProject('bob', 'B')).uid,
+      a: (await hub.accounts.createToken('alice')).token, b: (await hub.accounts.createToken('bob')).token,
     };
-    await hub.provisionDevice((await hub.createProduct(t.pb, 'com.example.bob:b')).uid, 'dev:b1', { sn: 'b1' });
-    await hub.ingestNotes('dev:b1', 'b.qo', [{ body: { mine: true } }]);
+    await hub.devices.provisionDevice((await hub.projects.createProduct(t.pb, 'com.example.bob:b')).uid, 'dev:b1', { sn: 'b1' });
+    await hub.events.ingestNotes('dev:b1', 'b.qo', [{ body: { mine: true } }]);
     await hub.close();
     const db = new Database(join(dir, DATABASE_FILE));
     const ins = db.prepare('INSERT INTO events (uid, project_uid, device_uid, sn, file, captured, received, json) VALUES (?,?,?,?,?,?,?,?)');
@@ -116,17 +116,17 @@ async function routes(): Promise<void> {
     const sinkUrl = await listen(sink);
     const hub = h.hub;
     const pa = h.bootstrap!.projectUID;
-    await hub.provisionDevice(h.bootstrap!.productUID, 'dev:a', { sn: 'a' });
-    for (let i = 0; i < 5; i++) await hub.putRoute(pa, { url: `${hungUrl}${i}` });
-    await hub.createUser('bob', 'bob-password');
-    const pb = (await hub.createProject('bob', 'B')).uid;
-    await hub.provisionDevice((await hub.createProduct(pb, 'com.example.bob:b')).uid, 'dev:b', { sn: 'b' });
-    await hub.putRoute(pb, { url: sinkUrl });
-    await hub.ingestNotes('dev:a', 'a.qo', Array.from({ length: 10 }, (_, i) => ({ body: { i } })));
+    await hub.devices.provisionDevice(h.bootstrap!.productUID, 'dev:a', { sn: 'a' });
+    for (let i = 0; i < 5; i++) await hub.routes.putRoute(pa, { url: `${hungUrl}${i}` });
+    await hub.accounts.createUser('bob', 'bob-password');
+    const pb = (await hub.projects.createProject('bob', 'B')).uid;
+    await hub.devices.provisionDevice((await hub.projects.createProduct(pb, 'com.example.bob:b')).uid, 'dev:b', { sn: 'b' });
+    await hub.routes.putRoute(pb, { url: sinkUrl });
+    await hub.events.ingestNotes('dev:a', 'a.qo', Array.from({ length: 10 }, (_, i) => ({ body: { i } })));
     await new Promise((r) => setTimeout(r, 200));
     const t0 = performance.now();
     const arrived = new Promise<void>((r) => { got = r; });
-    await hub.ingestNotes('dev:b', 'b.qo', [{ body: { b: 1 } }]);
+    await hub.events.ingestNotes('dev:b', 'b.qo', [{ body: { b: 1 } }]);
     const limit = new Promise<'gave up'>((r) => setTimeout(() => r('gave up'), 120_000).unref());
     const res = await Promise.race([arrived, limit]);
     console.log(`routes: A has 5 hung routes and 10 new events (50 deliveries, 10 s timeout); B's delivery arrived after ${res === 'gave up' ? '> 120 s (gave up)' : `${(performance.now() - t0).toFixed(0)} ms`}`);

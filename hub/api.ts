@@ -1,6 +1,7 @@
 /** The Notehub-compatible HTTP API: the route table and the JSON shapes @blues-inc/notehub-js reads. */
 import { HubError, type Principal } from './hub';
 import { Ctx, FIRMWARE_LIMIT, Router, type Reply } from './http';
+import { firmwareType } from './services/firmware';
 import type {
   DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
 } from './store/types';
@@ -67,10 +68,6 @@ function payloadOf(v: unknown): string | undefined {
   if (p !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(p)) throw new HubError(400, 'payload must be base64');
   return p;
 }
-function firmwareType(v: string): 'host' | 'notecard' {
-  if (v !== 'host' && v !== 'notecard') throw new HubError(400, 'firmware type is host or notecard');
-  return v;
-}
 const userIdOf = (c: Ctx): number => {
   if (c.principal.kind !== 'user') throw new HubError(403, 'this needs a user token, not a project client token');
   return c.principal.userId;
@@ -88,7 +85,7 @@ async function eventsPage(c: Ctx, fleetUID?: string): Promise<Reply> {
     throw new HubError(400, `pageNum * pageSize may be at most ${MAX_EVENT_DEPTH}; read further with events-cursor`);
   }
   const q = eventFilter(c, fleetUID);
-  const page = await c.hub.store.events({ ...q, limit: pageSize, offset: (pageNum - 1) * pageSize });
+  const page = await c.hub.events.query({ ...q, limit: pageSize, offset: (pageNum - 1) * pageSize });
   return { text: `{"events":[${page.json.join(',')}],"has_more":${page.hasMore}}` };
 }
 
@@ -101,7 +98,7 @@ async function eventsCursor(c: Ctx, fleetUID?: string): Promise<Reply> {
     if (!/^\d{1,15}$/.test(s)) throw new HubError(400, 'invalid cursor');
     afterSeq = Number(s);
   }
-  const page = await c.hub.store.events({ ...eventFilter(c, fleetUID), limit, afterSeq });
+  const page = await c.hub.events.query({ ...eventFilter(c, fleetUID), limit, afterSeq });
   const last = page.seqs.length ? page.seqs[page.seqs.length - 1] : afterSeq;
   const next = last === undefined ? '' : Buffer.from(String(last)).toString('base64url');
   return { text: `{"events":[${page.json.join(',')}],"next_cursor":${JSON.stringify(next)},"has_more":${page.hasMore}}` };
@@ -140,7 +137,7 @@ export function apiRouter(): Router {
     const username = optString(b.username, 'username');
     const password = optString(b.password, 'password');
     if (!username || !password) throw new HubError(400, 'username and password are required');
-    return ok({ session_token: await c.hub.login(username, password, c.req.socket.remoteAddress) });
+    return ok({ session_token: await c.hub.accounts.login(username, password, c.req.socket.remoteAddress) });
   });
   r.add('POST', '/oauth2/token', 'none', async (c) => {
     if (!/^application\/x-www-form-urlencoded/i.test(c.req.headers['content-type'] ?? '')) {
@@ -150,101 +147,94 @@ export function apiRouter(): Router {
     if (form.get('grant_type') !== 'client_credentials') throw new HubError(400, 'grant_type must be client_credentials');
     const id = form.get('client_id'), secret = form.get('client_secret');
     if (!id || !secret) throw new HubError(400, 'client_id and client_secret are required');
-    return ok(await c.hub.clientToken(id, secret, c.req.socket.remoteAddress));
+    return ok(await c.hub.accounts.clientToken(id, secret, c.req.socket.remoteAddress));
   });
 
   // accounts and projects
   r.add('GET', '/v1/billing-accounts', 'token', async (c) => ok({
     billing_accounts: [{ uid: c.principal.account, name: c.principal.kind === 'user' ? c.principal.username : c.principal.account, role: 'owner' }],
   }));
-  r.add('GET', '/v1/projects', 'token', async (c) => ok({ projects: (await c.hub.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
+  r.add('GET', '/v1/projects', 'token', async (c) => ok({ projects: (await c.hub.projects.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
   r.add('POST', '/v1/projects', 'token', async (c) => {
     const userId = userIdOf(c);
     const label = optString((await c.body()).label, 'label');
     if (!label) throw new HubError(400, 'label is required');
-    return ok(projectJson(await c.hub.createProjectFor(userId, label), c.principal));
+    return ok(projectJson(await c.hub.projects.createProjectFor(userId, label), c.principal));
   });
   r.add('GET', P, 'project', async (c) => ok(projectJson(c.project, c.principal)));
   r.add('GET', '/v1/products/:project/project', 'project', async (c) => ok(projectJson(c.project, c.principal)));
-  r.add('GET', `${P}/products`, 'project', async (c) => ok({ products: (await c.hub.store.productsOf(c.project.uid)).map(productJson) }));
+  r.add('GET', `${P}/products`, 'project', async (c) => ok({ products: (await c.hub.projects.products(c.project.uid)).map(productJson) }));
   r.add('POST', `${P}/products`, 'project', async (c) => {
     const b = await c.body();
     const uid = optString(b.product_uid, 'product_uid');
     if (!uid) throw new HubError(400, 'product_uid is required');
-    return ok(productJson(await c.hub.createProduct(c.project.uid, uid, optString(b.label, 'label'), {
+    return ok(productJson(await c.hub.projects.createProduct(c.project.uid, uid, optString(b.label, 'label'), {
       disableDevicesByDefault: b.disable_devices_by_default === true, autoProvisionFleets: optStrings(b.auto_provision_fleets, 'auto_provision_fleets'),
     })));
   });
 
   // fleets
-  r.add('GET', `${P}/fleets`, 'project', async (c) => ok({ fleets: (await c.hub.store.fleetsOf(c.project.uid)).map(fleetJson) }));
+  r.add('GET', `${P}/fleets`, 'project', async (c) => ok({ fleets: (await c.hub.projects.fleets(c.project.uid)).map(fleetJson) }));
   r.add('POST', `${P}/fleets`, 'project', async (c) => {
     const label = optString((await c.body()).label, 'label');
     if (!label) throw new HubError(400, 'label is required');
-    return ok(fleetJson(await c.hub.createFleet(c.project.uid, label)));
+    return ok(fleetJson(await c.hub.projects.createFleet(c.project.uid, label)));
   });
-  r.add('GET', `${P}/fleets/:fleet`, 'project', async (c) => ok(fleetJson(await c.hub.fleetIn(c.project.uid, c.params.fleet))));
+  r.add('GET', `${P}/fleets/:fleet`, 'project', async (c) => ok(fleetJson(await c.hub.projects.fleetIn(c.project.uid, c.params.fleet))));
   r.add('PUT', `${P}/fleets/:fleet`, 'project', async (c) => {
-    const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
+    await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     const label = optString((await c.body()).label, 'label');
-    if (label) await c.hub.store.updateFleet(f.uid, label);
-    return ok(fleetJson(await c.hub.fleetIn(c.project.uid, f.uid)));
+    return ok(fleetJson(await c.hub.projects.renameFleet(c.project.uid, c.params.fleet, label)));
   });
   r.add('DELETE', `${P}/fleets/:fleet`, 'project', async (c) => {
-    await c.hub.store.deleteFleet((await c.hub.fleetIn(c.project.uid, c.params.fleet)).uid);
+    await c.hub.projects.deleteFleet(c.project.uid, c.params.fleet);
     return ok();
   });
   r.add('GET', `${P}/fleets/:fleet/devices`, 'project', async (c) => {
-    await c.hub.fleetIn(c.project.uid, c.params.fleet);
+    await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     return devicesPage(c, [c.params.fleet]);
   });
-  r.add('GET', `${P}/fleets/:fleet/events`, 'project', async (c) => eventsPage(c, (await c.hub.fleetIn(c.project.uid, c.params.fleet)).uid));
-  r.add('GET', `${P}/fleets/:fleet/events-cursor`, 'project', async (c) => eventsCursor(c, (await c.hub.fleetIn(c.project.uid, c.params.fleet)).uid));
+  r.add('GET', `${P}/fleets/:fleet/events`, 'project', async (c) => eventsPage(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
+  r.add('GET', `${P}/fleets/:fleet/events-cursor`, 'project', async (c) => eventsCursor(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
 
   // devices
   async function devicesPage(c: Ctx, fleetUIDs?: string[]): Promise<Reply> {
     const pageSize = c.int('pageSize', 50, 1, 1000);
     const pageNum = c.int('pageNum', 1, 1, 1_000_000);
-    const { devices, hasMore } = await c.hub.devices(c.project.uid, {
+    const { devices, hasMore } = await c.hub.devices.devices(c.project.uid, {
       tags: c.list('tag'), serialNumbers: c.list('serialNumber'), fleetUIDs: fleetUIDs ?? c.list('fleetUID'),
       deviceUIDs: c.list('deviceUID'), productUIDs: c.list('productUID'), skus: c.list('sku'),
     }, pageSize, pageNum);
     return ok({ devices: devices.map(deviceJson), has_more: hasMore });
   }
   r.add('GET', `${P}/devices`, 'project', (c) => devicesPage(c));
-  r.add('GET', D, 'project', async (c) => ok(deviceJson(await c.hub.deviceIn(c.project.uid, c.params.device))));
+  r.add('GET', D, 'project', async (c) => ok(deviceJson(await c.hub.devices.deviceIn(c.project.uid, c.params.device))));
   r.add('DELETE', D, 'project', async (c) => {
-    await c.hub.store.deleteDevice((await c.hub.deviceIn(c.project.uid, c.params.device)).uid);
+    await c.hub.devices.deleteDevice(c.project.uid, c.params.device);
     return ok();
   });
   r.add('POST', `${D}/provision`, 'project', async (c) => {
     const b = await c.body();
     const product = optString(b.product_uid, 'product_uid');
     if (!product) throw new HubError(400, 'product_uid is required');
-    const prod = await c.hub.store.product(product);
-    if (!prod || prod.projectUID !== c.project.uid) throw new HubError(404, `product not found in this project: ${product}`);
-    const existing = await c.hub.store.device(c.params.device);
-    if (existing && existing.projectUID !== c.project.uid) throw new HubError(409, 'device belongs to another project');
-    return ok(deviceJson(await c.hub.provisionDevice(product, c.params.device, { sn: optString(b.device_sn, 'device_sn') })));
+    return ok(deviceJson(await c.hub.devices.provisionIn(c.project.uid, product, c.params.device, { sn: optString(b.device_sn, 'device_sn') })));
   });
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
     r.add('POST', `${D}/${verb}`, 'project', async (c) => {
-      await c.hub.store.updateDevice((await c.hub.deviceIn(c.project.uid, c.params.device)).uid, { disabled });
+      await c.hub.devices.setDisabled(c.project.uid, c.params.device, disabled);
       return ok();
     });
   }
   r.add('GET', `${D}/fleets`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    return ok({ fleets: await Promise.all(d.fleetUIDs.map(async (f) => fleetJson(await c.hub.fleetIn(c.project.uid, f)))) });
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    return ok({ fleets: await Promise.all(d.fleetUIDs.map(async (f) => fleetJson(await c.hub.projects.fleetIn(c.project.uid, f)))) });
   });
   for (const method of ['PUT', 'DELETE'] as const) {
     r.add(method, `${D}/fleets`, 'project', async (c) => {
-      const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+      await c.hub.devices.deviceIn(c.project.uid, c.params.device);
       const given = optStrings((await c.body()).fleet_uids, 'fleet_uids') ?? [];
-      for (const f of given) await c.hub.fleetIn(c.project.uid, f);
-      const next = method === 'PUT' ? [...new Set([...d.fleetUIDs, ...given])] : d.fleetUIDs.filter((f) => !given.includes(f));
-      await c.hub.store.setDeviceFleets(d.uid, next);
-      return ok({ fleets: await Promise.all(next.map(async (f) => fleetJson(await c.hub.fleetIn(c.project.uid, f)))) });
+      const next = await c.hub.devices.changeFleets(c.project.uid, c.params.device, given, method === 'PUT');
+      return ok({ fleets: await Promise.all(next.map(async (f) => fleetJson(await c.hub.projects.fleetIn(c.project.uid, f)))) });
     });
   }
 
@@ -253,7 +243,7 @@ export function apiRouter(): Router {
   r.add('GET', `${P}/events-cursor`, 'project', (c) => eventsCursor(c));
   // opencard extension: upload notes as a device would (the sync listener's ingest, over HTTP)
   r.add('POST', `${D}/events`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
     const file = optString(b.file, 'file') ?? 'data.qo';
     const raw = b.notes === undefined ? [b] : b.notes;
@@ -264,28 +254,28 @@ export function apiRouter(): Router {
       if (when !== undefined && typeof when !== 'number') throw new HubError(400, 'when must be unix seconds');
       return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined, key: optString(o.key, 'key') };
     });
-    const events = await c.hub.ingestNotes(d, file, notes);
+    const events = await c.hub.events.ingestNotes(d, file, notes);
     return ok({ events: events.map((e) => e.event) });
   });
 
   // device notefiles
   r.add('POST', `${D}/notes/:file`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
-    await c.hub.addInbound(d.uid, c.params.file, optObject(b.body, 'body'), payloadOf(b.payload));
+    await c.hub.notes.addInbound(d.uid, c.params.file, optObject(b.body, 'body'), payloadOf(b.payload));
     return ok();
   });
   r.add('GET', `${D}/notes/:file`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const notes: JsonObject = {};
-    const list = await c.hub.store.notes(d.uid, c.params.file, c.bool('deleted'));
+    const list = await c.hub.notes.notes(d.uid, c.params.file, c.bool('deleted'));
     for (const n of list) notes[n.id] = noteJson(n);
     return ok({ total: list.filter((n) => !n.deleted).length, notes });
   });
   r.add('GET', `${D}/notes/:file/changes`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const max = c.str('max') === undefined ? undefined : c.int('max', 0, 1, 10000);
-    const r = await c.hub.noteChanges(d.uid, c.params.file, {
+    const r = await c.hub.notes.noteChanges(d.uid, c.params.file, {
       tracker: c.str('tracker'), max, start: c.bool('start'), stop: c.bool('stop'), deleted: c.bool('deleted'), delete: c.bool('delete'),
     });
     const notes: JsonObject = {};
@@ -293,79 +283,77 @@ export function apiRouter(): Router {
     return ok({ changes: r.changes, total: r.total, notes });
   });
   r.add('GET', `${D}/notes/:file/:note`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    return ok(noteJson(await c.hub.dbGet(d.uid, c.params.file, c.params.note, { deleted: c.bool('deleted'), delete: c.bool('delete') })));
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    return ok(noteJson(await c.hub.notes.dbGet(d.uid, c.params.file, c.params.note, { deleted: c.bool('deleted'), delete: c.bool('delete') })));
   });
   for (const [method, mode] of [['POST', 'create'], ['PUT', 'update']] as const) {
     r.add(method, `${D}/notes/:file/:note`, 'project', async (c) => {
-      const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+      const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
       const b = await c.body();
-      await c.hub.dbPut(d.uid, c.params.file, c.params.note, optObject(b.body, 'body'), payloadOf(b.payload), mode);
+      await c.hub.notes.dbPut(d.uid, c.params.file, c.params.note, optObject(b.body, 'body'), payloadOf(b.payload), mode);
       return ok();
     });
   }
   r.add('DELETE', `${D}/notes/:file/:note`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    await c.hub.dbDelete(d.uid, c.params.file, c.params.note);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    await c.hub.notes.dbDelete(d.uid, c.params.file, c.params.note);
     return ok();
   });
   r.add('GET', `${D}/files`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const info: JsonObject = {};
-    for (const f of await c.hub.store.notefiles(d.uid)) info[f.file] = { total: f.total };
+    for (const f of await c.hub.notes.notefiles(d.uid)) info[f.file] = { total: f.total };
     return ok({ info });
   });
 
   // environment variables
   const envBody = async (c: Ctx): Promise<unknown> => (await c.body()).environment_variables;
-  r.add('GET', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.store.envGet('project', c.project.uid) }));
-  r.add('PUT', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.envPut('project', c.project.uid, await envBody(c)) }));
+  r.add('GET', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.env.envGet('project', c.project.uid) }));
+  r.add('PUT', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.env.envPut('project', c.project.uid, await envBody(c)) }));
   r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => ok({
-    environment_variables: await c.hub.envDelete('project', c.project.uid, c.params.key),
+    environment_variables: await c.hub.env.envDelete('project', c.project.uid, c.params.key),
   }));
   r.add('GET', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
-    const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
-    return ok({ environment_variables: await c.hub.store.envGet('fleet', f.uid) });
+    const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
+    return ok({ environment_variables: await c.hub.env.envGet('fleet', f.uid) });
   });
   r.add('PUT', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
-    const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
-    return ok({ environment_variables: await c.hub.envPut('fleet', f.uid, await envBody(c)) });
+    const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
+    return ok({ environment_variables: await c.hub.env.envPut('fleet', f.uid, await envBody(c)) });
   });
   r.add('DELETE', `${P}/fleets/:fleet/environment_variables/:key`, 'project', async (c) => {
-    const f = await c.hub.fleetIn(c.project.uid, c.params.fleet);
-    return ok({ environment_variables: await c.hub.envDelete('fleet', f.uid, c.params.key) });
+    const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
+    return ok({ environment_variables: await c.hub.env.envDelete('fleet', f.uid, c.params.key) });
   });
   const deviceEnv = async (c: Ctx, uid: string): Promise<Reply> => ok({
-    environment_variables: await c.hub.store.envGet('device', uid),
-    environment_variables_env_default: await c.hub.store.envGet('device_default', uid),
-    environment_variables_effective: await c.hub.effectiveEnv(uid),
+    environment_variables: await c.hub.env.envGet('device', uid),
+    environment_variables_env_default: await c.hub.env.envGet('device_default', uid),
+    environment_variables_effective: await c.hub.env.effectiveEnv(uid),
   });
-  r.add('GET', `${D}/environment_variables`, 'project', async (c) => deviceEnv(c, (await c.hub.deviceIn(c.project.uid, c.params.device)).uid));
+  r.add('GET', `${D}/environment_variables`, 'project', async (c) => deviceEnv(c, (await c.hub.devices.deviceIn(c.project.uid, c.params.device)).uid));
   r.add('PUT', `${D}/environment_variables`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    await c.hub.envPut('device', d.uid, await envBody(c));
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    await c.hub.env.envPut('device', d.uid, await envBody(c));
     return deviceEnv(c, d.uid);
   });
   r.add('DELETE', `${D}/environment_variables/:key`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
-    await c.hub.envDelete('device', d.uid, c.params.key);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    await c.hub.env.envDelete('device', d.uid, c.params.key);
     return deviceEnv(c, d.uid);
   });
 
   // firmware and DFU
-  r.add('GET', `${P}/firmware`, 'project', async (c) => ok((await c.hub.store.firmware(c.project.uid, {
+  r.add('GET', `${P}/firmware`, 'project', async (c) => ok((await c.hub.firmware.firmware(c.project.uid, {
     type: c.str('firmwareType') ?? c.str('type'), filename: c.str('filename'), version: c.str('version'),
   })).map(firmwareJson)));
   r.add('PUT', `${P}/firmware/:type/:filename`, 'project', async (c) => {
     const data = await c.raw();
     if (!data.length) throw new HubError(400, 'the body must hold the firmware image');
-    return ok(firmwareJson(await c.hub.putFirmware(c.project.uid, firmwareType(c.params.type), c.params.filename, data,
+    return ok(firmwareJson(await c.hub.firmware.putFirmware(c.project.uid, firmwareType(c.params.type), c.params.filename, data,
       { version: c.str('version'), notes: c.str('notes') })));
   }, FIRMWARE_LIMIT);
   r.add('GET', `${P}/firmware/:type/:filename`, 'project', async (c) => {
-    const data = await c.hub.store.firmwareData(c.project.uid, firmwareType(c.params.type), c.params.filename);
-    if (!data) throw new HubError(404, `firmware not found: ${c.params.filename}`);
-    return { bytes: data };
+    return { bytes: await c.hub.firmware.firmwareData(c.project.uid, firmwareType(c.params.type), c.params.filename) };
   });
   for (const action of ['update', 'cancel'] as const) {
     r.add('POST', `${P}/dfu/:type/${action}`, 'project', async (c) => {
@@ -373,21 +361,14 @@ export function apiRouter(): Router {
       const b = await c.body();
       const filename = action === 'update' ? optString(b.filename, 'filename') ?? null : null;
       if (action === 'update' && !filename) throw new HubError(400, 'filename is required');
-      const uids = new Set(c.list('deviceUID') ?? []);
-      const tags = c.list('tag'), fleets = c.list('fleetUID');
-      if (tags || fleets) {
-        const { devices } = await c.hub.devices(c.project.uid, { tags, fleetUIDs: fleets }, 100000, 1);
-        for (const d of devices) uids.add(d.uid);
-      }
-      if (!uids.size) throw new HubError(400, 'name the devices: deviceUID, tag or fleetUID');
-      const recs = await c.hub.requestDfu(c.project.uid, type, [...uids], filename);
+      const recs = await c.hub.firmware.requestDfuFor(c.project.uid, type, { deviceUIDs: c.list('deviceUID'), tags: c.list('tag'), fleetUIDs: c.list('fleetUID') }, filename);
       return ok({ devices: recs.map((x) => x.deviceUID) });
     });
   }
   r.add('GET', `${D}/dfu/:type/status`, 'project', async (c) => {
-    const d = await c.hub.deviceIn(c.project.uid, c.params.device);
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const type = firmwareType(c.params.type);
-    const rec = await c.hub.store.dfu(d.uid, type);
+    const rec = await c.hub.firmware.dfuStatus(c.project.uid, d.uid, type);
     if (!rec) return ok({ device_uid: d.uid, type, status: 'idle' });
     return ok({ device_uid: d.uid, type, filename: rec.filename, status: rec.status, description: rec.text,
       requested: iso(rec.requested), updated: iso(rec.updated) });
@@ -407,20 +388,20 @@ export function apiRouter(): Router {
     return { label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
       files: optStrings(filter.files, 'http.filter.files'), disabled };
   };
-  r.add('GET', `${P}/routes`, 'project', async (c) => ok((await c.hub.store.routesOf(c.project.uid)).map(routeJson)));
+  r.add('GET', `${P}/routes`, 'project', async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
   r.add('POST', `${P}/routes`, 'project', async (c) => {
     const s = routeSpec(await c.body());
     if (!s.url) throw new HubError(400, 'http.url is required');
-    return ok(routeJson(await c.hub.putRoute(c.project.uid, { ...s, url: s.url })));
+    return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, url: s.url })));
   });
-  r.add('GET', `${P}/routes/:route`, 'project', async (c) => ok(routeJson(await c.hub.routeIn(c.project.uid, c.params.route))));
+  r.add('GET', `${P}/routes/:route`, 'project', async (c) => ok(routeJson(await c.hub.routes.routeIn(c.project.uid, c.params.route))));
   r.add('PUT', `${P}/routes/:route`, 'project', async (c) => {
-    const old = await c.hub.routeIn(c.project.uid, c.params.route);
+    const old = await c.hub.routes.routeIn(c.project.uid, c.params.route);
     const s = routeSpec(await c.body());
-    return ok(routeJson(await c.hub.putRoute(c.project.uid, { ...s, uid: old.uid, url: s.url ?? old.url })));
+    return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, uid: old.uid, url: s.url ?? old.url })));
   });
   r.add('DELETE', `${P}/routes/:route`, 'project', async (c) => {
-    await c.hub.store.deleteRoute((await c.hub.routeIn(c.project.uid, c.params.route)).uid);
+    await c.hub.routes.deleteRoute(c.project.uid, c.params.route);
     return ok();
   });
 

@@ -35,7 +35,7 @@ export const newId = (prefix: string): string => `${prefix}${randomUUID()}`;
  */
 let pool = Buffer.alloc(0);
 let poolAt = 0;
-export function uuid7(nowMs = Date.now()): string {
+export function uuid7(nowMs: number): string {
   // random bits come from a refilled pool: one randomBytes call per 400 UIDs, not per UID
   if (poolAt + 10 > pool.length) { pool = randomBytes(4000); poolAt = 0; }
   const b = Buffer.allocUnsafe(16);
@@ -63,7 +63,7 @@ export class RateLimiter {
 
   constructor(limit: RateLimit) { this.#limit = limit; }
 
-  take(account: string, nowMs = Date.now()): number {
+  take(account: string, nowMs: number): number {
     const minute = Math.floor(nowMs / 60000);
     const day = Math.floor(nowMs / 86400000);
     let w = this.#windows.get(account);
@@ -96,7 +96,7 @@ export class LoginThrottle {
   }
 
   /** 0 when the keys may try again, else seconds to wait. */
-  check(keys: string[], nowMs = Date.now()): number {
+  check(keys: string[], nowMs: number): number {
     let wait = 0;
     for (const k of keys) {
       const w = this.#live(k, nowMs);
@@ -105,7 +105,7 @@ export class LoginThrottle {
     return wait;
   }
 
-  fail(keys: string[], nowMs = Date.now()): void {
+  fail(keys: string[], nowMs: number): void {
     for (const k of keys) {
       const w = this.#live(k, nowMs);
       if (w) { w.count++; continue; }
@@ -130,7 +130,7 @@ export class LoginThrottle {
 }
 
 /** "30d", "12h", "45m", "3600s", "never", or an ISO date -> unix seconds (null = never). */
-export function parseExpiry(text: string | undefined, now = Date.now() / 1000): number | null {
+export function parseExpiry(text: string | undefined, now: number): number | null {
   if (text === undefined || text === 'never') return null;
   const m = /^(\d+)([smhd])$/.exec(text);
   if (m) return now + Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];

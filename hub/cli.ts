@@ -96,36 +96,36 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'user create': return withHub(flags, async (hub) => {
       const password = flags.password ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
-      const u = await hub.createUser(need(flags, 'user'), password);
+      const u = await hub.accounts.createUser(need(flags, 'user'), password);
       console.log(`user ${u.username} created${flags.password ? '' : `; password: ${password}`}`);
       return 0;
     });
     case 'token create': return withHub(flags, async (hub) => {
-      const t = await hub.createToken(need(flags, 'user'), { expires: flags.expires, name: flags.name });
+      const t = await hub.accounts.createToken(need(flags, 'user'), { expires: flags.expires, name: flags.name });
       console.log(t.token);
       console.error(`token id ${t.id}, ${t.expires === null ? 'never expires' : `expires ${new Date(t.expires * 1000).toISOString()}`}`);
       return 0;
     });
     case 'token revoke': return withHub(flags, async (hub) => {
-      if (!(await hub.revokeToken(need(flags, 'token')))) throw new Error('no such token');
+      if (!(await hub.accounts.revokeToken(need(flags, 'token')))) throw new Error('no such token');
       console.log('revoked');
       return 0;
     });
     case 'project create': return withHub(flags, async (hub) => {
-      console.log((await hub.createProject(need(flags, 'user'), need(flags, 'label'))).uid);
+      console.log((await hub.projects.createProject(need(flags, 'user'), need(flags, 'label'))).uid);
       return 0;
     });
     case 'product create': return withHub(flags, async (hub) => {
-      console.log((await hub.createProduct(need(flags, 'project'), need(flags, 'uid'), flags.label)).uid);
+      console.log((await hub.projects.createProduct(need(flags, 'project'), need(flags, 'uid'), flags.label)).uid);
       return 0;
     });
     case 'client create': return withHub(flags, async (hub) => {
-      const c = await hub.createClient(need(flags, 'project'));
+      const c = await hub.accounts.createClient(need(flags, 'project'));
       console.log(`client_id=${c.clientId}\nclient_secret=${c.clientSecret}`);
       return 0;
     });
     case 'route create': return withHub(flags, async (hub) => {
-      const r = await hub.putRoute(need(flags, 'project'), {
+      const r = await hub.routes.putRoute(need(flags, 'project'), {
         url: need(flags, 'url'), label: flags.label, files: flags.files ? flags.files.split(',') : undefined,
       });
       console.log(r.uid);

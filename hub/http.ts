@@ -131,7 +131,7 @@ export class Router {
     const query = new URLSearchParams(qs);
     const v1 = segs[0] === 'v1';
     // /v1 answers 401 before anything else, so unauthenticated callers learn nothing about routes
-    const principal = v1 ? await hub.authenticate(bearer(req)) : undefined;
+    const principal = v1 ? await hub.accounts.authenticate(bearer(req)) : undefined;
     const matches = this.#match(segs);
     if (!matches.length) throw new HubError(404, `no such route: ${req.method} ${path}`);
     const m = matches.find((x) => x.route.method === req.method);
@@ -142,10 +142,10 @@ export class Router {
     const route = m.route;
     const ctx = new Ctx(hub, req, m.params, query, route.limit);
     if (route.access !== 'none') {
-      ctx.principal = principal ?? await hub.authenticate(bearer(req));
-      const wait = hub.rateLimit(ctx.principal);
+      ctx.principal = principal ?? await hub.accounts.authenticate(bearer(req));
+      const wait = hub.accounts.rateLimit(ctx.principal);
       if (wait > 0) throw new RateError(wait);
-      if (route.access === 'project') ctx.project = await hub.authorize(ctx.principal, m.params.project);
+      if (route.access === 'project') ctx.project = await hub.projects.authorize(ctx.principal, m.params.project);
     }
     return route.handler(ctx);
   }

@@ -90,13 +90,13 @@ export class RouteDelivery {
     try {
       do {
         this.#again = false;
-        const now = Date.now() / 1000;
-        for (const r of await this.#hub.store.dueRoutes(now)) {
+        const now = this.#hub.now() / 1000;
+        for (const r of await this.#hub.routes.dueRoutes(now)) {
           if (this.#stopped || this.#inFlight >= this.#o.concurrency) break;
           if (this.#busy.has(r.routeUID)) continue;
           const room = Math.min(this.#o.perRoute, this.#o.perProject - (this.#perProject.get(r.projectUID) ?? 0), this.#o.concurrency - this.#inFlight);
           if (room <= 0) continue;
-          const due = await this.#hub.store.dueDeliveries(now, room, r.routeUID);
+          const due = await this.#hub.routes.dueDeliveries(now, room, r.routeUID);
           if (due.length) this.#send(r.routeUID, r.projectUID, due);
         }
       } while (this.#again && !this.#stopped);
@@ -129,12 +129,12 @@ export class RouteDelivery {
 
   async #deliver(d: DeliveryRecord): Promise<void> {
     const error = await this.#post(d.url, d.headers, d.eventJSON);
-    if (error === null) return this.#hub.store.deliveryDone(d.id);
+    if (error === null) return this.#hub.routes.deliveryDone(d.id);
     // cut short by stop(): due again after a restart, not a failed attempt
     if (this.#stopped) return;
     const failures = d.attempts + 1;
     const dead = failures >= this.#o.maxAttempts;
-    return this.#hub.store.deliveryRetry(d.id, (Date.now() + this.delayAfter(failures)) / 1000, error, dead);
+    return this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), error, dead);
   }
 
   /** null on a 2xx answer, else what went wrong. */

@@ -7,7 +7,7 @@ import { Hub, type HubOptions } from './hub';
 import { apiRouter } from './api';
 import { clientError } from './http';
 import { RouteDelivery, type DeliveryOptions } from './routes';
-import { SqliteStore } from './store/sqlite';
+import { SqliteStore, type SqliteStoreOptions } from './store/sqlite';
 import type { Store } from './store/types';
 import { DeviceListener, type DeviceListenerOptions } from './sync/listener';
 
@@ -53,19 +53,19 @@ export interface RunningHub {
 export interface BootstrapInfo { username: string; password: string; token: string; projectUID: string; productUID: string }
 
 /** Opens the hub's database in its data directory (migrating it if needed). */
-export function openStore(dataDir = DEFAULT_DATA_DIR): SqliteStore {
-  return new SqliteStore(join(resolve(dataDir), DATABASE_FILE));
+export function openStore(dataDir = DEFAULT_DATA_DIR, opts: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(join(resolve(dataDir), DATABASE_FILE), opts);
 }
 
 /** First start on an empty database: an admin, a project and a product, so there is something to log into. */
 export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapInfo | undefined> {
-  if ((await hub.store.countUsers()) > 0) return undefined;
+  if (await hub.accounts.hasUsers()) return undefined;
   const username = 'admin';
   const pw = password ?? randomBytes(12).toString('base64url');
-  await hub.createUser(username, pw);
-  const project = await hub.createProject(username, 'Default project');
-  const product = await hub.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
-  const { token } = await hub.createToken(username, { name: 'bootstrap' });
+  await hub.accounts.createUser(username, pw);
+  const project = await hub.projects.createProject(username, 'Default project');
+  const product = await hub.projects.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
+  const { token } = await hub.accounts.createToken(username, { name: 'bootstrap' });
   return { username, password: pw, token, projectUID: project.uid, productUID: product.uid };
 }
 
@@ -88,7 +88,7 @@ export function keepServing(log: (line: string) => void): void {
 
 export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const store = opts.store ?? openStore(opts.dataDir);
+  const store = opts.store ?? openStore(opts.dataDir, { now: opts.now });
   const hub = new Hub(store, opts);
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
   const router = apiRouter();

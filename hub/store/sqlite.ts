@@ -36,6 +36,8 @@ function privateFiles(file: string): void {
 export interface SqliteStoreOptions {
   /** Reader threads for event queries (default 2); 0 runs them on the calling thread. */
   readers?: number;
+  /** The clock, ms since the epoch (default Date.now): the hub's, so stored times agree with it. */
+  now?: () => number;
 }
 
 export class SqliteStore implements Store {
@@ -43,8 +45,10 @@ export class SqliteStore implements Store {
   readonly #stmts = new Map<string, Database.Statement>();
   /** event queries run here, off the event loop (not for ':memory:', which only this connection sees) */
   readonly #reader: ReaderPool | null;
+  readonly #now: () => number;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
+    this.#now = opts.now ?? Date.now;
     if (file !== ':memory:') privateFiles(file);
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
@@ -87,7 +91,7 @@ export class SqliteStore implements Store {
 
   // ---- users and access
   async createUser(username: string, passwordHash: string): Promise<UserRecord> {
-    const created = Date.now() / 1000;
+    const created = this.#now() / 1000;
     const r = this.#run('INSERT INTO users (username, password_hash, created) VALUES (?,?,?)', username, passwordHash, created);
     return { id: Number(r.lastInsertRowid), username, created };
   }
@@ -284,7 +288,7 @@ export class SqliteStore implements Store {
   }
   async deleteDevice(uid: string): Promise<void> {
     this.#db.transaction(() => {
-      this.#run('INSERT OR REPLACE INTO deleted_devices (uid, project_uid, deleted) SELECT uid, project_uid, ? FROM devices WHERE uid = ?', Date.now() / 1000, uid);
+      this.#run('INSERT OR REPLACE INTO deleted_devices (uid, project_uid, deleted) SELECT uid, project_uid, ? FROM devices WHERE uid = ?', this.#now() / 1000, uid);
       this.#purgeDevice(uid);
     })();
   }
@@ -316,7 +320,7 @@ export class SqliteStore implements Store {
     if (!r) throw new Error(`no device ${deviceUID}`);
     const rec: NoteRecord = {
       file, id: n.id, body: n.deleted ? null : n.body ?? null, payload: n.deleted ? null : n.payload ?? null,
-      time: n.time ?? Date.now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
+      time: n.time ?? this.#now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
     };
     this.#run(`INSERT OR REPLACE INTO notes (device_uid, file, id, body, payload, time, deleted, change, origin, delivered)
       VALUES (?,?,?,?,?,?,?,?,?,0)`, deviceUID, file, rec.id, rec.body === null ? null : JSON.stringify(rec.body),
@@ -374,7 +378,7 @@ export class SqliteStore implements Store {
   #insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): EventRecord[] {
     const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
-    const now = Date.now() / 1000;
+    const now = this.#now() / 1000;
     const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
       VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`);
     const enq = this.#q('INSERT INTO deliveries (route_uid, event_uid, next_at) VALUES (?,?,?)');
@@ -497,7 +501,7 @@ export class SqliteStore implements Store {
     })();
   }
   #envTouched(scope: EnvScope, ownerUID: string): void {
-    this.#run('INSERT OR REPLACE INTO env_meta (scope, owner_uid, modified) VALUES (?,?,?)', scope, ownerUID, Date.now() / 1000);
+    this.#run('INSERT OR REPLACE INTO env_meta (scope, owner_uid, modified) VALUES (?,?,?)', scope, ownerUID, this.#now() / 1000);
   }
   async envModified(scope: EnvScope, ownerUID: string): Promise<number | null> {
     const r = this.#get('SELECT modified FROM env_meta WHERE scope = ? AND owner_uid = ?', scope, ownerUID);

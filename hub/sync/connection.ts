@@ -14,7 +14,6 @@ import {
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
 import { acceptNotes } from '../../src/sync/tracker';
-import { deviceUidError } from '../../src/rules/names';
 import { parseTemplate, type Template } from '../../src/template';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
 import type { DeviceRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
@@ -44,7 +43,6 @@ class Refusal extends Error {
 interface FileState { template: number; acked: number; sent: number }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const random = { bytes: (n: number): Uint8Array => new Uint8Array(randomBytes(n)) };
 
 export class DeviceConnection {
@@ -74,23 +72,24 @@ export class DeviceConnection {
   /** Notefiles this hub left out of the session (SKIP sent): their NOTES are answered, not applied. */
   #skipped = new Set<string>();
   // liveness
-  #lastRx = Date.now();
+  #lastRx: number;
   #pingOut = false;
   #timer: NodeJS.Timeout;
 
   constructor(ctx: ConnectionContext, socket: Socket) {
     this.#ctx = ctx;
     this.#socket = socket;
+    this.#lastRx = ctx.hub.now();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.#lastRx = Date.now();
+      this.#lastRx = this.#ctx.hub.now();
       socket.pause();
       this.#run(() => this.#receive(chunk), () => { if (!this.#ended) socket.resume(); });
     });
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => this.#finish('link closed'));
     const tick = Math.max(10, Math.min(1000, ctx.limits.pingIdleMs / 4));
-    const started = Date.now();
+    const started = ctx.hub.now();
     this.#timer = setInterval(() => this.#tick(started), tick);
     this.#timer.unref();
   }
@@ -131,7 +130,7 @@ export class DeviceConnection {
   }
 
   #tick(started: number): void {
-    const now = Date.now();
+    const now = this.#ctx.hub.now();
     const { handshakeMs, pingIdleMs, deadIdleMs } = this.#ctx.limits;
     if (this.#session?.state !== 'established') {
       if (now - started > handshakeMs) this.#end('handshake timeout');
@@ -157,7 +156,7 @@ export class DeviceConnection {
       this.#pre = [];
       const lookup: DeviceLookup = hello === null ? { status: 'refuse', code: 'protocol', text: 'the stream must begin with HELLO' } : await this.#lookup(hello);
       this.#hello = hello ?? undefined;
-      this.#session = new HubSession({ hubEpoch: this.#hubEpoch, random, now: () => Date.now(), lookup: () => lookup });
+      this.#session = new HubSession({ hubEpoch: this.#hubEpoch, random, now: () => this.#ctx.hub.now(), lookup: () => lookup });
       chunk = all;
     }
     const out = this.#session.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
@@ -195,54 +194,31 @@ export class DeviceConnection {
    * deleted, product). A device belongs to the project of the product it announces.
    */
   async #lookup(h: HelloMessage): Promise<DeviceLookup> {
-    const { hub, tofu } = this.#ctx;
-    const product = await hub.store.product(h.product);
-    if (!product) return { status: 'refuse', code: 'product', text: `product not found: ${h.product}` };
-    const project = product.projectUID;
-    if (await hub.store.isDeletedDevice(h.uid, project)) return { status: 'refuse', code: 'auth', text: 'device deleted' };
-    const d = await hub.store.device(h.uid);
-    const secret = d && (await hub.deviceSecret(h.uid));
-    // a record without a secret made by another project is no claim on this device (it is replaced, TOFU only)
-    const mine = d && (secret || d.projectUID === project) ? d : null;
-    if (mine) {
-      if (mine.disabled) return { status: 'refuse', code: 'auth', text: 'device disabled' };
-      const { cardEpoch, hubEpoch } = await hub.store.syncDevice(h.uid);
-      if (hubEpoch) this.#hubEpoch = unhex(hubEpoch);
-      else if (secret) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
-      if (secret) return { status: 'known', secret: unhex(secret), project, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) };
-      // created through the API (an operator admitted it) without a secret: its first connection
-      // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
-      return { status: 'provision', project };
-    }
-    if (!tofu) return { status: 'refuse', code: 'auth', text: 'unknown device and provisioning is off' };
-    const uidError = deviceUidError(h.uid);
-    if (uidError !== undefined) return { status: 'refuse', code: 'auth', text: uidError };
-    return { status: 'provision', project };
+    const { lookup, hubEpoch } = await this.#ctx.hub.deviceSync.lookup(h, this.#ctx.tofu, this.#hubEpoch);
+    this.#hubEpoch = hubEpoch;
+    return lookup;
   }
 
   /** Authenticated: record a provisioned device, the card epoch (reset), the session. Before WELCOME goes out. */
   async #established(info: HubEstablishedInfo): Promise<void> {
     const { hub, tofu } = this.#ctx;
     const h = info.hello;
-    const now = Date.now() / 1000;
+    const now = hub.now() / 1000;
     const refuse = (e: unknown): never => {
       throw e instanceof HubError ? new Refusal(e.status === 404 ? 'product' : 'auth', e.message) : e;
     };
     // the secret is recorded once, with the device, atomically: a handshake held open since before
     // another connection provisioned this UID is refused here (docs/SYNC.md 4.4 "Identity")
-    if (info.secret) await hub.admitDevice(h.product, h.uid, { sn: h.sn || undefined, secret: hex(info.secret), replaceForeign: tofu }).catch(refuse);
-    else await hub.followProduct(h.uid, h.product).catch(refuse);
-    if (info.provisioned) await hub.store.setHubEpoch(h.uid, hex(this.#hubEpoch));
-    await hub.store.updateDevice(h.uid, { sn: h.sn || undefined, lastActivity: now });
-    const device = await hub.device(h.uid);
+    if (info.secret) await hub.devices.admitDevice(h.product, h.uid, { sn: h.sn || undefined, secret: hex(info.secret), replaceForeign: tofu }).catch(refuse);
+    else await hub.devices.followProduct(h.uid, h.product).catch(refuse);
+    const device = await hub.deviceSync.connected(h, { provisioned: info.provisioned, hubEpoch: this.#hubEpoch });
     if (device.disabled) throw new Refusal('auth', 'device disabled');
-    await hub.store.setCardEpoch(h.uid, hex(info.cardEpoch), info.cardReset);
     this.#device = device;
     this.#record = {
       uid: randomUUID(), deviceUID: device.uid, started: now, ended: null, remote: `${this.#socket.remoteAddress}:${this.#socket.remotePort}`,
       tls: this.#ctx.tls, features: info.features, notesUp: 0, notesDown: 0, reason: null,
     };
-    await hub.store.putSyncSession(this.#record);
+    await hub.deviceSync.begin(device, info.cardEpoch, info.cardReset, this.#record);
     await this.#ctx.register(device.uid, this);
     this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}`);
   }
@@ -291,7 +267,7 @@ export class DeviceConnection {
     this.#catalog = [];
     this.#catalogDone = true;
     this.#cardEnv = envModified;
-    this.#upUntil = new Map(Object.entries((await hub.store.syncDevice(uid)).upUntil));
+    this.#upUntil = new Map(Object.entries(await hub.deviceSync.upUntil(uid)));
     this.#files.clear();
     this.#inFlight = 0;
     const reply: CatalogReplyEntry[] = [];
@@ -302,7 +278,7 @@ export class DeviceConnection {
         continue;
       }
       this.#files.set(f.name, { template: f.template, acked: f.downUntil, sent: f.downUntil });
-      const needTemplate = f.template !== 0 && (await hub.store.template(uid, f.name, f.template)) === null;
+      const needTemplate = f.template !== 0 && (await hub.deviceSync.template(uid, f.name, f.template)) === null;
       let pending = 0;
       if (DeviceConnection.#down(f.name)) {
         if (notefileKind(f.name) === 'qi') await this.#delivered(f.name, f.downUntil); // an ACK lost with the link
@@ -310,7 +286,7 @@ export class DeviceConnection {
       }
       reply.push({ name: f.name, upUntil: this.#upUntil.get(f.name) ?? 0, needTemplate, pending });
     }
-    for (const { file } of await hub.store.notefiles(uid)) {
+    for (const { file } of await hub.deviceSync.notefiles(uid)) {
       if (this.#files.has(file) || !DeviceConnection.#down(file) || refusedName(file) !== undefined) continue;
       this.#files.set(file, { template: 0, acked: 0, sent: 0 });
       const pending = (await this.#pending(file, 0)).length;
@@ -330,7 +306,7 @@ export class DeviceConnection {
     const text = Buffer.from(definition).toString('utf8');
     let template: Template;
     try { template = parseTemplate(text); } catch (e) { return this.#skip(name, `bad template: ${e instanceof Error ? e.message : String(e)}`); }
-    await this.#ctx.hub.store.putTemplate(this.#device!.uid, name, version, text);
+    await this.#ctx.hub.deviceSync.putTemplate(this.#device!.uid, name, version, text);
     this.#templates.set(`${name}/${version}`, template);
     const f = this.#files.get(name);
     if (f) f.template = version;
@@ -343,7 +319,7 @@ export class DeviceConnection {
     const key = `${name}/${version}`;
     let t = this.#templates.get(key);
     if (!t) {
-      const text = await this.#ctx.hub.store.template(this.#device!.uid, name, version);
+      const text = await this.#ctx.hub.deviceSync.template(this.#device!.uid, name, version);
       if (text === null) return undefined;
       t = parseTemplate(text);
       this.#templates.set(key, t);
@@ -392,10 +368,10 @@ export class DeviceConnection {
         continue;
       }
       const acked = this.#files.get(m.name)?.acked ?? 0;
-      writes.push(...resolveDbChange(n.id!, await hub.store.note(device.uid, m.name, n.id!), n, w.counter, acked));
+      writes.push(...resolveDbChange(n.id!, await hub.deviceSync.note(device.uid, m.name, n.id!), n, w.counter, acked));
       if (!n.deleted) events.push(toEvent(n, key));
     }
-    if (stored > stored0 || apply.length) await hub.commitUpload(device, m.name, stored, events, writes, { session: this.#record!.uid });
+    if (stored > stored0 || apply.length) await hub.deviceSync.commitUpload(device, m.name, stored, events, writes, { session: this.#record!.uid });
     this.#upUntil.set(m.name, stored);
     this.#record!.notesUp += apply.length;
     if (refused !== undefined) this.#skip(m.name, refused);
@@ -434,16 +410,13 @@ export class DeviceConnection {
   }
 
   /** The card committed the .qi notes up to `until`: they leave the hub. */
-  async #delivered(file: string, until: number): Promise<void> {
-    const uid = this.#device!.uid;
-    const done = (await this.#ctx.hub.store.changesSince(uid, 0, { file, origin: 'hub' })).filter((n) => n.change <= until);
-    if (done.length) await this.#ctx.hub.markDelivered(uid, done.map((n) => ({ file, id: n.id })));
+  #delivered(file: string, until: number): Promise<void> {
+    return this.#ctx.hub.deviceSync.delivered(this.#device!.uid, file, until);
   }
 
   /** Hub changes of a down notefile after `since` (the card's own edits are never echoed). */
-  async #pending(file: string, since: number): Promise<NoteRecord[]> {
-    const notes = await this.#ctx.hub.store.changesSince(this.#device!.uid, since, { file, origin: 'hub' });
-    return notefileKind(file) === 'qi' ? notes.filter((n) => !n.deleted) : notes;
+  #pending(file: string, since: number): Promise<NoteRecord[]> {
+    return this.#ctx.hub.deviceSync.pending(this.#device!.uid, file, since);
   }
 
   /** Down: NOTES frames while fewer than LIMITS.inFlight are unacknowledged; DONE once all are out. */
@@ -485,8 +458,8 @@ export class DeviceConnection {
   async #sendEnv(pushed: boolean): Promise<void> {
     const { hub } = this.#ctx;
     const uid = this.#device!.uid;
-    const modified = Math.floor(await hub.envModified(uid));
-    const vars = await hub.effectiveEnv(uid);
+    const modified = Math.floor(await hub.env.envModified(uid));
+    const vars = await hub.env.effectiveEnv(uid);
     const text = JSON.stringify(vars);
     if (pushed ? text === this.#envSent : modified === this.#cardEnv) return;
     try {
@@ -547,11 +520,11 @@ export class DeviceConnection {
     clearInterval(this.#timer);
     const rec = this.#record;
     if (!rec || rec.ended !== null) return;
-    rec.ended = Date.now() / 1000;
+    rec.ended = this.#ctx.hub.now() / 1000;
     rec.reason = reason;
     this.#ctx.unregister(rec.deviceUID, this);
     this.#ctx.log(`device ${rec.deviceUID} disconnected: ${reason}`);
-    void this.#ctx.hub.store.putSyncSession(rec).catch(() => undefined); // the database may be closing
+    void this.#ctx.hub.deviceSync.end(rec).catch(() => undefined); // the database may be closing
   }
 }
 

@@ -5,7 +5,7 @@
 import { resolveConflict, type NoteVersion } from '../../src/rules/conflict';
 import type { WireNote } from '../../src/sync/notes';
 import { unpackNote, type Template } from '../../src/template';
-import type { IngestNote } from '../hub';
+import type { IngestNote } from '../services/events';
 import type { JsonObject, NoteInput, NoteRecord } from '../store/types';
 
 /** A note received from the card, templated records expanded: what the hub stores of it. */

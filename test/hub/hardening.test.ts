@@ -56,8 +56,8 @@ describe('noisy neighbours: event reads', () => {
     h = await startHub({ dataDir: dir, port: 0, ...quiet });
     tok = h.bootstrap!.token;
     base = `${h.url}/v1/projects/${h.bootstrap!.projectUID}`;
-    await h.hub.provisionDevice(h.bootstrap!.productUID, 'dev:deep', { sn: 'deep' });
-    await h.hub.ingestNotes('dev:deep', 'a.qo', Array.from({ length: 30 }, (_, i) => ({ body: { i }, when: 1700000000 + i })));
+    await h.hub.devices.provisionDevice(h.bootstrap!.productUID, 'dev:deep', { sn: 'deep' });
+    await h.hub.events.ingestNotes('dev:deep', 'a.qo', Array.from({ length: 30 }, (_, i) => ({ body: { i }, when: 1700000000 + i })));
   });
   afterAll(async () => { await h.close(); removeDir(dir); });
 
@@ -104,15 +104,15 @@ describe('noisy neighbours: one tenant\'s heavy reads do not hold up another ten
   beforeAll(async () => {
     dir = tempDir('noisy');
     const hub = new Hub(openStore(dir));
-    await hub.createUser('alice', 'alice-password');
-    await hub.createUser('bob', 'bob-password');
-    t.pa = (await hub.createProject('alice', 'A')).uid;
-    t.pb = (await hub.createProject('bob', 'B')).uid;
-    t.a = (await hub.createToken('alice')).token;
-    t.b = (await hub.createToken('bob')).token;
-    const prodB = await hub.createProduct(t.pb, 'com.example.bob:b');
-    await hub.provisionDevice(prodB.uid, 'dev:b1', { sn: 'b1' });
-    await hub.ingestNotes('dev:b1', 'b.qo', [{ body: { mine: true } }]);
+    await hub.accounts.createUser('alice', 'alice-password');
+    await hub.accounts.createUser('bob', 'bob-password');
+    t.pa = (await hub.projects.createProject('alice', 'A')).uid;
+    t.pb = (await hub.projects.createProject('bob', 'B')).uid;
+    t.a = (await hub.accounts.createToken('alice')).token;
+    t.b = (await hub.accounts.createToken('bob')).token;
+    const prodB = await hub.projects.createProduct(t.pb, 'com.example.bob:b');
+    await hub.devices.provisionDevice(prodB.uid, 'dev:b1', { sn: 'b1' });
+    await hub.events.ingestNotes('dev:b1', 'b.qo', [{ body: { mine: true } }]);
     await hub.close();
     // tenant A: 300,000 events, written straight into the table (the API would take minutes)
     const db = new Database(join(dir, DATABASE_FILE));
@@ -198,12 +198,12 @@ describe('noisy neighbours: route delivery', () => {
     const okUrl = `http://127.0.0.1:${(ok.server.address() as AddressInfo).port}/in`;
     const hub = h.hub;
     ids.pa = h.bootstrap!.projectUID;
-    await hub.provisionDevice(h.bootstrap!.productUID, 'dev:a', { sn: 'a' });
-    for (let i = 0; i < 5; i++) await hub.putRoute(ids.pa, { url: `${hungUrl}/${i}`, label: `slow ${i}` });
-    await hub.createUser('bob', 'bob-password');
-    ids.pb = (await hub.createProject('bob', 'B')).uid;
-    await hub.provisionDevice((await hub.createProduct(ids.pb, 'com.example.bob:b')).uid, 'dev:b', { sn: 'b' });
-    await hub.putRoute(ids.pb, { url: okUrl, label: 'fast' });
+    await hub.devices.provisionDevice(h.bootstrap!.productUID, 'dev:a', { sn: 'a' });
+    for (let i = 0; i < 5; i++) await hub.routes.putRoute(ids.pa, { url: `${hungUrl}/${i}`, label: `slow ${i}` });
+    await hub.accounts.createUser('bob', 'bob-password');
+    ids.pb = (await hub.projects.createProject('bob', 'B')).uid;
+    await hub.devices.provisionDevice((await hub.projects.createProduct(ids.pb, 'com.example.bob:b')).uid, 'dev:b', { sn: 'b' });
+    await hub.routes.putRoute(ids.pb, { url: okUrl, label: 'fast' });
   });
   afterAll(async () => {
     hung.close();
@@ -214,11 +214,11 @@ describe('noisy neighbours: route delivery', () => {
 
   it('a hung route delays neither another tenant\'s route nor more than its project\'s share of deliveries', async () => {
     // tenant A's five routes hang on its first events
-    await h.hub.ingestNotes('dev:a', 'a.qo', [{ body: { n: 1 } }, { body: { n: 2 } }]);
+    await h.hub.events.ingestNotes('dev:a', 'a.qo', [{ body: { n: 1 } }, { body: { n: 2 } }]);
     await within(hung.requests(2), 'tenant A\'s routes were never called');
     // tenant B's event is delivered while A's deliveries are still held open
     const got = ok.next();
-    await h.hub.ingestNotes('dev:b', 'b.qo', [{ body: { b: 1 } }]);
+    await h.hub.events.ingestNotes('dev:b', 'b.qo', [{ body: { b: 1 } }]);
     expect(await within(got, 'tenant B\'s delivery waited for tenant A\'s hung route')).toMatchObject({ device: 'dev:b', body: { b: 1 } });
     expect(hung.held.every((r) => !r.writableEnded)).toBe(true);
     // A's routes hold at most perProject (2) deliveries at once, however many are due
@@ -239,7 +239,7 @@ describe('login throttling', () => {
   const login = (username: string, password: string): Promise<Res> => call(`${h.url}/auth/login`, null, 'POST', { username, password });
 
   it('answers 429 with Retry-After after 5 failed logins for one user, even to the right password', async () => {
-    await h.hub.createUser('bob', 'bob-password');
+    await h.hub.accounts.createUser('bob', 'bob-password');
     for (let i = 0; i < 5; i++) expect((await login('admin', `wrong-${i}`)).status).toBe(401);
     const r = await login('admin', 'admin-password-1');
     expect(r.status).toBe(429);
@@ -259,7 +259,7 @@ describe('login throttling', () => {
   });
 
   it('throttles failed client-credential grants per client', async () => {
-    const c = await h.hub.createClient(h.bootstrap!.projectUID);
+    const c = await h.hub.accounts.createClient(h.bootstrap!.projectUID);
     const grant = (secret: string): Promise<Res> => call(`${h.url}/oauth2/token`, null, 'POST',
       `grant_type=client_credentials&client_id=${c.clientId}&client_secret=${secret}`, { 'Content-Type': 'application/x-www-form-urlencoded' });
     for (let i = 0; i < 5; i++) expect((await grant(`nope${i}`)).status).toBe(401);

@@ -55,10 +55,10 @@ afterAll(async () => {
 /** A second tenant: bob, his project and product. */
 async function bob(): Promise<{ tok: string; project: string; product: string }> {
   const user = `bob${++n}`;
-  await h.hub.createUser(user, 'bob-password-1');
-  const p = await h.hub.createProject(user, 'Bob project');
-  const prod = await h.hub.createProduct(p.uid, `com.example.${user}:thing`);
-  return { tok: (await h.hub.createToken(user)).token, project: p.uid, product: prod.uid };
+  await h.hub.accounts.createUser(user, 'bob-password-1');
+  const p = await h.hub.projects.createProject(user, 'Bob project');
+  const prod = await h.hub.projects.createProduct(p.uid, `com.example.${user}:thing`);
+  return { tok: (await h.hub.accounts.createToken(user)).token, project: p.uid, product: prod.uid };
 }
 
 describe('1: one connection failing never takes the hub down', () => {
@@ -106,7 +106,7 @@ describe('1: one connection failing never takes the hub down', () => {
       badTemplate(a, `${'é'.repeat(20)}.qo`);
       expect((await syncOnce(a, { port: port(), maxFrame: 256 })).refused?.code).toBe('protocol');
       // a refusal during establishment (plain REFUSE): a product that disables new devices
-      const prod = await h.hub.createProduct(project, `com.example.off:${'x'.repeat(100)}`, '', { disableDevicesByDefault: true });
+      const prod = await h.hub.projects.createProduct(project, `com.example.off:${'x'.repeat(100)}`, '', { disableDevicesByDefault: true });
       expect((await syncOnce(newCard(prod.uid), { port: port(), maxFrame: 256 })).refused?.code).toBe('auth');
       // an internal failure: its text stays in the hub's log, the card reads only "internal error"
       const b = newCard();
@@ -235,7 +235,7 @@ describe('2: TOFU, the secret is set once', () => {
     expect(await syncOnce(real, { port: port() })).toMatchObject({ provisioned: true, completed: true });
     const r = await held.answer();
     expect(r).toEqual({ established: false, refused: 'auth' });
-    expect(await h.hub.deviceSecret(real.uid)).toBe(hex(real.secret));
+    expect(await h.hub.devices.deviceSecret(real.uid)).toBe(hex(real.secret));
     real.add('data.qo', { mine: true });
     expect(await syncOnce(real, { port: port() })).toMatchObject({ established: true, completed: true });
   });
@@ -247,14 +247,14 @@ describe('2: TOFU, the secret is set once', () => {
     const hb = await holdHandshake(b);
     expect(await ha.answer()).toEqual({ established: true });
     expect(await hb.answer()).toEqual({ established: false, refused: 'auth' });
-    expect(await h.hub.deviceSecret(a.uid)).toBe(hex(a.secret));
+    expect(await h.hub.devices.deviceSecret(a.uid)).toBe(hex(a.secret));
   });
 
   it('the service never overwrites a secret', async () => {
     const uid = `dev:svc${++n}`;
-    await h.hub.provisionDevice(product, uid, { secret: 'aa' });
-    await h.hub.provisionDevice(product, uid, { secret: 'bb' });
-    expect(await h.hub.deviceSecret(uid)).toBe('aa');
+    await h.hub.devices.provisionDevice(product, uid, { secret: 'aa' });
+    await h.hub.devices.provisionDevice(product, uid, { secret: 'bb' });
+    expect(await h.hub.devices.deviceSecret(uid)).toBe('aa');
   });
 });
 
@@ -282,7 +282,7 @@ describe('3: a UID pre-provisioned by another project', () => {
     // now that it exists here, bob cannot pre-provision it again (through the API or the service)
     const again = await api(`/projects/${b.project}/devices/${card.uid}/provision`, 'POST', { product_uid: b.product }, b.tok);
     expect(again.status).toBe(409);
-    await expect(h.hub.provisionDevice(b.product, card.uid)).rejects.toMatchObject({ status: 409 });
+    await expect(h.hub.devices.provisionDevice(b.product, card.uid)).rejects.toMatchObject({ status: 409 });
     expect((await syncOnce(card, { port: port() })).completed).toBe(true);
   });
 
@@ -292,7 +292,7 @@ describe('3: a UID pre-provisioned by another project', () => {
     expect((await api(`/projects/${b.project}/devices/${card.uid}/provision`, 'POST', { product_uid: b.product }, b.tok)).status).toBe(200);
     expect((await api(`/projects/${b.project}/devices/${card.uid}`, 'DELETE', undefined, b.tok)).status).toBe(200);
     expect(await syncOnce(card, { port: port() })).toMatchObject({ provisioned: true, completed: true });
-    expect((await h.hub.device(card.uid)).projectUID).toBe(project);
+    expect((await h.hub.devices.device(card.uid)).projectUID).toBe(project);
     // a deletion by the device's own project still holds
     expect((await api(`/projects/${project}/devices/${card.uid}`, 'DELETE')).status).toBe(200);
     expect((await syncOnce(new CardState(card.uid, product), { port: port() })).refused?.code).toBe('auth');
@@ -303,7 +303,7 @@ describe('3: a UID pre-provisioned by another project', () => {
     expect(await syncOnce(card, { port: port() })).toMatchObject({ provisioned: true, completed: true });
     card.product = product;
     expect((await syncOnce(card, { port: port() })).refused?.code).toBe('auth');
-    expect((await h.hub.device(card.uid)).projectUID).toBe(c.project);
+    expect((await h.hub.devices.device(card.uid)).projectUID).toBe(c.project);
   });
 
   it('a deletion recorded before deletions were per project still holds everywhere', async () => {
@@ -327,14 +327,14 @@ describe('3: a UID pre-provisioned by another project', () => {
     const d = tempDir('attacks-tofu');
     const h2 = await startHub({ dataDir: d, port: 0, devicePort: 0, tofu: false, ...quiet });
     try {
-      await h2.hub.createUser('eve', 'eve-password-1');
-      const p = await h2.hub.createProject('eve', 'Eve project');
-      const prodE = await h2.hub.createProduct(p.uid, 'com.example.eve:x');
+      await h2.hub.accounts.createUser('eve', 'eve-password-1');
+      const p = await h2.hub.projects.createProject('eve', 'Eve project');
+      const prodE = await h2.hub.projects.createProduct(p.uid, 'com.example.eve:x');
       const card = new CardState('dev:victim', h2.bootstrap!.productUID);
-      await h2.hub.provisionDevice(prodE.uid, card.uid);
+      await h2.hub.devices.provisionDevice(prodE.uid, card.uid);
       expect((await syncOnce(card, { port: h2.devicePort! })).refused?.code).toBe('auth');
-      expect((await h2.hub.device(card.uid)).projectUID).toBe(p.uid);
-      expect(await h2.hub.deviceSecret(card.uid)).toBeNull();
+      expect((await h2.hub.devices.device(card.uid)).projectUID).toBe(p.uid);
+      expect(await h2.hub.devices.deviceSecret(card.uid)).toBeNull();
     } finally {
       await h2.close();
       removeDir(d);
@@ -346,8 +346,8 @@ describe('4: a product change', () => {
   it('moves the device to the project owning the announced product; history stays, new events carry the new product', async () => {
     const b = await bob();
     const card = newCard();
-    const fleet = await h.hub.createFleet(project, 'old fleet');
-    await h.hub.envPut('fleet', fleet.uid, { fleetVar: 'old project only' });
+    const fleet = await h.hub.projects.createFleet(project, 'old fleet');
+    await h.hub.env.envPut('fleet', fleet.uid, { fleetVar: 'old project only' });
     card.add('data.qo', { n: 1 });
     await syncOnce(card, { port: port() });
     await h.hub.store.setDeviceFleets(card.uid, [fleet.uid]);
@@ -379,7 +379,7 @@ describe('4: a product change', () => {
     await syncOnce(card, { port: port() });
     card.product = 'com.example.nobody:none';
     expect((await syncOnce(card, { port: port() })).refused?.code).toBe('product');
-    expect((await h.hub.device(card.uid)).productUID).toBe(product);
+    expect((await h.hub.devices.device(card.uid)).productUID).toBe(product);
   });
 });
 
@@ -399,7 +399,7 @@ describe('5: auto-provisioning fleets', () => {
     const card = newCard(`com.example.a:old${n}`);
     expect((await syncOnce(card, { port: port() })).completed).toBe(true);
     expect(card.env.vars).toEqual({});
-    expect((await h.hub.device(card.uid)).fleetUIDs).toEqual([]);
+    expect((await h.hub.devices.device(card.uid)).fleetUIDs).toEqual([]);
   });
 
   it('a deleted fleet does not break provisioning (sync or API), and no database text reaches anyone', async () => {
@@ -412,7 +412,7 @@ describe('5: auto-provisioning fleets', () => {
     const r = await syncOnce(card, { port: port() });
     expect(r.refused?.text ?? '').not.toMatch(/FOREIGN|constraint|SQLITE/i);
     expect(r).toMatchObject({ provisioned: true, completed: true });
-    expect((await h.hub.device(card.uid)).fleetUIDs).toEqual([keep]);
+    expect((await h.hub.devices.device(card.uid)).fleetUIDs).toEqual([keep]);
     const viaApi = await api(`/projects/${project}/devices/dev:api${++n}/provision`, 'POST', { product_uid: prodUID });
     expect(viaApi.status).toBe(200);
     expect(viaApi.body.fleet_uids).toEqual([keep]);

@@ -31,12 +31,12 @@ describe('exactly-once through the listener across cut links', () => {
   async function scenario(uid: string): Promise<CardState> {
     const card = new CardState(uid, product);
     card.provisionAllowed = false; // provisioned beforehand: it will not offer its secret
-    await h.hub.provisionDevice(product, uid, { secret: hex(card.secret) });
+    await h.hub.devices.provisionDevice(product, uid, { secret: hex(card.secret) });
     card.setTemplate('temps.qo', { n: 22, t: 14.1 });
     for (let i = 1; i <= UP; i++) card.add(i % 3 === 0 ? 'temps.qo' : 'sensors.qo', { n: i, t: i + 0.5 }, 1_700_000_000 + i);
     card.dbPut('state.db', 'x', { v: 1 }, 1_700_000_000);
     card.dbPut('state.db', 'y', { v: 2 }, 1_700_000_000);
-    for (let i = 1; i <= DOWN; i++) await h.hub.addInbound(uid, 'data.qi', { q: i }, undefined);
+    for (let i = 1; i <= DOWN; i++) await h.hub.notes.addInbound(uid, 'data.qi', { q: i }, undefined);
     return card;
   }
 
@@ -47,7 +47,7 @@ describe('exactly-once through the listener across cut links', () => {
     expect(card.file('sensors.qo').outbox.size + card.file('temps.qo').outbox.size).toBe(0);
     expect(card.applied.filter((a) => a.startsWith('data.qi/'))).toHaveLength(DOWN);
     expect([...card.file('data.qi').inbox.values()].map((n) => (n.body as { q: number }).q).sort((a, b) => a - b)).toEqual(Array.from({ length: DOWN }, (_, i) => i + 1));
-    expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
+    expect(await h.hub.store.pendingInbound(card.uid)).toEqual([]);
     const db = await h.hub.store.notes(card.uid, 'state.db', false);
     expect(db.map((n) => [n.id, n.body])).toEqual([['x', { v: 1 }], ['y', { v: 2 }]]);
     expect([...card.file('state.db').db.values()].every((d) => !d.dirty)).toBe(true);

@@ -59,7 +59,7 @@ describe('handshake', () => {
     const r = await syncOnce(impostor, { port: port() });
     expect(r).toMatchObject({ established: false, refused: { code: 'auth' } });
     expect(await events(card.uid, 'sensors.qo')).toEqual([]);
-    expect(await h.hub.deviceSecret(card.uid)).toBe(Buffer.from(card.secret).toString('hex'));
+    expect(await h.hub.devices.deviceSecret(card.uid)).toBe(Buffer.from(card.secret).toString('hex'));
     // an impostor that does offer a secret is refused the same way: the hub never re-provisions a known device
     const offering = await syncOnce(new CardState(card.uid, product), { port: port() });
     expect(offering.refused?.code).toBe('auth');
@@ -131,7 +131,7 @@ describe('handshake', () => {
       expect(r.refused?.code).toBe('auth');
       expect(await h2.hub.store.device('dev:new')).toBeNull();
       // a device an operator created through the API joins on its first connection
-      await h2.hub.provisionDevice(h2.bootstrap!.productUID, 'dev:admitted');
+      await h2.hub.devices.provisionDevice(h2.bootstrap!.productUID, 'dev:admitted');
       const admitted = new CardState('dev:admitted', h2.bootstrap!.productUID);
       expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: true, completed: true });
       expect(await syncOnce(admitted, { port: h2.devicePort! })).toMatchObject({ provisioned: false, completed: true });
@@ -225,7 +225,7 @@ describe('exchange', () => {
     const inbox = [...card.file('data.qi').inbox.values()];
     expect(inbox.map((x) => x.body)).toEqual([{ cmd: 'go' }]);
     expect(Array.from(inbox[0].payload!)).toEqual([1, 2]);
-    expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
+    expect(await h.hub.store.pendingInbound(card.uid)).toEqual([]);
     await syncOnce(card, { port: port() });
     expect(card.applied).toHaveLength(1);
   });
@@ -305,7 +305,7 @@ describe('exchange', () => {
     expect(h.listener!.connected).toContain(card.uid);
     await link.stop();
     expect(card.applied).toHaveLength(1);
-    expect(await h.hub.pendingInbound(card.uid)).toEqual([]);
+    expect(await h.hub.store.pendingInbound(card.uid)).toEqual([]);
   });
 
   it('respects a card that announces the smallest frame (256): catalogue and notes split to fit', async () => {

@@ -46,26 +46,26 @@ beforeAll(async () => {
   T.admin = boot.token;
   ids.project = boot.projectUID;
   ids.device = 'dev:sec1';
-  await h.provisionDevice(boot.productUID, ids.device, { sn: 's1' });
-  ids.fleet = (await h.createFleet(ids.project, 'f')).uid;
-  ids.route = (await h.putRoute(ids.project, { url: 'http://127.0.0.1:9/never' })).uid;
-  await h.ingestNotes(ids.device, 'data.qo', [{ body: { secret: 'A-data' } }]);
-  await h.dbPut(ids.device, 'x.db', 'n1', { v: 1 }, undefined, 'create');
-  await h.envPut('project', ids.project, { k: 'v' });
-  await h.putFirmware(ids.project, 'host', 'f.bin', new Uint8Array([1, 2, 3]), { version: '1' });
+  await h.devices.provisionDevice(boot.productUID, ids.device, { sn: 's1' });
+  ids.fleet = (await h.projects.createFleet(ids.project, 'f')).uid;
+  ids.route = (await h.routes.putRoute(ids.project, { url: 'http://127.0.0.1:9/never' })).uid;
+  await h.events.ingestNotes(ids.device, 'data.qo', [{ body: { secret: 'A-data' } }]);
+  await h.notes.dbPut(ids.device, 'x.db', 'n1', { v: 1 }, undefined, 'create');
+  await h.env.envPut('project', ids.project, { k: 'v' });
+  await h.firmware.putFirmware(ids.project, 'host', 'f.bin', new Uint8Array([1, 2, 3]), { version: '1' });
 
   const now = Date.now() / 1000;
   T.expired = 'nhl_expired_token_for_tests_only';
   await h.store.createToken(hashToken(T.expired), { id: 'tok_expired', kind: 'pat', userId: 1, clientId: null, name: '', created: now - 100, expires: now - 1, revoked: false });
-  T.revoked = (await h.createToken('admin')).token;
-  await h.revokeToken(T.revoked);
+  T.revoked = (await h.accounts.createToken('admin')).token;
+  await h.accounts.revokeToken(T.revoked);
 
-  await h.createUser('bob', 'bob-password');
-  const projB = await h.createProject('bob', 'Bob project');
+  await h.accounts.createUser('bob', 'bob-password');
+  const projB = await h.projects.createProject('bob', 'Bob project');
   ids.projectB = projB.uid;
-  T.bob = (await h.createToken('bob')).token;
-  const c = await h.createClient(projB.uid);
-  T.clientB = (await h.clientToken(c.clientId, c.clientSecret)).access_token;
+  T.bob = (await h.accounts.createToken('bob')).token;
+  const c = await h.accounts.createClient(projB.uid);
+  T.clientB = (await h.accounts.clientToken(c.clientId, c.clientSecret)).access_token;
 });
 afterAll(async () => {
   await hub?.close();
@@ -226,8 +226,8 @@ describe('rate limiting', () => {
     const d = tempDir('rate');
     const h = await startHub({ dataDir: d, port: 0, log: () => undefined, rateLimit: { perMinute: 7, perDay: 10200 } });
     try {
-      await h.hub.createUser('carol', 'carol-password');
-      const carol = (await h.hub.createToken('carol')).token;
+      await h.hub.accounts.createUser('carol', 'carol-password');
+      const carol = (await h.hub.accounts.createToken('carol')).token;
       const admin = h.bootstrap!.token;
       // keep the 8 requests inside one minute window
       const intoMinute = Date.now() % 60000;

@@ -25,28 +25,28 @@ describe('Hub service', () => {
   let project: string;
   beforeEach(async () => {
     hub = new Hub(new SqliteStore(':memory:'));
-    await hub.createUser('u', 'password-1');
-    project = (await hub.createProject('u', 'p')).uid;
-    product = (await hub.createProduct(project, 'com.example.u:p')).uid;
+    await hub.accounts.createUser('u', 'password-1');
+    project = (await hub.projects.createProject('u', 'p')).uid;
+    product = (await hub.projects.createProduct(project, 'com.example.u:p')).uid;
   });
   afterEach(() => hub.close());
 
   it('provisions a device on first contact and refreshes it later', async () => {
-    const fleet = await hub.createFleet(project, 'auto');
-    const prod2 = await hub.createProduct(project, 'com.example.u:q', '', { autoProvisionFleets: [fleet.uid], disableDevicesByDefault: true });
-    const d = await hub.provisionDevice(prod2.uid, 'dev:1', { sn: 'one' });
+    const fleet = await hub.projects.createFleet(project, 'auto');
+    const prod2 = await hub.projects.createProduct(project, 'com.example.u:q', '', { autoProvisionFleets: [fleet.uid], disableDevicesByDefault: true });
+    const d = await hub.devices.provisionDevice(prod2.uid, 'dev:1', { sn: 'one' });
     expect(d).toMatchObject({ uid: 'dev:1', projectUID: project, productUID: prod2.uid, sn: 'one', fleetUIDs: [fleet.uid], disabled: true });
-    const again = await hub.provisionDevice(prod2.uid, 'dev:1', { sn: 'renamed' });
+    const again = await hub.devices.provisionDevice(prod2.uid, 'dev:1', { sn: 'renamed' });
     expect(again.sn).toBe('renamed');
-    await expect(hub.provisionDevice('com.example.u:none', 'dev:2')).rejects.toMatchObject({ status: 404 });
-    await expect(hub.provisionDevice(product, 'not-a-device')).rejects.toMatchObject({ status: 400 });
+    await expect(hub.devices.provisionDevice('com.example.u:none', 'dev:2')).rejects.toMatchObject({ status: 404 });
+    await expect(hub.devices.provisionDevice(product, 'not-a-device')).rejects.toMatchObject({ status: 400 });
   });
 
   it('turns each uploaded note into an event with the Notehub fields, in one batch', async () => {
-    await hub.provisionDevice(product, 'dev:1', { sn: 'one' });
+    await hub.devices.provisionDevice(product, 'dev:1', { sn: 'one' });
     const seen: unknown[] = [];
     hub.on('events', (e: unknown[]) => seen.push(...e));
-    const events = await hub.ingestNotes('dev:1', 'data.qo', [
+    const events = await hub.events.ingestNotes('dev:1', 'data.qo', [
       { body: { a: 1 }, when: 1700000000.7 },
       { body: { a: 2 }, payload: 'AQI=', lat: 42.5, lon: -71.25, ltime: 1700000100 },
       { id: 'n3', body: { a: 3 } },
@@ -60,114 +60,91 @@ describe('Hub service', () => {
     expect(new Set(events.map((e) => e.event)).size).toBe(3);
     const page = await hub.store.events({ projectUID: project, limit: 10 });
     expect(page.json.map((j) => JSON.parse(j).event)).toEqual(events.map((e) => e.event));
-    const dev = await hub.device('dev:1');
+    const dev = await hub.devices.device('dev:1');
     expect([dev.lat, dev.lon]).toEqual([42.5, -71.25]);
-    await expect(hub.ingestNotes('dev:404', 'data.qo', [{}])).rejects.toMatchObject({ status: 404 });
-    await expect(hub.ingestNotes('dev:1', 'bad,name.qo', [{}])).rejects.toMatchObject({ status: 400 });
+    await expect(hub.events.ingestNotes('dev:404', 'data.qo', [{}])).rejects.toMatchObject({ status: 404 });
+    await expect(hub.events.ingestNotes('dev:1', 'bad,name.qo', [{}])).rejects.toMatchObject({ status: 400 });
   });
 
   it('stores a re-sent note once when the card gives upload keys', async () => {
-    await hub.provisionDevice(product, 'dev:1');
-    const first = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }]);
+    await hub.devices.provisionDevice(product, 'dev:1');
+    const first = await hub.events.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }]);
     expect(first).toHaveLength(2);
     // the link was cut before the acknowledgement: the card sends the batch again, plus a new note
-    const again = await hub.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }, { key: 'b1:3', body: { n: 3 } }]);
+    const again = await hub.events.ingestNotes('dev:1', 'data.qo', [{ key: 'b1:1', body: { n: 1 } }, { key: 'b1:2', body: { n: 2 } }, { key: 'b1:3', body: { n: 3 } }]);
     expect(again.map((e) => e.body)).toEqual([{ n: 3 }]);
     // keys are per device, and notes without keys are never deduplicated
-    await hub.provisionDevice(product, 'dev:2');
-    expect(await hub.ingestNotes('dev:2', 'data.qo', [{ key: 'b1:1' }])).toHaveLength(1);
-    expect(await hub.ingestNotes('dev:2', 'data.qo', [{}, {}])).toHaveLength(2);
+    await hub.devices.provisionDevice(product, 'dev:2');
+    expect(await hub.events.ingestNotes('dev:2', 'data.qo', [{ key: 'b1:1' }])).toHaveLength(1);
+    expect(await hub.events.ingestNotes('dev:2', 'data.qo', [{}, {}])).toHaveLength(2);
     const page = await hub.store.events({ projectUID: project, limit: 100, deviceUIDs: ['dev:1'] });
     expect(page.json.map((j) => JSON.parse(j).body.n)).toEqual([1, 2, 3]);
   });
 
   it('keeps the device secret from first contact, out of the device record', async () => {
-    await hub.provisionDevice(product, 'dev:1', { secret: 's3cret' });
-    await hub.provisionDevice(product, 'dev:1', { secret: 'other' });
-    expect(await hub.deviceSecret('dev:1')).toBe('s3cret');
-    expect(JSON.stringify(await hub.device('dev:1'))).not.toContain('s3cret');
-    expect(await hub.deviceSecret('dev:404')).toBeNull();
+    await hub.devices.provisionDevice(product, 'dev:1', { secret: 's3cret' });
+    await hub.devices.provisionDevice(product, 'dev:1', { secret: 'other' });
+    expect(await hub.devices.deviceSecret('dev:1')).toBe('s3cret');
+    expect(JSON.stringify(await hub.devices.device('dev:1'))).not.toContain('s3cret');
+    expect(await hub.devices.deviceSecret('dev:404')).toBeNull();
   });
 
   it('tells a listener when a device has something new to receive', async () => {
-    await hub.provisionDevice(product, 'dev:1');
-    const fleet = await hub.createFleet(project, 'f');
+    await hub.devices.provisionDevice(product, 'dev:1');
+    const fleet = await hub.projects.createFleet(project, 'f');
     await hub.store.setDeviceFleets('dev:1', [fleet.uid]);
     const seen: unknown[] = [];
     hub.on('notes', (x: unknown) => seen.push(['notes', x]));
     hub.on('env', (x: unknown) => seen.push(['env', x]));
-    expect(await hub.envModified('dev:1')).toBe(0);
-    await hub.addInbound('dev:1', 'in.qi', { a: 1 }, undefined);
-    await hub.dbPut('dev:1', 'cfg.db', 'x', {}, undefined, 'update');
+    expect(await hub.env.envModified('dev:1')).toBe(0);
+    await hub.notes.addInbound('dev:1', 'in.qi', { a: 1 }, undefined);
+    await hub.notes.dbPut('dev:1', 'cfg.db', 'x', {}, undefined, 'update');
     const before = Date.now() / 1000;
-    await hub.envPut('fleet', fleet.uid, { k: 'v' });
-    expect(await hub.envModified('dev:1')).toBeGreaterThanOrEqual(before - 0.001);
-    await hub.envDelete('fleet', fleet.uid, 'k');
-    await hub.envDelete('fleet', fleet.uid, 'absent');
+    await hub.env.envPut('fleet', fleet.uid, { k: 'v' });
+    expect(await hub.env.envModified('dev:1')).toBeGreaterThanOrEqual(before - 0.001);
+    await hub.env.envDelete('fleet', fleet.uid, 'k');
+    await hub.env.envDelete('fleet', fleet.uid, 'absent');
     expect(seen).toEqual([
       ['notes', { deviceUID: 'dev:1', file: 'in.qi' }], ['notes', { deviceUID: 'dev:1', file: 'cfg.db' }],
       ['env', { scope: 'fleet', ownerUID: fleet.uid }], ['env', { scope: 'fleet', ownerUID: fleet.uid }],
     ]);
   });
 
-  it('hands pending .qi notes to the sync engine once', async () => {
-    const seenAt = (await hub.provisionDevice(product, 'dev:1')).lastActivity;
+  it('hands pending .qi notes to a device once', async () => {
+    const seenAt = (await hub.devices.provisionDevice(product, 'dev:1')).lastActivity;
     await new Promise((r) => setTimeout(r, 5));
-    await hub.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
-    expect((await hub.device('dev:1')).lastActivity).toBe(seenAt);
-    await hub.addInbound('dev:1', 'cmd.qi', { go: 2 }, 'AA==');
-    const pending = await hub.pendingInbound('dev:1');
+    await hub.notes.addInbound('dev:1', 'cmd.qi', { go: 1 }, undefined);
+    expect((await hub.devices.device('dev:1')).lastActivity).toBe(seenAt);
+    await hub.notes.addInbound('dev:1', 'cmd.qi', { go: 2 }, 'AA==');
+    const pending = await hub.deviceSync.pending('dev:1', 'cmd.qi', 0);
     expect(pending.map((n) => n.body)).toEqual([{ go: 1 }, { go: 2 }]);
     expect(pending[1].payload).toBe('AA==');
-    await hub.markDelivered('dev:1', [{ file: 'cmd.qi', id: pending[0].id }]);
-    expect((await hub.pendingInbound('dev:1')).map((n) => n.body)).toEqual([{ go: 2 }]);
-    await expect(hub.addInbound('dev:1', 'data.qo', {}, undefined)).rejects.toMatchObject({ status: 400 });
-  });
-
-  it('tracks .db changes both ways without echoing the device its own edits', async () => {
-    await hub.provisionDevice(product, 'dev:1');
-    await hub.dbPut('dev:1', 'cfg.db', 'a', { v: 1 }, undefined, 'create');
-    const first = await hub.dbChangesSince('dev:1', 0, { origin: 'hub' });
-    expect(first.notes.map((n) => [n.id, n.body])).toEqual([['a', { v: 1 }]]);
-
-    await hub.applyDeviceDbChanges('dev:1', 'cfg.db', [{ id: 'b', body: { v: 2 }, time: 1700000000 }]);
-    await hub.dbPut('dev:1', 'cfg.db', 'a', { v: 3 }, undefined, 'update');
-    await hub.dbDelete('dev:1', 'cfg.db', 'a');
-    const next = await hub.dbChangesSince('dev:1', first.through, { origin: 'hub' });
-    // two hub edits of 'a' since: only the latest state (a tombstone) is reported
-    expect(next.notes.map((n) => [n.id, n.deleted])).toEqual([['a', true]]);
-    expect(next.through).toBeGreaterThan(first.through);
-    expect((await hub.dbChangesSince('dev:1', 0)).notes.map((n) => n.id).sort()).toEqual(['a', 'b']);
-    expect((await hub.dbGet('dev:1', 'cfg.db', 'b')).body).toEqual({ v: 2 });
-    // the device's edit is an event too
-    const page = await hub.store.events({ projectUID: project, limit: 10, files: ['cfg.db'] });
-    expect(page.json.map((j) => JSON.parse(j).body)).toEqual([{ v: 2 }]);
-    expect((await hub.dbChangesSince('dev:1', next.through, { origin: 'hub' })).notes).toEqual([]);
+    await hub.deviceSync.delivered('dev:1', 'cmd.qi', pending[0].change);
+    expect((await hub.deviceSync.pending('dev:1', 'cmd.qi', 0)).map((n) => n.body)).toEqual([{ go: 2 }]);
+    await expect(hub.notes.addInbound('dev:1', 'data.qo', {}, undefined)).rejects.toMatchObject({ status: 400 });
   });
 
   it('merges environment variables: card defaults < project < fleet < device', async () => {
-    const fleet = await hub.createFleet(project, 'f');
-    await hub.provisionDevice(product, 'dev:1');
+    const fleet = await hub.projects.createFleet(project, 'f');
+    await hub.devices.provisionDevice(product, 'dev:1');
     await hub.store.setDeviceFleets('dev:1', [fleet.uid]);
-    await hub.envPut('device_default', 'dev:1', { a: 'default', b: 'default', c: 'default', d: 'default' });
-    await hub.envPut('project', project, { b: 'project', c: 'project', d: 'project' });
-    await hub.envPut('fleet', fleet.uid, { c: 'fleet', d: 'fleet' });
-    await hub.envPut('device', 'dev:1', { d: 'device' });
-    expect(await hub.effectiveEnv('dev:1')).toEqual({ a: 'default', b: 'project', c: 'fleet', d: 'device' });
-    await expect(hub.envPut('project', project, { n: 5 })).rejects.toMatchObject({ status: 400 });
+    await hub.env.envPut('device_default', 'dev:1', { a: 'default', b: 'default', c: 'default', d: 'default' });
+    await hub.env.envPut('project', project, { b: 'project', c: 'project', d: 'project' });
+    await hub.env.envPut('fleet', fleet.uid, { c: 'fleet', d: 'fleet' });
+    await hub.env.envPut('device', 'dev:1', { d: 'device' });
+    expect(await hub.env.effectiveEnv('dev:1')).toEqual({ a: 'default', b: 'project', c: 'fleet', d: 'device' });
+    await expect(hub.env.envPut('project', project, { n: 5 })).rejects.toMatchObject({ status: 400 });
   });
 
-  it('offers pending firmware to the sync engine and records its progress', async () => {
-    await hub.provisionDevice(product, 'dev:1');
-    await hub.putFirmware(project, 'host', 'app-1.2.bin', new Uint8Array([9, 8, 7]), { version: '1.2' });
-    expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
-    await hub.requestDfu(project, 'host', ['dev:1'], 'app-1.2.bin');
-    const p = await hub.pendingDfu('dev:1', 'host');
-    expect(p?.firmware).toMatchObject({ filename: 'app-1.2.bin', length: 3, version: '1.2', md5: md5(new Uint8Array([9, 8, 7])) });
-    expect(Array.from((await hub.store.firmwareData(project, 'host', 'app-1.2.bin'))!)).toEqual([9, 8, 7]);
-    await hub.setDfuStatus('dev:1', 'host', 'completed', 'installed');
-    expect(await hub.pendingDfu('dev:1', 'host')).toBeNull();
-    await expect(hub.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
+  it('stores firmware and records DFU requests', async () => {
+    await hub.devices.provisionDevice(product, 'dev:1');
+    await hub.firmware.putFirmware(project, 'host', 'app-1.2.bin', new Uint8Array([9, 8, 7]), { version: '1.2' });
+    expect(await hub.firmware.dfuStatus(project, 'dev:1', 'host')).toBeNull();
+    expect(await hub.firmware.firmware(project, { type: 'host' })).toMatchObject([{ filename: 'app-1.2.bin', length: 3, version: '1.2', md5: md5(new Uint8Array([9, 8, 7])) }]);
+    await hub.firmware.requestDfu(project, 'host', ['dev:1'], 'app-1.2.bin');
+    expect(await hub.firmware.dfuStatus(project, 'dev:1', 'host')).toMatchObject({ filename: 'app-1.2.bin', status: 'pending' });
+    expect(Array.from(await hub.firmware.firmwareData(project, 'host', 'app-1.2.bin'))).toEqual([9, 8, 7]);
+    await expect(hub.firmware.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
   });
 
   it('makes event UIDs as time-ordered version-7 UUIDs', () => {
@@ -182,13 +159,13 @@ describe('Hub service', () => {
     expect(h).toMatch(/^scrypt\$16384\$8\$1\$/);
     expect(await verifyPassword('correct horse', h)).toBe(true);
     expect(await verifyPassword('wrong horse', h)).toBe(false);
-    const { token } = await hub.createToken('u', { expires: '1h' });
-    const p = await hub.authenticate(token);
+    const { token } = await hub.accounts.createToken('u', { expires: '1h' });
+    const p = await hub.accounts.authenticate(token);
     expect(p).toMatchObject({ kind: 'user', username: 'u' });
-    await expect(hub.login('u', 'nope-nope')).rejects.toMatchObject({ status: 401 });
-    await expect(hub.login('nobody', 'nope-nope')).rejects.toMatchObject({ status: 401 });
-    const session = await hub.login('u', 'password-1');
-    expect((await hub.authenticate(session)).kind).toBe('user');
+    await expect(hub.accounts.login('u', 'nope-nope')).rejects.toMatchObject({ status: 401 });
+    await expect(hub.accounts.login('nobody', 'nope-nope')).rejects.toMatchObject({ status: 401 });
+    const session = await hub.accounts.login('u', 'password-1');
+    expect((await hub.accounts.authenticate(session)).kind).toBe('user');
   });
 });
 
@@ -202,7 +179,7 @@ describe('HTTP API features (in-process hub)', () => {
     h = await startHub({ dataDir: dir, port: 0, ...quiet, delivery: { pollMs: 50, baseDelayMs: 50 } });
     tok = h.bootstrap!.token;
     base = `${h.url}/v1/projects/${h.bootstrap!.projectUID}`;
-    for (let i = 1; i <= 5; i++) await h.hub.provisionDevice(h.bootstrap!.productUID, `dev:${i}`, { sn: `sn${i}` });
+    for (let i = 1; i <= 5; i++) await h.hub.devices.provisionDevice(h.bootstrap!.productUID, `dev:${i}`, { sn: `sn${i}` });
   });
   afterAll(async () => {
     await h.close();
@@ -228,7 +205,7 @@ describe('HTTP API features (in-process hub)', () => {
   });
 
   it('pages events both ways and walks a cursor to the end', async () => {
-    for (let i = 0; i < 7; i++) await h.hub.ingestNotes(`dev:${(i % 2) + 1}`, i < 5 ? 'a.qo' : 'b.qo', [{ body: { i } }]);
+    for (let i = 0; i < 7; i++) await h.hub.events.ingestNotes(`dev:${(i % 2) + 1}`, i < 5 ? 'a.qo' : 'b.qo', [{ body: { i } }]);
     const body = async (q: string): Promise<Data> => (await call(`${base}/events?${q}`, tok)).body;
     const is = (b: Data): unknown => (b.events as Data[]).map((e) => (e.body as Data).i);
     expect(is(await body('pageSize=3&pageNum=2'))).toEqual([3, 4, 5]);
@@ -247,7 +224,7 @@ describe('HTTP API features (in-process hub)', () => {
     // nothing new: the cursor stays put; a new event shows up after it
     const r2 = (await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body;
     expect([r2.events, r2.next_cursor]).toEqual([[], cursor]);
-    await h.hub.ingestNotes('dev:1', 'a.qo', [{ body: { i: 7 } }]);
+    await h.hub.events.ingestNotes('dev:1', 'a.qo', [{ body: { i: 7 } }]);
     expect(((await call(`${base}/events-cursor?cursor=${cursor}`, tok)).body.events as Data[]).length).toBe(1);
     expect((await call(`${base}/events-cursor?cursor=bm90LWEtbnVtYmVy`, tok)).status).toBe(400);
     // HTTP ingest honours upload keys
@@ -290,8 +267,8 @@ describe('HTTP API features (in-process hub)', () => {
       const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/in`;
       const route = await call(`${base}/routes`, tok, 'POST', { label: 'mine', type: 'http', http: { url, http_headers: { 'x-key': 'k1' }, filter: { type: 'include', files: ['r.qo'] } } });
       expect(route.body).toMatchObject({ label: 'mine', type: 'http', http: { url } });
-      await h.hub.ingestNotes('dev:1', 'skip.qo', [{ body: { n: 0 } }]);
-      await h.hub.ingestNotes('dev:1', 'r.qo', [{ body: { n: 1 } }]);
+      await h.hub.events.ingestNotes('dev:1', 'skip.qo', [{ body: { n: 0 } }]);
+      await h.hub.events.ingestNotes('dev:1', 'r.qo', [{ body: { n: 1 } }]);
       for (let i = 0; i < 100 && !got.length; i++) await new Promise((r) => setTimeout(r, 20));
       expect(got).toHaveLength(1);
       expect(got[0]).toMatchObject({ file: 'r.qo', body: { n: 1 }, device: 'dev:1', auth: 'k1' });
@@ -314,9 +291,9 @@ describe('persistence', () => {
       const a = await startHub({ dataDir: dir, port: 0, ...quiet, delivery: { pollMs: 60_000, baseDelayMs: 60_000 } });
       const boot = a.bootstrap!;
       // a route to a port nobody listens on: the first attempt fails and is rescheduled
-      await a.hub.putRoute(boot.projectUID, { url: 'http://127.0.0.1:9/nothing' });
-      await a.hub.provisionDevice(boot.productUID, 'dev:p', { sn: 'keep' });
-      await a.hub.ingestNotes('dev:p', 'data.qo', [{ body: { keep: true } }]);
+      await a.hub.routes.putRoute(boot.projectUID, { url: 'http://127.0.0.1:9/nothing' });
+      await a.hub.devices.provisionDevice(boot.productUID, 'dev:p', { sn: 'keep' });
+      await a.hub.events.ingestNotes('dev:p', 'data.qo', [{ body: { keep: true } }]);
       await a.close();
 
       const db = new Database(join(dir, DATABASE_FILE), { readonly: true });
