@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'opencard-moddable-'));
   const link = path.join(data, 'notecard');
   const hub = await spawnHub(tempDir('moddable-bench'));
-  const runner: ChildProcess = spawn(process.execPath, [RUNNER, '--pty', link, '--data', path.join(data, 'card'), '--instrument', '--log-level', 'warn'], {
+  const runner: ChildProcess = spawn(process.execPath, [RUNNER, '--pty', link, '--data', path.join(data, 'card'), ...(process.env.BENCH_RELEASE ? [] : ['--instrument']), '--log-level', process.env.BENCH_LOG ?? 'warn'], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let err = '';
@@ -41,8 +41,12 @@ async function main(): Promise<void> {
     },
   });
   card.segmentDelayMs = 0;
+  let done = 0;
   const req = async (r: object) => {
-    const reply = await card.transaction(r as Record<string, unknown>);
+    const reply = await card.transaction(r as Record<string, unknown>).catch((e: Error) => {
+      throw new Error(`request ${done + 1} ${JSON.stringify(r)}: ${e.message}`);
+    });
+    done++;
     if (reply.err) throw new Error(`${JSON.stringify(r)} -> ${reply.err}`);
     return reply;
   };
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
   await req({ req: 'note.template', file: 'sensors.qo', body: { temp: 14.1, humidity: 12, voltage: 14.1, motion: true, site: '20' } });
   for (let i = 0; i < 600; i++) await req({ req: 'note.add', file: 'sensors.qo', body: { temp: 20 + (i % 50) / 10, humidity: 30 + (i % 40), voltage: 3.3, motion: i % 2 === 0, site: `s${i % 7}` } });
   for (let i = 0; i < 200; i++) await req({ req: 'note.add', file: 'events.qo', body: { event: 'door', n: i, detail: { open: i % 3 === 0 } } });
-  for (let i = 0; i < 200; i++) await req({ req: 'note.update', file: 'state.db', note: `zone${i % 20}`, body: { level: i } });
+  for (let i = 0; i < 200; i++) await req({ req: i < 20 ? 'note.add' : 'note.update', file: 'state.db', note: `zone${i % 20}`, body: { level: i } });
   await req({ req: 'hub.sync' });
   for (let i = 0; ; i++) {
     const s = await req({ req: 'hub.sync.status' });

@@ -87,20 +87,16 @@ function build(o: Options): string {
   return path.join(o.build, `bin/lin/mc/${kind}/main/mc.so`);
 }
 
-/** Memory figures from the debug machine's instrumentation samples. */
-export interface MemoryPeaks {
-  chunkBytes: number;
-  slotBytes: number;
-  stackBytes: number;
-  samples: number;
-}
+/** Peaks of the debug machine's instrumentation samples, by instrument name ("Chunk used"...). */
+export type MemoryPeaks = Map<string, number>;
 
 /**
  * Enough of the xsbug protocol to run a debug XS machine unattended: answer its login with no
  * breakpoints, resume it when it breaks, print its trace output, keep instrumentation peaks.
  */
 function xsbugLogger(print: (line: string) => void): Promise<{ port: number; peaks: MemoryPeaks; server: net.Server }> {
-  const peaks: MemoryPeaks = { chunkBytes: 0, slotBytes: 0, stackBytes: 0, samples: 0 };
+  const peaks: MemoryPeaks = new Map();
+  let names: string[] = [];
   const server = net.createServer((socket) => {
     let text = '';
     socket.setEncoding('utf8');
@@ -112,14 +108,13 @@ function xsbugLogger(print: (line: string) => void): Promise<{ port: number; pea
         text = text.slice(end + 8);
         if (message.includes('<login ')) socket.write('\r\n<set-all-breakpoints></set-all-breakpoints>\r\n');
         for (const m of message.matchAll(/<log[^>]*>([\s\S]*?)<\/log>/g)) print(unescapeXml(m[1]).replace(/\n$/, ''));
+        if (message.includes('<instruments>')) names = [...message.matchAll(/<instrument name="([^"]*)"/g)].map((m) => m[1]);
         const samples = /<samples>([^<]*)<\/samples>/.exec(message);
         if (samples) {
-          // Order (xsDebug.c): chunk used, chunk reserved, slot used, slot reserved, stack peak, ...
-          const v = samples[1].split(',').map(Number);
-          peaks.chunkBytes = Math.max(peaks.chunkBytes, v[0]);
-          peaks.slotBytes = Math.max(peaks.slotBytes, v[2]);
-          peaks.stackBytes = Math.max(peaks.stackBytes, v[4]);
-          peaks.samples++;
+          samples[1].split(',').forEach((v, i) => {
+            const name = names[i] ?? String(i);
+            peaks.set(name, Math.max(peaks.get(name) ?? 0, Number(v)));
+          });
         }
         const broke = /<break[^>]*>([^<]*)<\/break>/.exec(message);
         if (broke) {
@@ -177,8 +172,9 @@ async function main(): Promise<void> {
 
   const logger = o.instrument
     ? await xsbugLogger((line) => {
-        log(`card: ${line}`);
-        if (line.startsWith('XS abort')) void stop(line, 1);
+        if (!line.startsWith('XS abort')) return log(`card: ${line}`);
+        process.stderr.write(`card: ${line}\n`);
+        void stop(line, 1);
       })
     : undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, XSBUG_HOST: '127.0.0.1', XSBUG_PORT: String(logger?.port ?? 1) };
@@ -202,7 +198,12 @@ async function main(): Promise<void> {
     await cardTty.close();
     if (logger) {
       const p = logger.peaks;
-      process.stderr.write(`moddable memory peaks: chunk ${p.chunkBytes} B, slots ${p.slotBytes} B, stack ${p.stackBytes} B (${p.samples} samples)\n`);
+      const of = (used: string, available: string) => `${p.get(used) ?? '?'} of ${p.get(available) ?? '?'} B`;
+      process.stderr.write(
+        `moddable memory peaks (sampled each second): chunk ${of('Chunk used', 'Chunk available')}, ` +
+          `slots ${of('Slot used', 'Slot available')}, stack ${of('Stack used', 'Stack available')}, ` +
+          `${p.get('Garbage collections') ?? '?'} collections\n`,
+      );
       logger.server.close();
     }
     process.exit(code);
