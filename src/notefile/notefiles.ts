@@ -1,6 +1,6 @@
 // Notefile semantics over the store: kinds, IDs, change counters, trackers, tombstones.
 //
-// Rules (REFERENCE.md section 3):
+// Rules:
 // - Every change (add, update, delete, inbound merge) stamps the note with the file's next
 //   change number. A tracker holds the first change number it has not yet reported.
 // - Queues: IDs are generated (the change number); a note leaves when it is consumed

@@ -4,7 +4,7 @@ import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
 import type { BinaryBuffer } from '../wire/binary';
-import type { TemplateRegistry } from './template';
+import type { TemplateRegistry } from './note-template';
 
 /** The environment variables (env.*); the card's are kept in the flash store. */
 export interface EnvironmentVars {

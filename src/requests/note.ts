@@ -1,4 +1,4 @@
-// note.add, note.get, note.update, note.delete, note.changes (seeds/notecard-note-requests.txt).
+// note.add, note.get, note.update, note.delete, note.changes.
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { DEFAULT_ADD_FILE, DEFAULT_GET_FILE } from '../notefile/kinds';

@@ -14,13 +14,13 @@ import { StorageFull } from '../store/store';
 import { fromHex, toHex } from '../util/hex';
 import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
-import { FrameError } from './bytes';
+import { FrameError } from './varint-io';
 import type { SyncControl } from './control';
 import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, templateVersion, type NotesMessage, type SyncMessage } from './messages';
-import type { WireNote } from './notes';
+import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
-import { acceptNotes } from './tracker';
+import { acceptNotes } from './receiver';
 
 /** The hub's device port when hub.set host names none. */
 export const DEFAULT_DEVICE_PORT = 8086;
