@@ -16,8 +16,10 @@ import type { SyncHook } from './sync/control';
 import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
+import type { LineCard, Reply } from './wire/session';
 
 export { API_LEVEL, PRODUCT, VERSION } from './version';
+export type { Reply } from './wire/session';
 
 export interface CardOptions {
   /** Called after the reply to card.restart / card.restore has been written. */
@@ -29,13 +31,6 @@ export interface CardOptions {
   hubHost?: string;
 }
 
-/** A reply as the serial session writes it: text + "\r\n", then raw trailer bytes, then `after`. */
-export interface Reply {
-  /** Undefined for a cmd: no reply at all. */
-  text?: string;
-  trailer?: Uint8Array;
-  after?: () => void;
-}
 
 /** Until a sync engine is attached, a sync request is only remembered, never faked. */
 export class PendingSync implements SyncHook {
@@ -45,7 +40,7 @@ export class PendingSync implements SyncHook {
   }
 }
 
-export class Card {
+export class Card implements LineCard {
   readonly host: Host;
   readonly settings: CardSettings;
   /** The notefile store on the host's flash, mounted (replayed) at construction. */

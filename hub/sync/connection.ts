@@ -15,7 +15,7 @@ import {
 import { encodePlain } from '../../src/sync/frame';
 import { acceptNotes } from '../../src/sync/receiver';
 import { deviceUidError } from '../../src/rules/names';
-import { parseTemplate, type Template } from '../../src/template';
+import { parseTemplate, type Template } from '../../src/template/index';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
 import type { DeviceRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
 import { fromWire, resolveDbChange, TemplateMissing, toEvent, toWire } from './notes';

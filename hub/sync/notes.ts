@@ -4,7 +4,7 @@
  */
 import { resolveConflict, type NoteVersion } from '../../src/rules/conflict';
 import type { WireNote } from '../../src/sync/notes-block';
-import { unpackNote, type Template } from '../../src/template';
+import { unpackNote, type Template } from '../../src/template/index';
 import type { IngestNote } from '../hub';
 import type { JsonObject, NoteInput, NoteRecord } from '../store/types';
 

@@ -37,6 +37,8 @@ export interface ImportGraph {
   readonly edges: ReadonlyMap<string, readonly string[]>;
   /** file -> bare specifiers (packages, node: builtins, embedded:...) */
   readonly external: ReadonlyMap<string, readonly string[]>;
+  /** Relative specifiers that name no .ts file (a directory, a missing module): "file: spec". */
+  readonly unresolved: readonly string[];
 }
 
 export function importGraph(root = repoRoot(), dirs: readonly string[] = ['src', 'hub', 'hosts']): ImportGraph {
@@ -44,6 +46,7 @@ export function importGraph(root = repoRoot(), dirs: readonly string[] = ['src',
   for (const d of dirs) tsFiles(root, d, files);
   const edges = new Map<string, string[]>();
   const external = new Map<string, string[]>();
+  const unresolved: string[] = [];
   for (const file of files) {
     const local: string[] = [];
     const bare: string[] = [];
@@ -53,12 +56,13 @@ export function importGraph(root = repoRoot(), dirs: readonly string[] = ['src',
         continue;
       }
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec)).replace(/\.js$/, '') + '.ts';
-      local.push(target);
+      if (fs.existsSync(path.join(root, target))) local.push(target);
+      else unresolved.push(`${file}: ${spec}`);
     }
     edges.set(file, local);
     external.set(file, bare);
   }
-  return { edges, external };
+  return { edges, external, unresolved };
 }
 
 /** Strongly connected components with more than one file (or a file importing itself): the cycles. */
