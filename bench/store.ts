@@ -61,7 +61,7 @@ function writeAmplification(): void {
   const body = JSON.parse(SMALL_NOTE);
   const n = 100_000;
   for (let i = 0; i < n; i++) {
-    c2.notefiles.applyInbound('data.qi', { body });
+    c2.notefiles.applyFromHub('data.qi', [{ body }]);
     c2.request('{"req":"note.get","delete":true}');
   }
   console.log(`inbound + note.get delete (1 by 1): erased ${(f2.bytesErased / (n * SMALL_NOTE.length)).toFixed(2)} bytes per note byte`);

@@ -4,7 +4,7 @@
 import { fitNotes, type NotesMessage } from '../src/sync/messages';
 import { FrameSealer } from '../src/sync/frame';
 import { compress, decompress } from '../src/sync/compress';
-import { packBlock, unpackBlock, NOTES_DICTIONARY, type WireNote } from '../src/sync/notes';
+import { packBlock, unpackBlock, NOTES_DICTIONARY, type WireNote } from '../src/sync/notes-block';
 import { aeadSeal } from '../src/crypto/aead';
 import { utf8Encode } from '../src/util/utf8';
 

@@ -3,31 +3,25 @@ import { CardError } from './errors';
 import type { Host } from './host';
 import type { Json, JsonObject } from './json';
 import { Args } from './requests/args';
+import type { Exchange, RequestContext } from './requests/context';
 import { REQUESTS, knownFamily } from './requests/index';
 import { Notefiles } from './notefile/notefiles';
 import { NoteTemplates } from './notefile/templates';
-import { Settings } from './settings';
+import { CONFIGURATION_KEYS, CardSettings, IDENTITY_KEYS } from './settings';
 import { Environment } from './store/env';
 import { FlashSettings, NS } from './store/settings';
 import { Store } from './store/store';
 import { toHex } from './util/hex';
+import type { SyncHook } from './sync/control';
 import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
+import type { LineCard, Reply } from './wire/session';
 
-export const PRODUCT = 'opencard';
-export const VERSION = '0.1.0';
-/** The Notecard API level we answer as (card.version "api"). */
-export const API_LEVEL = 8;
-
-/** Settings that survive a factory reset: who this card is. */
-const IDENTITY_KEYS = Object.freeze(['device', 'secret']);
-/** Settings that card.restore forgets. */
-const CONFIGURATION_KEYS = Object.freeze(['hub', 'wifi']);
+export { API_LEVEL, PRODUCT, VERSION } from './version';
+export type { Reply } from './wire/session';
 
 export interface CardOptions {
-  /** Persistent settings; defaults to the flash store. */
-  settings?: Settings;
   /** Called after the reply to card.restart / card.restore has been written. */
   onRestart?: () => void;
   /** Called by card.restore {delete:true} to wipe storage, before onRestart; `keep` (the
@@ -37,39 +31,18 @@ export interface CardOptions {
   hubHost?: string;
 }
 
-/** A reply as the serial session writes it: text + "\r\n", then raw trailer bytes, then `after`. */
-export interface Reply {
-  /** Undefined for a cmd: no reply at all. */
-  text?: string;
-  trailer?: Uint8Array;
-  after?: () => void;
-}
-
-/** Where requests ask for a sync: the engine on hosts with a network. */
-export interface SyncHook {
-  /** Sync soon (note.add sync:true and friends); `file` when one notefile matters most. */
-  request(file?: string): void;
-}
 
 /** Until a sync engine is attached, a sync request is only remembered, never faked. */
 export class PendingSync implements SyncHook {
   requested = false;
-  readonly files = new Set<string>();
-  request(file?: string): void {
+  request(): void {
     this.requested = true;
-    if (file !== undefined && this.files.size < 64) this.files.add(file);
   }
 }
 
-/** Per-request extras a handler may set beside its JSON members. */
-export interface Exchange {
-  trailer?: Uint8Array;
-  after?: () => void;
-}
-
-export class Card {
+export class Card implements LineCard {
   readonly host: Host;
-  readonly settings: Settings;
+  readonly settings: CardSettings;
   /** The notefile store on the host's flash, mounted (replayed) at construction. */
   readonly store: Store;
   readonly notefiles: Notefiles;
@@ -84,32 +57,70 @@ export class Card {
   /** Monotonic ms at boot, for card.status uptime. */
   readonly bootedAt: number;
   #epochOffset: number | undefined; // wall ms - monotonic ms, once known
+  /** What request handlers see. */
+  readonly #context: RequestContext;
 
   constructor(host: Host, options: CardOptions = {}) {
     this.host = host;
     this.options = options;
     this.store = new Store(host.flash);
-    this.settings = options.settings ?? new FlashSettings(this.store);
+    this.settings = new CardSettings(new FlashSettings(this.store));
     const seconds = (): number | undefined => {
       const ms = this.epochMs();
       return ms === undefined ? undefined : Math.floor(ms / 1000);
     };
-    this.notefiles = new Notefiles(this.store, seconds, () => toHex(host.random.bytes(8)));
-    this.templates = new NoteTemplates(this.notefiles);
-    this.notefiles.codec = this.templates;
+    let templates: NoteTemplates | undefined;
+    this.notefiles = new Notefiles(this.store, seconds, () => toHex(host.random.bytes(8)), (files) => (templates = new NoteTemplates(files)));
+    this.templates = templates!;
     this.env = new Environment(this.store, seconds);
     this.binary = new BinaryBuffer(host.info.binaryMax);
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
-    this.engine = host.net ? new SyncEngine(this) : undefined;
+    this.engine = host.net
+      ? new SyncEngine({
+          clock: host.clock,
+          random: host.random,
+          log: host.log,
+          net: host.net,
+          settings: this.settings,
+          notefiles: this.notefiles,
+          templates: this.templates,
+          env: this.env,
+          deviceUID: () => this.deviceUID,
+          epochMs: () => this.epochMs(),
+          setTime: (ms) => this.setTime(ms),
+          hubHost: options.hubHost,
+        })
+      : undefined;
     this.sync = this.engine ?? new PendingSync();
+    this.#context = Object.freeze({
+      notefiles: this.notefiles,
+      templates: this.templates,
+      env: this.env,
+      settings: this.settings,
+      sync: this.sync,
+      engine: this.engine,
+      binary: this.binary,
+      random: host.random,
+      platform: host.info.platform,
+      deviceUID: () => this.deviceUID,
+      epochMs: () => this.epochMs(),
+      uptimeSeconds: () => Math.floor((host.clock.now() - this.bootedAt) / 1000),
+      storagePercent: () => {
+        const s = this.store.stats();
+        return Math.round((100 * s.usedBytes) / (s.blocks * s.blockSize));
+      },
+      resetConfiguration: () => this.resetConfiguration(),
+      factoryReset: () => this.factoryReset(),
+      restart: () => this.options.onRestart?.(),
+    });
   }
 
   /** Stable per-card identity, created at first boot from the host's random source. */
   get deviceUID(): string {
     let uid = this.settings.get('device');
-    if (typeof uid !== 'string') {
+    if (uid === undefined) {
       // 15 digits, the shape of a real card's IMEI-based UID.
       uid = 'dev:' + Array.from(this.host.random.bytes(15), (b) => b % 10).join('');
       this.settings.set('device', uid);
@@ -165,7 +176,7 @@ export class Card {
         const why = knownFamily(env.name) ? 'is not supported by this card' : 'is an unknown request';
         throw new CardError(`${env.name} ${why}`, 'not-supported');
       }
-      members = handler(this, new Args(env.args), exchange);
+      members = handler(this.#context, new Args(env.args), exchange);
     } catch (e) {
       if (e instanceof EnvelopeError) ({ id, crcSeq, wantsReply } = e);
       members = { err: errorText(e) };

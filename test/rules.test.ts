@@ -1,7 +1,7 @@
 // One set of rules for names, IDs and limits: the card, the sync protocol and the hub must agree.
 import { kindOf } from '../src/notefile/kinds';
 import { encodeMessage } from '../src/sync/messages';
-import { packBlock } from '../src/sync/notes';
+import { packBlock } from '../src/sync/notes-block';
 import { conflictId } from '../src/rules/conflict';
 import { notefileKind } from '../hub/hub';
 import { testCard } from './support/host';

@@ -1,12 +1,12 @@
 // The exactly-once claim of docs/SYNC.md 4.1, checked on the real codec and handshake: a minimal
-// card and hub (durable state + the receiver rules of src/sync/tracker.ts) run a scripted sync
+// card and hub (durable state + the receiver rules of src/sync/receiver.ts) run a scripted sync
 // over a link cut after every possible byte count; after a reconnect every note has crossed once.
 import * as nodeCrypto from 'node:crypto';
 import { CardSession, HubSession, type SessionOutput } from '../src/sync/session';
-import { acceptNotes } from '../src/sync/tracker';
+import { acceptNotes } from '../src/sync/receiver';
 import { conflictId, conflictWinner } from '../src/rules/conflict';
 import type { SyncMessage } from '../src/sync/messages';
-import type { WireNote } from '../src/sync/notes';
+import type { WireNote } from '../src/sync/notes-block';
 
 const random = { bytes: (n: number) => Uint8Array.from(nodeCrypto.randomBytes(n)) };
 const SECRET = new Uint8Array(32).fill(3);

@@ -1,9 +1,9 @@
 import { SAMPLE_MESSAGES } from './sync-fixtures';
 import { encodeMessage, decodeMessage, messageTypeOf, fitNotes, MESSAGE_TYPES, type NotesMessage } from '../src/sync/messages';
 import { FrameReader, FrameSealer, FrameOpener, encodeFrame, encodePlain, TYPE_ENCRYPTED, type Frame } from '../src/sync/frame';
-import { ByteReader, ByteWriter, FrameError } from '../src/sync/bytes';
+import { ByteReader, ByteWriter, FrameError } from '../src/sync/varint-io';
 import { packJson, unpackJson } from '../src/sync/pjson';
-import { packBlock, MAX_BLOCK, type WireNote } from '../src/sync/notes';
+import { packBlock, MAX_BLOCK, type WireNote } from '../src/sync/notes-block';
 import type { Json } from '../src/json';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -1,7 +1,7 @@
 import { CardError } from '../src/errors';
 import type { JsonObject } from '../src/json';
 import { Args } from '../src/requests/args';
-import { TemplateRegistry, TemplateSetting, noteTemplate } from '../src/requests/template';
+import { TemplateRegistry, TemplateSetting, noteTemplate } from '../src/requests/note-template';
 import { Template, packNote, sameTemplate, unpackNote } from '../src/template';
 
 /** The registry a notefile store would provide: active template per file, plus a version log. */

@@ -41,7 +41,7 @@ export function start(board: Board): void {
   };
 
   const serial = openUart(board.uart);
-  let session: SerialSession;
+  let session: SerialSession<Card>;
   const boot = (): Card =>
     new Card(host, {
       onRestart: () => {

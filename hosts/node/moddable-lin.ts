@@ -179,7 +179,9 @@ async function main(): Promise<void> {
     : undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, XSBUG_HOST: '127.0.0.1', XSBUG_PORT: String(logger?.port ?? 1) };
   const mcsim = path.join(process.env.MODDABLE!, 'build/bin/lin/release/mcsim');
-  const [cmd, args] = process.env.DISPLAY ? [mcsim, [mcso]] : ['xvfb-run', ['-a', mcsim, mcso]];
+  // OPENCARD_GDB=1: under gdb, printing a backtrace if mcsim crashes.
+  const run = process.env.OPENCARD_GDB ? ['gdb', '-batch', '-ex', 'run', '-ex', 'bt', '--args', mcsim, mcso] : [mcsim, mcso];
+  const [cmd, args] = process.env.DISPLAY ? [run[0], run.slice(1)] : ['xvfb-run', ['-a', ...run]];
   const child: ChildProcess = spawn(cmd, args, { cwd: o.data, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout!.on('data', (d: Buffer) => log(`mcsim: ${d.toString().trimEnd()}`));
   child.stderr!.on('data', (d: Buffer) => log(`mcsim: ${d.toString().trimEnd()}`));

@@ -22,7 +22,7 @@ export interface SimulatorOptions {
 
 export class Simulator {
   readonly flash: FileFlash;
-  readonly session: SerialSession;
+  readonly session: SerialSession<Card>;
   #options: SimulatorOptions;
   #output: (bytes: Uint8Array) => void = () => {};
   restarts = 0;

@@ -6,15 +6,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { FrameError } from '../../src/sync/bytes';
+import { FrameError } from '../../src/sync/varint-io';
 import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
 import {
   decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP,
   type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
-import { acceptNotes } from '../../src/sync/tracker';
-import { parseTemplate, type Template } from '../../src/template';
+import { acceptNotes } from '../../src/sync/receiver';
+import { parseTemplate, type Template } from '../../src/template/index';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
 import type { DeviceRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
 import { fromWire, resolveDbChange, TemplateMissing, toEvent, toWire } from './notes';

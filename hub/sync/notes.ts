@@ -3,8 +3,8 @@
  * conflict rule of docs/SYNC.md section 5 as the hub applies it during the up phase.
  */
 import { resolveConflict, type NoteVersion } from '../../src/rules/conflict';
-import type { WireNote } from '../../src/sync/notes';
-import { unpackNote, type Template } from '../../src/template';
+import type { WireNote } from '../../src/sync/notes-block';
+import { unpackNote, type Template } from '../../src/template/index';
 import type { IngestNote } from '../services/events';
 import type { JsonObject, NoteInput, NoteRecord } from '../store/types';
 

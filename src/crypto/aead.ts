@@ -1,7 +1,7 @@
 // ChaCha20-Poly1305 AEAD (RFC 8439 section 2.8).
 import { chacha20, chacha20Block } from './chacha20';
 import { Poly1305 } from './poly1305';
-import { constantTimeEqual } from './bytes';
+import { constantTimeEqual } from './constant-time';
 
 export const AEAD_TAG = 16;
 

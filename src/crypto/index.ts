@@ -4,4 +4,6 @@ export { HmacSha256, hmacSha256, hkdfExtract, hkdfExpand, hkdfSha256 } from './h
 export { chacha20, chacha20Block } from './chacha20';
 export { Poly1305, poly1305 } from './poly1305';
 export { aeadSeal, aeadOpen, AEAD_TAG } from './aead';
-export { constantTimeEqual, concatBytes, toHex, fromHex } from './bytes';
+export { constantTimeEqual } from './constant-time';
+export { concatBytes } from '../util/concat';
+export { toHex, fromHex } from '../util/hex';

@@ -1,4 +1,4 @@
-// Notefile kinds (REFERENCE.md section 3); the name rules themselves are in src/rules/names.ts.
+// Notefile kinds; the name rules themselves are in src/rules/names.ts.
 import { fail } from '../errors';
 import { NOTEFILE_KINDS, notefileExt, notefileNameError, type NotefileExt } from '../rules/names';
 

@@ -1,6 +1,6 @@
 // Notefile semantics over the store: kinds, IDs, change counters, trackers, tombstones.
 //
-// Rules (REFERENCE.md section 3):
+// Rules:
 // - Every change (add, update, delete, inbound merge) stamps the note with the file's next
 //   change number. A tracker holds the first change number it has not yet reported.
 // - Queues: IDs are generated (the change number); a note leaves when it is consumed
@@ -107,13 +107,38 @@ export class Notefiles {
   /** Unix seconds, or undefined while the time is unknown. */
   readonly #now: () => number | undefined;
   readonly #randomId: () => string;
+  /** Packs and unpacks templated bodies; set at construction (the templates read this notefile set). */
   codec: BodyCodec | undefined;
 
-  constructor(store: Store, now: () => number | undefined, randomId: () => string) {
+  constructor(store: Store, now: () => number | undefined, randomId: () => string, codec?: (notefiles: Notefiles) => BodyCodec) {
     this.store = store;
     store.purgeWith(tombstonePurge);
     this.#now = now;
     this.#randomId = randomId;
+    this.codec = codec?.(this);
+  }
+
+  /** The stored state of notefile `name` (read-only), if it exists. */
+  state(name: string): Readonly<FileState> | undefined {
+    return this.store.file(name);
+  }
+
+  /** Whether `id` names a live (not deleted) note of database `name`. */
+  has(name: string, id: string): boolean {
+    const e = this.store.file(name)?.keyed.get(id);
+    return e !== undefined && !(e.flags & NF.DELETED);
+  }
+
+  /** Changes since `tracker` and totals of notefile `name`; undefined when it does not exist. */
+  countsOf(name: string, tracker?: string): FileCounts | undefined {
+    const f = this.store.file(name);
+    return f && this.counts(f, tracker);
+  }
+
+  /** Notes waiting for the hub, and the total, of notefile `name` ({notefile-noexist} if none). */
+  pendingOf(name: string): FileCounts {
+    const f = this.existing(name);
+    return { changes: this.pendingCount(f), total: f.total };
   }
 
   /** The kind of a notefile: by the name rules, or by extension alone for a file already stored. */
@@ -336,11 +361,6 @@ export class Notefiles {
       this.#prune(tx, f, [0, upTo]);
     } else tx.setTracker(f.id, HUB_TRACKER, Math.max(upTo, f.trackers.get(HUB_TRACKER) ?? 0));
     this.store.commit(tx);
-  }
-
-  /** A note or edit from the hub: already synced, so never sent back. */
-  applyInbound(name: string, input: InboundNote): void {
-    this.applyFromHub(name, [input]);
   }
 
   /** Notes and edits from the hub, applied in one commit together with the hub position they

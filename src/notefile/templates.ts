@@ -11,7 +11,7 @@
 // always uses the note's own format byte.
 import { fail } from '../errors';
 import { type JsonObject, isObject } from '../json';
-import type { TemplateRegistry, TemplateSetting } from '../requests/template';
+import type { TemplateRegistry, TemplateSetting } from '../template/registry';
 import { FORMAT_JSON, NF } from '../store/format';
 import type { ReadonlyFileState as FileState, Txn } from '../store/store';
 import { utf8Encode } from '../util/utf8';

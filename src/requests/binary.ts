@@ -1,4 +1,4 @@
-// card.binary, card.binary.put, card.binary.get (REFERENCE.md section 2).
+// card.binary, card.binary.put, card.binary.get.
 import { fail } from '../errors';
 import { cobsEncode } from '../wire/cobs';
 import { md5Hex } from '../util/md5';

@@ -1,9 +1,10 @@
 // card.* requests about the card itself.
-import { API_LEVEL, PRODUCT, VERSION } from '../card';
 import { fail } from '../errors';
-import { JsonObject, isObject } from '../json';
+import type { JsonObject } from '../json';
+import type { WifiConfig } from '../settings';
 import { base64Encode } from '../util/base64';
 import type { HandlerTable } from './handler';
+import { API_LEVEL, PRODUCT, VERSION } from '../version';
 
 export const cardRequests: HandlerTable = Object.freeze({
   'card.version': (card) => {
@@ -16,10 +17,10 @@ export const cardRequests: HandlerTable = Object.freeze({
         ver_major: major,
         ver_minor: minor,
         ver_patch: patch,
-        platform: card.host.info.platform,
+        platform: card.platform,
       },
       version: `${PRODUCT}-${VERSION}`,
-      device: card.deviceUID,
+      device: card.deviceUID(),
       name: 'opencard open Notecard-compatible firmware',
       api: API_LEVEL,
     };
@@ -31,9 +32,8 @@ export const cardRequests: HandlerTable = Object.freeze({
     const now = card.epochMs();
     if (now !== undefined) reply.time = Math.floor(now / 1000);
     // Percent of the flash the store holds (the Notecard's "storage").
-    const s = card.store.stats();
-    reply.storage = Math.round((100 * s.usedBytes) / (s.blocks * s.blockSize));
-    reply.uptime = Math.floor((card.host.clock.now() - card.bootedAt) / 1000);
+    reply.storage = card.storagePercent();
+    reply.uptime = card.uptimeSeconds();
     if (card.engine?.running) reply.sync = true;
     return reply;
   },
@@ -49,10 +49,10 @@ export const cardRequests: HandlerTable = Object.freeze({
     if (mode !== undefined && mode !== 'payload') fail('mode: must be "payload" when present', 'bad-arg');
     if (mode === 'payload') {
       const count = args.int('count', 1, 4096, 16);
-      return { payload: base64Encode(card.host.random.bytes(count)) };
+      return { payload: base64Encode(card.random.bytes(count)) };
     }
     const count = args.int('count', 1, 0x7fffffff, 0x7fffffff);
-    const r = card.host.random.bytes(4);
+    const r = card.random.bytes(4);
     const n = ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) >>> 0;
     return { count: n % count };
   },
@@ -61,8 +61,7 @@ export const cardRequests: HandlerTable = Object.freeze({
   // The password is stored, never echoed.
   'card.wifi': (card, args): JsonObject => {
     if (args.bool('start')) fail('card.wifi start: the configuration access point is not supported', 'not-supported');
-    const saved = card.settings.get('wifi');
-    let wifi: JsonObject = isObject(saved) ? { ...saved } : {};
+    let wifi: WifiConfig = { ...card.settings.get('wifi') };
     const text = args.string('text');
     if (text !== undefined) {
       // "text" lists networks as ["ssid","password"] pairs; the first one is used.
@@ -83,7 +82,7 @@ export const cardRequests: HandlerTable = Object.freeze({
   },
 
   'card.restart': (card, _args, exchange) => {
-    exchange.after = () => card.options.onRestart?.();
+    exchange.after = () => card.restart();
     return {};
   },
 
@@ -92,7 +91,7 @@ export const cardRequests: HandlerTable = Object.freeze({
     // never an exception after the reply; only the restart waits until the reply is out.
     if (args.bool('delete')) card.factoryReset();
     else card.resetConfiguration();
-    exchange.after = () => card.options.onRestart?.();
+    exchange.after = () => card.restart();
     return {};
   },
 });

@@ -12,9 +12,8 @@ export const fileRequests: HandlerTable = Object.freeze({
     const info: JsonObject = {};
     for (const name of names) {
       card.notefiles.kind(name, true);
-      const f = card.store.file(name);
-      if (!f) continue;
-      const c = card.notefiles.counts(f, tracker);
+      const c = card.notefiles.countsOf(name, tracker);
+      if (!c) continue;
       changes += c.changes;
       total += c.total;
       const entry: JsonObject = { total: c.total };
@@ -29,12 +28,11 @@ export const fileRequests: HandlerTable = Object.freeze({
     let total = 0;
     const info: JsonObject = {};
     for (const name of card.notefiles.names(true)) {
-      const f = card.store.file(name)!;
-      const pending = card.notefiles.pendingCount(f);
+      const { changes: pending, total: all } = card.notefiles.pendingOf(name);
       if (!pending) continue;
       changes += pending;
-      total += f.total;
-      const entry: JsonObject = { changes: pending, total: f.total };
+      total += all;
+      const entry: JsonObject = { changes: pending, total: all };
       // left out of the last sync (a name or note the sync cannot carry, or the hub refused it)
       const skipped = card.engine?.skippedReason(name);
       if (skipped !== undefined) entry.skipped = skipped;
@@ -58,9 +56,9 @@ export const fileRequests: HandlerTable = Object.freeze({
     let changes = 0;
     for (const name of names) {
       card.notefiles.kind(name, true);
-      const f = file === undefined ? card.store.file(name)! : card.notefiles.existing(name);
-      total += f.total;
-      changes += card.notefiles.pendingCount(f);
+      const c = card.notefiles.pendingOf(name);
+      total += c.total;
+      changes += c.changes;
     }
     return { total, changes, sync: changes > 0 };
   },

@@ -1,30 +1,17 @@
-// hub.set / hub.get: where and how the card syncs. The sync itself lives in src/sync.
-import type { Card } from '../card';
+// hub.set / hub.get: where and how the card syncs. The configuration is declared in src/settings.ts;
+// the sync itself lives in src/sync.
 import { fail } from '../errors';
-import { JsonObject, isObject } from '../json';
+import type { JsonObject } from '../json';
 import { textError } from '../rules/names';
+import { HUB_BOOL_FIELDS, HUB_MINUTE_FIELDS, HUB_MODES, HUB_STRING_FIELDS, type HubConfig } from '../settings';
 import type { Args } from './args';
 import type { HandlerTable } from './handler';
 
-export const HUB_MODES = Object.freeze(['periodic', 'continuous', 'minimum', 'off', 'dfu'] as const);
-export type HubMode = (typeof HUB_MODES)[number];
+const STRING_FIELDS = HUB_STRING_FIELDS;
+const MINUTE_FIELDS = HUB_MINUTE_FIELDS;
+const BOOL_FIELDS = HUB_BOOL_FIELDS;
 
-/** hub.set arguments kept as given; minutes and strings are validated on the way in. */
-const STRING_FIELDS = Object.freeze(['product', 'host', 'sn', 'voutbound', 'vinbound']);
-const MINUTE_FIELDS = Object.freeze(['outbound', 'inbound', 'duration']);
-const BOOL_FIELDS = Object.freeze(['align']);
-
-export function hubConfig(card: Card): JsonObject {
-  const saved = card.settings.get('hub');
-  return isObject(saved) ? saved : {};
-}
-
-export function hubMode(card: Card): HubMode {
-  const mode = hubConfig(card).mode;
-  return typeof mode === 'string' && (HUB_MODES as readonly string[]).includes(mode) ? (mode as HubMode) : 'periodic';
-}
-
-function applyHubSet(config: JsonObject, args: Args): void {
+function applyHubSet(config: HubConfig, args: Args): void {
   for (const f of STRING_FIELDS) {
     const v = args.string(f);
     if (v === undefined) continue;
@@ -54,7 +41,7 @@ export const hubRequests: HandlerTable = Object.freeze({
   'hub.set': (card, args) => {
     // Host libraries add a user-agent "body": remember it for the hub, it configures nothing.
     const ua = args.object('body');
-    const before = hubConfig(card);
+    const before = card.settings.hub();
     const config = { ...before };
     applyHubSet(config, args);
     if (ua) config.agent = ua;
@@ -68,7 +55,7 @@ export const hubRequests: HandlerTable = Object.freeze({
 
   'hub.sync': (card, args) => {
     if (!card.engine) fail('this card has no network to sync over', 'not-supported');
-    if (hubMode(card) === 'off') fail('hub.set mode is off', 'hub-mode');
+    if (card.settings.hubMode() === 'off') fail('hub.set mode is off', 'hub-mode');
     card.engine.request();
     return {};
   },
@@ -84,8 +71,8 @@ export const hubRequests: HandlerTable = Object.freeze({
   },
 
   'hub.get': (card) => {
-    const config = hubConfig(card);
-    const reply: JsonObject = { device: card.deviceUID, mode: hubMode(card) };
+    const config = card.settings.hub();
+    const reply: JsonObject = { device: card.deviceUID(), mode: card.settings.hubMode() };
     for (const f of [...STRING_FIELDS, ...MINUTE_FIELDS, ...BOOL_FIELDS]) if (config[f] !== undefined) reply[f] = config[f];
     return reply;
   },

@@ -6,7 +6,7 @@ import { envRequests } from './env';
 import { fileRequests } from './file';
 import { hubRequests } from './hub';
 import { noteRequests } from './note';
-import { noteTemplate } from './template';
+import { noteTemplate } from './note-template';
 import { varRequests } from './var';
 
 export const REQUESTS: HandlerTable = Object.freeze({

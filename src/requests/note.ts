@@ -1,11 +1,11 @@
-// note.add, note.get, note.update, note.delete, note.changes (seeds/notecard-note-requests.txt).
-import type { Card } from '../card';
+// note.add, note.get, note.update, note.delete, note.changes.
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { DEFAULT_ADD_FILE, DEFAULT_GET_FILE } from '../notefile/kinds';
 import type { Note } from '../notefile/notefiles';
 import { base64Decode, base64Encode } from '../util/base64';
 import type { Args } from './args';
+import type { RequestContext } from './context';
 import type { HandlerTable } from './handler';
 
 /** Without a template, a payload is limited to this many bytes. */
@@ -35,7 +35,7 @@ function noteId(args: Args): string | undefined {
   return args.string('note');
 }
 
-function add(card: Card, args: Args): JsonObject {
+function add(card: RequestContext, args: Args): JsonObject {
   const file = args.string('file', DEFAULT_ADD_FILE);
   const k = card.notefiles.kind(file);
   if (k.inbound) fail(`note.add adds to outbound queues and databases; ${file} is an inbound queue`, 'notefile-bad-name');
@@ -58,7 +58,7 @@ function add(card: Card, args: Args): JsonObject {
   args.bool('verify'); // we always write before answering
   if (!body && !payload) fail('note.add needs a body or a payload', 'bad-arg');
   const result = card.notefiles.add(file, { id: noteId(args), body, payload, full: args.bool('full') });
-  if (args.bool('sync')) card.sync.request(file);
+  if (args.bool('sync')) card.sync.request();
   const reply: JsonObject = { total: result.total };
   if (args.string('note') === '?') reply.note = result.id;
   if (result.templated) reply.template = true;

@@ -6,7 +6,7 @@
 // callers wrap it in their own error ({notefile-bad-name} on the card, HTTP 400 on the hub).
 import { utf8Encode } from '../util/utf8';
 
-/** Notefile kinds by extension (REFERENCE.md section 3); a trailing s is encrypted transport. */
+/** Notefile kinds by extension; a trailing s is encrypted transport. */
 export const NOTEFILE_KINDS = Object.freeze(['qo', 'qos', 'qi', 'qis', 'db', 'dbs', 'dbx'] as const);
 export type NotefileExt = (typeof NOTEFILE_KINDS)[number];
 

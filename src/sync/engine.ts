@@ -1,25 +1,26 @@
 // The card's sync engine: when to sync (hub.set modes, hub.sync, note.add sync:true), and one
 // session of docs/SYNC.md at a time over the host's Net: handshake, catalogue, up, down.
 // Everything durable goes through the notefile store, so a cut at any instant resumes cleanly.
-import type { Card, SyncHook } from '../card';
-import type { TimerHandle, NetStream } from '../host';
+import type { Clock, Log, Net, NetStream, Random, TimerHandle } from '../host';
 import type { JsonObject } from '../json';
-import { isObject } from '../json';
 import { CardError } from '../errors';
 import { storedKindOf } from '../notefile/kinds';
 import { MAX_TEMPLATE_DEFINITION, notefileNameError } from '../rules/names';
-import type { Note } from '../notefile/notefiles';
+import type { Note, Notefiles } from '../notefile/notefiles';
+import type { NoteTemplates } from '../notefile/templates';
+import type { CardSettings, SyncState } from '../settings';
+import type { Environment } from '../store/env';
 import { StorageFull } from '../store/store';
 import { fromHex, toHex } from '../util/hex';
-import { hubConfig, hubMode } from '../requests/hub';
 import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
-import { FrameError } from './bytes';
+import { FrameError } from './varint-io';
+import type { SyncControl } from './control';
 import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, templateVersion, type NotesMessage, type SyncMessage } from './messages';
-import type { WireNote } from './notes';
+import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
-import { acceptNotes } from './tracker';
+import { acceptNotes } from './receiver';
 
 /** The hub's device port when hub.set host names none. */
 export const DEFAULT_DEVICE_PORT = 8086;
@@ -38,15 +39,26 @@ const PUSH_POLL_MS = 500;
 
 type Phase = 'idle' | 'connecting' | 'handshake' | 'exchange';
 
-interface SyncState {
-  /** hubEpoch (hex) of the last authenticated session; none: we may provision. */
-  hubEpoch?: string;
-  /** `modified` of the last ENV stored from the hub. */
-  envModified?: number;
+/** What the engine works with: the card's services, named one by one. */
+export interface SyncDeps {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Log;
+  readonly net: Net | undefined;
+  readonly settings: CardSettings;
+  readonly notefiles: Notefiles;
+  readonly templates: NoteTemplates;
+  readonly env: Environment;
+  deviceUID(): string;
+  /** Unix ms, or undefined until known; the hub sets it. */
+  epochMs(): number | undefined;
+  setTime(epochMs: number): void;
+  /** The hub to sync with when hub.set host names none ("host:port"). */
+  readonly hubHost?: string;
 }
 
-export class SyncEngine implements SyncHook {
-  readonly #card: Card;
+export class SyncEngine implements SyncControl {
+  readonly #card: SyncDeps;
   #phase: Phase = 'idle';
   #stream: NetStream | undefined;
   #session: CardSession | undefined;
@@ -77,7 +89,7 @@ export class SyncEngine implements SyncHook {
    * left at the hub for a later sync, which the session still completes. */
   #noRoom = new Set<string>();
 
-  constructor(card: Card) {
+  constructor(card: SyncDeps) {
     this.#card = card;
     this.#schedule();
   }
@@ -142,18 +154,18 @@ export class SyncEngine implements SyncHook {
   // ---- scheduling ----
 
   #schedule(): void {
-    const clock = this.#card.host.clock;
+    const clock = this.#card.clock;
     if (this.#timer !== undefined) clock.cancel(this.#timer);
     this.#timer = undefined;
     if (this.#stopped) return;
-    const mode = hubMode(this.#card);
+    const mode = this.#card.settings.hubMode();
     let delay: number | undefined;
     if (this.#failures > 0 && mode !== 'off' && this.#wanted()) {
       const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.#failures - 1));
-      delay = base * (0.5 + this.#card.host.random.bytes(1)[0] / 255);
+      delay = base * (0.5 + this.#card.random.bytes(1)[0] / 255);
     } else if (mode === 'continuous') delay = 0;
     else if (mode === 'periodic') {
-      const cfg = hubConfig(this.#card);
+      const cfg = this.#card.settings.hub();
       const out = typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
       const inbound = typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
       delay = Math.min(out, inbound) * 60_000;
@@ -163,7 +175,7 @@ export class SyncEngine implements SyncHook {
 
   /** A sync is worth retrying: asked for, or the mode calls for one. */
   #wanted(): boolean {
-    return this.#again || this.#requested !== undefined || hubMode(this.#card) !== 'minimum';
+    return this.#again || this.#requested !== undefined || this.#card.settings.hubMode() !== 'minimum';
   }
 
   // ---- the session ----
@@ -172,16 +184,16 @@ export class SyncEngine implements SyncHook {
     this.#timer = undefined;
     if (this.#phase !== 'idle') return;
     const card = this.#card;
-    const cfg = hubConfig(card);
-    if (hubMode(card) === 'off') return this.#fail('hub.set mode is off', false);
-    const net = card.host.net;
+    const cfg = card.settings.hub();
+    if (card.settings.hubMode() === 'off') return this.#fail('hub.set mode is off', false);
+    const net = card.net;
     if (!net) return this.#fail('this host has no network', false);
-    const target = typeof cfg.host === 'string' ? cfg.host : card.options.hubHost;
+    const target = typeof cfg.host === 'string' ? cfg.host : card.hubHost;
     if (!target) return this.#fail('no hub host: hub.set host', false);
     const [host, portText] = splitHostPort(target);
     const port = portText ? Number(portText) : DEFAULT_DEVICE_PORT;
     const state = this.#state();
-    this.#continuous = hubMode(card) === 'continuous';
+    this.#continuous = card.settings.hubMode() === 'continuous';
     this.#again = false;
     this.#upSince.clear();
     this.#noRoom.clear();
@@ -191,12 +203,12 @@ export class SyncEngine implements SyncHook {
     this.#phase = 'connecting';
     this.#armStall();
     const session = new CardSession({
-      uid: card.deviceUID,
+      uid: card.deviceUID(),
       sn: typeof cfg.sn === 'string' ? cfg.sn : '',
       product: typeof cfg.product === 'string' ? cfg.product : '',
       secret: this.#secret(),
       cardEpoch: this.#cardEpoch(),
-      random: card.host.random,
+      random: card.random,
       mayProvision: state.hubEpoch === undefined,
       features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP,
     });
@@ -261,7 +273,7 @@ export class SyncEngine implements SyncHook {
     }
     const files = [];
     for (const name of this.#syncedFiles()) {
-      const f = card.store.file(name)!;
+      const f = card.notefiles.state(name)!;
       const t = this.#activeTemplate(name);
       if (t && t.definition.length > MAX_TEMPLATE_DEFINITION) {
         this.#skip(name, `its template is longer than the ${MAX_TEMPLATE_DEFINITION} bytes the sync carries`);
@@ -277,7 +289,7 @@ export class SyncEngine implements SyncHook {
     switch (m.type) {
       case 'catalogReply': {
         for (const entry of m.files) {
-          const f = card.store.file(entry.name);
+          const f = card.notefiles.state(entry.name);
           if (!f || this.#skipped.has(entry.name)) continue;
           const k = storedKindOf(entry.name);
           if (!k.synced || k.inbound) continue;
@@ -363,7 +375,7 @@ export class SyncEngine implements SyncHook {
   #skip(name: string, why: string): void {
     this.#skipped.set(name, why);
     this.#reported.set(name, why);
-    this.#card.host.log.log('warn', `sync: ${name} skipped: ${why}`);
+    this.#card.log.log('warn', `sync: ${name} skipped: ${why}`);
   }
 
   /** Send the next NOTES frame (one in flight at a time), or DONE when nothing is left. */
@@ -371,7 +383,7 @@ export class SyncEngine implements SyncHook {
     if (this.#phase !== 'exchange' || this.#inFlight !== undefined) return;
     const card = this.#card;
     for (const name of this.#syncedFiles()) {
-      const f = card.store.file(name)!;
+      const f = card.notefiles.state(name)!;
       const k = storedKindOf(name);
       if (k.inbound || this.#skipped.has(name)) continue;
       const since = this.#upSince.get(name) ?? 0;
@@ -424,7 +436,7 @@ export class SyncEngine implements SyncHook {
     } catch (e) {
       if (!(e instanceof StorageFull)) throw e;
       this.#noRoom.add(name);
-      this.#card.host.log.log('warn', `sync: no room for ${name || 'the environment'} from the hub: ${e.message}`);
+      this.#card.log.log('warn', `sync: no room for ${name || 'the environment'} from the hub: ${e.message}`);
       return false;
     }
   }
@@ -442,12 +454,12 @@ export class SyncEngine implements SyncHook {
   #fail(reason: string, retry: boolean): void {
     this.#error = reason;
     if (retry) this.#failures++;
-    this.#card.host.log.log('warn', `sync: ${reason}`);
+    this.#card.log.log('warn', `sync: ${reason}`);
     this.#end();
   }
 
   #end(): void {
-    const clock = this.#card.host.clock;
+    const clock = this.#card.clock;
     if (this.#stall !== undefined) clock.cancel(this.#stall);
     this.#stall = undefined;
     const stream = this.#stream;
@@ -461,7 +473,7 @@ export class SyncEngine implements SyncHook {
 
   /** Abandon a session that stalls; in continuous mode the same timer polls for local changes. */
   #armStall(ms = STALL_MS, onFire?: () => void): void {
-    const clock = this.#card.host.clock;
+    const clock = this.#card.clock;
     if (this.#stall !== undefined) clock.cancel(this.#stall);
     this.#stall = clock.schedule(ms, () => {
       this.#stall = undefined;
@@ -474,7 +486,7 @@ export class SyncEngine implements SyncHook {
 
   /** The template new notes of a file are packed with, as the protocol names it. */
   #activeTemplate(name: string): { v: number; id: number; definition: Uint8Array } | undefined {
-    const f = this.#card.store.file(name);
+    const f = this.#card.notefiles.state(name);
     const active = f && this.#card.templates.versions(f).find((x) => x.to === undefined);
     if (!active) return undefined;
     const definition = utf8Encode(serializeTemplate(active.template));
@@ -493,8 +505,7 @@ export class SyncEngine implements SyncHook {
   }
 
   #state(): SyncState {
-    const s = this.#card.settings.get('sync');
-    return isObject(s) ? (s as SyncState) : {};
+    return this.#card.settings.get('sync') ?? {};
   }
 
   /** The 32-byte device secret, created at first use and kept through factory resets. */
@@ -507,11 +518,11 @@ export class SyncEngine implements SyncHook {
     return this.#identityBytes('epoch', 8);
   }
 
-  #identityBytes(key: string, length: number): Uint8Array {
+  #identityBytes(key: 'secret' | 'epoch', length: number): Uint8Array {
     const saved = this.#card.settings.get(key);
     const known = typeof saved === 'string' ? fromHex(saved) : undefined;
     if (known?.length === length) return known;
-    const bytes = this.#card.host.random.bytes(length);
+    const bytes = this.#card.random.bytes(length);
     this.#card.settings.set(key, toHex(bytes));
     return bytes;
   }

@@ -2,7 +2,7 @@
 // that reassembles frames from arbitrary chunks in one bounded buffer, and sealing with
 // ChaCha20-Poly1305 under a per-direction key and sequence number.
 import { aeadOpen, aeadSeal, AEAD_TAG } from '../crypto/aead';
-import { ByteWriter, FrameError } from './bytes';
+import { ByteWriter, FrameError } from './varint-io';
 import { decodeMessage, encodeMessage, LIMITS, messageTypeOf, type SyncMessage } from './messages';
 
 export const MAX_FRAME: number = LIMITS.maxFrame;

@@ -1,7 +1,7 @@
 // Session keys and handshake proofs (docs/SYNC.md section 3).
 import { hkdfExpand, hkdfExtract, hmacSha256 } from '../crypto/hmac';
 import { sha256 } from '../crypto/sha256';
-import { concatBytes } from '../crypto/bytes';
+import { concatBytes } from '../util/concat';
 import { utf8Encode } from '../util/utf8';
 
 export interface SessionKeys {

@@ -4,7 +4,7 @@
 import type { InboundNote, Notefiles } from '../notefile/notefiles';
 import { resolveConflict } from '../rules/conflict';
 import { base64Encode } from '../util/base64';
-import type { WireNote } from './notes';
+import type { WireNote } from './notes-block';
 
 /** The writes that apply hub notes `incoming` to database notefile `name`. */
 export function mergeFromHub(notefiles: Notefiles, name: string, incoming: readonly WireNote[]): InboundNote[] {

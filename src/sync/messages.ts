@@ -1,9 +1,9 @@
 // Sync protocol messages (docs/SYNC.md section 2): types, encode/decode of their content.
 // Framing and sealing live in frame.ts; this module only maps message <-> content bytes.
 import type { JsonObject } from '../json';
-import { ByteReader, ByteWriter, FrameError } from './bytes';
+import { ByteReader, ByteWriter, FrameError } from './varint-io';
 import { compress, decompress, CompressError } from './compress';
-import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes';
+import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENCODING_LZ, type WireNote } from './notes-block';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';

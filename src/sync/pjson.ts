@@ -1,7 +1,7 @@
 // Packed JSON (docs/SYNC.md 4.3): tagged values, short forms for small ints, short strings and
 // small containers, decimals as integer mantissas, object keys interned once per block.
 import type { Json, JsonObject } from '../json';
-import { ByteReader, ByteWriter, FrameError } from './bytes';
+import { ByteReader, ByteWriter, FrameError } from './varint-io';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 
 export const PJSON_MAX_DEPTH = 16;

@@ -2,8 +2,8 @@
 // bytes in -> frames to send + events out. No timers, no sockets: the engine (card) and the
 // device listener (hub) own the transport and the clock and feed bytes in.
 import type { Random } from '../host';
-import { constantTimeEqual } from '../crypto/bytes';
-import { FrameError } from './bytes';
+import { constantTimeEqual } from '../crypto/constant-time';
+import { FrameError } from './varint-io';
 import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, encodePlain, type Frame } from './frame';
 import {
   decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,

@@ -1,5 +1,5 @@
 // Note templates: a body of type hints compiled into an immutable record layout.
-// The hints are those of REFERENCE.md section 4; docs/TEMPLATES.md has the record format.
+// The hints and the record format are in docs/TEMPLATES.md.
 import { fail } from '../errors';
 import { Json, JsonObject, isObject } from '../json';
 import { crc32 } from '../util/crc32';

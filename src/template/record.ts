@@ -11,7 +11,7 @@
 import { fail } from '../errors';
 import { Json, JsonObject, isObject } from '../json';
 import { base64Encode } from '../util/base64';
-import { Reader, Writer, corrupt } from './bytes';
+import { Reader, Writer, corrupt } from './record-io';
 import { HALF_MAX } from './float';
 import type { Field, ObjectField, Special, Template } from './layout';
 

@@ -1,4 +1,4 @@
-// The request envelope: req/cmd, id and crc around a JSON object (REFERENCE.md section 1).
+// The request envelope: req/cmd, id and crc around a JSON object.
 import { CardError, ErrorTag } from '../errors';
 import { Json, JsonObject, isObject } from '../json';
 import { crc32 } from '../util/crc32';

@@ -3,19 +3,34 @@
 // '\r\n' is skipped even when it arrives in a later read. An empty line is the hosts' resync
 // handshake and gets exactly "\r\n". After a card.binary.put reply the next line is encoded
 // binary data, streamed into the binary buffer; there only '\n' ends it ('\r' is a data byte).
-import type { Card } from '../card';
 import { utf8Decode, utf8Encode } from '../util/utf8';
+import type { BinaryBuffer } from './binary';
 import { sealReply } from './envelope';
+
+/** A reply as the session writes it: text + "\r\n", then raw trailer bytes, then `after`. */
+export interface Reply {
+  /** Undefined for a cmd: no reply at all. */
+  text?: string;
+  trailer?: Uint8Array;
+  after?: () => void;
+}
+
+/** What the session drives: the card (src/card.ts). */
+export interface LineCard {
+  readonly binary: BinaryBuffer;
+  /** Answer one request line (without its line ending). Never throws. */
+  request(text: string): Reply;
+}
 
 /** Longest request line accepted, in bytes (not counting the line ending). */
 export const MAX_LINE = 16384;
 
 const CRLF = new Uint8Array([13, 10]);
 
-export class SerialSession {
+export class SerialSession<C extends LineCard = LineCard> {
   /** Undefined while the host boots a new card (card.restart): input is dropped meanwhile,
    * as a rebooting card's UART would. */
-  card: Card | undefined;
+  card: C | undefined;
   readonly maxLine: number;
   #write: (bytes: Uint8Array) => void;
   #line: Uint8Array;
@@ -27,7 +42,7 @@ export class SerialSession {
    * may drop it) before the answering CRLF is written. */
   onResync: (() => void) | undefined;
 
-  constructor(card: Card, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
+  constructor(card: C, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
     this.card = card;
     this.maxLine = maxLine;
     this.#write = write;

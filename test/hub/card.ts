@@ -7,10 +7,10 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import * as nodeCrypto from 'node:crypto';
 import { CardSession } from '../../src/sync/session';
-import { acceptNotes } from '../../src/sync/tracker';
+import { acceptNotes } from '../../src/sync/receiver';
 import { resolveConflict, type NoteVersion, type Side } from '../../src/rules/conflict';
 import { fitNotes, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP, type CatalogReplyEntry, type NotesMessage, type RefuseCode, type SyncMessage } from '../../src/sync/messages';
-import type { WireNote } from '../../src/sync/notes';
+import type { WireNote } from '../../src/sync/notes-block';
 import { compileTemplate, packNote, serializeTemplate } from '../../src/template';
 import type { JsonObject } from '../../src/json';
 

@@ -34,7 +34,7 @@ function step(card: Card, i: number): void {
       return send(card, { req: 'hub.set', product: `com.example:p${i % 3}` });
     default:
       if (i % 40 === 9) return send(card, { req: 'file.clear', file: 'data.qo' });
-      if (i % 20 === 19) return card.notefiles.applyInbound('in.qi', { body: { i } });
+      if (i % 20 === 19) return card.notefiles.applyFromHub('in.qi', [{ body: { i } }]);
       return send(card, { req: 'note.get', file: 'in.qi', delete: true });
   }
 }

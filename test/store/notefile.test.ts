@@ -39,12 +39,12 @@ describe('what the sync engine builds on', () => {
 
   it('inbound notes and edits from the hub are synced already and never pending', () => {
     const { card, req } = testCard();
-    card.notefiles.applyInbound('cfg.db', { id: 'x', body: { from: 'hub' }, time: 1_600_000_000 });
-    card.notefiles.applyInbound('cmd.qi', { body: { go: 1 } });
+    card.notefiles.applyFromHub('cfg.db', [{ id: 'x', body: { from: 'hub' }, time: 1_600_000_000 }]);
+    card.notefiles.applyFromHub('cmd.qi', [{ body: { go: 1 } }]);
     expect(req({ req: 'file.changes.pending' })).toEqual({ changes: 0, total: 0 });
     const x = card.notefiles.get('cfg.db', 'x');
     expect(x).toMatchObject({ synced: true, time: 1_600_000_000, body: { from: 'hub' } });
-    card.notefiles.applyInbound('cfg.db', { id: 'x', deleted: true });
+    card.notefiles.applyFromHub('cfg.db', [{ id: 'x', deleted: true }]);
     expect(req({ req: 'note.get', file: 'cfg.db', note: 'x' }).err).toMatch(/\{note-noexist\}/);
     // A hub deletion is not a local change waiting to be sent.
     expect(card.notefiles.pendingCount(card.store.file('cfg.db')!)).toBe(0);

@@ -276,7 +276,7 @@ describe('template versions', () => {
     expect(Array.from(pending.record!)).toEqual([0, 5]);
     expect(card.templates.version(f, pending.format!)!.template.body).toEqual({ a: 11 });
     req({ req: 'note.template', file: 'x.db', body: { a: 12 } });
-    card.notefiles.applyInbound('x.db', { id: 'k', body: { a: 300 } });
+    card.notefiles.applyFromHub('x.db', [{ id: 'k', body: { a: 300 } }]);
     expect(card.store.readKeyed(f, 'k')!.format).toBe(2);
     expect(req({ req: 'note.get', file: 'x.db', note: 'k' }).body).toEqual({ a: 300 });
     // An inbound replacement leaves the unused version 1 to the file's next removal.

@@ -46,7 +46,7 @@ export function fillStep(card: Card, seed: number, i: number): Reply {
   }
   if (file === 'in.qi') {
     try {
-      card.notefiles.applyInbound('in.qi', { body });
+      card.notefiles.applyFromHub('in.qi', [{ body }]);
     } catch (e) {
       return { err: String((e as Error).message) };
     }

@@ -7,7 +7,7 @@ import { Sha256 } from '../../src/crypto/sha256';
 import type { Host, Net, NetHandlers } from '../../src/host';
 import { HubSession } from '../../src/sync/session';
 import type { SyncMessage } from '../../src/sync/messages';
-import { acceptNotes } from '../../src/sync/tracker';
+import { acceptNotes } from '../../src/sync/receiver';
 import { toHex } from '../../src/util/hex';
 import { deterministicHost } from './harness';
 

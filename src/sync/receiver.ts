@@ -1,9 +1,9 @@
 // The receiver rule of docs/SYNC.md section 4.1, shared by the card's sync engine and the hub's
 // device listener so both sides apply exactly the same logic (the conflict rule of section 5 is
 // in src/rules/conflict.ts).
-import { FrameError } from './bytes';
+import { FrameError } from './varint-io';
 import type { NotesMessage } from './messages';
-import type { WireNote } from './notes';
+import type { WireNote } from './notes-block';
 
 /**
  * Receiving a NOTES frame when `stored` changes of its notefile are already committed: the notes

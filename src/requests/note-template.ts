@@ -1,29 +1,15 @@
-// note.template (REFERENCE.md section 4), written against a small registry interface; the
-// card's is NoteTemplates (src/notefile/templates.ts), over the notefile metadata on flash.
+// note.template, written against the TemplateRegistry interface
+// (src/template/registry.ts).
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
 import { kindOf } from '../notefile/kinds';
 import { MAX_NOTE_ID } from '../rules/names';
 import { noteFrameError } from '../sync/messages';
 import { Template, compileTemplate, sameTemplate } from '../template/index';
+import type { TemplateRegistry, TemplateSetting } from '../template/registry';
 import type { Args } from './args';
 
-/** The template active on a notefile, with its port (a notefile property, not part of the layout). */
-export interface TemplateSetting {
-  readonly template: Template;
-  readonly port?: number;
-}
-
-export interface TemplateRegistry {
-  get(file: string): TemplateSetting | undefined;
-  /** Make `template` active. Older versions stay with the notes packed with them: compare with
-   * sameTemplate to reuse a version when only the port changed. */
-  set(file: string, template: Template, port: number | undefined): void;
-  /** Remove the active template (notes already packed keep theirs). No-op when there is none. */
-  delete(file: string): void;
-  /** Whether a notefile other than `file` uses `port`. */
-  portInUse(port: number, file: string): boolean;
-}
+export type { TemplateRegistry, TemplateSetting } from '../template/registry';
 
 /** Largest declared payload per templated note: the whole note must fit in device RAM. */
 export const MAX_TEMPLATE_PAYLOAD = 8192;

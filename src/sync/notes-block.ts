@@ -2,7 +2,7 @@
 // block LZ-2K compressed when that is smaller.
 import type { JsonObject } from '../json';
 import { isObject } from '../json';
-import { ByteReader, ByteWriter, FrameError } from './bytes';
+import { ByteReader, ByteWriter, FrameError } from './varint-io';
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { utf8Encode } from '../util/utf8';
 import { MAX_NOTE_ID } from '../rules/names';

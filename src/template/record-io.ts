@@ -1,4 +1,4 @@
-// Little-endian byte writer and reader for template records (layout: record.ts).
+// Little-endian byte writer and reader for template records (the record layout: record.ts).
 import { fail } from '../errors';
 import { utf8Decode, utf8Encode } from '../util/utf8';
 import { halfToDecimal, singleToDecimal, toHalfBits } from './float';

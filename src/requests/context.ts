@@ -1,0 +1,49 @@
+// What a request handler may use: the card's services, never the store or the card itself.
+import type { Random } from '../host';
+import type { Notefiles } from '../notefile/notefiles';
+import type { CardSettings } from '../settings';
+import type { SyncControl, SyncHook } from '../sync/control';
+import type { BinaryBuffer } from '../wire/binary';
+import type { TemplateRegistry } from './note-template';
+
+/** The environment variables (env.*); the card's are kept in the flash store. */
+export interface EnvironmentVars {
+  get(name: string): string | undefined;
+  all(): Record<string, string>;
+  set(layer: 'local' | 'default', name: string, value: string | undefined): void;
+  /** Unix seconds of the last change (0: never). */
+  modified(): number;
+}
+
+export interface RequestContext {
+  readonly notefiles: Notefiles;
+  readonly templates: TemplateRegistry;
+  readonly env: EnvironmentVars;
+  readonly settings: CardSettings;
+  /** Ask for a sync (remembered until a sync engine runs). */
+  readonly sync: SyncHook;
+  /** The sync engine, on hosts with a network. */
+  readonly engine: SyncControl | undefined;
+  readonly binary: BinaryBuffer;
+  readonly random: Random;
+  /** The host platform card.version names. */
+  readonly platform: string;
+  deviceUID(): string;
+  /** Unix ms, or undefined until a host clock or the hub tells us. */
+  epochMs(): number | undefined;
+  uptimeSeconds(): number;
+  /** Percent of the flash the store holds. */
+  storagePercent(): number;
+  /** card.restore without delete: forget configuration, keep notes and identity. */
+  resetConfiguration(): void;
+  /** card.restore {delete:true}: wipe the store keeping identity. */
+  factoryReset(): void;
+  /** Restart the card (after the reply is out). */
+  restart(): void;
+}
+
+/** Per-request extras a handler may set beside its JSON members. */
+export interface Exchange {
+  trailer?: Uint8Array;
+  after?: () => void;
+}
