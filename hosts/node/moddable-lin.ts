@@ -64,7 +64,8 @@ function parse(): Options {
   };
 }
 
-/** mcconfig + make for the lin target; make rebuilds only what changed. Returns mc.so. */
+/** mcconfig + make for the lin target; make rebuilds only what changed. Returns mc.so. (mcconfig
+ * names its build folders after the manifest's directory, the checkout's name.) */
 function build(o: Options): string {
   const sdk = process.env.MODDABLE;
   const tools = sdk && path.join(sdk, 'build/bin/lin/release');
@@ -83,8 +84,8 @@ function build(o: Options): string {
     }
   };
   run('mcconfig', [...(o.instrument ? ['-d'] : []), '-p', 'lin', '-o', o.build, 'manifest.json']);
-  run('make', ['-j2', '-f', path.join(o.build, `tmp/lin/mc/${kind}/main/makefile`), 'build']);
-  return path.join(o.build, `bin/lin/mc/${kind}/main/mc.so`);
+  run('make', ['-j2', '-f', path.join(o.build, `tmp/lin/mc/${kind}/${path.basename(ROOT)}/makefile`), 'build']);
+  return path.join(o.build, `bin/lin/mc/${kind}/${path.basename(ROOT)}/mc.so`);
 }
 
 /** Peaks of the debug machine's instrumentation samples, by instrument name ("Chunk used"...). */
