@@ -4,6 +4,7 @@
 //
 // Each check returns the reason text when the value breaks a rule (undefined when it is fine);
 // callers wrap it in their own error ({notefile-bad-name} on the card, HTTP 400 on the hub).
+import { every, isAlnum } from '../util/chars';
 import { utf8Encode } from '../util/utf8';
 
 /** Notefile kinds by extension; a trailing s is encrypted transport. */
@@ -22,15 +23,15 @@ export const MAX_USER_NOTE_ID = MAX_NOTE_ID - MAX_CONFLICT_SUFFIX;
 export const RESERVED_ID_MARK = '!';
 /** Device UIDs: "dev:" and up to 60 more characters, 64 bytes in all. */
 export const MAX_DEVICE_UID = 64;
-export const DEVICE_UID = /^dev:[A-Za-z0-9._\-:]{1,60}$/;
 /** Serial numbers, product and project UIDs, in bytes. */
 export const MAX_TEXT = 128;
-/** Product UIDs, e.g. "com.example.you:project". */
-export const PRODUCT_UID = /^[A-Za-z0-9][A-Za-z0-9._\-]*:[A-Za-z0-9._\-]+$/;
 /** The longest template definition (its canonical JSON text), in bytes. */
 export const MAX_TEMPLATE_DEFINITION = 2048;
 
-const NAME_CHAR = /^[A-Za-z0-9_.\-]$/;
+/** Letters, digits, `_`, `.` and `-`: notefile names and product UIDs. */
+const nameChar = (c: number) => isAlnum(c) || c === 95 || c === 46 || c === 45;
+/** Device UIDs also allow `:`. */
+const uidChar = (c: number) => nameChar(c) || c === 58;
 
 /**
  * Why `name` is not a notefile name. Names are 1 to 64 ASCII letters, digits, `_`, `-` and `.`,
@@ -42,7 +43,7 @@ export function notefileNameError(name: string, system = false): string | undefi
   if (name[0] === '_' && !system) return `notefile names starting with _ are reserved for the system: "${name}"`;
   if (name[0] === '.' || name[0] === '-') return `notefile name must start with a letter or digit: "${name}"`;
   for (const c of name) {
-    if (!NAME_CHAR.test(c)) return `notefile name may hold only letters, digits, _ - and . (not ${JSON.stringify(c)}): "${name}"`;
+    if (!nameChar(c.charCodeAt(0)) || c.length > 1) return `notefile name may hold only letters, digits, _ - and . (not ${JSON.stringify(c)}): "${name}"`;
   }
   if (notefileExt(name) === undefined) return `notefile "${name}" must end in one of ${NOTEFILE_KINDS.map((k) => '.' + k).join(' ')}`;
   return undefined;
@@ -68,14 +69,18 @@ export function noteIdError(id: string, chosen: boolean): string | undefined {
   return undefined;
 }
 
-/** Why `uid` is not a device UID. */
+/** Why `uid` is not a device UID: "dev:" and 1 to 60 of letters, digits, `. _ - :`. */
 export function deviceUidError(uid: string): string | undefined {
-  return DEVICE_UID.test(uid) ? undefined : `invalid device UID: ${uid}`;
+  const ok = uid.startsWith('dev:') && uid.length > 4 && uid.length <= MAX_DEVICE_UID && every(uid, uidChar, 4);
+  return ok ? undefined : `invalid device UID: ${uid}`;
 }
 
-/** Why `uid` is not a product UID. */
+/** Why `uid` is not a product UID, e.g. "com.example.you:project": two parts of letters, digits,
+ * `. _ -` around one `:`, the first starting with a letter or digit. */
 export function productUidError(uid: string): string | undefined {
-  return PRODUCT_UID.test(uid) && uid.length <= MAX_TEXT ? undefined : `invalid product UID: ${uid}`;
+  const colon = uid.indexOf(':');
+  const ok = colon > 0 && colon < uid.length - 1 && uid.length <= MAX_TEXT && isAlnum(uid.charCodeAt(0)) && every(uid, nameChar, 0, colon) && every(uid, nameChar, colon + 1);
+  return ok ? undefined : `invalid product UID: ${uid}`;
 }
 
 /** Why a serial number, product or other text the handshake carries is too long. */

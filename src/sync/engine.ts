@@ -6,6 +6,7 @@ import type { JsonObject } from '../json';
 import { CardError } from '../errors';
 import { storedKindOf } from '../notefile/kinds';
 import { MAX_TEMPLATE_DEFINITION, notefileNameError } from '../rules/names';
+import { every, isDigit } from '../util/chars';
 import type { Note, Notefiles } from '../notefile/notefiles';
 import type { NoteTemplates } from '../notefile/templates';
 import type { CardSettings, SyncState } from '../settings';
@@ -546,7 +547,8 @@ function toWire(n: Note, queue: boolean, activeVersion: number | undefined): Wir
 }
 
 function splitHostPort(target: string): [string, string | undefined] {
-  const t = target.replace(/^[a-z]+:\/\//, '');
+  const scheme = target.indexOf('://');
+  const t = scheme > 0 && every(target, (c) => c >= 97 && c <= 122, 0, scheme) ? target.slice(scheme + 3) : target;
   const i = t.lastIndexOf(':');
-  return i > 0 && /^\d+$/.test(t.slice(i + 1)) ? [t.slice(0, i), t.slice(i + 1)] : [t, undefined];
+  return i > 0 && i < t.length - 1 && every(t, isDigit, i + 1) ? [t.slice(0, i), t.slice(i + 1)] : [t, undefined];
 }

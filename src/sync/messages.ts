@@ -82,7 +82,7 @@ const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
 
 /** Notefiles whose notes must cross encrypted (E flag). */
 export function isSecureNotefile(name: string): boolean {
-  return /\.(qos|qis|dbs)$/.test(name);
+  return name.endsWith('.qos') || name.endsWith('.qis') || name.endsWith('.dbs');
 }
 
 function fixed(r: ByteReader, n: number): Uint8Array {

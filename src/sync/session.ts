@@ -86,7 +86,7 @@ abstract class Session {
       }
     } catch (e) {
       const failure = e instanceof ProtocolFailure ? e
-        : e instanceof FrameError ? new ProtocolFailure(/authentication/.test(e.message) ? 'auth' : 'protocol', e.message)
+        : e instanceof FrameError ? new ProtocolFailure(e.message.includes('authentication') ? 'auth' : 'protocol', e.message)
         : new ProtocolFailure('internal', e instanceof Error ? e.message : String(e));
       this.fail(failure, out);
     }

@@ -2,6 +2,7 @@
 // The hints and the record format are in docs/TEMPLATES.md.
 import { fail } from '../errors';
 import { Json, JsonObject, isObject } from '../json';
+import { every, isDigit } from '../util/chars';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
 
@@ -196,7 +197,7 @@ function compileField(hint: Json, path: string, compact: boolean, depth: number)
 
 function compileString(hint: string, path: string, compact: boolean): StringField {
   // A numeric string "N" is a maximum length in bytes; any other string is variable length.
-  const numeric = /^[1-9][0-9]{0,8}$/.test(hint);
+  const numeric = hint.length >= 1 && hint.length <= 9 && hint[0] !== '0' && every(hint, isDigit);
   let max = numeric ? Number(hint) : 0;
   if (compact) {
     if (max > COMPACT_STRING_MAX) {

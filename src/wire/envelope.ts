@@ -1,6 +1,7 @@
 // The request envelope: req/cmd, id and crc around a JSON object.
 import { CardError, ErrorTag } from '../errors';
 import { Json, JsonObject, isObject } from '../json';
+import { every, isHex, isSpace } from '../util/chars';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
 
@@ -26,8 +27,6 @@ export class EnvelopeError extends CardError {
   crcSeq?: string;
 }
 
-// Not global or sticky: on a device the preloaded RegExp is frozen and lastIndex read-only.
-const CRC_MEMBER = /^"crc"\s*:\s*"([0-9A-Fa-f]{4}):([0-9A-Fa-f]{8})"/;
 
 /** Parse one request line (without its line ending). Throws EnvelopeError. */
 export function openEnvelope(text: string): Envelope {
@@ -39,7 +38,7 @@ export function openEnvelope(text: string): Envelope {
   } catch (e) {
     const err = e instanceof EnvelopeError ? e : new EnvelopeError('request is not valid JSON', 'io');
     // Unreadable, so judge by its text: what looks like a cmd never gets a reply.
-    err.wantsReply = !/"cmd"\s*:/.test(text) || /"req"\s*:/.test(text);
+    err.wantsReply = !memberNamed(text, 'cmd') || memberNamed(text, 'req');
     throw err;
   }
   // What is known so far shapes the error reply: cmd gets none, id is echoed, crc is answered.
@@ -78,12 +77,12 @@ export function openEnvelope(text: string): Envelope {
  */
 function checkCrc(text: string): { seq: string; ok: boolean } | undefined {
   let start = text.lastIndexOf('"crc"');
-  let last: RegExpExecArray | null = null;
-  while (start >= 0 && !(last = CRC_MEMBER.exec(text.slice(start)))) start = start > 0 ? text.lastIndexOf('"crc"', start - 1) : -1;
+  let last: { seq: string; crc: string; length: number } | undefined;
+  while (start >= 0 && !(last = crcMemberAt(text, start))) start = start > 0 ? text.lastIndexOf('"crc"', start - 1) : -1;
   if (!last) return undefined;
-  const seq = last[1];
-  const want = parseInt(last[2], 16) >>> 0;
-  const end = start + last[0].length;
+  const seq = last.seq;
+  const want = parseInt(last.crc, 16) >>> 0;
+  const end = start + last.length;
   let before = start;
   while (before > 0 && (text[before - 1] === ' ' || text[before - 1] === '\t')) before--;
   const candidates = [text.slice(0, start) + text.slice(end)];
@@ -129,4 +128,27 @@ export function sealReply(members: JsonObject, id: Json | undefined, crcSeq: str
     text = `${text.slice(0, -1)}${text.length === 2 ? ' ' : ','}${member}}`;
   }
   return text;
+}
+
+/** `"crc":"SSSS:CCCCCCCC"` (hex, spaces allowed around the colon) at `at`, or undefined. No
+ * RegExp: the XS engine's RegExp crashed the card under memory pressure (src/util/chars.ts). */
+function crcMemberAt(text: string, at: number): { seq: string; crc: string; length: number } | undefined {
+  let i = at + 5;
+  while (isSpace(text.charCodeAt(i))) i++;
+  if (text[i++] !== ':') return undefined;
+  while (isSpace(text.charCodeAt(i))) i++;
+  if (text[i] !== '"' || text[i + 5] !== ':' || text[i + 14] !== '"') return undefined;
+  if (!every(text, isHex, i + 1, i + 5) || !every(text, isHex, i + 6, i + 14)) return undefined;
+  return { seq: text.slice(i + 1, i + 5), crc: text.slice(i + 6, i + 14), length: i + 15 - at };
+}
+
+/** The text has `"name"` followed by a colon (judging an unparseable line). */
+function memberNamed(text: string, name: string): boolean {
+  const key = `"${name}"`;
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    let i = at + key.length;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text[i] === ':') return true;
+  }
+  return false;
 }
