@@ -3,6 +3,7 @@
 import { Hub, HubError } from './hub';
 import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
+import { UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
 
@@ -21,29 +22,26 @@ usage: notehub-lite <command> [options]        (every command takes --data DIR, 
   --help
 `;
 
-type Flags = Record<string, string>;
+type Flags = Record<string, string | undefined>;
 
-function parse(argv: string[]): { words: string[]; flags: Flags } {
-  const words: string[] = [];
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--help' || a === '-h') flags.help = 'true';
-    else if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else {
-        if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-        flags[a.slice(2)] = argv[++i];
-      }
-    } else words.push(a);
-  }
-  return { words, flags };
+/** Every command's options; each is a string but --help (commands check what they need). */
+const OPTIONS = Object.fromEntries(
+  ['data', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu',
+    'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files']
+    .map((o) => [o, { type: 'string' as const }]),
+);
+
+function parse(argv: string[]): { words: string[]; flags: Flags; help: boolean } {
+  const { values, positionals } = parseCommandLine({
+    args: argv, strict: true, allowPositionals: true, options: { ...OPTIONS, help: { type: 'boolean', short: 'h' } },
+  });
+  const { help, ...flags } = values;
+  return { words: positionals, flags: flags as Flags, help: help === true };
 }
 
 function need(flags: Flags, name: string): string {
   const v = flags[name];
-  if (v === undefined || v === '') throw new Error(`--${name} is required`);
+  if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
   return v;
 }
 
@@ -52,14 +50,13 @@ export function parseRateLimit(text: string | undefined): RateLimit | undefined 
   if (text === undefined || text === 'off') return undefined;
   if (text === 'notehub' || text === 'on') return NOTEHUB_RATE_LIMIT;
   const m = /^(\d+)\/min(?:,(\d+)\/day)?$/.exec(text);
-  if (!m) throw new Error(`--rate-limit: use off, notehub or N/min[,M/day], not "${text}"`);
+  if (!m) throw new UsageError(`--rate-limit: use off, notehub or N/min[,M/day], not "${text}"`);
   return { perMinute: Number(m[1]), perDay: m[2] ? Number(m[2]) : Number.MAX_SAFE_INTEGER };
 }
 
 function portFlag(flags: Flags, name: string, dflt: number): number {
-  const port = Number(flags[name] ?? dflt);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--${name} must be 0..65535`);
-  return port;
+  const v = flags[name];
+  return v === undefined ? dflt : wholeNumber(`--${name}`, v, 65535);
 }
 
 async function withHub<T>(flags: Flags, fn: (hub: Hub) => Promise<T>): Promise<T> {
@@ -68,19 +65,18 @@ async function withHub<T>(flags: Flags, fn: (hub: Hub) => Promise<T>): Promise<T
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { words, flags } = parse(argv);
+  const { words, flags, help } = parse(argv);
   const cmd = words.join(' ');
-  if (flags.help || !cmd) { process.stdout.write(HELP); return flags.help ? 0 : 2; }
+  if (help || !cmd) { process.stdout.write(HELP); return help ? 0 : 2; }
   switch (cmd) {
     case 'serve': {
-      const port = Number(flags.port ?? 8080);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
+      const port = portFlag(flags, 'port', 8080);
       const devicePort = flags['device-port'] === 'off' ? undefined : portFlag(flags, 'device-port', 8086);
-      if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+      if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
       const { readFileSync } = await import('node:fs');
       const deviceTls = flags['tls-cert'] === undefined ? undefined
         : { cert: readFileSync(flags['tls-cert']), key: readFileSync(need(flags, 'tls-key')), port: portFlag(flags, 'tls-port', 8087) };
-      if (flags.tofu !== undefined && flags.tofu !== 'on' && flags.tofu !== 'off') throw new Error('--tofu is on or off');
+      if (flags.tofu !== undefined) oneOf('--tofu', flags.tofu, ['on', 'off']);
       const running = await startHub({
         dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
@@ -139,8 +135,9 @@ async function main(argv: string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => { if (code >= 0) process.exitCode = code; }, (e: unknown) => {
-    console.error(`notehub-lite: ${e instanceof HubError || e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 1;
+    // a usage mistake exits 2, as the other CLIs do; anything else (no such token, ...) 1
+    console.error(`notehub-lite: ${e instanceof HubError || e instanceof Error ? e.message : String(e)}${e instanceof UsageError ? ' (see --help)' : ''}`);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
   });
 }
 

@@ -107,13 +107,14 @@ export class Router {
     return out;
   }
 
-  async handle(hub: Hub, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** `log` is startHub's log option: a failure the caller only sees as a 500 is told there. */
+  async handle(hub: Hub, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
     let reply: Reply;
     try {
       reply = await this.#dispatch(hub, req);
     } catch (e) {
       reply = e instanceof HubError ? errorReply(e.status, e.message) : errorReply(500, 'internal error');
-      if (!(e instanceof HubError)) console.error('hub: request failed:', e);
+      if (!(e instanceof HubError)) log(`hub: request failed: ${describe(e)}`);
       if (e instanceof HubError && e.retryAfter !== undefined) reply.headers = { 'Retry-After': String(e.retryAfter) };
     }
     send(req, res, reply);
@@ -231,4 +232,9 @@ export function clientError(err: Error & { code?: string }, socket: Duplex): voi
       : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? [413, 'chunk extensions too large'] : [400, 'malformed HTTP request'];
   const body = JSON.stringify((errorReply(code, text) as { json: unknown }).json);
   socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** An error for a log line: its stack when it has one. */
+export function describe(e: unknown): string {
+  return e instanceof Error ? e.stack ?? String(e) : String(e);
 }

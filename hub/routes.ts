@@ -8,6 +8,7 @@
  * tenant's routes cannot take every slot, and each request has a time limit.
  */
 import type { Hub } from './hub';
+import { describe } from './http';
 import type { DeliveryRecord } from './store/types';
 
 export interface DeliveryOptions {
@@ -49,8 +50,12 @@ export class RouteDelivery {
     this.#soon = setTimeout(() => { this.#soon = null; this.kick(); }, 25);
   };
 
-  constructor(hub: Hub, opts: DeliveryOptions = {}) {
+  readonly #log: (line: string) => void;
+
+  /** `log` is startHub's log option. */
+  constructor(hub: Hub, opts: DeliveryOptions, log: (line: string) => void) {
     this.#hub = hub;
+    this.#log = log;
     this.#o = { pollMs: 1000, baseDelayMs: 1000, maxDelayMs: 3600_000, maxAttempts: 20, timeoutMs: 10_000, perRoute: 4, perProject: 8, concurrency: 32, ...opts };
   }
 
@@ -101,7 +106,7 @@ export class RouteDelivery {
         }
       } while (this.#again && !this.#stopped);
     } catch (e) {
-      if (!this.#stopped) console.error('hub: route delivery pass failed:', e);
+      if (!this.#stopped) this.#log(`hub: route delivery pass failed: ${describe(e)}`);
     } finally {
       this.#scanning = false;
       if (!this.#stopped) this.#timer = setTimeout(() => this.kick(), this.#o.pollMs).unref();
@@ -115,7 +120,7 @@ export class RouteDelivery {
     this.#perProject.set(project, (this.#perProject.get(project) ?? 0) + n);
     this.#inFlight += n;
     const batch: Promise<void> = Promise.all(due.map((d) => this.#deliver(d)))
-      .then(() => undefined, (e: unknown) => { if (!this.#stopped) console.error('hub: route delivery failed:', e); })
+      .then(() => undefined, (e: unknown) => { if (!this.#stopped) this.#log(`hub: route delivery failed: ${describe(e)}`); })
       .finally(() => {
         this.#busy.delete(route);
         const left = (this.#perProject.get(project) ?? n) - n;

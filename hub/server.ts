@@ -92,10 +92,10 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   const hub = new Hub(store, opts);
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
   const router = apiRouter();
-  const server = createServer((req, res) => { void router.handle(hub, req, res); });
+  const server = createServer((req, res) => { void router.handle(hub, req, res, log); });
   server.on('clientError', clientError);
   server.keepAliveTimeout = 65_000;
-  const delivery = new RouteDelivery(hub, opts.delivery);
+  const delivery = new RouteDelivery(hub, opts.delivery ?? {}, log);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => { server.off('error', fail); ok(); });

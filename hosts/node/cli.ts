@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // notecard-sim: run an opencard on this machine and expose its serial line.
 import * as path from 'path';
+import { LOG_LEVELS, type LogLevel, UsageError, oneOf, parseCommandLine, wholeNumber } from '../../hub/cli-args';
 import { Simulator } from './simulator';
 import { OUTPUT_LIMIT, Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
 
@@ -45,7 +46,7 @@ interface Cli {
   flashSize?: number;
   binaryMax?: number;
   trustClock: boolean;
-  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logLevel: LogLevel;
   hubDir?: string;
   hubPort: number;
   hubDevicePort: number;
@@ -53,40 +54,36 @@ interface Cli {
 }
 
 function parse(argv: string[]): Cli {
-  const cli: Cli = { transport: 'pty', baud: 9600, tcpPort: 0, bind: '127.0.0.1', dataDir: 'data/card', trustClock: false, logLevel: 'info', hubPort: 8080, hubDevicePort: 8086 };
-  const value = (i: number, flag: string) => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-    return v;
+  const { values: v, tokens } = parseCommandLine({
+    args: argv, strict: true, allowPositionals: true, tokens: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      pty: { type: 'boolean' }, serial: { type: 'string' }, baud: { type: 'string' }, tcp: { type: 'string' }, bind: { type: 'string' },
+      stdio: { type: 'boolean' }, data: { type: 'string' }, 'flash-size': { type: 'string' }, 'binary-max': { type: 'string' },
+      'trust-clock': { type: 'boolean' }, 'log-level': { type: 'string' }, 'with-hub': { type: 'string' },
+      'hub-port': { type: 'string' }, 'hub-device-port': { type: 'string' }, 'hub-host': { type: 'string' },
+    },
+  });
+  if (v.help) { process.stdout.write(HELP); process.exit(0); }
+  // --pty takes an optional PATH, which parseArgs cannot express: the one word right after it
+  let ptyLink: string | undefined;
+  tokens.forEach((t, i) => {
+    if (t.kind !== 'positional') return;
+    const before = tokens[i - 1];
+    if (ptyLink !== undefined || before?.kind !== 'option' || before.name !== 'pty') throw new UsageError(`unexpected argument ${t.value}`);
+    ptyLink = t.value;
+  });
+  const chosen = (['pty', 'serial', 'tcp', 'stdio'] as const).filter((k) => v[k] !== undefined);
+  if (chosen.length > 1) throw new UsageError(`one transport: --${chosen.join(' or --')}`);
+  const num = (flag: keyof typeof v, max?: number) => (v[flag] === undefined ? undefined : wholeNumber(`--${flag}`, v[flag] as string, max));
+  return {
+    transport: chosen[0] ?? 'pty', ptyLink, serial: v.serial,
+    baud: num('baud') ?? 9600, tcpPort: num('tcp', 65535) ?? 0, bind: v.bind ?? '127.0.0.1',
+    dataDir: v.data ?? 'data/card', flashSize: num('flash-size'), binaryMax: num('binary-max'),
+    trustClock: v['trust-clock'] ?? false,
+    logLevel: v['log-level'] === undefined ? 'info' : oneOf('--log-level', v['log-level'], LOG_LEVELS),
+    hubDir: v['with-hub'], hubPort: num('hub-port', 65535) ?? 8080, hubDevicePort: num('hub-device-port', 65535) ?? 8086, hubHost: v['hub-host'],
   };
-  const int = (i: number, flag: string) => {
-    const n = Number(value(i, flag));
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a whole number`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '-h': case '--help': process.stdout.write(HELP); process.exit(0);
-      case '--pty': cli.transport = 'pty'; if (argv[i + 1] && !argv[i + 1].startsWith('--')) cli.ptyLink = argv[++i]; break;
-      case '--serial': cli.transport = 'serial'; cli.serial = value(i++, a); break;
-      case '--baud': cli.baud = int(i++, a); break;
-      case '--tcp': cli.transport = 'tcp'; cli.tcpPort = int(i++, a); break;
-      case '--bind': cli.bind = value(i++, a); break;
-      case '--stdio': cli.transport = 'stdio'; break;
-      case '--data': cli.dataDir = value(i++, a); break;
-      case '--flash-size': cli.flashSize = int(i++, a); break;
-      case '--binary-max': cli.binaryMax = int(i++, a); break;
-      case '--trust-clock': cli.trustClock = true; break;
-      case '--log-level': cli.logLevel = value(i++, a) as Cli['logLevel']; break;
-      case '--with-hub': cli.hubDir = value(i++, a); break;
-      case '--hub-port': cli.hubPort = int(i++, a); break;
-      case '--hub-device-port': cli.hubDevicePort = int(i++, a); break;
-      case '--hub-host': cli.hubHost = value(i++, a); break;
-      default: throw new Error(`unknown option ${a} (see --help)`);
-    }
-  }
-  return cli;
 }
 
 async function main(): Promise<void> {
@@ -94,7 +91,7 @@ async function main(): Promise<void> {
   try {
     cli = parse(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`notecard-sim: ${(e as Error).message}\n`);
+    process.stderr.write(`notecard-sim: ${(e as Error).message} (see --help)\n`);
     process.exit(2);
   }
   // The local hub first, so the card can reach it from its first request on.

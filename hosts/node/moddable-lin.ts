@@ -10,7 +10,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { LOG_LEVELS, UsageError, oneOf, parseCommandLine } from '../../hub/cli-args';
 import { Transport, openPty } from './transports';
 
 const HELP = `npm run moddable -- --pty PATH [options]: the Moddable-built card in the Moddable simulator
@@ -37,7 +37,7 @@ interface Options {
 }
 
 function parse(): Options {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     strict: true,
     options: {
       pty: { type: 'string' },
@@ -52,9 +52,8 @@ function parse(): Options {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  if (!values.pty) throw new Error('--pty PATH is required (see --help)');
-  const level = values['log-level']!;
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`--log-level ${level}: use debug, info, warn, error or silent`);
+  if (!values.pty) throw new UsageError('--pty PATH is required');
+  const level = oneOf('--log-level', values['log-level']!, LOG_LEVELS);
   return {
     pty: path.resolve(values.pty),
     data: path.resolve(values.data!),
@@ -232,6 +231,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`moddable: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.stderr.write(`moddable: ${e instanceof Error ? e.message : String(e)}${e instanceof UsageError ? ' (see --help)' : ''}\n`);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });

