@@ -8,31 +8,18 @@
  * 2. Tenant A has 5 routes whose URL never answers (delivery timeout 10 s) and 10 new events;
  *    then tenant B stores one event for its own route: the time until B's receiver has it.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Hub } from '../hub/hub';
 import { openStore, startHub, DATABASE_FILE } from '../hub/server';
+import { spawnHub } from '../test/hub/helpers';
 
 const SECONDS = Number(process.env.NOISY_SECONDS ?? 5);
 const EVENTS = 300_000;
-
-function spawnHub(dir: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [resolve(__dirname, '../hub/cli.js'), 'serve', '--port', '0', '--device-port', 'off', '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((ok, fail) => {
-    let out = '';
-    child.on('exit', (c) => fail(new Error(`hub exited ${c}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) ok({ url: m[1], stop: () => { child.removeAllListeners('exit'); child.kill('SIGTERM'); } });
-    });
-  });
-}
 
 async function get(url: string, token: string): Promise<{ status: number; ms: number }> {
   const t0 = performance.now();
@@ -90,14 +77,14 @@ async function reads(): Promise<void> {
       }
     })();
     db.close();
-    const server = await spawnHub(dir);
+    const server = await spawnHub(dir, ['--device-port', 'off']);
     try {
       console.log(`reads: tenant A ${EVENTS} events, 10 of A's queries always in flight, ${SECONDS} s per phase`);
       console.log(`  idle:                                ${await underLoad(server.url, t, null)}`);
       console.log(`  A: events?pageNum=1000&startDate&endDate: ${await underLoad(server.url, t, `events?pageNum=1000&startDate=1700100000&endDate=1700290000`)}`);
       console.log(`  A: events?pageSize=1000&pageNum=10&startDate&endDate: ${await underLoad(server.url, t, `events?pageSize=1000&pageNum=10&startDate=1700100000&endDate=1700290000`)}`);
       console.log(`  A: events-cursor?serialNumber=nobody&limit=1000: ${await underLoad(server.url, t, 'events-cursor?serialNumber=nobody&limit=1000')}`);
-    } finally { server.stop(); }
+    } finally { await server.stop(); }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
 

@@ -56,11 +56,7 @@ export class XsEngine {
 
   /** Evaluate a script; its completion value, if an ArrayBuffer, comes back as `result`. */
   evaluate(script: string): Promise<XsReply> {
-    return this.#command('e', script);
-  }
-
-  #command(kind: 'e', text: string): Promise<XsReply> {
-    const body = Buffer.from(kind + text, 'utf8');
+    const body = Buffer.from('e' + script, 'utf8');
     const fd3 = this.#proc.stdio[3] as Writable;
     fd3.write(`${body.length}:`);
     fd3.write(body);
