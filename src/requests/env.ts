@@ -46,7 +46,7 @@ export const envRequests: HandlerTable = Object.freeze({
 
   'env.set': (card, args) => {
     card.env.set('local', nameArg(args), args.string('text'));
-    return {};
+    return { time: card.env.modified() };
   },
 
   'env.default': (card, args) => {
@@ -58,6 +58,6 @@ export const envRequests: HandlerTable = Object.freeze({
   'env.modified': (card, args): JsonObject => {
     const modified = card.env.modified();
     if (unchangedSince(args, modified)) fail('environment variables have not been modified since then', 'env-noop');
-    return modified ? { time: modified } : {};
+    return { time: modified };
   },
 });
