@@ -1,12 +1,15 @@
 // The one table that maps request names to handlers. Each family lives in its own module.
 import { binaryRequests } from './binary';
 import { cardRequests } from './card';
+import { cardConfigRequests } from './card-config';
 import type { HandlerTable } from './handler';
 import { envRequests } from './env';
 import { fileRequests } from './file';
 import { hubRequests } from './hub';
 import { noteRequests } from './note';
 import { noteTemplate } from './note-template';
+import { ntnRequests } from './ntn';
+import { usageRequests } from './usage';
 import { varRequests } from './var';
 
 export const REQUESTS: HandlerTable = Object.freeze({
@@ -18,6 +21,9 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...fileRequests,
   ...varRequests,
   ...envRequests,
+  ...cardConfigRequests,
+  ...usageRequests,
+  ...ntnRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });
