@@ -103,6 +103,7 @@ export class Card implements LineCard {
       engine: this.engine,
       binary: this.binary,
       random: host.random,
+      world: host.world ?? {},
       platform: host.info.platform,
       deviceUID: () => this.deviceUID,
       epochMs: () => this.epochMs(),

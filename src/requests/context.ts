@@ -1,5 +1,5 @@
 // What a request handler may use: the card's services, never the store or the card itself.
-import type { Random } from '../host';
+import type { Random, World } from '../host';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
@@ -26,6 +26,8 @@ export interface RequestContext {
   readonly engine: SyncControl | undefined;
   readonly binary: BinaryBuffer;
   readonly random: Random;
+  /** The host's sensors and pins; a part left out is hardware this card lacks. */
+  readonly world: World;
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;
