@@ -28,7 +28,7 @@ export const cardRequests: HandlerTable = Object.freeze({
 
   'card.status': (card) => {
     const connected = card.engine?.connection().connected === true;
-    const reply: JsonObject = { status: '{normal}', usb: false, connected };
+    const reply: JsonObject = { status: '{normal}', usb: card.world.power?.usb?.() === true, connected };
     // "time" is when the card started
     const now = card.epochMs();
     if (now !== undefined) reply.time = Math.floor(now / 1000) - card.uptimeSeconds();

@@ -1,5 +1,6 @@
 // The one table that maps request names to handlers. Each family lives in its own module.
 import { binaryRequests } from './binary';
+import { auxRequests } from './aux';
 import { cardRequests } from './card';
 import { cardConfigRequests } from './card-config';
 import type { HandlerTable } from './handler';
@@ -9,6 +10,7 @@ import { hubRequests } from './hub';
 import { noteRequests } from './note';
 import { noteTemplate } from './note-template';
 import { ntnRequests } from './ntn';
+import { sensorRequests } from './sensors';
 import { usageRequests } from './usage';
 import { varRequests } from './var';
 
@@ -22,6 +24,8 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...varRequests,
   ...envRequests,
   ...cardConfigRequests,
+  ...auxRequests,
+  ...sensorRequests,
   ...usageRequests,
   ...ntnRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
