@@ -21,7 +21,8 @@ export const AUX_DEFAULT_FILE = '_button.qo';
 
 function reply(card: RequestContext): JsonObject {
   const cfg = configOf(card, 'card.aux');
-  const mode = typeof cfg.mode === 'string' ? cfg.mode : 'off';
+  // monitor mode drives LEDs: reported as the documented led-monitor
+  const mode = cfg.mode === 'monitor' ? 'led-monitor' : cfg.mode === 'track-monitor' ? 'track-led-monitor' : typeof cfg.mode === 'string' ? cfg.mode : 'off';
   const out: JsonObject = { mode };
   const gpio = card.aux;
   if (mode === 'gpio' && gpio) {

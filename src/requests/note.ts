@@ -75,9 +75,7 @@ export const noteRequests: HandlerTable = Object.freeze({
     if (k.outbound) fail(`${file} is an outbound queue: its notes are read at the hub`, 'notefile-bad-name');
     args.bool('decrypt'); // transport encryption ends at the card: notes are stored in clear
     const note = card.notefiles.get(file, noteId(args), { delete: args.bool('delete'), deleted: args.bool('deleted') });
-    const reply = noteJson(note, false);
-    if (k.queue) reply.note = note.id;
-    return reply;
+    return noteJson(note, false);
   },
 
   'note.update': (card, args) => {

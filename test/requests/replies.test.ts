@@ -30,6 +30,18 @@ describe('documented reply members', () => {
     expect(req({ req: 'env.modified' })).toEqual({ time: 1_700_000_007 });
   });
 
+  it('env.modified with a time answers the last change (no error)', () => {
+    const { req } = testCard();
+    req({ req: 'env.set', name: 'a', text: '1' });
+    expect(req({ req: 'env.modified', time: 1_700_000_000 })).toEqual({ time: 1_700_000_000 });
+  });
+
+  it('note.get from an inbound queue answers body and time, no note ID', () => {
+    const { req, card } = testCard();
+    card.notefiles.applyFromHub('cmd.qi', [{ body: { go: 1 }, time: 1_600_000_000 }]);
+    expect(req({ req: 'note.get', file: 'cmd.qi', delete: true })).toEqual({ body: { go: 1 }, time: 1_600_000_000 });
+  });
+
   it('note.get deleted:true answers a tombstone with its time only', () => {
     const { req } = testCard();
     req({ req: 'note.add', file: 'c.db', note: 'k', body: { v: 1 } });
