@@ -7,7 +7,7 @@ function fresh() {
   const flash = new RamFlash({ size: 64 * 4096 });
   const host = testHost(flash);
   const { card, req } = testCard(host);
-  return { card, req, host, restart: () => testCard(testHost(flash)).req };
+  return { card, req, host, flash, restart: () => testCard(testHost(flash)).req };
 }
 
 describe('configuration requests', () => {
@@ -88,7 +88,7 @@ describe('configuration requests', () => {
   });
 
   it('card.usage.get sums the hour and day histories by period and offset; card.usage.test projects', () => {
-    const { req, card } = fresh();
+    const { req, card, flash } = fresh();
     const now = 1_700_000_000; // the test host's wall clock
     const hour = Math.floor(now / 3600);
     const day = Math.floor(now / 86400);
@@ -111,5 +111,8 @@ describe('configuration requests', () => {
     });
     expect(req({ req: 'card.usage.test', hours: 2 })).toMatchObject({ bytes_per_day: 330 * 12, days: 0, seconds: 7200 });
     expect(req({ req: 'card.usage.test' })).toMatchObject({ bytes_per_day: 300, days: 40, max: Math.floor((1024 * 1048576) / 300) });
+    // The data used is the card's life: a factory reset keeps it.
+    card.request('{"req":"card.restore","delete":true}');
+    expect(testCard(testHost(flash)).req({ req: 'card.usage.get' })).toMatchObject(counts(5000, 7000, 50, 5, 20));
   });
 });
