@@ -5,6 +5,8 @@ import type { Json, JsonObject } from './json';
 import { Args } from './requests/args';
 import type { Exchange, RequestContext } from './requests/context';
 import { REQUESTS, knownFamily } from './requests/index';
+import { applyAux } from './requests/aux';
+import { AuxGpio } from './requests/aux-gpio';
 import { Notefiles } from './notefile/notefiles';
 import { NoteTemplates } from './notefile/templates';
 import { CONFIGURATION_KEYS, CardSettings, IDENTITY_KEYS } from './settings';
@@ -103,6 +105,8 @@ export class Card implements LineCard {
       engine: this.engine,
       binary: this.binary,
       random: host.random,
+      world: host.world ?? {},
+      aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now()) : undefined,
       platform: host.info.platform,
       deviceUID: () => this.deviceUID,
       epochMs: () => this.epochMs(),
@@ -115,6 +119,8 @@ export class Card implements LineCard {
       factoryReset: () => this.factoryReset(),
       restart: () => this.options.onRestart?.(),
     });
+    // card.aux's stored gpio configuration drives the pins from boot
+    if (this.#context.aux && this.settings.get('config')?.['card.aux']) applyAux(this.#context, false);
   }
 
   /** Stable per-card identity, created at first boot from the host's random source. */

@@ -7,7 +7,7 @@ export type ErrorTag =
   | 'template-incompatible' | 'too-big' | 'not-json' | 'syntax' | 'timeout'
   | 'network' | 'connect-failure' | 'auth' | 'hub-mode' | 'dfu-not-ready'
   | 'dfu-in-progress' | 'sync-begin' | 'sync-end' | 'sync-error' | 'bad-arg' | 'storage-full' | 'env-noop'
-  | 'no-time';
+  | 'no-time' | 'no-ntn-module';
 
 /** Thrown inside a request handler; the dispatcher turns it into an {"err"} reply. */
 export class CardError extends Error {

@@ -1,6 +1,23 @@
 // The contract between the card core and the machine it runs on.
 // The core never imports a platform module: a host builds these objects
 // (Node adapters in hosts/node, XS adapters in hosts/moddable) and hands them in.
+import type { World } from './world';
+
+export type {
+  AttnPin,
+  AuxPinMode,
+  AuxPins,
+  Accelerometer,
+  Climate,
+  ClimateReading,
+  Gnss,
+  GnssFix,
+  LightSense,
+  MotionEvent,
+  Orientation,
+  PowerSense,
+  World,
+} from './world';
 
 /** An erase-block NOR flash device. Erased bytes read 0xFF; writes only clear bits. */
 export interface Flash {
@@ -70,6 +87,8 @@ export interface Host {
   random: Random;
   log: Log;
   net?: Net;
+  /** Sensors and pins (src/world.ts); absent parts are hardware the card lacks. */
+  world?: World;
   /** Static facts about the platform, reported by card.version / card.status. */
   info: HostInfo;
 }

@@ -47,6 +47,62 @@ export interface SyncState {
   envModified?: number;
 }
 
+/** Traffic counts (card.usage.get): one period's, or the whole life's. */
+export type UsageCounts = {
+  bytes_sent: number;
+  bytes_received: number;
+  notes_sent: number;
+  notes_received: number;
+  sessions: number;
+};
+
+/** What the sync engine has moved, written at the end of a session: totals since `since` (unix s,
+ * the first session) and bounded histories of hours and days ([period index, counts...]). */
+export type UsageRecord = {
+  since?: number;
+  total?: UsageCounts;
+  /** [hour since the epoch, bytes_sent, bytes_received, notes_sent, notes_received, sessions], newest last. */
+  hours?: number[][];
+  /** The same by day since the epoch. */
+  days?: number[][];
+};
+
+export const USAGE_HOURS = 24;
+export const USAGE_DAYS = 31;
+
+/** Add what a session moved (`delta`) at unix second `now` (undefined: totals only). */
+export function addUsage(record: UsageRecord, delta: UsageCounts, now: number | undefined): UsageRecord {
+  const out: UsageRecord = { ...record, total: sumCounts(record.total, delta) };
+  if (now === undefined) return out;
+  if (out.since === undefined) out.since = now;
+  out.hours = addToHistory(record.hours, Math.floor(now / 3600), delta, USAGE_HOURS);
+  out.days = addToHistory(record.days, Math.floor(now / 86400), delta, USAGE_DAYS);
+  return out;
+}
+
+export function sumCounts(a: UsageCounts | undefined, b: UsageCounts): UsageCounts {
+  return {
+    bytes_sent: (a?.bytes_sent ?? 0) + b.bytes_sent,
+    bytes_received: (a?.bytes_received ?? 0) + b.bytes_received,
+    notes_sent: (a?.notes_sent ?? 0) + b.notes_sent,
+    notes_received: (a?.notes_received ?? 0) + b.notes_received,
+    sessions: (a?.sessions ?? 0) + b.sessions,
+  };
+}
+
+export function countsOf(entry: readonly number[]): UsageCounts {
+  return { bytes_sent: entry[1], bytes_received: entry[2], notes_sent: entry[3], notes_received: entry[4], sessions: entry[5] };
+}
+
+function addToHistory(history: number[][] | undefined, index: number, d: UsageCounts, keep: number): number[][] {
+  const out = (history ?? []).filter((e) => Array.isArray(e) && e.length === 6 && e[0] > index - keep && e[0] <= index);
+  const last = out[out.length - 1];
+  const before = last?.[0] === index ? countsOf(out.pop()!) : undefined;
+  const c = sumCounts(before, d);
+  out.push([index, c.bytes_sent, c.bytes_received, c.notes_sent, c.notes_received, c.sessions]);
+  return out;
+}
+
 /** Every setting, by key. */
 export interface SettingTypes {
   /** The card's device UID ("dev:" + 15 digits). */
@@ -58,6 +114,9 @@ export interface SettingTypes {
   hub: HubConfig;
   wifi: WifiConfig;
   sync: SyncState;
+  usage: UsageRecord;
+  /** The configuration of the card's smaller requests (card.contact, card.sleep, ...), by request name. */
+  config: Record<string, JsonObject>;
 }
 export type SettingKey = keyof SettingTypes;
 
@@ -68,12 +127,14 @@ const SHAPES: Readonly<Record<SettingKey, 'string' | 'object'>> = Object.freeze(
   hub: 'object',
   wifi: 'object',
   sync: 'object',
+  usage: 'object',
+  config: 'object',
 });
 
-/** Settings that survive a factory reset: who this card is. */
-export const IDENTITY_KEYS = Object.freeze(['device', 'secret'] as const);
+/** Settings that survive a factory reset: who this card is (and the data it has used in its life). */
+export const IDENTITY_KEYS = Object.freeze(['device', 'secret', 'usage'] as const);
 /** Settings that card.restore forgets. */
-export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi'] as const);
+export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi', 'config'] as const);
 
 /** Typed access to the settings: a stored value of the wrong shape reads as absent. */
 export class CardSettings {

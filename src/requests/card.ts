@@ -4,7 +4,7 @@ import type { JsonObject } from '../json';
 import type { WifiConfig } from '../settings';
 import { base64Encode } from '../util/base64';
 import type { HandlerTable } from './handler';
-import { API_LEVEL, PRODUCT, VERSION } from '../version';
+import { PRODUCT, VERSION } from '../version';
 
 export const cardRequests: HandlerTable = Object.freeze({
   'card.version': (card) => {
@@ -17,23 +17,23 @@ export const cardRequests: HandlerTable = Object.freeze({
         ver_major: major,
         ver_minor: minor,
         ver_patch: patch,
-        platform: card.platform,
+        // the documented "target" names the hardware the firmware runs on
+        target: card.platform,
       },
       version: `${PRODUCT}-${VERSION}`,
       device: card.deviceUID(),
       name: 'opencard open Notecard-compatible firmware',
-      api: API_LEVEL,
     };
   },
 
   'card.status': (card) => {
     const connected = card.engine?.connection().connected === true;
-    const reply: JsonObject = { status: '{normal}', connected };
+    const reply: JsonObject = { status: '{normal}', usb: card.world.power?.usb?.() === true, connected };
+    // "time" is when the card started
     const now = card.epochMs();
-    if (now !== undefined) reply.time = Math.floor(now / 1000);
+    if (now !== undefined) reply.time = Math.floor(now / 1000) - card.uptimeSeconds();
     // Percent of the flash the store holds (the Notecard's "storage").
     reply.storage = card.storagePercent();
-    reply.uptime = card.uptimeSeconds();
     if (card.engine?.running) reply.sync = true;
     return reply;
   },

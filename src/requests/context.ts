@@ -1,9 +1,10 @@
 // What a request handler may use: the card's services, never the store or the card itself.
-import type { Random } from '../host';
+import type { Random, World } from '../host';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
 import type { BinaryBuffer } from '../wire/binary';
+import type { AuxGpio } from './aux-gpio';
 import type { TemplateRegistry } from './note-template';
 
 /** The environment variables (env.*); the card's are kept in the flash store. */
@@ -26,6 +27,10 @@ export interface RequestContext {
   readonly engine: SyncControl | undefined;
   readonly binary: BinaryBuffer;
   readonly random: Random;
+  /** The host's sensors and pins; a part left out is hardware this card lacks. */
+  readonly world: World;
+  /** The AUX pins' gpio state (card.aux), when the world has AUX pins. */
+  readonly aux: AuxGpio | undefined;
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;

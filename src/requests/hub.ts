@@ -7,6 +7,9 @@ import { HUB_BOOL_FIELDS, HUB_MINUTE_FIELDS, HUB_MODES, HUB_STRING_FIELDS, type 
 import type { Args } from './args';
 import type { HandlerTable } from './handler';
 
+/** Where hub.log messages go (synced like any outbound queue). */
+export const HEALTH_LOG_FILE = '_health_host.qo';
+
 const STRING_FIELDS = HUB_STRING_FIELDS;
 const MINUTE_FIELDS = HUB_MINUTE_FIELDS;
 const BOOL_FIELDS = HUB_BOOL_FIELDS;
@@ -68,6 +71,17 @@ export const hubRequests: HandlerTable = Object.freeze({
   'hub.status': (card) => {
     if (!card.engine) fail('this card has no network to sync over', 'not-supported');
     return card.engine.connection();
+  },
+
+  // A device health message for the hub, in the system notefile the Notecard uses for it.
+  'hub.log': (card, args) => {
+    const text = args.string('text');
+    if (text === undefined || text === '') fail('text: the message to log is required', 'bad-arg');
+    const body: JsonObject = { text };
+    if (args.bool('alert')) body.alert = true;
+    card.notefiles.add(HEALTH_LOG_FILE, { body }, true);
+    if (args.bool('sync')) card.sync.request();
+    return {};
   },
 
   'hub.get': (card) => {

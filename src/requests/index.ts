@@ -1,12 +1,17 @@
 // The one table that maps request names to handlers. Each family lives in its own module.
 import { binaryRequests } from './binary';
+import { auxRequests } from './aux';
 import { cardRequests } from './card';
+import { cardConfigRequests } from './card-config';
 import type { HandlerTable } from './handler';
 import { envRequests } from './env';
 import { fileRequests } from './file';
 import { hubRequests } from './hub';
 import { noteRequests } from './note';
 import { noteTemplate } from './note-template';
+import { ntnRequests } from './ntn';
+import { sensorRequests } from './sensors';
+import { usageRequests } from './usage';
 import { varRequests } from './var';
 
 export const REQUESTS: HandlerTable = Object.freeze({
@@ -18,6 +23,11 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...fileRequests,
   ...varRequests,
   ...envRequests,
+  ...cardConfigRequests,
+  ...auxRequests,
+  ...sensorRequests,
+  ...usageRequests,
+  ...ntnRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

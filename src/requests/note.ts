@@ -21,13 +21,14 @@ export function payloadArg(args: Args): Uint8Array | undefined {
   return bytes;
 }
 
-/** One note as replies show it: {body, payload, time} plus deleted for tombstones. */
-export function noteJson(n: Note): JsonObject {
+/** One note as replies show it: {body, payload, time}, plus deleted for tombstones where the
+ * reply documents it (note.changes; note.get shows a tombstone as a note without body). */
+export function noteJson(n: Note, markDeleted = true): JsonObject {
   const out: JsonObject = {};
   if (n.body) out.body = n.body;
   if (n.payload) out.payload = base64Encode(n.payload);
   if (n.time !== undefined) out.time = n.time;
-  if (n.deleted) out.deleted = true;
+  if (n.deleted && markDeleted) out.deleted = true;
   return out;
 }
 
@@ -74,9 +75,7 @@ export const noteRequests: HandlerTable = Object.freeze({
     if (k.outbound) fail(`${file} is an outbound queue: its notes are read at the hub`, 'notefile-bad-name');
     args.bool('decrypt'); // transport encryption ends at the card: notes are stored in clear
     const note = card.notefiles.get(file, noteId(args), { delete: args.bool('delete'), deleted: args.bool('deleted') });
-    const reply = noteJson(note);
-    if (k.queue) reply.note = note.id;
-    return reply;
+    return noteJson(note, false);
   },
 
   'note.update': (card, args) => {

@@ -16,6 +16,8 @@ export interface SyncControl extends SyncHook {
   status(): JsonObject;
   /** hub.status */
   connection(): JsonObject;
+  /** Write the traffic counted so far to the `usage` setting (card.usage.get reads it). */
+  flushUsage(): void;
   /** Why notefile `name` was left out of the last sync. */
   skippedReason(name: string): string | undefined;
 }

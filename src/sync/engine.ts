@@ -9,7 +9,7 @@ import { MAX_TEMPLATE_DEFINITION, notefileNameError } from '../rules/names';
 import { every, isDigit } from '../util/chars';
 import type { Note, Notefiles } from '../notefile/notefiles';
 import type { NoteTemplates } from '../notefile/templates';
-import type { CardSettings, SyncState } from '../settings';
+import { addUsage, type CardSettings, type SyncState, type UsageCounts } from '../settings';
 import type { Environment } from '../store/env';
 import { StorageFull } from '../store/store';
 import { fromHex, toHex } from '../util/hex';
@@ -40,6 +40,12 @@ const RETRY_MAX_MS = 15 * 60_000;
 const BATCH = 64;
 /** How often a continuous session looks for new local changes to push. */
 const PUSH_POLL_MS = 500;
+/** A continuous session writes its usage counts to flash at most this often (others at their end). */
+const USAGE_FLUSH_MS = 60 * 60_000;
+
+function noTraffic(): UsageCounts {
+  return { bytes_sent: 0, bytes_received: 0, notes_sent: 0, notes_received: 0, sessions: 0 };
+}
 
 type Phase = 'idle' | 'connecting' | 'handshake' | 'exchange';
 
@@ -92,6 +98,11 @@ export class SyncEngine implements SyncControl {
   /** Notefiles (and '' for the environment) the hub sent what a full store had no room for:
    * left at the hub for a later sync, which the session still completes. */
   #noRoom = new Set<string>();
+  /** Traffic not yet added to the `usage` setting (card.usage.get), and when it last was. */
+  #traffic = noTraffic();
+  #trafficSince = 0;
+  /** Notes in the NOTES frame in flight (counted as sent when acknowledged). */
+  #inFlightNotes = 0;
 
   constructor(card: SyncDeps) {
     this.#card = card;
@@ -140,6 +151,20 @@ export class SyncEngine implements SyncControl {
       out.skipped = skipped;
     }
     return out;
+  }
+
+  /** Add the traffic counted since the last call to the `usage` setting (one write, if any). */
+  flushUsage(): void {
+    const t = this.#traffic;
+    this.#trafficSince = this.#card.clock.now();
+    if (!t.bytes_sent && !t.bytes_received && !t.sessions) return;
+    this.#traffic = noTraffic();
+    try {
+      this.#card.settings.set('usage', addUsage(this.#card.settings.get('usage') ?? {}, t, this.#now()));
+    } catch (e) {
+      if (!(e instanceof StorageFull)) throw e;
+      this.#card.log.log('warn', 'sync: no room to record the usage counts');
+    }
   }
 
   /** Why notefile `name` was left out of the last sync (file.changes.pending shows it). */
@@ -235,6 +260,7 @@ export class SyncEngine implements SyncControl {
   }
 
   #receive(bytes: Uint8Array): void {
+    this.#traffic.bytes_received += bytes.length;
     const out = this.#session!.receive(bytes);
     for (const frame of out.send) this.#write(frame);
     for (const event of out.events) {
@@ -268,6 +294,7 @@ export class SyncEngine implements SyncControl {
     this.#phase = 'exchange';
     this.#granted = info.features;
     this.#connectedAt = this.#now();
+    this.#traffic.sessions++;
     card.setTime(info.time);
     const state = this.#state();
     const hubEpoch = toHex(info.hubEpoch);
@@ -309,7 +336,11 @@ export class SyncEngine implements SyncControl {
       case 'ack':
         card.notefiles.acknowledge(m.name, m.until + 1);
         this.#upSince.set(m.name, m.until);
-        if (this.#inFlight === m.name) this.#inFlight = undefined;
+        if (this.#inFlight === m.name) {
+          this.#inFlight = undefined;
+          this.#traffic.notes_sent += this.#inFlightNotes;
+          this.#inFlightNotes = 0;
+        }
         return this.#pump();
       case 'notes':
         return this.#notes(m);
@@ -354,6 +385,7 @@ export class SyncEngine implements SyncControl {
           return this.#send({ type: 'ack', name: m.name, until: downUntil });
         }
         at = stored;
+        this.#traffic.notes_received += apply.length;
       } catch (e) {
         if (!(e instanceof CardError || e instanceof FrameError) || !this.#mayskip()) throw e;
         for (const n of apply) {
@@ -409,6 +441,7 @@ export class SyncEngine implements SyncControl {
       }
       card.log.log('debug', `sync: ${name}: ${fit.count} notes in ${fit.content.length} bytes`);
       this.#inFlight = name;
+      this.#inFlightNotes = fit.message.notes.length;
       return this.#send(fit.message, fit.content);
     }
     if (!this.#upDone) {
@@ -425,6 +458,7 @@ export class SyncEngine implements SyncControl {
     this.#failures = 0;
     this.#reported = new Map(this.#skipped);
     if (this.#continuous) {
+      if (this.#card.clock.now() - this.#trafficSince >= USAGE_FLUSH_MS) this.flushUsage();
       // Stay: push local changes as they come (the hub pushes its own).
       this.#armStall(PUSH_POLL_MS, () => this.#pump());
       return;
@@ -454,7 +488,9 @@ export class SyncEngine implements SyncControl {
   }
 
   #write(frame: Uint8Array): void {
-    this.#stream?.write(frame);
+    if (!this.#stream) return;
+    this.#traffic.bytes_sent += frame.length;
+    this.#stream.write(frame);
   }
 
   #fail(reason: string, retry: boolean): void {
@@ -473,7 +509,9 @@ export class SyncEngine implements SyncControl {
     this.#session = undefined;
     this.#phase = 'idle';
     this.#inFlight = undefined;
+    this.#inFlightNotes = 0;
     stream?.close();
+    if (stream) this.flushUsage();
     this.#schedule();
   }
 
@@ -502,9 +540,10 @@ export class SyncEngine implements SyncControl {
   /** The notefiles that take part in the sync; one the sync cannot carry by name (kept by an older
    * build) is skipped, never the whole sync. */
   #syncedFiles(): string[] {
-    return this.#card.notefiles.names().filter((name) => {
+    // System notefiles the card writes (_health_host.qo, ...) sync like any other.
+    return this.#card.notefiles.names(true).filter((name) => {
       if (this.#skipped.has(name) || !storedKindOf(name).synced) return false;
-      const why = notefileNameError(name);
+      const why = notefileNameError(name, true);
       if (why !== undefined) this.#skip(name, why);
       return why === undefined;
     });

@@ -119,7 +119,7 @@ describe('note.get / note.update / note.delete', () => {
     expect(req({ req: 'note.update', file: 'c.db', note: 'k' }).err).toMatch(/body or a payload/);
     expect(req({ req: 'note.delete', file: 'c.db', note: 'k', verify: true })).toEqual({});
     expect(req({ req: 'note.get', file: 'c.db', note: 'k' }).err).toMatch(/\{note-noexist\}/);
-    expect(req({ req: 'note.get', file: 'c.db', note: 'k', deleted: true })).toMatchObject({ deleted: true });
+    expect(req({ req: 'note.get', file: 'c.db', note: 'k', deleted: true })).toEqual({ time: 1_700_000_000 });
     expect(req({ req: 'note.delete', file: 'c.db', note: 'k' }).err).toMatch(/\{note-noexist\}/);
     // A deleted ID can be added again.
     expect(req({ req: 'note.add', file: 'c.db', note: 'k', body: { v: 3 } })).toEqual({ total: 1 });
@@ -280,11 +280,11 @@ describe('env requests', () => {
     expect(req({ req: 'env.get', name: 'rate' })).toMatchObject({ text: '5' });
     card.env.replace('hub', { rate: '10', other: 'h' }, true);
     expect(req({ req: 'env.get', name: 'RATE' })).toMatchObject({ text: '10' });
-    expect(req({ req: 'env.set', name: 'rate', text: '1' })).toEqual({});
+    expect(req({ req: 'env.set', name: 'rate', text: '1' })).toEqual({ time: 1_700_000_000 });
     expect(req({ req: 'env.get', name: 'rate' })).toMatchObject({ text: '1' });
     expect(req({ req: 'env.get', names: ['rate', 'other', 'missing'] }).body).toEqual({ rate: '1', other: 'h' });
     expect(req({ req: 'env.get' }).body).toEqual({ rate: '1', other: 'h' });
-    expect(req({ req: 'env.set', name: 'rate' })).toEqual({});
+    expect(req({ req: 'env.set', name: 'rate' })).toEqual({ time: 1_700_000_000 });
     expect(req({ req: 'env.get', name: 'rate' }).text).toBe('10');
     expect(restart()({ req: 'env.get' }).body).toEqual({ rate: '10', other: 'h' });
     expect(req({ req: 'env.set', text: 'x' }).err).toMatch(/name/);
@@ -293,11 +293,11 @@ describe('env requests', () => {
   it('env.modified and env.get {time} tell whether anything changed', () => {
     const host = testHost();
     const { req } = testCard(host);
-    expect(req({ req: 'env.modified' })).toEqual({});
+    expect(req({ req: 'env.modified' })).toEqual({ time: 0 });
     req({ req: 'env.set', name: 'a', text: '1' });
     const t = req({ req: 'env.modified' }).time;
     expect(t).toBe(1_700_000_000);
-    expect(req({ req: 'env.modified', time: t }).err).toMatch(/\{env-noop\}/);
+    expect(req({ req: 'env.modified', time: t })).toEqual({ time: t });
     expect(req({ req: 'env.get', time: t }).err).toMatch(/\{env-noop\}/);
     host.ms += 5000;
     req({ req: 'env.set', name: 'a', text: '1' }); // same value: not a modification

@@ -8,12 +8,12 @@ interface Rule {
   may: readonly RegExp[];
 }
 
-const BASE = [/^src\/(json|errors|host|version)\.ts$/, /^src\/util\//];
+const BASE = [/^src\/(json|errors|host|version|world)\.ts$/, /^src\/util\//];
 const SYNC_PROTOCOL = /^src\/sync\/(?!engine\.ts|merge\.ts|control\.ts)[^/]+\.ts$/;
 
 export const RULES: readonly Rule[] = [
   { files: /^src\/util\//, may: [/^src\/util\//] },
-  { files: /^src\/(json|errors|host|version)\.ts$/, may: BASE },
+  { files: /^src\/(json|errors|host|version|world)\.ts$/, may: BASE },
   { files: /^src\/crypto\//, may: [/^src\/crypto\//, ...BASE] },
   { files: /^src\/rules\//, may: [/^src\/rules\//, ...BASE] },
   { files: /^src\/template\//, may: [/^src\/template\//, /^src\/rules\//, ...BASE] },
@@ -24,7 +24,8 @@ export const RULES: readonly Rule[] = [
   { files: /^src\/sync\/control\.ts$/, may: BASE },
   { files: /^src\/sync\/(engine|merge)\.ts$/, may: [/^src\/sync\//, /^src\/(notefile|store|crypto|rules|template)\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/wire\//, may: [/^src\/wire\//, ...BASE] },
-  { files: /^src\/requests\//, may: [/^src\/requests\//, /^src\/notefile\//, SYNC_PROTOCOL, /^src\/sync\/control\.ts$/, /^src\/wire\/(binary|cobs)\.ts$/, /^src\/(rules|template)\//, /^src\/settings\.ts$/, ...BASE] },
+  { files: /^src\/world\//, may: [/^src\/world\//, /^src\/notefile\//, /^src\/sync\/control\.ts$/, /^src\/(rules|template)\//, /^src\/settings\.ts$/, ...BASE] },
+  { files: /^src\/requests\//, may: [/^src\/requests\//, /^src\/world\//, /^src\/notefile\//, SYNC_PROTOCOL, /^src\/sync\/control\.ts$/, /^src\/wire\/(binary|cobs)\.ts$/, /^src\/(rules|template)\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/card\.ts$/, may: [/^src\//] },
   { files: /^hub\//, may: [/^hub\//, /^src\/(rules|crypto|util|template)\//, SYNC_PROTOCOL, /^src\/(json|errors|version)\.ts$/] },
   { files: /^hosts\/moddable\//, may: [/^hosts\/moddable\//, /^src\//] },
