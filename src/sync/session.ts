@@ -100,8 +100,15 @@ abstract class Session {
   /** Frame bytes for a message once established: sealed, encrypted when the notefile is secure. */
   send(message: SyncMessage): Uint8Array {
     if (this.#state !== 'established' || !this.sealer) throw new FrameError(`cannot send in state ${this.#state}`);
-    const secure = (message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name);
+    // Web requests, their answers and signals cross to and from third parties: always encrypted.
+    const secure = ((message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name))
+      || message.type === 'web' || message.type === 'webReply' || message.type === 'signal';
     return this.sealer.sealMessage(message, secure || (this.features & FEATURE_ENCRYPT_ALL) !== 0);
+  }
+
+  /** The largest frame this side may send now (the smaller of both sides' limits once sealed). */
+  get sendFrame(): number {
+    return this.sealer?.maxFrame ?? this.maxFrame;
   }
 
   /** CLOSE, then the session is over. */
