@@ -81,14 +81,26 @@ export class TargetPolicy {
     let a = address;
     let family = isIP(a);
     if (!family) return `${address} is not an IP address`;
-    // an IPv4-mapped IPv6 address is the IPv4 address
-    if (family === 6 && a.toLowerCase().startsWith('::ffff:') && isIP(a.slice(7)) === 4) { a = a.slice(7); family = 4; }
+    // an IPv4-mapped IPv6 address (::ffff:1.2.3.4, or ::ffff:102:304 as URLs write it) is the IPv4 address
+    const v4 = family === 6 ? mappedV4(a) : undefined;
+    if (v4 !== undefined) { a = v4; family = 4; }
     const type = family === 6 ? 'ipv6' : 'ipv4';
     if (this.#extraDeny.check(a, type)) return `${address} is denied by the hub's proxy policy`;
     if (this.#allow.check(a, type)) return undefined;
     if (this.#deny.check(a, type)) return `${address} is a loopback, private or reserved address, which the hub's proxy policy refuses`;
     return undefined;
   }
+}
+
+function mappedV4(a: string): string | undefined {
+  const lower = a.toLowerCase();
+  if (!lower.startsWith('::ffff:')) return undefined;
+  const rest = lower.slice(7);
+  if (isIP(rest) === 4) return rest;
+  const words = rest.split(':');
+  if (words.length !== 2 || !words.every((w) => /^[0-9a-f]{1,4}$/.test(w))) return undefined;
+  const [hi, lo] = words.map((w) => parseInt(w, 16));
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** An error of ours (the policy, a bound) rather than of the network. */
