@@ -408,7 +408,7 @@ export function apiRouter(): Router {
     if (headers && !Object.values(headers).every((v) => typeof v === 'string')) throw new HubError(400, 'http_headers values must be strings');
     const disabled = b.disabled;
     if (disabled !== undefined && typeof disabled !== 'boolean') throw new HubError(400, 'disabled must be true or false');
-    return { label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
+    return { type: type === 'http' ? 'http' : undefined, label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
       files: optStrings(filter.files, 'http.filter.files'), disabled };
   };
   r.add('GET', `${P}/routes`, 'project', async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
