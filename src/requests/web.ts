@@ -3,7 +3,7 @@
 // The host waits for the answer as for any request: the reply comes when the hub's does.
 import { CardError, fail } from '../errors';
 import { isObject, type JsonObject } from '../json';
-import type { WebAnswer, WebCall } from '../sync/control';
+import type { WebAnswer, WebCall, WebControl } from '../sync/control';
 import { WEB_MAX_NAME, WEB_MAX_REPLY, WEB_MAX_REQUEST, WEB_MAX_ROUTE, WEB_METHODS } from '../sync/web';
 import { base64Encode } from '../util/base64';
 import { every, isHex } from '../util/chars';
@@ -127,25 +127,34 @@ export const webRequests: HandlerTable = Object.freeze({
   web: (card, args, exchange) => webRequest(undefined, card, args, exchange),
 
   // The oldest signal the hub sent, removed ({} when none); `signals` = how many are left.
-  'hub.signal': (card, args) => {
+  // With `seconds`, a card with none waits that long for one.
+  'hub.signal': (card, args, exchange) => {
     const engine = card.engine;
     if (!engine) fail('this card has no network to receive signals over', 'not-supported');
-    args.int('seconds', 0, 3600);
-    const { signal, left } = engine.nextSignal();
-    const out: JsonObject = {};
-    if (signal !== undefined) {
-      try {
-        const v: unknown = JSON.parse(signal);
-        if (isObject(v)) {
-          if (isObject(v.body)) out.body = v.body;
-          if (typeof v.payload === 'string') out.payload = v.payload;
-        }
-      } catch {
-        // a signal that is not JSON is dropped
-      }
+    const seconds = args.int('seconds', 0, 3600, 0);
+    if (seconds > 0 && engine.connected && !engine.pendingSignals()) {
+      exchange.later = (answer) => engine.awaitSignal(seconds * 1000, () => answer(() => readSignal(engine)));
+      return {};
     }
-    out.connected = engine.connected;
-    if (left) out.signals = left;
-    return out;
+    return readSignal(engine);
   },
 });
+
+function readSignal(engine: WebControl): JsonObject {
+  const { signal, left } = engine.nextSignal();
+  const out: JsonObject = {};
+  if (signal !== undefined) {
+    try {
+      const v: unknown = JSON.parse(signal);
+      if (isObject(v)) {
+        if (isObject(v.body)) out.body = v.body;
+        if (typeof v.payload === 'string') out.payload = v.payload;
+      }
+    } catch {
+      // a signal that is not JSON is dropped
+    }
+  }
+  out.connected = engine.connected;
+  if (left) out.signals = left;
+  return out;
+}

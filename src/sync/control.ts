@@ -47,6 +47,10 @@ export interface WebControl {
   web(call: WebCall, done: (answer: WebAnswer) => void): void;
   /** The oldest signal the hub sent (JSON text of {body?, payload?}), removed; and how many are left. */
   nextSignal(): { signal: string | undefined; left: number };
+  /** Signals waiting to be read. */
+  pendingSignals(): number;
+  /** Call `done` (never synchronously) when a signal arrives or after `ms`; a newer wait replaces it. */
+  awaitSignal(ms: number, done: () => void): void;
   /** A session with the hub is up now. */
   readonly connected: boolean;
 }

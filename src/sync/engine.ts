@@ -108,6 +108,7 @@ export class SyncEngine implements SyncControl {
   #webWaits = new Map<number, WebWait>();
   #signals: string[] = [];
   #signalBytes = 0;
+  #signalWait: { done: () => void; timer: TimerHandle } | undefined;
 
   constructor(card: SyncDeps) {
     this.#card = card;
@@ -204,12 +205,32 @@ export class SyncEngine implements SyncControl {
     return { signal, left: this.#signals.length };
   }
 
+  pendingSignals(): number {
+    return this.#signals.length;
+  }
+
+  awaitSignal(ms: number, done: () => void): void {
+    this.#signalWaited();
+    const timer = this.#card.clock.schedule(ms, () => this.#signalWaited());
+    this.#signalWait = { done, timer };
+  }
+
+  /** The wait for a signal is over (one came, or the time is up). */
+  #signalWaited(): void {
+    const w = this.#signalWait;
+    if (!w) return;
+    this.#signalWait = undefined;
+    this.#card.clock.cancel(w.timer);
+    this.#card.clock.schedule(0, w.done);
+  }
+
   #webDone(id: number, answer: WebAnswer): void {
     const wait = this.#webWaits.get(id);
     if (!wait) return;
     this.#webWaits.delete(id);
     this.#card.clock.cancel(wait.timer);
-    wait.done(answer);
+    // Not from inside the session's receive: the answer lets the host's next request run.
+    this.#card.clock.schedule(0, () => wait.done(answer));
   }
 
   #webReply(m: { id: number; result: number; content: string; error: boolean; more: boolean; body: Uint8Array }): void {
@@ -229,6 +250,7 @@ export class SyncEngine implements SyncControl {
     while (this.#signals.length > MAX_SIGNALS || (this.#signalBytes > MAX_SIGNAL_BYTES && this.#signals.length > 1)) {
       this.#signalBytes -= this.#signals.shift()!.length;
     }
+    this.#signalWaited();
   }
 
   // ---- scheduling ----
@@ -554,6 +576,7 @@ export class SyncEngine implements SyncControl {
     stream?.close();
     // Web requests cannot be answered over another session: their ids die with this one.
     for (const id of [...this.#webWaits.keys()]) this.#webDone(id, { ok: false, result: 503, error: 'the connection to the hub was lost {network}' });
+    this.#signalWaited();
     this.#schedule();
   }
 

@@ -142,6 +142,11 @@ it('a signal sent through the API reaches hub.signal on the card, and is not sto
   expect(first).toEqual({ body: { led: 'on' }, connected: true, signals: 1 });
   expect(await card.transaction({ req: 'hub.signal' })).toEqual({ body: { led: 'off' }, connected: true });
   expect(await card.transaction({ req: 'hub.signal' })).toEqual({ connected: true });
+  // with seconds, hub.signal waits for the next one
+  const waiting = card.transaction({ req: 'hub.signal', seconds: 20 });
+  await sleep(200);
+  expect(await api(`/devices/${sim.device}/signal`, 'POST', { payload: 'AQID' })).toMatchObject({ body: { connected: true } });
+  expect(await waiting).toEqual({ payload: 'AQID', connected: true });
   const events = await api(`/events?deviceUID=${encodeURIComponent(sim.device)}`);
   expect(JSON.stringify(events.body)).not.toContain('led');
 });
