@@ -106,6 +106,29 @@ it('a continuous card gets status and body of web.get and web.post through the p
   expect(String((await card.transaction({ req: 'web.get', route: 'nosuch' })).err)).toContain('no proxy route "nosuch"');
 });
 
+it('an upload in fragments (offset, total, status) is put together on the hub and sent once whole', async () => {
+  const before = seen.length;
+  const text = Buffer.from('{"parts":[1,2,3]}');
+  const first = text.subarray(0, 8);
+  const rest = text.subarray(8);
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+  expect(await card.transaction({ req: 'web.post', route: 'target', name: '/echo', payload: first.toString('base64'), offset: 0, total: text.length, status: md5(first) }))
+    .toEqual({ result: 100 });
+  expect(seen.length).toBe(before);
+  expect(await card.transaction({ req: 'web.post', route: 'target', name: '/echo', payload: rest.toString('base64'), offset: 8, total: text.length, verify: true }))
+    .toEqual({ result: 201, body: { got: { parts: [1, 2, 3] }, method: 'POST' } });
+  expect(seen.length).toBe(before + 1);
+});
+
+it('async:true answers at once; the answer is kept in the .dbx note named', async () => {
+  expect(await card.transaction({ req: 'web.get', route: 'target', name: '/hello?x=2', async: true, file: 'answers.dbx', note: 'last' })).toEqual({});
+  const kept = await waitFor('the kept answer', async () => {
+    const r = await card.transaction({ req: 'note.get', file: 'answers.dbx', note: 'last' });
+    return r.body ? r : undefined;
+  });
+  expect(kept.body).toEqual({ result: 200, body: { hello: 'world', x: '2' } });
+});
+
 it('a body larger than one reply comes in fragments through the binary buffer (offset, max, status md5)', async () => {
   const got: Buffer[] = [];
   for (let offset = 0; offset < BIG.length; offset += 8192) {
