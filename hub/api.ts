@@ -2,6 +2,7 @@
 import { HubError, type Principal } from './hub';
 import { Ctx, FIRMWARE_LIMIT, Router, type Reply } from './http';
 import { firmwareType } from './services/firmware';
+import type { RouteSpec } from './services/routes';
 import type {
   DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
 } from './store/types';
@@ -41,10 +42,13 @@ const firmwareJson = (f: FirmwareRecord): JsonObject => ({
   filename: f.filename, version: f.version, MD5: f.md5, type: f.type, length: f.length, description: f.notes,
   created: iso(f.created)!, target: f.type === 'notecard' ? 'notecard' : 'host', published: true,
 });
-const routeJson = (r: RouteRecord): JsonObject => ({
+const routeJson = (r: RouteRecord): JsonObject => r.type === 'proxy' ? {
+  uid: r.uid, label: r.label, type: 'proxy', route_type: 'proxy', modified: iso(r.modified)!, disabled: r.disabled,
+  proxy: { url: r.url, alias: r.proxy?.alias ?? '', http_headers: r.headers, timeout: r.proxy?.timeout ?? 0, fleets: r.proxy?.fleets ?? [] },
+} : {
   uid: r.uid, label: r.label, type: 'http', route_type: 'http', modified: iso(r.modified)!, disabled: r.disabled,
   http: { url: r.url, http_headers: r.headers, filter: { type: r.files.length ? 'include' : 'all', files: r.files } },
-});
+};
 
 // ---------------------------------------------------------------- argument helpers
 
@@ -265,6 +269,14 @@ export function apiRouter(): Router {
     await c.hub.notes.addInbound(d.uid, c.params.file, optObject(b.body, 'body'), payloadOf(b.payload));
     return ok();
   });
+  // a signal: straight to the device's live session (continuous mode), never stored as a note
+  r.add('POST', `${D}/signal`, 'project', async (c) => {
+    const b = await c.body();
+    const body = optObject(b.body, 'body');
+    const payload = payloadOf(b.payload);
+    if (!body && payload === undefined) throw new HubError(400, 'a signal needs a body or a payload');
+    return ok({ connected: await c.hub.deviceSync.signal(c.project.uid, c.params.device, { body, payload }) });
+  });
   r.add('GET', `${D}/notes/:file`, 'project', async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const notes: JsonObject = {};
@@ -375,9 +387,20 @@ export function apiRouter(): Router {
   });
 
   // routes
-  const routeSpec = (b: Record<string, unknown>): { label?: string; url?: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean } => {
+  const routeSpec = (b: Record<string, unknown>): Omit<RouteSpec, 'url'> & { url?: string } => {
     const type = b.type ?? b.route_type;
-    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http routes are supported');
+    if (type === 'proxy') {
+      // Notehub's REST shape nests proxy settings under `proxy`; notehub-js (Route model) under `schema`
+      const p = optObject(b.proxy ?? b.schema, 'proxy') ?? {};
+      const headers = optObject(p.http_headers, 'proxy.http_headers');
+      if (headers && !Object.values(headers).every((v) => typeof v === 'string')) throw new HubError(400, 'http_headers values must be strings');
+      if (p.timeout !== undefined && typeof p.timeout !== 'number') throw new HubError(400, 'proxy.timeout must be a number of seconds');
+      const disabled = b.disabled;
+      if (disabled !== undefined && typeof disabled !== 'boolean') throw new HubError(400, 'disabled must be true or false');
+      return { type: 'proxy', label: optString(b.label, 'label'), url: optString(p.url, 'proxy.url'), alias: optString(p.alias, 'proxy.alias'),
+        headers: headers as { [k: string]: string } | undefined, timeout: p.timeout as number | undefined, fleets: optStrings(p.fleets, 'proxy.fleets'), disabled };
+    }
+    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http and proxy routes are supported');
     // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
     const http = optObject(b.http ?? b.schema, 'http') ?? {};
     const filter = optObject(http.filter, 'http.filter') ?? {};
@@ -385,13 +408,13 @@ export function apiRouter(): Router {
     if (headers && !Object.values(headers).every((v) => typeof v === 'string')) throw new HubError(400, 'http_headers values must be strings');
     const disabled = b.disabled;
     if (disabled !== undefined && typeof disabled !== 'boolean') throw new HubError(400, 'disabled must be true or false');
-    return { label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
+    return { type: type === 'http' ? 'http' : undefined, label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
       files: optStrings(filter.files, 'http.filter.files'), disabled };
   };
   r.add('GET', `${P}/routes`, 'project', async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
   r.add('POST', `${P}/routes`, 'project', async (c) => {
     const s = routeSpec(await c.body());
-    if (!s.url) throw new HubError(400, 'http.url is required');
+    if (!s.url) throw new HubError(400, `${s.type === 'proxy' ? 'proxy' : 'http'}.url is required`);
     return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, url: s.url })));
   });
   r.add('GET', `${P}/routes/:route`, 'project', async (c) => ok(routeJson(await c.hub.routes.routeIn(c.project.uid, c.params.route))));

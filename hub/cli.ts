@@ -4,6 +4,7 @@ import { Hub, HubError } from './hub';
 import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
 import { UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
+import { TargetPolicy, type ProxyPolicy } from './proxy';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
 
@@ -11,7 +12,9 @@ usage: notehub-lite <command> [options]        (every command takes --data DIR, 
 
   serve [--port 8080] [--host 127.0.0.1] [--rate-limit off|notehub|N/min[,M/day]] [--admin-password PW]
         [--device-port 8086|off] [--tls-cert FILE --tls-key FILE [--tls-port 8087]] [--tofu on|off]
-        run the HTTP API and the device sync port; an empty database gets an admin user, project and product
+        [--proxy-allow loopback|private|CIDR,...] [--proxy-deny CIDR,...]
+        run the HTTP API and the device sync port; an empty database gets an admin user, project and product;
+        the cards' web requests (proxy routes) reach public addresses only, unless --proxy-allow says more
   user create --user NAME [--password PW]          (a random password is printed if none is given)
   token create --user NAME [--expires 30d|12h|never|ISO-DATE] [--name TEXT]
   token revoke --token TOKEN-OR-ID
@@ -19,6 +22,7 @@ usage: notehub-lite <command> [options]        (every command takes --data DIR, 
   product create --project app:... --uid com.example.user:product [--label TEXT]
   client create --project app:...                  OAuth2 client credentials for one project
   route create --project app:... --url URL [--label TEXT] [--files a.qo,b.qo]
+        [--type proxy --alias NAME [--timeout SECONDS] [--fleets fleet:...,...]] [--headers NAME=VALUE,...]
   --help
 `;
 
@@ -27,7 +31,8 @@ type Flags = Record<string, string | undefined>;
 /** Every command's options; each is a string but --help (commands check what they need). */
 const OPTIONS = Object.fromEntries(
   ['data', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu',
-    'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files']
+    'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files',
+    'proxy-allow', 'proxy-deny', 'type', 'alias', 'timeout', 'fleets', 'headers']
     .map((o) => [o, { type: 'string' as const }]),
 );
 
@@ -52,6 +57,16 @@ export function parseRateLimit(text: string | undefined): RateLimit | undefined 
   const m = /^(\d+)\/min(?:,(\d+)\/day)?$/.exec(text);
   if (!m) throw new UsageError(`--rate-limit: use off, notehub or N/min[,M/day], not "${text}"`);
   return { perMinute: Number(m[1]), perDay: m[2] ? Number(m[2]) : Number.MAX_SAFE_INTEGER };
+}
+
+/** --proxy-allow (loopback, private, or ranges) and --proxy-deny (ranges). */
+function proxyPolicy(flags: Flags): ProxyPolicy {
+  const allow = (flags['proxy-allow'] ?? '').split(',').filter((x) => x);
+  const deny = (flags['proxy-deny'] ?? '').split(',').filter((x) => x);
+  const ranges = allow.filter((x) => x !== 'loopback' && x !== 'private');
+  const policy: ProxyPolicy = { allowLoopback: allow.includes('loopback'), allowPrivate: allow.includes('private'), allow: ranges, deny };
+  try { new TargetPolicy(policy); } catch (e) { throw new UsageError(`--proxy-allow/--proxy-deny: ${e instanceof Error ? e.message : String(e)}`); }
+  return policy;
 }
 
 function portFlag(flags: Flags, name: string, dflt: number): number {
@@ -80,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
       const running = await startHub({
         dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
-        devicePort, deviceTls, tofu: flags.tofu !== 'off',
+        devicePort, deviceTls, tofu: flags.tofu !== 'off', proxy: proxyPolicy(flags),
       });
       keepServing((line) => console.error(line));
       // tests and the simulator read this line to find the port
@@ -121,8 +136,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     });
     case 'route create': return withHub(flags, async (hub) => {
+      const type = flags.type === undefined ? undefined : oneOf('--type', flags.type, ['http', 'proxy']);
+      const headers = flags.headers === undefined ? undefined : Object.fromEntries(flags.headers.split(',').map((h) => {
+        const eq = h.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--headers: use NAME=VALUE, not "${h}"`);
+        return [h.slice(0, eq), h.slice(eq + 1)];
+      }));
       const r = await hub.routes.putRoute(need(flags, 'project'), {
-        url: need(flags, 'url'), label: flags.label, files: flags.files ? flags.files.split(',') : undefined,
+        url: need(flags, 'url'), label: flags.label, files: flags.files ? flags.files.split(',') : undefined, headers,
+        type, alias: type === 'proxy' ? need(flags, 'alias') : undefined, fleets: flags.fleets ? flags.fleets.split(',') : undefined,
+        timeout: flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 300),
       });
       console.log(r.uid);
       return 0;

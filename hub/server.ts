@@ -34,6 +34,8 @@ export interface HubStartOptions extends HubOptions {
   tofu?: boolean;
   /** Device session timeouts (tests shorten them). */
   deviceLimits?: DeviceListenerOptions['limits'];
+  /** Where the cards' web requests through proxy routes may go (default: public addresses only). */
+  proxy?: DeviceListenerOptions['proxy'];
 }
 
 export interface RunningHub {
@@ -102,7 +104,7 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   });
   delivery.start();
   const listener = opts.devicePort === undefined ? undefined : await DeviceListener.start(hub, {
-    port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits, log,
+    port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits, log, proxy: opts.proxy,
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -187,6 +187,26 @@ export class Card implements LineCard {
       if (e instanceof EnvelopeError) ({ id, crcSeq, wantsReply } = e);
       members = { err: errorText(e) };
     }
+    const later = exchange.later;
+    if (later && !('err' in members)) {
+      // A cmd is not waited for: its answer goes nowhere.
+      if (!wantsReply) {
+        later(() => undefined);
+        return { after: exchange.after };
+      }
+      return {
+        later: (send) => later((build) => {
+          const ex: Exchange = {};
+          let answer: JsonObject;
+          try {
+            answer = build(ex);
+          } catch (e) {
+            answer = { err: errorText(e) };
+          }
+          send({ text: sealReply(answer, id, crcSeq), trailer: ex.trailer, after: ex.after });
+        }),
+      };
+    }
     if (!wantsReply) return { after: exchange.after };
     return { text: sealReply(members, id, crcSeq), trailer: exchange.trailer, after: exchange.after };
   }

@@ -34,4 +34,7 @@ export const SAMPLE_MESSAGES: SyncMessage[] = [
   { type: 'ping', token: 300 },
   { type: 'pong', token: 300 },
   { type: 'close' },
+  { type: 'web', id: 1, method: 'GET', route: 'weather', name: '/now?id=1', content: 'application/json', seconds: 90, offset: 0, total: 0, max: 4096, status: '', more: false, body: new Uint8Array(0) },
+  { type: 'webReply', id: 1, result: 200, content: 'application/json', error: false, more: true, body: new Uint8Array(0) },
+  { type: 'signal', body: Uint8Array.from(Buffer.from('{"body":{"led":"on"}}')) },
 ];

@@ -34,6 +34,10 @@ const VECTORS: Record<string, string> = {
   ping: 'ac02',
   pong: 'ac02',
   close: '',
+  web: '01034745540777656174686572092f6e6f773f69643d31106170706c69636174696f6e2f6a736f6e5a0000802000'
+    + '00',
+  webReply: '01c801106170706c69636174696f6e2f6a736f6e01',
+  signal: Buffer.from('{"body":{"led":"on"}}').toString('hex'),
 };
 
 describe('sync messages', () => {
@@ -61,12 +65,13 @@ describe('sync messages', () => {
   it('reject every truncation and trailing garbage with FrameError', () => {
     for (const m of SAMPLE_MESSAGES) {
       const content = encodeMessage(m);
-      // A template definition is the rest of the frame: only cuts before it are detectable.
-      const end = m.type === 'template' ? content.length - m.definition.length : content.length;
+      // A template definition (a web body, a signal) is the rest of the frame: only cuts before it are detectable.
+      const rest = m.type === 'template' ? m.definition.length : m.type === 'web' || m.type === 'webReply' || m.type === 'signal' ? m.body.length : -1;
+      const end = rest < 0 ? content.length : content.length - rest;
       for (let cut = 0; cut < end; cut++) {
         expect(() => decodeMessage(messageTypeOf(m), content.subarray(0, cut))).toThrow(FrameError);
       }
-      if (m.type !== 'template') expect(() => decodeMessage(messageTypeOf(m), Uint8Array.of(...content, 0))).toThrow(FrameError);
+      if (rest < 0) expect(() => decodeMessage(messageTypeOf(m), Uint8Array.of(...content, 0))).toThrow(FrameError);
     }
     expect(() => decodeMessage(0x7e, new Uint8Array(0))).toThrow(/unknown message type/);
   });

@@ -19,8 +19,12 @@ export type Principal =
 /** Milliseconds since the epoch; injected so tests can move time (default Date.now). */
 export type Clock = () => number;
 
-/** Hub events: 'events' (EventRecord[] stored), 'notes' ({deviceUID, file}), 'env' ({scope, ownerUID}). */
-export type Emit = (event: 'events' | 'notes' | 'env', payload: unknown) => void;
+/** Hub events: 'events' (EventRecord[] stored), 'notes' ({deviceUID, file}), 'env' ({scope, ownerUID}),
+ * 'signal' (a SignalDelivery: the listener marks it delivered when a session of the device took it). */
+export type Emit = (event: 'events' | 'notes' | 'env' | 'signal', payload: unknown) => void;
+
+/** A signal on its way to a device (never stored). */
+export interface SignalDelivery { deviceUID: string; text: string; delivered: boolean }
 
 /** Handed to every service: the services are the only code that touches the store. */
 export interface ServiceContext {

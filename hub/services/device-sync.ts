@@ -6,7 +6,8 @@ import type { DeviceLookup } from '../../src/sync/session';
 import type { HelloMessage } from '../../src/sync/messages';
 import { deviceUidError } from '../../src/rules/names';
 import type { DeviceRecord, EventRecord, NoteInput, NoteRecord, SyncSessionRecord } from '../store/types';
-import { notefileKind, seconds, type ServiceContext } from './common';
+import { WEB_MAX_REPLY } from '../../src/sync/web';
+import { HubError, notefileKind, seconds, type ServiceContext, type SignalDelivery } from './common';
 import type { DeviceService } from './devices';
 import type { EventService, IngestNote } from './events';
 
@@ -22,6 +23,19 @@ export class DeviceSyncService {
     this.#ctx = ctx;
     this.#devices = devices;
     this.#events = events;
+  }
+
+  /**
+   * A signal for a device (POST .../devices/{D}/signal): handed to its live session, if it has one
+   * (continuous mode), never stored. True when a session took it.
+   */
+  async signal(projectUID: string, deviceUID: string, signal: { body?: object; payload?: string }): Promise<boolean> {
+    const d = await this.#devices.deviceIn(projectUID, deviceUID);
+    const text = JSON.stringify(signal);
+    if (Buffer.byteLength(text) > WEB_MAX_REPLY) throw new HubError(400, `a signal carries at most ${WEB_MAX_REPLY} bytes`);
+    const e: SignalDelivery = { deviceUID: d.uid, text, delivered: false };
+    this.#ctx.emit('signal', e);
+    return e.delivered;
   }
 
   /**

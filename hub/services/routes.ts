@@ -1,10 +1,19 @@
 /** Routes of a project and their delivery queue (hub/routes.ts does the sending). */
 import { randomUUID } from 'node:crypto';
-import type { DeliveryRecord, RouteRecord } from '../store/types';
+import type { DeliveryRecord, ProxySettings, RouteRecord } from '../store/types';
 import { HubError, seconds, type ServiceContext } from './common';
 import type { ProjectService } from './projects';
 
-export interface RouteSpec { uid?: string; label?: string; url: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean }
+export interface RouteSpec {
+  uid?: string; label?: string; url: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean;
+  /** 'proxy': a route the cards' web.* requests go through (alias required); default 'http' (event delivery). */
+  type?: 'http' | 'proxy'; alias?: string; timeout?: number; fleets?: string[];
+}
+
+/** Longest proxy route alias (what a card's web.* `route` can carry). */
+export const MAX_ALIAS = 128;
+/** Longest proxy route timeout, seconds. */
+export const MAX_PROXY_TIMEOUT = 300;
 
 export class RouteService {
   readonly #ctx: ServiceContext;
@@ -21,14 +30,38 @@ export class RouteService {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HubError(400, 'route url must be http or https');
     const old = spec.uid ? await this.#ctx.store.route(spec.uid) : null;
     if (spec.uid && (!old || old.projectUID !== projectUID)) throw new HubError(404, `route not found: ${spec.uid}`);
+    const type = spec.type ?? old?.type ?? 'http';
+    if (old && old.type !== type) throw new HubError(400, `a route keeps its type (${old.type})`);
     const now = seconds(this.#ctx);
     const rec: RouteRecord = {
-      uid: old?.uid ?? randomUUID(), projectUID, label: spec.label ?? old?.label ?? 'route', type: 'http', url: spec.url,
+      uid: old?.uid ?? randomUUID(), projectUID, label: spec.label ?? old?.label ?? 'route', type, url: spec.url,
       headers: spec.headers ?? old?.headers ?? {}, files: spec.files ?? old?.files ?? [], disabled: spec.disabled ?? old?.disabled ?? false,
       created: old?.created ?? now, modified: now,
     };
+    if (type === 'proxy') rec.proxy = await this.#proxySettings(projectUID, spec, old);
     await this.#ctx.store.putRoute(rec);
     return rec;
+  }
+
+  async #proxySettings(projectUID: string, spec: RouteSpec, old: RouteRecord | null): Promise<ProxySettings> {
+    const alias = spec.alias ?? old?.proxy?.alias ?? '';
+    if (!alias) throw new HubError(400, 'a proxy route needs an alias');
+    if (Buffer.byteLength(alias) > MAX_ALIAS) throw new HubError(400, `alias: at most ${MAX_ALIAS} bytes`);
+    const timeout = spec.timeout ?? old?.proxy?.timeout ?? 0;
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > MAX_PROXY_TIMEOUT) throw new HubError(400, `timeout: whole seconds from 0 (default) to ${MAX_PROXY_TIMEOUT}`);
+    const fleets = spec.fleets ?? old?.proxy?.fleets ?? [];
+    for (const f of fleets) await this.#projects.fleetIn(projectUID, f);
+    const clash = (await this.routesOf(projectUID)).find((r) => r.type === 'proxy' && r.proxy?.alias === alias && r.uid !== old?.uid);
+    if (clash) throw new HubError(409, `another proxy route of this project has the alias ${alias}`);
+    return { alias, timeout, fleets };
+  }
+
+  /** The enabled proxy route `alias` of the project that serves a device of these fleets, or null. */
+  async proxyRoute(projectUID: string, alias: string, deviceFleets: string[]): Promise<RouteRecord | null> {
+    const r = (await this.routesOf(projectUID)).find((x) => x.type === 'proxy' && !x.disabled && x.proxy?.alias === alias);
+    if (!r) return null;
+    const fleets = r.proxy?.fleets ?? [];
+    return fleets.length === 0 || fleets.some((f) => deviceFleets.includes(f)) ? r : null;
   }
 
   async routeIn(projectUID: string, uid: string): Promise<RouteRecord> {

@@ -128,4 +128,8 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   DROP TABLE deleted_devices;
   ALTER TABLE deleted_devices_6 RENAME TO deleted_devices;
   `,
+  // 8: proxy routes (web.* requests of the cards): alias, timeout and fleets as JSON
+  `
+  ALTER TABLE routes ADD COLUMN proxy TEXT;
+  `,
 ]);

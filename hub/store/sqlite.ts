@@ -7,7 +7,7 @@ import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -376,7 +376,7 @@ export class SqliteStore implements Store {
     return this.#db.transaction(() => this.#insertEvents(projectUID, events, opts))();
   }
   #insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): EventRecord[] {
-    const routes = this.#all('SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0', projectUID)
+    const routes = this.#all("SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0 AND type = 'http'", projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = this.#now() / 1000;
     const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
@@ -538,13 +538,15 @@ export class SqliteStore implements Store {
 
   // ---- routes and deliveries
   static #route(r: Row): RouteRecord {
-    return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: 'http', url: str(r.url),
+    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: r.type === 'proxy' ? 'proxy' : 'http', url: str(r.url),
       headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
+    if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
+    return rec;
   }
   async putRoute(r: RouteRecord): Promise<void> {
-    this.#run(`INSERT OR REPLACE INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified)
-      VALUES (?,?,?,?,?,?,?,?,?,?)`, r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files),
-    r.disabled ? 1 : 0, r.created, r.modified);
+    this.#run(`INSERT OR REPLACE INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified, proxy)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files),
+    r.disabled ? 1 : 0, r.created, r.modified, r.proxy ? JSON.stringify(r.proxy) : null);
   }
   async route(uid: string): Promise<RouteRecord | null> {
     const r = this.#get('SELECT * FROM routes WHERE uid = ?', uid);

@@ -73,9 +73,12 @@ export interface TokenRecord {
 export interface ClientRecord { clientId: string; projectUID: string; created: number; revoked: boolean }
 
 export interface RouteRecord {
-  uid: string; projectUID: string; label: string; type: 'http'; url: string;
+  uid: string; projectUID: string; label: string; type: 'http' | 'proxy'; url: string;
   headers: { [k: string]: string }; files: string[]; disabled: boolean; created: number; modified: number;
+  /** type 'proxy' (the card's web.* requests): its alias, time limit and fleets (none = every device). */
+  proxy?: ProxySettings;
 }
+export interface ProxySettings { alias: string; timeout: number; fleets: string[] }
 export interface DeliveryRecord {
   id: number; routeUID: string; eventUID: string; eventJSON: string; url: string;
   headers: { [k: string]: string }; attempts: number; nextAt: number;

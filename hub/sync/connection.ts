@@ -4,7 +4,7 @@
  * one promise chain (socket data, hub pushes, timers), so the session's sealing order is the
  * order frames are written.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { FrameError } from '../../src/sync/varint-io';
 import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
@@ -13,6 +13,9 @@ import {
   type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
+import { maxContent } from '../../src/sync/messages';
+import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REQUEST, type WebMessage } from '../../src/sync/web';
+import { proxyFetch, targetURL, type ProxyLimits, type ProxyResult, type TargetPolicy } from '../proxy';
 import { acceptNotes } from '../../src/sync/receiver';
 import { parseTemplate, type Template } from '../../src/template/index';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
@@ -27,6 +30,8 @@ export interface ConnectionContext {
   limits: ConnectionLimits;
   tls: boolean;
   log(line: string): void;
+  /** Where the cards' web requests may go (proxy routes), and their bounds. */
+  proxy: { policy: TargetPolicy; limits: ProxyLimits };
   /** Called once established: the listener closes an older connection of the same device. */
   register(uid: string, c: DeviceConnection): Promise<void>;
   unregister(uid: string, c: DeviceConnection): void;
@@ -71,6 +76,10 @@ export class DeviceConnection {
   #blocked = new Set<string>();
   /** Notefiles this hub left out of the session (SKIP sent): their NOTES are answered, not applied. */
   #skipped = new Set<string>();
+  // web requests (docs/SYNC.md section 4.6): bodies being received, requests out, an upload in fragments
+  #webIn = new Map<number, { first: WebMessage; pieces: Pieces; tooBig: boolean }>();
+  #webOut = 0;
+  #upload: { key: string; total: number; data: Uint8Array; received: number } | undefined;
   // liveness
   #lastRx: number;
   #pingOut = false;
@@ -112,6 +121,13 @@ export class DeviceConnection {
   /** Some environment changed: send ENV if this device's effective environment differs from what it has. */
   envChanged(): void {
     if (this.continuous && this.#downStarted) this.#run(() => this.#sendEnv(true));
+  }
+
+  /** A signal for this device: sent when the session is live (continuous); true if it was. */
+  signal(text: string): boolean {
+    if (!this.continuous || this.#ended || this.#session?.state !== 'established') return false;
+    this.#run(() => this.#send({ type: 'signal', body: new Uint8Array(Buffer.from(text)) }));
+    return true;
   }
 
   /** Ends the connection (a newer connection of the same device); resolves once its work is done. */
@@ -250,8 +266,73 @@ export class DeviceConnection {
         return;
       case 'ping': return this.#send({ type: 'pong', token: m.token });
       case 'pong': return;
+      case 'web': return this.#onWeb(m);
       default: throw new Refusal('protocol', `${m.type} from a card`);
     }
+  }
+
+  /** A piece of a web request; the last one sends it out (off the chain: a slow target holds up nothing). */
+  #onWeb(m: WebMessage): void {
+    let w = this.#webIn.get(m.id);
+    if (!w) {
+      if (this.#webIn.size >= WEB_IN_FLIGHT) throw new Refusal('protocol', 'too many web requests in pieces');
+      w = { first: m, pieces: new Pieces(WEB_MAX_REQUEST), tooBig: false };
+      this.#webIn.set(m.id, w);
+    }
+    if (!w.tooBig && !w.pieces.add(m.body)) w.tooBig = true;
+    if (m.more) return;
+    this.#webIn.delete(m.id);
+    const answer = (r: ProxyResult): void => this.#run(() => this.#webAnswer(m.id, r));
+    if (w.tooBig) return answer({ ok: false, status: 413, error: `a web request carries at most ${WEB_MAX_REQUEST} bytes {too-big}` });
+    if (this.#webOut >= WEB_IN_FLIGHT) return answer({ ok: false, status: 429, error: `at most ${WEB_IN_FLIGHT} web requests at once {busy}` });
+    this.#webOut++;
+    void this.#web(w.first, w.pieces.bytes())
+      .catch((e: unknown): ProxyResult => {
+        this.#ctx.log(`device ${this.#device?.uid ?? '?'}: web request failed: ${e instanceof Error ? e.stack : String(e)}`);
+        return { ok: false, status: 500, error: 'internal error' };
+      })
+      .then((r) => { this.#webOut--; answer(r); });
+  }
+
+  /** The request through the device's proxy route `route`. */
+  async #web(m: WebMessage, body: Uint8Array): Promise<ProxyResult> {
+    const { hub, proxy } = this.#ctx;
+    const device = await hub.devices.device(this.#device!.uid);
+    const route = await hub.routes.proxyRoute(device.projectUID, m.route, device.fleetUIDs);
+    if (!route) return { ok: false, status: 404, error: `no proxy route "${m.route}" for this device` };
+    if (m.status && createHash('md5').update(body).digest('hex') !== m.status) return { ok: false, status: 400, error: 'the md5 of what arrived does not match status {bad-bin}' };
+    const sends = m.method === 'POST' || m.method === 'PUT' || m.method === 'PATCH';
+    // an upload in fragments (offset/total): kept here until the last one, then sent whole
+    if (sends && m.total > 0 && !(m.offset === 0 && body.length === m.total)) {
+      const key = `${m.route}\n${m.name}`;
+      if (m.total > proxy.limits.maxRequest) return { ok: false, status: 413, error: `an upload carries at most ${proxy.limits.maxRequest} bytes {too-big}` };
+      if (m.offset === 0) this.#upload = { key, total: m.total, data: new Uint8Array(m.total), received: 0 };
+      const u = this.#upload;
+      if (!u || u.key !== key || u.total !== m.total || m.offset !== u.received || u.received + body.length > u.total) {
+        this.#upload = undefined;
+        return { ok: false, status: 400, error: `fragment at offset ${m.offset} out of order: send the fragments in order from offset 0` };
+      }
+      u.data.set(body, u.received);
+      u.received += body.length;
+      if (u.received < u.total) return { ok: true, status: 100, contentType: '', body: new Uint8Array(0) };
+      this.#upload = undefined;
+      body = u.data;
+    }
+    const query: [string, number][] = !sends && m.max > 0 ? [['offset', m.offset], ['max', m.max]] : [];
+    const headers: { [k: string]: string } = { ...route.headers };
+    if (sends || body.length) headers['content-type'] = m.content || 'application/json';
+    const timeoutMs = Math.min(m.seconds || 90, route.proxy?.timeout || 90) * 1000;
+    return proxyFetch(proxy.policy, { method: m.method, url: targetURL(route.url, m.name, query), headers, body: sends || body.length ? body : undefined, timeoutMs }, proxy.limits);
+  }
+
+  #webAnswer(id: number, r: ProxyResult): void {
+    if (this.#session?.state !== 'established') return;
+    const room = maxContent(this.#session.sendFrame);
+    if (!r.ok) {
+      this.#send({ type: 'webReply', id, result: r.status, content: '', error: true, more: false, body: new Uint8Array(Buffer.from(r.error.slice(0, 512))) });
+      return;
+    }
+    for (const m of splitWeb({ type: 'webReply', id, result: r.status, content: r.contentType.slice(0, 128), error: false, more: false, body: r.body }, room)) this.#send(m);
   }
 
   /** Down notefiles are the card's .qi/.db and those the hub holds for the device. */

@@ -8,6 +8,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { LIMITS } from '../../src/sync/messages';
 import type { Hub } from '../hub';
 import { DeviceConnection, type ConnectionContext, type ConnectionLimits } from './connection';
+import type { SignalDelivery } from '../services/common';
+import { PROXY_LIMITS, TargetPolicy, type ProxyLimits, type ProxyPolicy } from '../proxy';
 
 export interface DeviceListenerOptions {
   /** TCP port (0 = any free port). */
@@ -20,6 +22,8 @@ export interface DeviceListenerOptions {
   /** Timeouts, default LIMITS (tests shorten them). */
   limits?: Partial<ConnectionLimits>;
   log?: (line: string) => void;
+  /** Which targets the cards' web requests may reach (default: public addresses only), and bounds. */
+  proxy?: ProxyPolicy & { limits?: Partial<ProxyLimits> };
 }
 
 export class DeviceListener {
@@ -29,6 +33,7 @@ export class DeviceListener {
   readonly #byDevice = new Map<string, DeviceConnection>();
   readonly #onNotes: (e: { deviceUID: string; file: string }) => void;
   readonly #onEnv: () => void;
+  readonly #onSignal: (e: SignalDelivery) => void;
   port = 0;
   tlsPort: number | undefined;
 
@@ -36,6 +41,7 @@ export class DeviceListener {
     this.#hub = hub;
     this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged(e.file);
     this.#onEnv = () => { for (const c of this.#byDevice.values()) c.envChanged(); };
+    this.#onSignal = (e) => { if (this.#byDevice.get(e.deviceUID)?.signal(e.text)) e.delivered = true; };
   }
 
   static async start(hub: Hub, opts: DeviceListenerOptions): Promise<DeviceListener> {
@@ -43,6 +49,7 @@ export class DeviceListener {
     const log = opts.log ?? ((line: string) => console.log(line));
     const base = {
       hub, tofu: opts.tofu ?? true, log,
+      proxy: { policy: new TargetPolicy(opts.proxy), limits: { ...PROXY_LIMITS, ...opts.proxy?.limits } },
       limits: { handshakeMs: LIMITS.handshakeMs, pingIdleMs: LIMITS.pingIdleMs, deadIdleMs: LIMITS.deadIdleMs, ...opts.limits },
       // one session per device: an older one (often a link that died unnoticed) ends first, so
       // two sessions never commit for the same device at once
@@ -66,6 +73,7 @@ export class DeviceListener {
     }
     hub.on('notes', l.#onNotes);
     hub.on('env', l.#onEnv);
+    hub.on('signal', l.#onSignal);
     return l;
   }
 
@@ -75,6 +83,7 @@ export class DeviceListener {
   async close(): Promise<void> {
     this.#hub.off('notes', this.#onNotes);
     this.#hub.off('env', this.#onEnv);
+    this.#hub.off('signal', this.#onSignal);
     const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     const working = [...this.#open].map(([s, c]) => { s.destroy(); return c.idle; });
     await Promise.all([...closing, ...working]); // nothing may touch the database once startHub's close() closes it

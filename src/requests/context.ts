@@ -1,5 +1,6 @@
 // What a request handler may use: the card's services, never the store or the card itself.
 import type { Random, World } from '../host';
+import type { JsonObject } from '../json';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
@@ -51,4 +52,7 @@ export interface RequestContext {
 export interface Exchange {
   trailer?: Uint8Array;
   after?: () => void;
+  /** The reply comes later (web.* waits for the hub): the card calls `later` with `answer`, which
+   * the handler calls once, with what builds the reply (its errors become an {"err"} reply). */
+  later?: (answer: (build: (exchange: Exchange) => JsonObject) => void) => void;
 }

@@ -13,6 +13,7 @@ import { ntnRequests } from './ntn';
 import { sensorRequests } from './sensors';
 import { usageRequests } from './usage';
 import { varRequests } from './var';
+import { webRequests } from './web';
 
 export const REQUESTS: HandlerTable = Object.freeze({
   ...cardRequests,
@@ -28,6 +29,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...sensorRequests,
   ...usageRequests,
   ...ntnRequests,
+  ...webRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

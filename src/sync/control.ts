@@ -8,7 +8,7 @@ export interface SyncHook {
 }
 
 /** The sync engine as request handlers see it. */
-export interface SyncControl extends SyncHook {
+export interface SyncControl extends SyncHook, WebControl {
   /** hub.set changed the configuration. */
   reconfigure(): void;
   readonly running: boolean;
@@ -20,4 +20,39 @@ export interface SyncControl extends SyncHook {
   flushUsage(): void;
   /** Why notefile `name` was left out of the last sync. */
   skippedReason(name: string): string | undefined;
+}
+
+/** A web request as the card's web.* handlers hand it to the sync (docs/SYNC.md section 4.6). */
+export interface WebCall {
+  method: string;
+  route: string;
+  name: string;
+  content: string;
+  seconds: number;
+  offset: number;
+  total: number;
+  max: number;
+  status: string;
+  body: Uint8Array;
+}
+
+/** What the hub answered: the target's status and body, or why there is none. */
+export type WebAnswer =
+  | { ok: true; result: number; content: string; body: Uint8Array }
+  | { ok: false; result: number; error: string };
+
+/** Web requests and signals over the live session (the sync engine implements it). */
+export interface WebControl {
+  /** Why a web request cannot go now (undefined: it can): not continuous, offline. */
+  webUnavailable(): string | undefined;
+  /** Send `call`; `done` is called once, with the answer or a failure (never synchronously). */
+  web(call: WebCall, done: (answer: WebAnswer) => void): void;
+  /** The oldest signal the hub sent (JSON text of {body?, payload?}), removed; and how many are left. */
+  nextSignal(): { signal: string | undefined; left: number };
+  /** Signals waiting to be read. */
+  pendingSignals(): number;
+  /** Call `done` (never synchronously) when a signal arrives or after `ms`; a newer wait replaces it. */
+  awaitSignal(ms: number, done: () => void): void;
+  /** A session with the hub is up now. */
+  readonly connected: boolean;
 }

@@ -16,8 +16,10 @@ import { fromHex, toHex } from '../util/hex';
 import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
 import { FrameError } from './varint-io';
-import type { SyncControl } from './control';
-import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, templateVersion, type NotesMessage, type SyncMessage } from './messages';
+import type { SyncControl, WebAnswer, WebCall } from './control';
+import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REPLY } from './web';
+import { utf8Decode } from '../util/utf8';
+import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
 import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
@@ -45,6 +47,19 @@ const USAGE_FLUSH_MS = 60 * 60_000;
 
 function noTraffic(): UsageCounts {
   return { bytes_sent: 0, bytes_received: 0, notes_sent: 0, notes_received: 0, sessions: 0 };
+}
+
+/** The card waits this much longer than a web request's `seconds` (the hub answers a timeout itself). */
+const WEB_GRACE_MS = 5_000;
+/** Signals kept until hub.signal reads them: the oldest go first beyond these bounds. */
+const MAX_SIGNALS = 8;
+const MAX_SIGNAL_BYTES = 8192;
+
+/** A web request waiting for the hub's answer. */
+interface WebWait {
+  done: (answer: WebAnswer) => void;
+  timer: TimerHandle;
+  pieces: Pieces;
 }
 
 type Phase = 'idle' | 'connecting' | 'handshake' | 'exchange';
@@ -103,6 +118,12 @@ export class SyncEngine implements SyncControl {
   #trafficSince = 0;
   /** Notes in the NOTES frame in flight (counted as sent when acknowledged). */
   #inFlightNotes = 0;
+  // web requests and signals (docs/SYNC.md section 4.6)
+  #webNext = 1;
+  #webWaits = new Map<number, WebWait>();
+  #signals: string[] = [];
+  #signalBytes = 0;
+  #signalWait: { done: () => void; timer: TimerHandle } | undefined;
 
   constructor(card: SyncDeps) {
     this.#card = card;
@@ -178,6 +199,87 @@ export class SyncEngine implements SyncControl {
     return connected
       ? { status: `connected ${this.#continuous ? '(continuous)' : '(syncing)'} {connected}`, connected: true }
       : { status: this.#error ? `${this.#error} {disconnected}` : 'idle {disconnected}', connected: false };
+  }
+
+  // ---- web requests and signals ----
+
+  get connected(): boolean {
+    return this.#phase === 'exchange';
+  }
+
+  webUnavailable(): string | undefined {
+    if (this.#card.settings.hubMode() !== 'continuous') return 'web requests need the card in continuous mode (hub.set mode:continuous) {hub-mode}';
+    if (this.#phase !== 'exchange' || !(this.#granted & FEATURE_CONTINUOUS)) return 'the card is not connected to the hub {network}';
+    if (this.#webWaits.size >= WEB_IN_FLIGHT) return `at most ${WEB_IN_FLIGHT} web requests may wait at once {busy}`;
+    return undefined;
+  }
+
+  web(call: WebCall, done: (answer: WebAnswer) => void): void {
+    const clock = this.#card.clock;
+    const why = this.webUnavailable();
+    if (why !== undefined) {
+      clock.schedule(0, () => done({ ok: false, result: 503, error: why }));
+      return;
+    }
+    const id = this.#webNext++;
+    const timer = clock.schedule(call.seconds * 1000 + WEB_GRACE_MS, () => this.#webDone(id, { ok: false, result: 504, error: `no answer from the hub within ${call.seconds} seconds {timeout}` }));
+    this.#webWaits.set(id, { done, timer, pieces: new Pieces(WEB_MAX_REPLY) });
+    const room = maxContent(this.#session!.sendFrame);
+    for (const m of splitWeb({ type: 'web', id, more: false, ...call }, room)) this.#send(m);
+  }
+
+  nextSignal(): { signal: string | undefined; left: number } {
+    const signal = this.#signals.shift();
+    if (signal !== undefined) this.#signalBytes -= signal.length;
+    return { signal, left: this.#signals.length };
+  }
+
+  pendingSignals(): number {
+    return this.#signals.length;
+  }
+
+  awaitSignal(ms: number, done: () => void): void {
+    this.#signalWaited();
+    const timer = this.#card.clock.schedule(ms, () => this.#signalWaited());
+    this.#signalWait = { done, timer };
+  }
+
+  /** The wait for a signal is over (one came, or the time is up). */
+  #signalWaited(): void {
+    const w = this.#signalWait;
+    if (!w) return;
+    this.#signalWait = undefined;
+    this.#card.clock.cancel(w.timer);
+    this.#card.clock.schedule(0, w.done);
+  }
+
+  #webDone(id: number, answer: WebAnswer): void {
+    const wait = this.#webWaits.get(id);
+    if (!wait) return;
+    this.#webWaits.delete(id);
+    this.#card.clock.cancel(wait.timer);
+    // Not from inside the session's receive: the answer lets the host's next request run.
+    this.#card.clock.schedule(0, () => wait.done(answer));
+  }
+
+  #webReply(m: { id: number; result: number; content: string; error: boolean; more: boolean; body: Uint8Array }): void {
+    const wait = this.#webWaits.get(m.id);
+    if (!wait) return; // timed out here already
+    if (m.error) return this.#webDone(m.id, { ok: false, result: m.result, error: utf8Decode(m.body) });
+    if (!wait.pieces.add(m.body)) {
+      return this.#webDone(m.id, { ok: false, result: m.result, error: `the answer is longer than the ${WEB_MAX_REPLY} bytes a reply carries {too-big}` });
+    }
+    if (!m.more) this.#webDone(m.id, { ok: true, result: m.result, content: m.content, body: wait.pieces.bytes() });
+  }
+
+  #signal(body: Uint8Array): void {
+    const text = utf8Decode(body);
+    this.#signals.push(text);
+    this.#signalBytes += text.length;
+    while (this.#signals.length > MAX_SIGNALS || (this.#signalBytes > MAX_SIGNAL_BYTES && this.#signals.length > 1)) {
+      this.#signalBytes -= this.#signals.shift()!.length;
+    }
+    this.#signalWaited();
   }
 
   // ---- scheduling ----
@@ -363,6 +465,10 @@ export class SyncEngine implements SyncControl {
         return;
       case 'close':
         return this.#end();
+      case 'webReply':
+        return this.#webReply(m);
+      case 'signal':
+        return this.#signal(m.body);
       default:
         throw new Error(`unexpected ${m.type} from the hub`);
     }
@@ -512,6 +618,9 @@ export class SyncEngine implements SyncControl {
     this.#inFlightNotes = 0;
     stream?.close();
     if (stream) this.flushUsage();
+    // Web requests cannot be answered over another session: their ids die with this one.
+    for (const id of [...this.#webWaits.keys()]) this.#webDone(id, { ok: false, result: 503, error: 'the connection to the hub was lost {network}' });
+    this.#signalWaited();
     this.#schedule();
   }
 

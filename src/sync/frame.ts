@@ -122,6 +122,11 @@ export class FrameSealer {
     return this.#seq;
   }
 
+  /** The largest frame this sealer sends (the smaller of both sides' limits). */
+  get maxFrame(): number {
+    return this.#maxFrame;
+  }
+
   /** Frame bytes for `content` of message `type`; E set when `encrypt`. */
   seal(type: number, content: Uint8Array, encrypt: boolean): Uint8Array {
     const fullType = encrypt ? type | TYPE_ENCRYPTED : type;

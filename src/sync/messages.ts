@@ -7,6 +7,7 @@ import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENC
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
+import { decodeWeb, encodeWeb, type WebSyncMessage } from './web';
 import { MAX_DEVICE_UID, MAX_NOTE_ID, MAX_NOTEFILE_NAME, MAX_TEMPLATE_DEFINITION, MAX_TEXT } from '../rules/names';
 
 export const PROTOCOL_VERSION = 1;
@@ -32,6 +33,7 @@ export const MESSAGE_TYPES = Object.freeze({
   catalog: 0x10, catalogReply: 0x11, template: 0x12,
   notes: 0x20, ack: 0x21, done: 0x22, env: 0x23, skip: 0x24,
   ping: 0x30, pong: 0x31, close: 0x3f,
+  web: 0x40, webReply: 0x41, signal: 0x42,
 } as const);
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -76,7 +78,7 @@ export interface CloseMessage { type: 'close' }
 export type SyncMessage =
   | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
   | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
-  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage;
+  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage | WebSyncMessage;
 
 const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
 
@@ -197,6 +199,10 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
     case 'done':
     case 'close':
       break;
+    case 'web':
+    case 'webReply':
+    case 'signal':
+      return encodeWeb(m);
   }
   return w.finish();
 }
@@ -305,6 +311,12 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       return { type: 'pong', token: r.varint() };
     case MESSAGE_TYPES.close:
       return { type: 'close' };
+    case MESSAGE_TYPES.web:
+      return decodeWeb('web', r);
+    case MESSAGE_TYPES.webReply:
+      return decodeWeb('webReply', r);
+    case MESSAGE_TYPES.signal:
+      return decodeWeb('signal', r);
     default:
       throw new FrameError(`unknown message type ${type}`);
   }

@@ -101,8 +101,15 @@ abstract class Session {
   /** Seal `message`; `content`, when given, is its encoding already made (fitNotes). */
   send(message: SyncMessage, content?: Uint8Array): Uint8Array {
     if (this.#state !== 'established' || !this.sealer) throw new FrameError(`cannot send in state ${this.#state}`);
-    const secure = (message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name);
+    // Web requests, their answers and signals cross to and from third parties: always encrypted.
+    const secure = ((message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name))
+      || message.type === 'web' || message.type === 'webReply' || message.type === 'signal';
     return this.sealer.seal(messageTypeOf(message), content ?? encodeMessage(message), secure || (this.features & FEATURE_ENCRYPT_ALL) !== 0);
+  }
+
+  /** The largest frame this side may send now (the smaller of both sides' limits once sealed). */
+  get sendFrame(): number {
+    return this.sealer?.maxFrame ?? this.maxFrame;
   }
 
   /** CLOSE, then the session is over. */

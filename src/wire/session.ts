@@ -13,6 +13,9 @@ export interface Reply {
   text?: string;
   trailer?: Uint8Array;
   after?: () => void;
+  /** The reply comes later (web.*): `later` is called with what writes it. Until then the
+   * session holds further input, as a card busy with a request does. */
+  later?: (send: (reply: Reply) => void) => void;
 }
 
 /** What the session drives: the card (src/card.ts). */
@@ -41,6 +44,10 @@ export class SerialSession<C extends LineCard = LineCard> {
   /** The host resynchronised (an empty line): what it has not read yet is stale (the transport
    * may drop it) before the answering CRLF is written. */
   onResync: (() => void) | undefined;
+  /** A reply is outstanding (Reply.later): input waits in #held, at most a line's worth. */
+  #waiting = false;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
 
   constructor(card: C, write: (bytes: Uint8Array) => void, maxLine = MAX_LINE) {
     this.card = card;
@@ -60,6 +67,7 @@ export class SerialSession<C extends LineCard = LineCard> {
   receive(bytes: Uint8Array): void {
     const card = this.card;
     if (!card) return;
+    if (this.#waiting) return this.#hold(bytes);
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
       const afterCr = this.#afterCr;
@@ -88,6 +96,30 @@ export class SerialSession<C extends LineCard = LineCard> {
       if (overflow) this.#send(sealReply({ err: `request longer than ${this.maxLine} bytes {too-big}` }, undefined, undefined));
       else if (end === 0) this.#resync();
       else this.#handle(utf8Decode(this.#line, 0, end));
+      if (this.#waiting) return this.#hold(bytes.subarray(i + 1));
+    }
+  }
+
+  /** Input while a reply is outstanding: kept (bounded: a host waits for its answer) for after it. */
+  #hold(bytes: Uint8Array): void {
+    const room = this.maxLine + 2 - this.#heldBytes;
+    if (bytes.length === 0 || room <= 0) return;
+    const kept = bytes.slice(0, room);
+    this.#held.push(kept);
+    this.#heldBytes += kept.length;
+  }
+
+  #answer(reply: Reply): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    if (reply.text !== undefined) this.#send(reply.text, reply.trailer);
+    reply.after?.();
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (let i = 0; i < held.length; i++) {
+      if (this.#waiting) this.#hold(held[i]);
+      else this.receive(held[i]);
     }
   }
 
@@ -98,6 +130,11 @@ export class SerialSession<C extends LineCard = LineCard> {
 
   #handle(text: string): void {
     const reply = this.card!.request(text);
+    if (reply.later) {
+      this.#waiting = true;
+      reply.later((r) => this.#answer(r));
+      return;
+    }
     if (reply.text !== undefined) this.#send(reply.text, reply.trailer);
     else if (reply.trailer) this.#write(reply.trailer);
     reply.after?.();
