@@ -10,6 +10,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import Ajv from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { Hub, HubError, type Principal } from './hub';
@@ -139,13 +140,17 @@ export class Router {
       forceCloseConnections: true,
       bodyLimit: JSON_LIMIT,
       routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery },
-      ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
       clientErrorHandler: clientError,
       frameworkErrors: (err, _request, reply) => {
         const [code, text] = err.code === 'FST_ERR_BAD_URL' ? [400, 'malformed percent-encoding in path'] : [400, err.message];
         void sendError(reply, code, text);
       },
     }) as unknown as FastifyInstance;
+
+    // Query and path arguments arrive as text: convert them ('5' -> 5, one value -> [value] for a
+    // list). A JSON body says what it means: no conversion ("label": 7 is not a label).
+    const ajv = { text: new Ajv({ coerceTypes: 'array', useDefaults: true, strict: false }), json: new Ajv({ useDefaults: true, strict: false }) };
+    app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.json : ajv.text).compile(schema));
 
     // one parser for every Content-Type: the bytes, bounded by the route's limit; each route's
     // preValidation turns them into what it reads (decodeBody)

@@ -4,10 +4,10 @@
  * writes them to stderr) gets the same records rendered as `msg[ key=value...][: stack]`.
  */
 import pino, { type Logger } from 'pino';
+import type { LogLevel as Level } from './cli-args';
 
 export type { Logger } from 'pino';
-export const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-export type Level = (typeof LEVELS)[number];
+export type { Level };
 
 /** JSON lines on stdout. */
 export function jsonLogger(level: Level = 'info'): Logger {

@@ -65,7 +65,7 @@ export const query = (props: Record<string, TSchema>): TSchema => Type.Object(Ob
 const eventFilters = {
   deviceUID: List('A device UID (repeatable)'), deviceUIDs: List('Deprecated alias of deviceUID'), fleetUID: List(), sessionUID: List(),
   eventUID: List(), serialNumber: List(), files: List('Notefile names, comma-separated or repeated'),
-  sortOrder: Type.Union([Type.Literal('asc'), Type.Literal('desc')]),
+  sortOrder: S({ enum: ['asc', 'desc'] }),
   startDate: Type.Integer({ minimum: 0, maximum: 999_999_999_999, description: 'unix seconds' }),
   endDate: Type.Integer({ minimum: 0, maximum: 999_999_999_999, description: 'unix seconds' }),
 };

@@ -51,6 +51,8 @@ export interface RunningHub {
   port: number;
   hub: Hub;
   server: HubServer;
+  /** the structured log (pino) */
+  logger: Logger;
   /** the device listener, when started (devicePort given) */
   listener?: DeviceListener;
   devicePort?: number;
@@ -136,7 +138,7 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   if (listener?.tlsPort !== undefined) say(`notehub-lite device TLS port ${listener.tlsPort}`);
   let closed = false;
   return {
-    url, port: addr.port, hub, server, bootstrap: boot, listener, devicePort: listener?.port, deviceTlsPort: listener?.tlsPort,
+    url, port: addr.port, hub, server, logger, bootstrap: boot, listener, devicePort: listener?.port, deviceTlsPort: listener?.tlsPort,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
