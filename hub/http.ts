@@ -137,6 +137,7 @@ export class Router {
       logController: new LogController({ disableRequestLogging: true }), // one access line per request instead, in onResponse
       https: opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : null,
       keepAliveTimeout: 65_000,
+      requestTimeout: 300_000, // Node's default, which Fastify turns off: a whole request within 5 minutes (408)
       forceCloseConnections: true,
       bodyLimit: JSON_LIMIT,
       routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery },
