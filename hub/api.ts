@@ -1,4 +1,25 @@
-/** The Notehub-compatible HTTP API: the route table and the JSON shapes @blues-inc/notehub-js reads. */
+/**
+ * The Notehub-compatible HTTP API: the route table and the JSON shapes @blues-inc/notehub-js reads.
+ *
+ * The route table (apiRouter, below): one entry per operation,
+ *
+ *   r.add(METHOD, PATH, ACCESS, { params, querystring, body, response, operationId }, handler, { limit, body })
+ *
+ * - PATH: ':name' segments are path parameters, handed to the handler percent-decoded (c.params.name).
+ * - ACCESS: 'none' public; 'token' any valid token; 'project' a token that reaches :project (c.project).
+ * - schemas (TypeBox, hub/schemas.ts) check the request before the handler runs (400 otherwise) and
+ *   serialize the 200 reply; they also make the OpenAPI document (GET /openapi.json). `operationId`
+ *   names the @blues-inc/notehub-js operation the route serves; test/hub/openapi.test checks the claim.
+ * - handler: reads c.params, c.query (c.str/int/list/bool), await c.body() or c.raw(), calls hub/services,
+ *   returns ok(json), {text} (JSON already serialized) or {bytes}; throws HubError for a non-2xx.
+ * - options: limit (body bytes, default 1 MiB), body: 'json' (default: an object whatever the
+ *   Content-Type), 'form' (urlencoded) or 'raw' (bytes, with c.raw()).
+ * - optString/optObject/optStrings/payloadOf type a body field (400 if it is the wrong type).
+ *
+ * Porting an entry of the former table, r.add(M, PATH, ACCESS, handler, limit): insert the schemas
+ * object after ACCESS (`{}` works: no checks, an open reply) and pass the limit as { limit }; a route
+ * that reads c.raw() also passes { body: 'raw' }. Then give it its schemas.
+ */
 import { HubError, type Principal } from './hub';
 import { Ctx, FIRMWARE_LIMIT, Router, type Reply } from './http';
 import { Type } from '@sinclair/typebox';
@@ -54,10 +75,28 @@ const routeJson = (r: RouteRecord): JsonObject => ({
 
 // ---------------------------------------------------------------- body helpers
 
-/** The body's fields are checked by the route's schema; these only give them their types. */
-const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const obj = (v: unknown): JsonObject | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? v as JsonObject : undefined);
-const strs = (v: unknown): string[] | undefined => (Array.isArray(v) ? v as string[] : undefined);
+// The route's schema has checked the body; these give its fields their types (and keep an
+// entry without a body schema safe).
+function optString(v: unknown, name: string): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new HubError(400, `${name} must be a string`);
+  return v;
+}
+function optObject(v: unknown, name: string): JsonObject | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new HubError(400, `${name} must be a JSON object`);
+  return v as JsonObject;
+}
+function optStrings(v: unknown, name: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new HubError(400, `${name} must be an array of strings`);
+  return v as string[];
+}
+function payloadOf(v: unknown): string | undefined {
+  const p = optString(v, 'payload');
+  if (p !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(p)) throw new HubError(400, 'payload must be base64');
+  return p;
+}
 const userIdOf = (c: Ctx): number => {
   if (c.principal.kind !== 'user') throw new HubError(403, 'this needs a user token, not a project client token');
   return c.principal.userId;
@@ -109,24 +148,6 @@ function eventFilter(c: Ctx, fleetUID?: string): Omit<EventQuery, 'limit'> {
 
 // ---------------------------------------------------------------- the table
 
-/*
- * The route table: one entry per operation,
- *
- *   r.add(METHOD, PATH, ACCESS, { params, querystring, body, response, operationId }, handler, { limit, body })
- *
- * - PATH: ':name' segments are path parameters, handed to the handler percent-decoded (c.params.name).
- * - ACCESS: 'none' public; 'token' any valid token; 'project' a token that reaches :project (c.project).
- * - schemas (TypeBox, hub/schemas.ts) check the request before the handler runs (400 otherwise) and
- *   serialize the 200 reply; they also make the OpenAPI document (GET /openapi.json). `operationId`
- *   names the @blues-inc/notehub-js operation the route serves; test/hub/openapi.test checks the claim.
- * - handler: reads c.params, c.query (c.str/int/list/bool), await c.body() or c.raw(), calls hub/services,
- *   returns ok(json), {text} (JSON already serialized) or {bytes}; throws HubError for a non-2xx.
- * - options: limit (body bytes, default 1 MiB), body: 'json' (default: an object whatever the
- *   Content-Type), 'form' (urlencoded) or 'raw' (bytes, with c.raw()).
- *
- * Porting an entry of the former table, r.add(M, PATH, ACCESS, handler, limit): insert the schemas
- * object after ACCESS (`{}` works: no checks, an open reply), and pass the limit as { limit }.
- */
 export function apiRouter(): Router {
   const r = new Router();
   const P = '/v1/projects/:project';
@@ -167,8 +188,8 @@ export function apiRouter(): Router {
     async (c) => ok({ products: (await c.hub.projects.products(c.project.uid)).map(productJson) }));
   r.add('POST', `${P}/products`, 'project', { params: pP, body: ProductBody, response: ProductJ, operationId: 'createProduct' }, async (c) => {
     const b = await c.body();
-    return ok(productJson(await c.hub.projects.createProduct(c.project.uid, b.product_uid as string, s(b.label), {
-      disableDevicesByDefault: b.disable_devices_by_default === true, autoProvisionFleets: strs(b.auto_provision_fleets),
+    return ok(productJson(await c.hub.projects.createProduct(c.project.uid, b.product_uid as string, optString(b.label, 'label'), {
+      disableDevicesByDefault: b.disable_devices_by_default === true, autoProvisionFleets: optStrings(b.auto_provision_fleets, 'auto_provision_fleets'),
     })));
   });
 
@@ -181,7 +202,7 @@ export function apiRouter(): Router {
     async (c) => ok(fleetJson(await c.hub.projects.fleetIn(c.project.uid, c.params.fleet))));
   r.add('PUT', `${P}/fleets/:fleet`, 'project', { params: pF, body: LabelBody(false), response: FleetJ, operationId: 'updateFleet' }, async (c) => {
     await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
-    return ok(fleetJson(await c.hub.projects.renameFleet(c.project.uid, c.params.fleet, s((await c.body()).label))));
+    return ok(fleetJson(await c.hub.projects.renameFleet(c.project.uid, c.params.fleet, optString((await c.body()).label, 'label'))));
   });
   r.add('DELETE', `${P}/fleets/:fleet`, 'project', { params: pF, response: EmptyJ, operationId: 'deleteFleet' }, async (c) => {
     await c.hub.projects.deleteFleet(c.project.uid, c.params.fleet);
@@ -219,7 +240,7 @@ export function apiRouter(): Router {
   });
   r.add('POST', `${D}/provision`, 'project', { params: pD, body: ProvisionBody, response: DeviceJ, operationId: 'postProvisionProjectDevice' }, async (c) => {
     const b = await c.body();
-    return ok(deviceJson(await c.hub.devices.provisionIn(c.project.uid, b.product_uid as string, c.params.device, { sn: s(b.device_sn) })));
+    return ok(deviceJson(await c.hub.devices.provisionIn(c.project.uid, b.product_uid as string, c.params.device, { sn: optString(b.device_sn, 'device_sn') })));
   });
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
     r.add('POST', `${D}/${verb}`, 'project', { params: pD, response: EmptyJ, operationId: `${verb}Device` }, async (c) => {
@@ -237,7 +258,7 @@ export function apiRouter(): Router {
       params: pD, body: FleetUIDsBody, response: FleetsJ, operationId: method === 'PUT' ? 'putDeviceFleets' : 'deleteDeviceFleets',
     }, async (c) => {
       await c.hub.devices.deviceIn(c.project.uid, c.params.device);
-      const given = strs((await c.body()).fleet_uids) ?? [];
+      const given = optStrings((await c.body()).fleet_uids, 'fleet_uids') ?? [];
       const next = await c.hub.devices.changeFleets(c.project.uid, c.params.device, given, method === 'PUT');
       return ok({ fleets: await Promise.all(next.map(async (f) => fleetJson(await c.hub.projects.fleetIn(c.project.uid, f)))) });
     });
@@ -255,8 +276,8 @@ export function apiRouter(): Router {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
     const raw = (b.notes === undefined ? [b] : b.notes) as JsonObject[];
-    const notes = raw.map((o) => ({ id: s(o.note), body: obj(o.body), payload: s(o.payload), when: o.when as number | undefined, key: s(o.key) }));
-    const events = await c.hub.events.ingestNotes(d, s(b.file) ?? 'data.qo', notes);
+    const notes = raw.map((o) => ({ id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: o.when as number | undefined, key: optString(o.key, 'key') }));
+    const events = await c.hub.events.ingestNotes(d, optString(b.file, 'file') ?? 'data.qo', notes);
     return ok({ events: events.map((e) => e.event) });
   });
 
@@ -266,7 +287,7 @@ export function apiRouter(): Router {
   r.add('POST', `${D}/notes/:file`, 'project', { params: pFile, body: NoteBody, response: EmptyJ, operationId: 'handleNoteAdd' }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
-    await c.hub.notes.addInbound(d.uid, c.params.file, obj(b.body), s(b.payload));
+    await c.hub.notes.addInbound(d.uid, c.params.file, optObject(b.body, 'body'), payloadOf(b.payload));
     return ok();
   });
   r.add('GET', `${D}/notes/:file`, 'project', { params: pFile, querystring: query({ deleted: Flag() }), response: NotesJ }, async (c) => {
@@ -301,7 +322,7 @@ export function apiRouter(): Router {
     }, async (c) => {
       const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
       const b = await c.body();
-      await c.hub.notes.dbPut(d.uid, c.params.file, c.params.note, obj(b.body), s(b.payload), mode);
+      await c.hub.notes.dbPut(d.uid, c.params.file, c.params.note, optObject(b.body, 'body'), payloadOf(b.payload), mode);
       return ok();
     });
   }
@@ -388,7 +409,7 @@ export function apiRouter(): Router {
       response: Type.Object({ devices: Type.Array(Type.String()) }),
     }, async (c) => {
       const type = firmwareType(c.params.type);
-      const filename = action === 'update' ? s((await c.body()).filename) ?? null : null;
+      const filename = action === 'update' ? optString((await c.body()).filename, 'filename') ?? null : null;
       const recs = await c.hub.firmware.requestDfuFor(c.project.uid, type, { deviceUIDs: c.list('deviceUID'), tags: c.list('tag'), fleetUIDs: c.list('fleetUID') }, filename);
       return ok({ devices: recs.map((x) => x.deviceUID) });
     });
@@ -405,10 +426,10 @@ export function apiRouter(): Router {
   // routes
   const routeSpec = (b: Record<string, unknown>): { label?: string; url?: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean } => {
     // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
-    const http = obj(b.http ?? b.schema) ?? {};
-    const filter = obj(http.filter) ?? {};
-    return { label: s(b.label), url: s(http.url ?? b.url), headers: obj(http.http_headers) as { [k: string]: string } | undefined,
-      files: strs(filter.files), disabled: typeof b.disabled === 'boolean' ? b.disabled : undefined };
+    const http = optObject(b.http ?? b.schema, 'http') ?? {};
+    const filter = optObject(http.filter, 'filter') ?? {};
+    return { label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: optObject(http.http_headers, 'http_headers') as { [k: string]: string } | undefined,
+      files: optStrings(filter.files, 'files'), disabled: typeof b.disabled === 'boolean' ? b.disabled : undefined };
   };
   const pRoute = params('project', 'route');
   r.add('GET', `${P}/routes`, 'project', { params: pP, response: Type.Array(RouteJ), operationId: 'getRoutes' },

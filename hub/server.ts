@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hub, type HubOptions } from './hub';
-import { apiRouter } from './api';
 import type { HubServer } from './http';
 import { jsonLogger, lineLogger, type Level, type Logger } from './log';
 import { RouteDelivery, type DeliveryOptions } from './routes';
@@ -104,6 +103,8 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   const store = opts.store ?? openStore(opts.dataDir, { now: opts.now });
   const hub = new Hub(store, opts);
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
+  // loaded here, not at the top: the CLI's management commands need neither Fastify nor the schemas
+  const { apiRouter } = await import('./api');
   const app = await apiRouter().build(hub, { logger, tls: opts.tls });
   const server = app.server as HubServer;
   // route delivery only logs failures
