@@ -145,8 +145,9 @@ export class Router {
       routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery },
       clientErrorHandler: clientError,
       frameworkErrors: (err, _request, reply) => {
-        const [code, text] = err.code === 'FST_ERR_BAD_URL' ? [400, 'malformed percent-encoding in path'] : [400, err.message];
-        void sendError(reply, code, text);
+        // a bad escape in the path (400), a path parameter over 2 KiB (414)
+        if (err.code === 'FST_ERR_BAD_URL') void sendError(reply, 400, 'malformed percent-encoding in path');
+        else void sendError(reply, err.statusCode ?? 400, err.message);
       },
     }) as unknown as FastifyInstance;
 
