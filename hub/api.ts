@@ -1,6 +1,33 @@
-/** The Notehub-compatible HTTP API: the route table and the JSON shapes @blues-inc/notehub-js reads. */
+/**
+ * The Notehub-compatible HTTP API: the route table and the JSON shapes @blues-inc/notehub-js reads.
+ *
+ * The route table (apiRouter, below): one entry per operation,
+ *
+ *   r.add(METHOD, PATH, ACCESS, { params, querystring, body, response, operationId }, handler, { limit, body })
+ *
+ * - PATH: ':name' segments are path parameters, handed to the handler percent-decoded (c.params.name).
+ * - ACCESS: 'none' public; 'token' any valid token; 'project' a token that reaches :project (c.project).
+ * - schemas (TypeBox, hub/schemas.ts) check the request before the handler runs (400 otherwise) and
+ *   serialize the 200 reply; they also make the OpenAPI document (GET /openapi.json). `operationId`
+ *   names the @blues-inc/notehub-js operation the route serves; test/hub/openapi.test checks the claim.
+ * - handler: reads c.params, c.query (c.str/int/list/bool), await c.body() or c.raw(), calls hub/services,
+ *   returns ok(json), {text} (JSON already serialized) or {bytes}; throws HubError for a non-2xx.
+ * - options: limit (body bytes, default 1 MiB), body: 'json' (default: an object whatever the
+ *   Content-Type), 'form' (urlencoded) or 'raw' (bytes, with c.raw()).
+ * - optString/optObject/optStrings/payloadOf type a body field (400 if it is the wrong type).
+ *
+ * Porting an entry of the former table, r.add(M, PATH, ACCESS, handler, limit): insert the schemas
+ * object after ACCESS (`{}` works: no checks, an open reply) and pass the limit as { limit }; a route
+ * that reads c.raw() also passes { body: 'raw' }. Then give it its schemas.
+ */
 import { HubError, type Principal } from './hub';
 import { Ctx, FIRMWARE_LIMIT, Router, type Reply } from './http';
+import { Type } from '@sinclair/typebox';
+import {
+  DeviceEnvJ, DeviceJ, DevicesPageJ, DevicesQuery, DfuBody, DfuStatusJ, DfuTargets, EmptyJ, EnvBody, EnvJ, EventsCursorJ, EventsCursorQuery, EventsPageJ,
+  EventsQuery, FirmwareJ, Flag, FleetJ, FleetUIDsBody, IngestBody, Int, LabelBody, LoginBody, NoteBody, NoteChangesJ, NoteJ, NotesJ,
+  ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, SignalJ, TokenForm, params, query,
+} from './schemas';
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
 import type {
@@ -50,8 +77,10 @@ const routeJson = (r: RouteRecord): JsonObject => r.type === 'proxy' ? {
   http: { url: r.url, http_headers: r.headers, filter: { type: r.files.length ? 'include' : 'all', files: r.files } },
 };
 
-// ---------------------------------------------------------------- argument helpers
+// ---------------------------------------------------------------- body helpers
 
+// The route's schema has checked the body; these give its fields their types (and keep an
+// entry without a body schema safe).
 function optString(v: unknown, name: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new HubError(400, `${name} must be a string`);
@@ -108,22 +137,15 @@ async function eventsCursor(c: Ctx, fleetUID?: string): Promise<Reply> {
   return { text: `{"events":[${page.json.join(',')}],"next_cursor":${JSON.stringify(next)},"has_more":${page.hasMore}}` };
 }
 
+/** The filters shared by both event reads (their schema, EventsQuery, has checked them). */
 function eventFilter(c: Ctx, fleetUID?: string): Omit<EventQuery, 'limit'> {
-  const order = c.str('sortOrder') ?? 'asc';
-  if (order !== 'asc' && order !== 'desc') throw new HubError(400, 'sortOrder is asc or desc');
   const fleets = c.list('fleetUID') ?? [];
   if (fleetUID) fleets.push(fleetUID);
-  const date = (name: string): number | undefined => {
-    const v = c.str(name);
-    if (v === undefined) return undefined;
-    if (!/^\d{1,12}$/.test(v)) throw new HubError(400, `${name} must be unix seconds`);
-    return Number(v);
-  };
-  const files = c.list('files', true);
+  const date = (name: string): number | undefined => (typeof c.query[name] === 'number' ? c.query[name] as number : undefined);
   return {
-    projectUID: c.project.uid, descending: order === 'desc',
+    projectUID: c.project.uid, descending: c.str('sortOrder') === 'desc',
     deviceUIDs: [...(c.list('deviceUID') ?? []), ...(c.list('deviceUIDs') ?? [])].filter(Boolean),
-    files, fleetUIDs: fleets.length ? fleets : undefined, sessionUIDs: c.list('sessionUID'), eventUIDs: c.list('eventUID'),
+    files: c.list('files', true), fleetUIDs: fleets.length ? fleets : undefined, sessionUIDs: c.list('sessionUID'), eventUIDs: c.list('eventUID'),
     serialNumbers: c.list('serialNumber'), startDate: date('startDate'), endDate: date('endDate'),
   };
 }
@@ -134,72 +156,73 @@ export function apiRouter(): Router {
   const r = new Router();
   const P = '/v1/projects/:project';
   const D = `${P}/devices/:device`;
+  const pP = params('project');
+  const pD = params('project', 'device');
+  const pF = params('project', 'fleet');
 
   // authentication
-  r.add('POST', '/auth/login', 'none', async (c) => {
+  r.add('POST', '/auth/login', 'none', { body: LoginBody, response: Type.Object({ session_token: Type.String() }), operationId: 'login' }, async (c) => {
     const b = await c.body();
-    const username = optString(b.username, 'username');
-    const password = optString(b.password, 'password');
-    if (!username || !password) throw new HubError(400, 'username and password are required');
-    return ok({ session_token: await c.hub.accounts.login(username, password, c.req.socket.remoteAddress) });
+    return ok({ session_token: await c.hub.accounts.login(b.username as string, b.password as string, c.req.socket.remoteAddress) });
   });
-  r.add('POST', '/oauth2/token', 'none', async (c) => {
-    if (!/^application\/x-www-form-urlencoded/i.test(c.req.headers['content-type'] ?? '')) {
-      throw new HubError(400, 'send the token request as application/x-www-form-urlencoded');
-    }
-    const form = new URLSearchParams((await c.raw()).toString('utf8'));
-    if (form.get('grant_type') !== 'client_credentials') throw new HubError(400, 'grant_type must be client_credentials');
-    const id = form.get('client_id'), secret = form.get('client_secret');
-    if (!id || !secret) throw new HubError(400, 'client_id and client_secret are required');
-    return ok(await c.hub.accounts.clientToken(id, secret, c.req.socket.remoteAddress));
-  });
+  r.add('POST', '/oauth2/token', 'none', {
+    body: TokenForm, response: Type.Object({ access_token: Type.String(), token_type: Type.String(), expires_in: Type.Integer() }, { additionalProperties: true }),
+  }, async (c) => {
+    const b = await c.body();
+    return ok(await c.hub.accounts.clientToken(b.client_id as string, b.client_secret as string, c.req.socket.remoteAddress));
+  }, { body: 'form' });
 
   // accounts and projects
-  r.add('GET', '/v1/billing-accounts', 'token', async (c) => ok({
+  r.add('GET', '/v1/billing-accounts', 'token', {
+    response: Type.Object({ billing_accounts: Type.Array(Type.Object({ uid: Type.String(), name: Type.String(), role: Type.String() }, { additionalProperties: true })) }),
+    operationId: 'getBillingAccounts',
+  }, async (c) => ok({
     billing_accounts: [{ uid: c.principal.account, name: c.principal.kind === 'user' ? c.principal.username : c.principal.account, role: 'owner' }],
   }));
-  r.add('GET', '/v1/projects', 'token', async (c) => ok({ projects: (await c.hub.projects.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
-  r.add('POST', '/v1/projects', 'token', async (c) => {
+  r.add('GET', '/v1/projects', 'token', { response: Type.Object({ projects: Type.Array(ProjectJ) }), operationId: 'getProjects' },
+    async (c) => ok({ projects: (await c.hub.projects.projectsOf(c.principal)).map((p) => projectJson(p, c.principal)) }));
+  r.add('POST', '/v1/projects', 'token', { body: LabelBody(true), response: ProjectJ, operationId: 'createProject' }, async (c) => {
     const userId = userIdOf(c);
-    const label = optString((await c.body()).label, 'label');
-    if (!label) throw new HubError(400, 'label is required');
-    return ok(projectJson(await c.hub.projects.createProjectFor(userId, label), c.principal));
+    return ok(projectJson(await c.hub.projects.createProjectFor(userId, (await c.body()).label as string), c.principal));
   });
-  r.add('GET', P, 'project', async (c) => ok(projectJson(c.project, c.principal)));
-  r.add('GET', '/v1/products/:project/project', 'project', async (c) => ok(projectJson(c.project, c.principal)));
-  r.add('GET', `${P}/products`, 'project', async (c) => ok({ products: (await c.hub.projects.products(c.project.uid)).map(productJson) }));
-  r.add('POST', `${P}/products`, 'project', async (c) => {
+  r.add('GET', P, 'project', { params: pP, response: ProjectJ, operationId: 'getProject' }, async (c) => ok(projectJson(c.project, c.principal)));
+  r.add('GET', '/v1/products/:project/project', 'project', { params: pP, response: ProjectJ, operationId: 'getProjectByProduct' },
+    async (c) => ok(projectJson(c.project, c.principal)));
+  r.add('GET', `${P}/products`, 'project', { params: pP, response: Type.Object({ products: Type.Array(ProductJ) }), operationId: 'getProjectProducts' },
+    async (c) => ok({ products: (await c.hub.projects.products(c.project.uid)).map(productJson) }));
+  r.add('POST', `${P}/products`, 'project', { params: pP, body: ProductBody, response: ProductJ, operationId: 'createProduct' }, async (c) => {
     const b = await c.body();
-    const uid = optString(b.product_uid, 'product_uid');
-    if (!uid) throw new HubError(400, 'product_uid is required');
-    return ok(productJson(await c.hub.projects.createProduct(c.project.uid, uid, optString(b.label, 'label'), {
+    return ok(productJson(await c.hub.projects.createProduct(c.project.uid, b.product_uid as string, optString(b.label, 'label'), {
       disableDevicesByDefault: b.disable_devices_by_default === true, autoProvisionFleets: optStrings(b.auto_provision_fleets, 'auto_provision_fleets'),
     })));
   });
 
   // fleets
-  r.add('GET', `${P}/fleets`, 'project', async (c) => ok({ fleets: (await c.hub.projects.fleets(c.project.uid)).map(fleetJson) }));
-  r.add('POST', `${P}/fleets`, 'project', async (c) => {
-    const label = optString((await c.body()).label, 'label');
-    if (!label) throw new HubError(400, 'label is required');
-    return ok(fleetJson(await c.hub.projects.createFleet(c.project.uid, label)));
-  });
-  r.add('GET', `${P}/fleets/:fleet`, 'project', async (c) => ok(fleetJson(await c.hub.projects.fleetIn(c.project.uid, c.params.fleet))));
-  r.add('PUT', `${P}/fleets/:fleet`, 'project', async (c) => {
+  r.add('GET', `${P}/fleets`, 'project', { params: pP, response: Type.Object({ fleets: Type.Array(FleetJ) }), operationId: 'getProjectFleets' },
+    async (c) => ok({ fleets: (await c.hub.projects.fleets(c.project.uid)).map(fleetJson) }));
+  r.add('POST', `${P}/fleets`, 'project', { params: pP, body: LabelBody(true), response: FleetJ, operationId: 'createFleet' },
+    async (c) => ok(fleetJson(await c.hub.projects.createFleet(c.project.uid, (await c.body()).label as string))));
+  r.add('GET', `${P}/fleets/:fleet`, 'project', { params: pF, response: FleetJ },
+    async (c) => ok(fleetJson(await c.hub.projects.fleetIn(c.project.uid, c.params.fleet))));
+  r.add('PUT', `${P}/fleets/:fleet`, 'project', { params: pF, body: LabelBody(false), response: FleetJ, operationId: 'updateFleet' }, async (c) => {
     await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
-    const label = optString((await c.body()).label, 'label');
-    return ok(fleetJson(await c.hub.projects.renameFleet(c.project.uid, c.params.fleet, label)));
+    return ok(fleetJson(await c.hub.projects.renameFleet(c.project.uid, c.params.fleet, optString((await c.body()).label, 'label'))));
   });
-  r.add('DELETE', `${P}/fleets/:fleet`, 'project', async (c) => {
+  r.add('DELETE', `${P}/fleets/:fleet`, 'project', { params: pF, response: EmptyJ, operationId: 'deleteFleet' }, async (c) => {
     await c.hub.projects.deleteFleet(c.project.uid, c.params.fleet);
     return ok();
   });
-  r.add('GET', `${P}/fleets/:fleet/devices`, 'project', async (c) => {
+  r.add('GET', `${P}/fleets/:fleet/devices`, 'project', {
+    params: pF, querystring: DevicesQuery, response: DevicesPageJ, operationId: 'getProjectFleetDevices',
+  }, async (c) => {
     await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     return devicesPage(c, [c.params.fleet]);
   });
-  r.add('GET', `${P}/fleets/:fleet/events`, 'project', async (c) => eventsPage(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
-  r.add('GET', `${P}/fleets/:fleet/events-cursor`, 'project', async (c) => eventsCursor(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
+  r.add('GET', `${P}/fleets/:fleet/events`, 'project', { params: pF, querystring: EventsQuery, response: EventsPageJ, operationId: 'getFleetEvents' },
+    async (c) => eventsPage(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
+  r.add('GET', `${P}/fleets/:fleet/events-cursor`, 'project', {
+    params: pF, querystring: EventsCursorQuery, response: EventsCursorJ, operationId: 'getFleetEventsByCursor',
+  }, async (c) => eventsCursor(c, (await c.hub.projects.fleetIn(c.project.uid, c.params.fleet)).uid));
 
   // devices
   async function devicesPage(c: Ctx, fleetUIDs?: string[]): Promise<Reply> {
@@ -211,30 +234,33 @@ export function apiRouter(): Router {
     }, pageSize, pageNum);
     return ok({ devices: devices.map(deviceJson), has_more: hasMore });
   }
-  r.add('GET', `${P}/devices`, 'project', (c) => devicesPage(c));
-  r.add('GET', D, 'project', async (c) => ok(deviceJson(await c.hub.devices.deviceIn(c.project.uid, c.params.device))));
-  r.add('DELETE', D, 'project', async (c) => {
+  r.add('GET', `${P}/devices`, 'project', { params: pP, querystring: DevicesQuery, response: DevicesPageJ, operationId: 'getProjectDevices' },
+    (c) => devicesPage(c));
+  r.add('GET', D, 'project', { params: pD, response: DeviceJ, operationId: 'getDevice' },
+    async (c) => ok(deviceJson(await c.hub.devices.deviceIn(c.project.uid, c.params.device))));
+  r.add('DELETE', D, 'project', { params: pD, response: EmptyJ, operationId: 'deleteProjectDevice' }, async (c) => {
     await c.hub.devices.deleteDevice(c.project.uid, c.params.device);
     return ok();
   });
-  r.add('POST', `${D}/provision`, 'project', async (c) => {
+  r.add('POST', `${D}/provision`, 'project', { params: pD, body: ProvisionBody, response: DeviceJ, operationId: 'postProvisionProjectDevice' }, async (c) => {
     const b = await c.body();
-    const product = optString(b.product_uid, 'product_uid');
-    if (!product) throw new HubError(400, 'product_uid is required');
-    return ok(deviceJson(await c.hub.devices.provisionIn(c.project.uid, product, c.params.device, { sn: optString(b.device_sn, 'device_sn') })));
+    return ok(deviceJson(await c.hub.devices.provisionIn(c.project.uid, b.product_uid as string, c.params.device, { sn: optString(b.device_sn, 'device_sn') })));
   });
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    r.add('POST', `${D}/${verb}`, 'project', async (c) => {
+    r.add('POST', `${D}/${verb}`, 'project', { params: pD, response: EmptyJ, operationId: `${verb}Device` }, async (c) => {
       await c.hub.devices.setDisabled(c.project.uid, c.params.device, disabled);
       return ok();
     });
   }
-  r.add('GET', `${D}/fleets`, 'project', async (c) => {
+  const FleetsJ = Type.Object({ fleets: Type.Array(FleetJ) });
+  r.add('GET', `${D}/fleets`, 'project', { params: pD, response: FleetsJ, operationId: 'getDeviceFleets' }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     return ok({ fleets: await Promise.all(d.fleetUIDs.map(async (f) => fleetJson(await c.hub.projects.fleetIn(c.project.uid, f)))) });
   });
   for (const method of ['PUT', 'DELETE'] as const) {
-    r.add(method, `${D}/fleets`, 'project', async (c) => {
+    r.add(method, `${D}/fleets`, 'project', {
+      params: pD, body: FleetUIDsBody, response: FleetsJ, operationId: method === 'PUT' ? 'putDeviceFleets' : 'deleteDeviceFleets',
+    }, async (c) => {
       await c.hub.devices.deviceIn(c.project.uid, c.params.device);
       const given = optStrings((await c.body()).fleet_uids, 'fleet_uids') ?? [];
       const next = await c.hub.devices.changeFleets(c.project.uid, c.params.device, given, method === 'PUT');
@@ -243,50 +269,52 @@ export function apiRouter(): Router {
   }
 
   // events
-  r.add('GET', `${P}/events`, 'project', (c) => eventsPage(c));
-  r.add('GET', `${P}/events-cursor`, 'project', (c) => eventsCursor(c));
+  r.add('GET', `${P}/events`, 'project', { params: pP, querystring: EventsQuery, response: EventsPageJ, operationId: 'getProjectEvents' },
+    (c) => eventsPage(c));
+  r.add('GET', `${P}/events-cursor`, 'project', { params: pP, querystring: EventsCursorQuery, response: EventsCursorJ, operationId: 'getProjectEventsByCursor' },
+    (c) => eventsCursor(c));
   // opencard extension: upload notes as a device would (the sync listener's ingest, over HTTP)
-  r.add('POST', `${D}/events`, 'project', async (c) => {
+  r.add('POST', `${D}/events`, 'project', {
+    params: pD, body: IngestBody, response: Type.Object({ events: Type.Array(Type.String()) }), summary: 'opencard: upload notes as the device',
+  }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
-    const file = optString(b.file, 'file') ?? 'data.qo';
-    const raw = b.notes === undefined ? [b] : b.notes;
-    if (!Array.isArray(raw) || raw.length > 1000) throw new HubError(400, 'notes must be an array of at most 1000 notes');
-    const notes = raw.map((n: unknown) => {
-      const o = optObject(n, 'note') ?? {};
-      const when = o.when;
-      if (when !== undefined && typeof when !== 'number') throw new HubError(400, 'when must be unix seconds');
-      return { id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: when as number | undefined, key: optString(o.key, 'key') };
-    });
-    const events = await c.hub.events.ingestNotes(d, file, notes);
+    const raw = (b.notes === undefined ? [b] : b.notes) as JsonObject[];
+    const notes = raw.map((o) => ({ id: optString(o.note, 'note'), body: optObject(o.body, 'body'), payload: payloadOf(o.payload), when: o.when as number | undefined, key: optString(o.key, 'key') }));
+    const events = await c.hub.events.ingestNotes(d, optString(b.file, 'file') ?? 'data.qo', notes);
     return ok({ events: events.map((e) => e.event) });
   });
 
   // device notefiles
-  r.add('POST', `${D}/notes/:file`, 'project', async (c) => {
+  const pFile = params('project', 'device', 'file');
+  const pNote = params('project', 'device', 'file', 'note');
+  r.add('POST', `${D}/notes/:file`, 'project', { params: pFile, body: NoteBody, response: EmptyJ, operationId: 'handleNoteAdd' }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const b = await c.body();
     await c.hub.notes.addInbound(d.uid, c.params.file, optObject(b.body, 'body'), payloadOf(b.payload));
     return ok();
   });
   // a signal: straight to the device's live session (continuous mode), never stored as a note
-  r.add('POST', `${D}/signal`, 'project', async (c) => {
+  r.add('POST', `${D}/signal`, 'project', { params: pD, body: NoteBody, response: SignalJ, operationId: 'handleNoteSignal' }, async (c) => {
     const b = await c.body();
     const body = optObject(b.body, 'body');
     const payload = payloadOf(b.payload);
     if (!body && payload === undefined) throw new HubError(400, 'a signal needs a body or a payload');
     return ok({ connected: await c.hub.deviceSync.signal(c.project.uid, c.params.device, { body, payload }) });
   });
-  r.add('GET', `${D}/notes/:file`, 'project', async (c) => {
+  r.add('GET', `${D}/notes/:file`, 'project', { params: pFile, querystring: query({ deleted: Flag() }), response: NotesJ }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const notes: JsonObject = {};
     const list = await c.hub.notes.notes(d.uid, c.params.file, c.bool('deleted'));
     for (const n of list) notes[n.id] = noteJson(n);
     return ok({ total: list.filter((n) => !n.deleted).length, notes });
   });
-  r.add('GET', `${D}/notes/:file/changes`, 'project', async (c) => {
+  r.add('GET', `${D}/notes/:file/changes`, 'project', {
+    params: pFile, response: NoteChangesJ, operationId: 'handleNoteChanges',
+    querystring: query({ tracker: Type.String(), max: Int(1, 10000), start: Flag(), stop: Flag(), deleted: Flag(), delete: Flag() }),
+  }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
-    const max = c.str('max') === undefined ? undefined : c.int('max', 0, 1, 10000);
+    const max = c.query.max === undefined ? undefined : c.int('max', 0, 1, 10000);
     const r = await c.hub.notes.noteChanges(d.uid, c.params.file, {
       tracker: c.str('tracker'), max, start: c.bool('start'), stop: c.bool('stop'), deleted: c.bool('deleted'), delete: c.bool('delete'),
     });
@@ -294,24 +322,30 @@ export function apiRouter(): Router {
     for (const n of r.notes) notes[n.id] = noteJson(n);
     return ok({ changes: r.changes, total: r.total, notes });
   });
-  r.add('GET', `${D}/notes/:file/:note`, 'project', async (c) => {
+  r.add('GET', `${D}/notes/:file/:note`, 'project', {
+    params: pNote, querystring: query({ deleted: Flag(), delete: Flag() }), response: NoteJ, operationId: 'handleNoteGet',
+  }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     return ok(noteJson(await c.hub.notes.dbGet(d.uid, c.params.file, c.params.note, { deleted: c.bool('deleted'), delete: c.bool('delete') })));
   });
   for (const [method, mode] of [['POST', 'create'], ['PUT', 'update']] as const) {
-    r.add(method, `${D}/notes/:file/:note`, 'project', async (c) => {
+    r.add(method, `${D}/notes/:file/:note`, 'project', {
+      params: pNote, body: NoteBody, response: EmptyJ, operationId: method === 'POST' ? 'handleNoteCreateAdd' : 'handleNoteUpdate',
+    }, async (c) => {
       const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
       const b = await c.body();
       await c.hub.notes.dbPut(d.uid, c.params.file, c.params.note, optObject(b.body, 'body'), payloadOf(b.payload), mode);
       return ok();
     });
   }
-  r.add('DELETE', `${D}/notes/:file/:note`, 'project', async (c) => {
+  r.add('DELETE', `${D}/notes/:file/:note`, 'project', { params: pNote, response: EmptyJ, operationId: 'handleNoteDelete' }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     await c.hub.notes.dbDelete(d.uid, c.params.file, c.params.note);
     return ok();
   });
-  r.add('GET', `${D}/files`, 'project', async (c) => {
+  r.add('GET', `${D}/files`, 'project', {
+    params: pD, response: Type.Object({ info: Type.Record(Type.String(), Type.Object({ total: Type.Integer() }, { additionalProperties: true })) }),
+  }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const info: JsonObject = {};
     for (const f of await c.hub.notes.notefiles(d.uid)) info[f.file] = { total: f.total };
@@ -320,20 +354,26 @@ export function apiRouter(): Router {
 
   // environment variables
   const envBody = async (c: Ctx): Promise<unknown> => (await c.body()).environment_variables;
-  r.add('GET', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.env.envGet('project', c.project.uid) }));
-  r.add('PUT', `${P}/environment_variables`, 'project', async (c) => ok({ environment_variables: await c.hub.env.envPut('project', c.project.uid, await envBody(c)) }));
-  r.add('DELETE', `${P}/environment_variables/:key`, 'project', async (c) => ok({
-    environment_variables: await c.hub.env.envDelete('project', c.project.uid, c.params.key),
-  }));
-  r.add('GET', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
+  const pKey = params('project', 'key');
+  r.add('GET', `${P}/environment_variables`, 'project', { params: pP, response: EnvJ, operationId: 'getProjectEnvironmentVariables' },
+    async (c) => ok({ environment_variables: await c.hub.env.envGet('project', c.project.uid) }));
+  r.add('PUT', `${P}/environment_variables`, 'project', { params: pP, body: EnvBody, response: EnvJ, operationId: 'putProjectEnvironmentVariables' },
+    async (c) => ok({ environment_variables: await c.hub.env.envPut('project', c.project.uid, await envBody(c)) }));
+  r.add('DELETE', `${P}/environment_variables/:key`, 'project', { params: pKey, response: EnvJ, operationId: 'deleteProjectEnvironmentVariable' },
+    async (c) => ok({ environment_variables: await c.hub.env.envDelete('project', c.project.uid, c.params.key) }));
+  r.add('GET', `${P}/fleets/:fleet/environment_variables`, 'project', { params: pF, response: EnvJ, operationId: 'getFleetEnvironmentVariables' }, async (c) => {
     const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     return ok({ environment_variables: await c.hub.env.envGet('fleet', f.uid) });
   });
-  r.add('PUT', `${P}/fleets/:fleet/environment_variables`, 'project', async (c) => {
+  r.add('PUT', `${P}/fleets/:fleet/environment_variables`, 'project', {
+    params: pF, body: EnvBody, response: EnvJ, operationId: 'putFleetEnvironmentVariables',
+  }, async (c) => {
     const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     return ok({ environment_variables: await c.hub.env.envPut('fleet', f.uid, await envBody(c)) });
   });
-  r.add('DELETE', `${P}/fleets/:fleet/environment_variables/:key`, 'project', async (c) => {
+  r.add('DELETE', `${P}/fleets/:fleet/environment_variables/:key`, 'project', {
+    params: params('project', 'fleet', 'key'), response: EnvJ, operationId: 'deleteFleetEnvironmentVariable',
+  }, async (c) => {
     const f = await c.hub.projects.fleetIn(c.project.uid, c.params.fleet);
     return ok({ environment_variables: await c.hub.env.envDelete('fleet', f.uid, c.params.key) });
   });
@@ -342,42 +382,51 @@ export function apiRouter(): Router {
     environment_variables_env_default: await c.hub.env.envGet('device_default', uid),
     environment_variables_effective: await c.hub.env.effectiveEnv(uid),
   });
-  r.add('GET', `${D}/environment_variables`, 'project', async (c) => deviceEnv(c, (await c.hub.devices.deviceIn(c.project.uid, c.params.device)).uid));
-  r.add('PUT', `${D}/environment_variables`, 'project', async (c) => {
+  r.add('GET', `${D}/environment_variables`, 'project', { params: pD, response: DeviceEnvJ, operationId: 'getDeviceEnvironmentVariables' },
+    async (c) => deviceEnv(c, (await c.hub.devices.deviceIn(c.project.uid, c.params.device)).uid));
+  r.add('PUT', `${D}/environment_variables`, 'project', { params: pD, body: EnvBody, response: DeviceEnvJ, operationId: 'putDeviceEnvironmentVariables' }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     await c.hub.env.envPut('device', d.uid, await envBody(c));
     return deviceEnv(c, d.uid);
   });
-  r.add('DELETE', `${D}/environment_variables/:key`, 'project', async (c) => {
+  r.add('DELETE', `${D}/environment_variables/:key`, 'project', {
+    params: params('project', 'device', 'key'), response: DeviceEnvJ, operationId: 'deleteDeviceEnvironmentVariable',
+  }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     await c.hub.env.envDelete('device', d.uid, c.params.key);
     return deviceEnv(c, d.uid);
   });
 
   // firmware and DFU
-  r.add('GET', `${P}/firmware`, 'project', async (c) => ok((await c.hub.firmware.firmware(c.project.uid, {
+  const pFw = params('project', 'type', 'filename');
+  r.add('GET', `${P}/firmware`, 'project', {
+    params: pP, querystring: query({ firmwareType: Type.String(), type: Type.String(), filename: Type.String(), version: Type.String() }),
+    response: Type.Array(FirmwareJ), operationId: 'getFirmwareInfo',
+  }, async (c) => ok((await c.hub.firmware.firmware(c.project.uid, {
     type: c.str('firmwareType') ?? c.str('type'), filename: c.str('filename'), version: c.str('version'),
   })).map(firmwareJson)));
-  r.add('PUT', `${P}/firmware/:type/:filename`, 'project', async (c) => {
+  r.add('PUT', `${P}/firmware/:type/:filename`, 'project', {
+    params: pFw, querystring: query({ version: Type.String(), notes: Type.String() }), response: FirmwareJ, summary: 'upload a firmware image (the body)',
+  }, async (c) => {
     const data = await c.raw();
     if (!data.length) throw new HubError(400, 'the body must hold the firmware image');
     return ok(firmwareJson(await c.hub.firmware.putFirmware(c.project.uid, firmwareType(c.params.type), c.params.filename, data,
       { version: c.str('version'), notes: c.str('notes') })));
-  }, FIRMWARE_LIMIT);
-  r.add('GET', `${P}/firmware/:type/:filename`, 'project', async (c) => {
-    return { bytes: await c.hub.firmware.firmwareData(c.project.uid, firmwareType(c.params.type), c.params.filename) };
-  });
+  }, { limit: FIRMWARE_LIMIT, body: 'raw' });
+  r.add('GET', `${P}/firmware/:type/:filename`, 'project', { params: pFw, response: Type.String({ format: 'binary' }), summary: 'download a firmware image' },
+    async (c) => ({ bytes: await c.hub.firmware.firmwareData(c.project.uid, firmwareType(c.params.type), c.params.filename) }));
   for (const action of ['update', 'cancel'] as const) {
-    r.add('POST', `${P}/dfu/:type/${action}`, 'project', async (c) => {
+    r.add('POST', `${P}/dfu/:type/${action}`, 'project', {
+      params: params('project', 'type'), querystring: DfuTargets, body: action === 'update' ? DfuBody : undefined,
+      response: Type.Object({ devices: Type.Array(Type.String()) }),
+    }, async (c) => {
       const type = firmwareType(c.params.type);
-      const b = await c.body();
-      const filename = action === 'update' ? optString(b.filename, 'filename') ?? null : null;
-      if (action === 'update' && !filename) throw new HubError(400, 'filename is required');
+      const filename = action === 'update' ? optString((await c.body()).filename, 'filename') ?? null : null;
       const recs = await c.hub.firmware.requestDfuFor(c.project.uid, type, { deviceUIDs: c.list('deviceUID'), tags: c.list('tag'), fleetUIDs: c.list('fleetUID') }, filename);
       return ok({ devices: recs.map((x) => x.deviceUID) });
     });
   }
-  r.add('GET', `${D}/dfu/:type/status`, 'project', async (c) => {
+  r.add('GET', `${D}/dfu/:type/status`, 'project', { params: params('project', 'device', 'type'), response: DfuStatusJ }, async (c) => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
     const type = firmwareType(c.params.type);
     const rec = await c.hub.firmware.dfuStatus(c.project.uid, d.uid, type);
@@ -411,19 +460,22 @@ export function apiRouter(): Router {
     return { type: type === 'http' ? 'http' : undefined, label: optString(b.label, 'label'), url: optString(http.url ?? b.url, 'url'), headers: headers as { [k: string]: string } | undefined,
       files: optStrings(filter.files, 'http.filter.files'), disabled };
   };
-  r.add('GET', `${P}/routes`, 'project', async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
-  r.add('POST', `${P}/routes`, 'project', async (c) => {
+  const pRoute = params('project', 'route');
+  r.add('GET', `${P}/routes`, 'project', { params: pP, response: Type.Array(RouteJ), operationId: 'getRoutes' },
+    async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
+  r.add('POST', `${P}/routes`, 'project', { params: pP, body: RouteBody, response: RouteJ, operationId: 'createRoute' }, async (c) => {
     const s = routeSpec(await c.body());
     if (!s.url) throw new HubError(400, `${s.type === 'proxy' ? 'proxy' : 'http'}.url is required`);
     return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, url: s.url })));
   });
-  r.add('GET', `${P}/routes/:route`, 'project', async (c) => ok(routeJson(await c.hub.routes.routeIn(c.project.uid, c.params.route))));
-  r.add('PUT', `${P}/routes/:route`, 'project', async (c) => {
+  r.add('GET', `${P}/routes/:route`, 'project', { params: pRoute, response: RouteJ, operationId: 'getRoute' },
+    async (c) => ok(routeJson(await c.hub.routes.routeIn(c.project.uid, c.params.route))));
+  r.add('PUT', `${P}/routes/:route`, 'project', { params: pRoute, body: RouteBody, response: RouteJ, operationId: 'updateRoute' }, async (c) => {
     const old = await c.hub.routes.routeIn(c.project.uid, c.params.route);
-    const s = routeSpec(await c.body());
-    return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, uid: old.uid, url: s.url ?? old.url })));
+    const spec = routeSpec(await c.body());
+    return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...spec, uid: old.uid, url: spec.url ?? old.url })));
   });
-  r.add('DELETE', `${P}/routes/:route`, 'project', async (c) => {
+  r.add('DELETE', `${P}/routes/:route`, 'project', { params: pRoute, response: EmptyJ, operationId: 'deleteRoute' }, async (c) => {
     await c.hub.routes.deleteRoute(c.project.uid, c.params.route);
     return ok();
   });

@@ -3,7 +3,7 @@
 import { Hub, HubError } from './hub';
 import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
-import { UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
+import { LOG_LEVELS, UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
 import { TargetPolicy, type ProxyPolicy } from './proxy';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
@@ -12,9 +12,11 @@ usage: notehub-lite <command> [options]        (every command takes --data DIR, 
 
   serve [--port 8080] [--host 127.0.0.1] [--rate-limit off|notehub|N/min[,M/day]] [--admin-password PW]
         [--device-port 8086|off] [--tls-cert FILE --tls-key FILE [--tls-port 8087]] [--tofu on|off]
-        [--proxy-allow loopback|private|CIDR,...] [--proxy-deny CIDR,...]
+        [--proxy-allow loopback|private|CIDR,...] [--proxy-deny CIDR,...] [--log-level debug|info|warn|error|silent]
         run the HTTP API and the device sync port; an empty database gets an admin user, project and product;
-        the cards' web requests (proxy routes) reach public addresses only, unless --proxy-allow says more
+        with --tls-cert/--tls-key the API is HTTPS and devices also get a TLS port. The log is JSON
+        lines on stdout (pino), one per request at info; the OpenAPI description is at /openapi.json.
+        The cards' web requests (proxy routes) reach public addresses only, unless --proxy-allow says more
   user create --user NAME [--password PW]          (a random password is printed if none is given)
   token create --user NAME [--expires 30d|12h|never|ISO-DATE] [--name TEXT]
   token revoke --token TOKEN-OR-ID
@@ -30,7 +32,7 @@ type Flags = Record<string, string | undefined>;
 
 /** Every command's options; each is a string but --help (commands check what they need). */
 const OPTIONS = Object.fromEntries(
-  ['data', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu',
+  ['data', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu', 'log-level',
     'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files',
     'proxy-allow', 'proxy-deny', 'type', 'alias', 'timeout', 'fleets', 'headers']
     .map((o) => [o, { type: 'string' as const }]),
@@ -89,15 +91,16 @@ async function main(argv: string[]): Promise<number> {
       const devicePort = flags['device-port'] === 'off' ? undefined : portFlag(flags, 'device-port', 8086);
       if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
       const { readFileSync } = await import('node:fs');
-      const deviceTls = flags['tls-cert'] === undefined ? undefined
-        : { cert: readFileSync(flags['tls-cert']), key: readFileSync(need(flags, 'tls-key')), port: portFlag(flags, 'tls-port', 8087) };
+      const tls = flags['tls-cert'] === undefined ? undefined : { cert: readFileSync(flags['tls-cert']), key: readFileSync(need(flags, 'tls-key')) };
+      const deviceTls = tls && { ...tls, port: portFlag(flags, 'tls-port', 8087) };
       if (flags.tofu !== undefined) oneOf('--tofu', flags.tofu, ['on', 'off']);
+      const logLevel = flags['log-level'] === undefined ? undefined : oneOf('--log-level', flags['log-level'], LOG_LEVELS);
       const running = await startHub({
         dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
-        devicePort, deviceTls, tofu: flags.tofu !== 'off', proxy: proxyPolicy(flags),
+        devicePort, deviceTls, tls, tofu: flags.tofu !== 'off', logLevel, proxy: proxyPolicy(flags),
       });
-      keepServing((line) => console.error(line));
+      keepServing((line) => running.logger.error(line));
       // tests and the simulator read this line to find the port
       console.log(`notehub-lite listening on ${running.url}`);
       const stop = (): void => { void running.close().then(() => process.exit(0)); };

@@ -1,11 +1,10 @@
 /** startHub(): store + Hub service + HTTP API + route delivery, in this process. */
-import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hub, type HubOptions } from './hub';
-import { apiRouter } from './api';
-import { clientError } from './http';
+import type { HubServer } from './http';
+import { jsonLogger, lineLogger, type Level, type Logger } from './log';
 import { RouteDelivery, type DeliveryOptions } from './routes';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite';
 import type { Store } from './store/types';
@@ -25,7 +24,17 @@ export interface HubStartOptions extends HubOptions {
   bootstrap?: boolean;
   /** password for the bootstrap admin (default: random, printed once) */
   adminPassword?: string;
+  /**
+   * Text lines: the first-start banner, and the log rendered as text (unless `logger` is given).
+   * Default: the banner on stdout, the log as pino JSON lines on stdout.
+   */
   log?: (line: string) => void;
+  /** The structured log (pino): one access line per request, failures, device sessions. */
+  logger?: Logger;
+  /** The level of the default logger (default info; warn drops the access lines). */
+  logLevel?: Level;
+  /** Serve the HTTP API over HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** The device sync port (docs/SYNC.md): undefined = no listener, 0 = any free port. */
   devicePort?: number;
   /** Also a TLS device port with this certificate and key (PEM). */
@@ -42,7 +51,9 @@ export interface RunningHub {
   url: string;
   port: number;
   hub: Hub;
-  server: Server;
+  server: HubServer;
+  /** the structured log (pino) */
+  logger: Logger;
   /** the device listener, when started (devicePort given) */
   listener?: DeviceListener;
   devicePort?: number;
@@ -89,27 +100,34 @@ export function keepServing(log: (line: string) => void): void {
 }
 
 export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> {
-  const log = opts.log ?? ((l: string) => console.log(l));
+  const say = opts.log ?? ((l: string) => { process.stdout.write(`${l}\n`); });
+  const logger = opts.logger ?? (opts.log ? lineLogger(opts.log, opts.logLevel) : jsonLogger(opts.logLevel));
   const store = opts.store ?? openStore(opts.dataDir, { now: opts.now });
   const hub = new Hub(store, opts);
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
-  const router = apiRouter();
-  const server = createServer((req, res) => { void router.handle(hub, req, res, log); });
-  server.on('clientError', clientError);
-  server.keepAliveTimeout = 65_000;
-  const delivery = new RouteDelivery(hub, opts.delivery ?? {}, log);
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => { server.off('error', fail); ok(); });
-  });
+  // loaded here, not at the top: the CLI's management commands need neither Fastify nor the schemas
+  const { apiRouter } = await import('./api');
+  const app = await apiRouter().build(hub, { logger, tls: opts.tls });
+  const server = app.server as HubServer;
+  // route delivery only logs failures
+  const delivery = new RouteDelivery(hub, opts.delivery ?? {}, (line) => logger.warn(line));
+  try {
+    await app.listen({ port: opts.port ?? 8080, host: opts.host ?? '127.0.0.1' });
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
   delivery.start();
   const listener = opts.devicePort === undefined ? undefined : await DeviceListener.start(hub, {
-    port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits, log, proxy: opts.proxy,
+    port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits,
+    log: (line) => logger.info(line), proxy: opts.proxy,
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`;
   if (boot) {
+    // the banner is for the operator's eyes, not the log: it holds the admin password
+    const log = say;
     log('notehub-lite: new database: created user "admin" with a project and a product');
     log(`  username: ${boot.username}`);
     log(`  password: ${boot.password}`);
@@ -119,17 +137,17 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
     log(`  log in:   curl -X POST ${url}/auth/login -d '{"username":"admin","password":"..."}'`);
     log(`  or send:  Authorization: Bearer <token>`);
   }
-  if (listener) log(`notehub-lite device port ${listener.port}`);
-  if (listener?.tlsPort !== undefined) log(`notehub-lite device TLS port ${listener.tlsPort}`);
+  if (listener) say(`notehub-lite device port ${listener.port}`);
+  if (listener?.tlsPort !== undefined) say(`notehub-lite device TLS port ${listener.tlsPort}`);
   let closed = false;
   return {
-    url, port: addr.port, hub, server, bootstrap: boot, listener, devicePort: listener?.port, deviceTlsPort: listener?.tlsPort,
+    url, port: addr.port, hub, server, logger, bootstrap: boot, listener, devicePort: listener?.port, deviceTlsPort: listener?.tlsPort,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       await listener?.close();
       await delivery.stop();
-      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      await app.close(); // forceCloseConnections: open connections end too
       await hub.close();
     },
   };
