@@ -1,4 +1,5 @@
 // What a request handler may use: the card's services, never the store or the card itself.
+import type { CardDfu } from '../dfu/dfu';
 import type { Random } from '../host';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
@@ -25,6 +26,8 @@ export interface RequestContext {
   /** The sync engine, on hosts with a network. */
   readonly engine: SyncControl | undefined;
   readonly binary: BinaryBuffer;
+  /** Firmware updates (dfu.status, dfu.get, card.dfu). */
+  readonly dfu: CardDfu;
   readonly random: Random;
   /** The host platform card.version names. */
   readonly platform: string;

@@ -1,6 +1,7 @@
 // The one table that maps request names to handlers. Each family lives in its own module.
 import { binaryRequests } from './binary';
 import { cardRequests } from './card';
+import { dfuRequests } from './dfu';
 import type { HandlerTable } from './handler';
 import { envRequests } from './env';
 import { fileRequests } from './file';
@@ -18,6 +19,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...fileRequests,
   ...varRequests,
   ...envRequests,
+  ...dfuRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

@@ -7,6 +7,7 @@ import { packBlock, packBlockUpTo, unpackBlock, MAX_BLOCK, NOTES_DICTIONARY, ENC
 import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
+import { DFU_TYPES, decodeDfu, encodeDfu, type DfuMessage } from './dfu';
 import { MAX_DEVICE_UID, MAX_NOTE_ID, MAX_NOTEFILE_NAME, MAX_TEMPLATE_DEFINITION, MAX_TEXT } from '../rules/names';
 
 export const PROTOCOL_VERSION = 1;
@@ -32,6 +33,7 @@ export const MESSAGE_TYPES = Object.freeze({
   catalog: 0x10, catalogReply: 0x11, template: 0x12,
   notes: 0x20, ack: 0x21, done: 0x22, env: 0x23, skip: 0x24,
   ping: 0x30, pong: 0x31, close: 0x3f,
+  ...DFU_TYPES,
 } as const);
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -40,7 +42,9 @@ export const FEATURE_CONTINUOUS = 0x01;
 export const FEATURE_ENCRYPT_ALL = 0x02;
 /** SKIP may be sent: a notefile one side cannot take is left out of the session, not the whole sync. */
 export const FEATURE_SKIP = 0x04;
-const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP;
+/** Firmware download messages (src/sync/dfu.ts) may be sent. */
+export const FEATURE_DFU = 0x08;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU;
 
 export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
 const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
@@ -76,7 +80,7 @@ export interface CloseMessage { type: 'close' }
 export type SyncMessage =
   | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
   | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
-  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage;
+  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage | DfuMessage;
 
 const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
 
@@ -197,6 +201,8 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
     case 'done':
     case 'close':
       break;
+    default:
+      return encodeDfu(m);
   }
   return w.finish();
 }
@@ -305,8 +311,11 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       return { type: 'pong', token: r.varint() };
     case MESSAGE_TYPES.close:
       return { type: 'close' };
-    default:
-      throw new FrameError(`unknown message type ${type}`);
+    default: {
+      const m = decodeDfu(type, r);
+      if (!m) throw new FrameError(`unknown message type ${type}`);
+      return m;
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import { constantTimeEqual } from '../crypto/constant-time';
 import { FrameError } from './varint-io';
 import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, encodePlain, type Frame } from './frame';
 import {
-  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
+  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, FEATURE_DFU, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
@@ -348,7 +348,7 @@ export class HubSession extends Session {
     }
     this.sealer = new FrameSealer(keys.downKey, Math.min(this.maxFrame, hello.maxFrame || this.maxFrame));
     this.opener = new FrameOpener(keys.upKey);
-    this.features = hello.features & (this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP);
+    this.features = hello.features & (this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU);
     const known = device.status === 'known' ? device : undefined;
     const cardReset = known?.cardEpoch !== undefined && !constantTimeEqual(known.cardEpoch, hello.cardEpoch);
     const time = this.#o.now();

@@ -57,6 +57,16 @@ export class BinaryBuffer {
     this.#put = undefined;
   }
 
+  /** Replace the contents (dfu.get binary:true puts a firmware chunk here). */
+  fill(bytes: Uint8Array): void {
+    if (bytes.length > this.max) fail(`binary buffer holds at most ${this.max} bytes`, 'bad-bin', 'too-big');
+    this.#data ??= new Uint8Array(this.max);
+    this.#data.set(bytes);
+    this.#length = bytes.length;
+    this.#error = undefined;
+    this.#put = undefined;
+  }
+
   /** Arm the buffer for the encoded line that follows a card.binary.put reply. */
   beginPut(cobs: number, offset: number, status: string | undefined): void {
     if (offset !== this.#length) fail(`offset: must equal the current length ${this.#length}`, 'bad-bin');
