@@ -128,4 +128,10 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   DROP TABLE deleted_devices;
   ALTER TABLE deleted_devices_6 RENAME TO deleted_devices;
   `,
+  // 8: firmware updates end to end: each image's source name, CRC-32 and modified time, and each
+  // device update's progress, version and phase history (JSON objects)
+  `
+  ALTER TABLE firmware ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE dfu ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
+  `,
 ]);
