@@ -159,8 +159,11 @@ export class FirmwareService {
     const m = /\((\d+)\/(\d+)\)/.exec(text);
     if (m) { base.read = Number(m[1]); base.length = Number(m[2]); }
     if (status === 'ready' || status === 'completed') base.read = base.length;
-    // a cancelled update stays cancelled until the card says where it ended
-    if (old?.status === 'canceled' && status === 'downloading') return;
+    // a cancelled update stays cancelled (the card's last word goes to the history)
+    if (old?.status === 'canceled' && old.filename === name && status !== 'completed' && status !== 'idle') {
+      await store.putDfu({ ...phase(base, status, text, now), status: 'canceled', text: old.text });
+      return;
+    }
     await store.putDfu(status === 'idle' ? base : phase(base, status, text, now));
   }
 }

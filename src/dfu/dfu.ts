@@ -310,11 +310,7 @@ export class CardDfu {
       bytes = new Uint8Array(data.length + a - (data.length % a)).fill(0xff);
       bytes.set(data);
     }
-    try {
-      flash.write(at, bytes);
-    } catch {
-      return false;
-    }
+    flash.write(at, bytes);
     return crc32(flash.read(at, data.length)) === crc;
   }
 

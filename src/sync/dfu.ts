@@ -9,8 +9,8 @@ import { crc32 } from '../util/crc32';
 
 /** Bytes of image per FW_DATA: half a 4 KB flash block, so a chunk never straddles an erase. */
 export const DFU_CHUNK = 2048;
-/** FW_GET requests a card keeps outstanding (the link stays busy across the round trip). */
-export const DFU_IN_FLIGHT = 4;
+/** FW_GET requests a card keeps outstanding: one, so a cut link costs at most one chunk sent again. */
+export const DFU_IN_FLIGHT = 1;
 const MAX_NAME = 200;
 const MAX_TEXT = 256;
 
