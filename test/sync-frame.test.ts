@@ -34,6 +34,11 @@ const VECTORS: Record<string, string> = {
   ping: 'ac02',
   pong: 'ac02',
   close: '',
+  fwQuery: '01166170702432303230303930333230303335312e62696e',
+  fwInfo: '01076170702e62696e00620c6c656e677468038ccf02066d643506203561336637336137663162346263383931376231326233366332353332393639',
+  fwGet: '0205632e62696e80208010',
+  fwData: '0101618010c241243500616263',
+  fwStatus: '010161057265616479026f6b03312e32',
 };
 
 describe('sync messages', () => {
@@ -62,11 +67,12 @@ describe('sync messages', () => {
     for (const m of SAMPLE_MESSAGES) {
       const content = encodeMessage(m);
       // A template definition is the rest of the frame: only cuts before it are detectable.
-      const end = m.type === 'template' ? content.length - m.definition.length : content.length;
+      // a TEMPLATE's definition and a FW_DATA's bytes are the rest of the content: any length is well formed
+      const end = m.type === 'template' ? content.length - m.definition.length : m.type === 'fwData' ? content.length - m.data.length : content.length;
       for (let cut = 0; cut < end; cut++) {
         expect(() => decodeMessage(messageTypeOf(m), content.subarray(0, cut))).toThrow(FrameError);
       }
-      if (m.type !== 'template') expect(() => decodeMessage(messageTypeOf(m), Uint8Array.of(...content, 0))).toThrow(FrameError);
+      if (m.type !== 'template' && m.type !== 'fwData') expect(() => decodeMessage(messageTypeOf(m), Uint8Array.of(...content, 0))).toThrow(FrameError);
     }
     expect(() => decodeMessage(0x7e, new Uint8Array(0))).toThrow(/unknown message type/);
   });
