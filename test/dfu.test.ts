@@ -64,7 +64,8 @@ function request(req: object): Record<string, unknown> {
 /** One sync to its end (or its failure). */
 async function syncOnce(): Promise<void> {
   request({ req: 'hub.sync' });
-  for (let i = 0; i < 2000 && card.engine!.running; i++) await sleep(2);
+  const deadline = Date.now() + 30_000; // generous: the machine may be busy
+  while (card.engine!.running && Date.now() < deadline) await sleep(2);
 }
 
 async function syncUntil(done: () => boolean, max = 40): Promise<void> {
@@ -98,7 +99,8 @@ function requestDfu(...args: Parameters<RunningHub['hub']['firmware']['requestDf
 
 /** The hub's record of the device's update, once it shows `status` (the card's last report may still be on its way in). */
 async function hubStatus(type: 'host' | 'notecard' = 'host', want?: string) {
-  for (let i = 0; i < 200; i++) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
     const rec = await running.hub.firmware.dfuStatus(project, card.deviceUID, type);
     if (!want || rec?.status === want) return rec;
     await sleep(10);
@@ -265,8 +267,7 @@ it('a power cut in the middle of a flash write resumes without a corrupt chunk',
   await requestDfu(project, 'host', [card.deviceUID], 'power.bin');
   for (const n of [9, 17, 30]) {
     dfuFlash.cutAfter(n); // the n-th erase/write from now is torn, then the flash is dead
-    request({ req: 'hub.sync' });
-    for (let i = 0; i < 2000 && card.engine!.running; i++) await sleep(2);
+    await syncOnce();
     card.shutdown();
     dfuFlash.reboot();
     storeFlash.reboot();

@@ -44,6 +44,8 @@ export class CardDfu {
   #idle: (() => void) | undefined;
   #query: { kind: DfuKind; name: string } | undefined;
   #fetch: Fetch | undefined;
+  /** The hub's DONE came this session: the environment is current. */
+  #envCurrent = false;
 
   constructor(deps: DfuDeps) {
     this.#d = deps;
@@ -102,6 +104,7 @@ export class CardDfu {
   }
 
   setOptions(kind: DfuKind, o: { on?: boolean; vvalue?: string; version?: string }): void {
+    if (o.on === undefined && o.vvalue === undefined && o.version === undefined) return; // a question: no flash write
     const s = { ...this.slot(kind) };
     if (o.on !== undefined) s.off = !o.on || undefined;
     if (o.vvalue !== undefined) s.vvalue = o.vvalue === '' || o.vvalue === '-' ? undefined : o.vvalue;
@@ -112,7 +115,6 @@ export class CardDfu {
     this.#put(kind, s);
     // turned off: no new requests (the chunks on their way are still written); back on: resume
     if (this.#fetch?.kind === kind && !this.allowed(kind)) this.#fetch = undefined;
-    else if (this.#send && !this.#fetch && !this.#query) this.#decide();
     this.#maybeIdle();
   }
 
@@ -123,7 +125,7 @@ export class CardDfu {
     const name = s.name ?? s.done;
     this.#put(kind, {
       mode: err ? 'error' : 'completed', status: err ?? status ?? 'completed', done: name, report: name,
-      off: s.off, vvalue: s.vvalue, version: s.version, unsent: true,
+      off: s.off, vvalue: s.vvalue, version: s.version, running: s.running, unsent: true,
     });
     this.#flushReports();
     this.#maybeIdle();
@@ -161,6 +163,7 @@ export class CardDfu {
     this.#idle = idle;
     this.#query = undefined;
     this.#fetch = undefined;
+    this.#envCurrent = false;
     this.#flushReports();
   }
 
@@ -169,6 +172,7 @@ export class CardDfu {
     this.#idle = undefined;
     this.#query = undefined;
     this.#fetch = undefined;
+    this.#envCurrent = false;
   }
 
   /** Downloading or asking: the session should stay open. */
@@ -178,6 +182,7 @@ export class CardDfu {
 
   /** The hub has sent what it had (its environment included): act on _fw / _fwc. */
   hubDone(): void {
+    this.#envCurrent = true;
     if (this.#send && !this.busy) this.#decide();
   }
 
@@ -188,8 +193,11 @@ export class CardDfu {
     this.#maybeIdle();
   }
 
+  /** One download ended (or none runs): the other kind's may start; when nothing is left, say so. */
   #maybeIdle(): void {
-    if (this.#send && !this.busy) this.#idle?.();
+    if (!this.#send || this.busy) return;
+    if (this.#envCurrent) this.#decide();
+    if (!this.busy) this.#idle?.();
   }
 
   /** What the environment asks for, against what the card holds: cancel, start or resume one download. */
@@ -342,8 +350,13 @@ export class CardDfu {
     for (const kind of DFU_KINDS) {
       const s = this.slot(kind);
       if (!s.unsent) continue;
+      const name = s.report ?? s.name;
+      if (!name) {
+        this.#put(kind, { ...s, unsent: undefined }); // nothing the hub asked for: nothing to report
+        continue;
+      }
       const status = s.mode === 'downloading' ? progress(s) : s.status ?? '';
-      this.#send({ type: 'fwStatus', kind, name: s.report ?? s.name ?? '', mode: s.mode, text: status, version: s.version ?? '' });
+      this.#send({ type: 'fwStatus', kind, name, mode: s.mode, text: status, version: s.version ?? '' });
       this.#put(kind, { ...s, unsent: undefined });
     }
   }
