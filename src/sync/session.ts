@@ -6,9 +6,10 @@ import { constantTimeEqual } from '../crypto/constant-time';
 import { FrameError } from './varint-io';
 import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, encodePlain, type Frame } from './frame';
 import {
-  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, FEATURE_DFU, MESSAGE_TYPES,
+  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
+import { FEATURE_DFU } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
 
 export type SessionState = 'idle' | 'handshake' | 'established' | 'closed' | 'failed';
