@@ -31,7 +31,7 @@ import {
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
 import type {
-  DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
+  DfuRecord, DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
 } from './store/types';
 
 const iso = (t: number | null): string | undefined => (t === null ? undefined : new Date(t * 1000).toISOString());
@@ -68,7 +68,19 @@ const noteJson = (n: NoteRecord): JsonObject => {
 const firmwareJson = (f: FirmwareRecord): JsonObject => ({
   filename: f.filename, version: f.version, MD5: f.md5, type: f.type, length: f.length, description: f.notes,
   created: iso(f.created)!, target: f.type === 'notecard' ? 'notecard' : 'host', published: true,
+  source: f.source, crc32: f.crc32, modified: iso(f.modified)!,
 });
+/** A device's update as notehub-js reads it (DFUState), with the phases the hub saw. */
+const dfuStateJson = (rec: DfuRecord): JsonObject => {
+  const out: JsonObject = {
+    type: rec.type === 'notecard' ? 'card' : 'user', file: rec.filename, mode: rec.status, status: rec.text,
+    began: Math.floor(rec.requested), updated: Math.floor(rec.updated),
+  };
+  if (rec.length !== undefined) out.length = rec.length;
+  if (rec.read !== undefined) out.read = rec.read;
+  if (rec.version !== undefined) out.version = rec.version;
+  return out;
+};
 const routeJson = (r: RouteRecord): JsonObject => r.type === 'proxy' ? {
   uid: r.uid, label: r.label, type: 'proxy', route_type: 'proxy', modified: iso(r.modified)!, disabled: r.disabled,
   proxy: { url: r.url, alias: r.proxy?.alias ?? '', http_headers: r.headers, timeout: r.proxy?.timeout ?? 0, fleets: r.proxy?.fleets ?? [] },
@@ -236,8 +248,18 @@ export function apiRouter(): Router {
   }
   r.add('GET', `${P}/devices`, 'project', { params: pP, querystring: DevicesQuery, response: DevicesPageJ, operationId: 'getProjectDevices' },
     (c) => devicesPage(c));
-  r.add('GET', D, 'project', { params: pD, response: DeviceJ, operationId: 'getDevice' },
-    async (c) => ok(deviceJson(await c.hub.devices.deviceIn(c.project.uid, c.params.device))));
+  r.add('GET', D, 'project', { params: pD, response: DeviceJ, operationId: 'getDevice' }, async (c) => {
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    const out = deviceJson(d);
+    // the device's firmware updates, as Notehub's device JSON carries them
+    const dfu: JsonObject = {};
+    for (const [type, key] of [['host', 'user'], ['notecard', 'card']] as const) {
+      const rec = await c.hub.firmware.dfuStatus(c.project.uid, d.uid, type);
+      if (rec) dfu[key] = dfuStateJson(rec);
+    }
+    if (Object.keys(dfu).length) out.dfu = dfu;
+    return ok(out);
+  });
   r.add('DELETE', D, 'project', { params: pD, response: EmptyJ, operationId: 'deleteProjectDevice' }, async (c) => {
     await c.hub.devices.deleteDevice(c.project.uid, c.params.device);
     return ok();
@@ -432,7 +454,8 @@ export function apiRouter(): Router {
     const rec = await c.hub.firmware.dfuStatus(c.project.uid, d.uid, type);
     if (!rec) return ok({ device_uid: d.uid, type, status: 'idle' });
     return ok({ device_uid: d.uid, type, filename: rec.filename, status: rec.status, description: rec.text,
-      requested: iso(rec.requested), updated: iso(rec.updated) });
+      requested: iso(rec.requested), updated: iso(rec.updated), dfu: dfuStateJson(rec),
+      history: (rec.history ?? []).map((h) => ({ when: iso(h.when)!, status: h.status, description: h.text })) });
   });
 
   // routes

@@ -54,7 +54,7 @@ export class Hub extends EventEmitter {
     this.events = new EventService(ctx, this.devices);
     this.notes = new NoteService(ctx, this.events);
     this.env = new EnvironmentService(ctx, this.devices);
-    this.firmware = new FirmwareService(ctx, this.devices);
+    this.firmware = new FirmwareService(ctx, this.devices, this.env);
     this.routes = new RouteService(ctx, this.projects);
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
   }

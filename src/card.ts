@@ -2,6 +2,7 @@
 import { CardError } from './errors';
 import type { Host } from './host';
 import type { Json, JsonObject } from './json';
+import { CardDfu } from './dfu/dfu';
 import { Args } from './requests/args';
 import type { Exchange, RequestContext } from './requests/context';
 import { REQUESTS, knownFamily } from './requests/index';
@@ -55,6 +56,7 @@ export class Card implements LineCard {
   /** The sync engine, on hosts with a network. */
   readonly engine: SyncEngine | undefined;
   readonly binary: BinaryBuffer;
+  readonly dfu: CardDfu;
   readonly options: CardOptions;
   /** Monotonic ms at boot, for card.status uptime. */
   readonly bootedAt: number;
@@ -76,6 +78,13 @@ export class Card implements LineCard {
     this.templates = templates!;
     this.env = new Environment(this.store, seconds);
     this.binary = new BinaryBuffer(host.info.binaryMax);
+    this.dfu = new CardDfu({
+      flash: host.dfu, settings: this.settings, log: host.log, env: (name) => this.env.get(name), voltageMode: () => this.voltageMode(),
+    });
+    if (host.info.appliesCardImages) {
+      const version = this.dfu.applyCardImage();
+      if (version) host.log.log('info', `dfu: card firmware updated; running ${version}`);
+    }
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
@@ -93,6 +102,7 @@ export class Card implements LineCard {
           epochMs: () => this.epochMs(),
           setTime: (ms) => this.setTime(ms),
           hubHost: options.hubHost,
+          dfu: host.dfu ? this.dfu : undefined,
         })
       : undefined;
     this.sync = this.engine ?? new PendingSync();
@@ -104,6 +114,7 @@ export class Card implements LineCard {
       sync: this.sync,
       engine: this.engine,
       binary: this.binary,
+      dfu: this.dfu,
       random: host.random,
       world: host.world ?? {},
       aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now()) : undefined,
@@ -141,6 +152,12 @@ export class Card implements LineCard {
 
   setTime(epochMs: number): void {
     this.#epochOffset = epochMs - this.host.clock.now();
+  }
+
+  /** The power source's state (usb, high, normal, low, dead) that vvalue settings are read against;
+   * "usb" until the card knows its voltage. */
+  voltageMode(): string {
+    return 'usb';
   }
 
   /** Before the host replaces this card with a fresh one (restart): let go of the network. */

@@ -89,6 +89,8 @@ export interface Host {
   net?: Net;
   /** Sensors and pins (src/world.ts); absent parts are hardware the card lacks. */
   world?: World;
+  /** The flash area firmware images download to (a partition beside the store's; absent: none). */
+  dfu?: Flash;
   /** Static facts about the platform, reported by card.version / card.status. */
   info: HostInfo;
 }
@@ -98,4 +100,6 @@ export interface HostInfo {
   platform: string;
   /** Bytes the binary buffer may hold (card.binary max). */
   binaryMax: number;
+  /** A downloaded card image takes effect at the next restart (the simulator: it runs as the version the image names). */
+  appliesCardImages?: boolean;
 }

@@ -103,6 +103,47 @@ function addToHistory(history: number[][] | undefined, index: number, d: UsageCo
   return out;
 }
 
+/** One kind of firmware image on the card (src/dfu/dfu.ts): where its download stands. */
+export interface DfuSlot {
+  mode: 'idle' | 'downloading' | 'ready' | 'error' | 'completed';
+  /** The image (the hub's file name) being handled. */
+  name?: string;
+  status?: string;
+  /** The hub's description of the image (dfu.status body). */
+  body?: JsonObject;
+  /** Bytes verified in flash. */
+  got?: number;
+  /** dfu.status off; vvalue. */
+  off?: boolean;
+  vvalue?: string;
+  /** The host firmware's version as dfu.status gave it (JSON text for an object). */
+  version?: string;
+  /** The image last finished with (completed, error or cancelled): not fetched again. */
+  done?: string;
+  /** The image the next status report names, and whether one is owed to the hub. */
+  report?: string;
+  unsent?: boolean;
+  /** card images: the version installed (card.version reports it). */
+  running?: string;
+}
+
+/** card.dfu: the outboard firmware update configuration. */
+export interface DfuOutboard {
+  name?: string;
+  on?: boolean;
+  seconds?: number;
+  mode?: string;
+  /** Unix seconds of the last start / stop request. */
+  started?: number;
+  stopped?: number;
+}
+
+export interface DfuState {
+  user?: DfuSlot;
+  card?: DfuSlot;
+  outboard?: DfuOutboard;
+}
+
 /** Every setting, by key. */
 export interface SettingTypes {
   /** The card's device UID ("dev:" + 15 digits). */
@@ -117,6 +158,7 @@ export interface SettingTypes {
   usage: UsageRecord;
   /** The configuration of the card's smaller requests (card.contact, card.sleep, ...), by request name. */
   config: Record<string, JsonObject>;
+  dfu: DfuState;
 }
 export type SettingKey = keyof SettingTypes;
 
@@ -129,6 +171,7 @@ const SHAPES: Readonly<Record<SettingKey, 'string' | 'object'>> = Object.freeze(
   sync: 'object',
   usage: 'object',
   config: 'object',
+  dfu: 'object',
 });
 
 /** Settings that survive a factory reset: who this card is (and the data it has used in its life). */

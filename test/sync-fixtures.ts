@@ -37,4 +37,9 @@ export const SAMPLE_MESSAGES: SyncMessage[] = [
   { type: 'web', id: 1, method: 'GET', route: 'weather', name: '/now?id=1', content: 'application/json', seconds: 90, offset: 0, total: 0, max: 4096, status: '', more: false, body: new Uint8Array(0) },
   { type: 'webReply', id: 1, result: 200, content: 'application/json', error: false, more: true, body: new Uint8Array(0) },
   { type: 'signal', body: Uint8Array.from(Buffer.from('{"body":{"led":"on"}}')) },
+  { type: 'fwQuery', kind: 'user', name: 'app$20200903200351.bin' },
+  { type: 'fwInfo', kind: 'user', name: 'app.bin', error: '', body: { length: 42892, md5: '5a3f73a7f1b4bc8917b12b36c2532969' } },
+  { type: 'fwGet', kind: 'card', name: 'c.bin', offset: 4096, length: 2048 },
+  { type: 'fwData', kind: 'user', name: 'a', offset: 2048, crc: 0x352441c2, data: Uint8Array.from([0x61, 0x62, 0x63]) },
+  { type: 'fwStatus', kind: 'user', name: 'a', mode: 'ready', text: 'ok', version: '1.2' },
 ];

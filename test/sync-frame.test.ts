@@ -38,6 +38,11 @@ const VECTORS: Record<string, string> = {
     + '00',
   webReply: '01c801106170706c69636174696f6e2f6a736f6e01',
   signal: Buffer.from('{"body":{"led":"on"}}').toString('hex'),
+  fwQuery: '01166170702432303230303930333230303335312e62696e',
+  fwInfo: '01076170702e62696e00620c6c656e677468038ccf02066d643506203561336637336137663162346263383931376231326233366332353332393639',
+  fwGet: '0205632e62696e80208010',
+  fwData: '0101618010c241243500616263',
+  fwStatus: '010161057265616479026f6b03312e32',
 };
 
 describe('sync messages', () => {
@@ -65,8 +70,8 @@ describe('sync messages', () => {
   it('reject every truncation and trailing garbage with FrameError', () => {
     for (const m of SAMPLE_MESSAGES) {
       const content = encodeMessage(m);
-      // A template definition (a web body, a signal) is the rest of the frame: only cuts before it are detectable.
-      const rest = m.type === 'template' ? m.definition.length : m.type === 'web' || m.type === 'webReply' || m.type === 'signal' ? m.body.length : -1;
+      // A template definition, a web body, a signal or a FW_DATA's bytes is the rest of the frame: only cuts before it are detectable.
+      const rest = m.type === 'template' ? m.definition.length : m.type === 'web' || m.type === 'webReply' || m.type === 'signal' ? m.body.length : m.type === 'fwData' ? m.data.length : -1;
       const end = rest < 0 ? content.length : content.length - rest;
       for (let cut = 0; cut < end; cut++) {
         expect(() => decodeMessage(messageTypeOf(m), content.subarray(0, cut))).toThrow(FrameError);

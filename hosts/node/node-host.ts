@@ -5,6 +5,8 @@ import type { Clock, Flash, Host, Log, LogLevel, Net, NetHandlers, NetStream } f
 
 export interface NodeHostOptions {
   flash: Flash;
+  /** The DFU flash area; with it, downloaded card images take effect at restart (as the version they name). */
+  dfu?: Flash;
   /** Bytes the binary buffer may hold. */
   binaryMax?: number;
   /** Whether the card may trust the machine's clock before its first sync. */
@@ -59,6 +61,7 @@ export function nodeHost(options: NodeHostOptions): Host {
     random: { bytes: (n) => new Uint8Array(crypto.randomBytes(n)) },
     log,
     net: nodeNet,
-    info: { platform: 'node-simulator', binaryMax: options.binaryMax ?? 128 * 1024 },
+    dfu: options.dfu,
+    info: { platform: 'node-simulator', binaryMax: options.binaryMax ?? 128 * 1024, appliesCardImages: options.dfu !== undefined },
   };
 }

@@ -11,6 +11,8 @@ export interface SimulatorOptions {
   /** Directory holding the flash image (and anything else that must survive restarts). */
   dataDir: string;
   flashSize?: number;
+  /** Bytes of the DFU flash area (dfu.bin beside flash.bin; half for host images, half for card images). */
+  dfuSize?: number;
   binaryMax?: number;
   trustSystemClock?: boolean;
   logLevel?: LogLevel | 'silent';
@@ -20,8 +22,13 @@ export interface SimulatorOptions {
   card?: Partial<CardOptions>;
 }
 
+/** 4 MiB: host and card images of up to 2 MiB each. */
+const DEFAULT_DFU_SIZE = 4 * 1024 * 1024;
+
 export class Simulator {
   readonly flash: FileFlash;
+  /** The partition firmware images download to. */
+  readonly dfuFlash: FileFlash;
   readonly session: SerialSession<Card>;
   #options: SimulatorOptions;
   #output: (bytes: Uint8Array) => void = () => {};
@@ -31,6 +38,7 @@ export class Simulator {
     this.#options = options;
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 }); // 0700 when we create it; a directory the user had is left alone
     this.flash = new FileFlash(path.join(options.dataDir, 'flash.bin'), { size: options.flashSize });
+    this.dfuFlash = new FileFlash(path.join(options.dataDir, 'dfu.bin'), { size: options.dfuSize ?? DEFAULT_DFU_SIZE });
     this.session = new SerialSession(this.#boot(), (bytes) => this.#output(bytes));
   }
 
@@ -50,11 +58,12 @@ export class Simulator {
   close(): void {
     this.session.card!.shutdown();
     this.flash.close();
+    this.dfuFlash.close();
   }
 
   #boot(): Card {
     const o = this.#options;
-    const host = nodeHost({ flash: this.flash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
+    const host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
     // restart that follows is all the simulator has to do.
     return new Card(host, { ...o.card, hubHost: o.hubHost, onRestart: () => this.#restart() });

@@ -132,4 +132,10 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   `
   ALTER TABLE routes ADD COLUMN proxy TEXT;
   `,
+  // 9: firmware updates end to end: each image's source name, CRC-32 and modified time, and each
+  // device update's progress, version and phase history (JSON objects)
+  `
+  ALTER TABLE firmware ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE dfu ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
+  `,
 ]);

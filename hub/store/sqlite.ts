@@ -510,15 +510,18 @@ export class SqliteStore implements Store {
 
   // ---- firmware and DFU
   static #firmware(r: Row): FirmwareRecord {
+    const info = JSON.parse(str(r.info) || '{}') as { source?: string; crc32?: number; modified?: number };
     return { projectUID: str(r.project_uid), type: str(r.type) as FirmwareRecord['type'], filename: str(r.filename), version: str(r.version),
-      notes: str(r.notes), md5: str(r.md5), length: Number(r.length), created: Number(r.created) };
+      notes: str(r.notes), md5: str(r.md5), length: Number(r.length), created: Number(r.created),
+      source: info.source ?? str(r.filename), crc32: info.crc32 ?? 0, modified: info.modified ?? Number(r.created) };
   }
   async putFirmware(f: FirmwareRecord, data: Uint8Array): Promise<void> {
-    this.#run(`INSERT OR REPLACE INTO firmware (project_uid, type, filename, version, notes, md5, length, created, data)
-      VALUES (?,?,?,?,?,?,?,?,?)`, f.projectUID, f.type, f.filename, f.version, f.notes, f.md5, f.length, f.created, Buffer.from(data));
+    this.#run(`INSERT OR REPLACE INTO firmware (project_uid, type, filename, version, notes, md5, length, created, data, info)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, f.projectUID, f.type, f.filename, f.version, f.notes, f.md5, f.length, f.created, Buffer.from(data),
+    JSON.stringify({ source: f.source, crc32: f.crc32, modified: f.modified }));
   }
   async firmware(projectUID: string, f: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]> {
-    return this.#all(`SELECT project_uid, type, filename, version, notes, md5, length, created FROM firmware WHERE project_uid = ?
+    return this.#all(`SELECT project_uid, type, filename, version, notes, md5, length, created, info FROM firmware WHERE project_uid = ?
       AND (? IS NULL OR type = ?) AND (? IS NULL OR filename = ?) AND (? IS NULL OR version = ?) ORDER BY created`,
     projectUID, f.type ?? null, f.type ?? null, f.filename ?? null, f.filename ?? null, f.version ?? null, f.version ?? null).map(SqliteStore.#firmware);
   }
@@ -527,13 +530,16 @@ export class SqliteStore implements Store {
     return r ? new Uint8Array(r.data as Buffer) : null;
   }
   async putDfu(d: DfuRecord): Promise<void> {
-    this.#run(`INSERT OR REPLACE INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated) VALUES (?,?,?,?,?,?,?,?)`,
-      d.deviceUID, d.type, d.projectUID, d.filename, d.status, d.text, d.requested, d.updated);
+    this.#run(`INSERT OR REPLACE INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated, info) VALUES (?,?,?,?,?,?,?,?,?)`,
+      d.deviceUID, d.type, d.projectUID, d.filename, d.status, d.text, d.requested, d.updated,
+      JSON.stringify({ read: d.read, length: d.length, version: d.version, history: d.history }));
   }
   async dfu(deviceUID: string, type: string): Promise<DfuRecord | null> {
     const r = this.#get('SELECT * FROM dfu WHERE device_uid = ? AND type = ?', deviceUID, type);
-    return r ? { deviceUID: str(r.device_uid), projectUID: str(r.project_uid), type: str(r.type) as DfuRecord['type'], filename: str(r.filename),
-      status: str(r.status) as DfuRecord['status'], text: str(r.text), requested: Number(r.requested), updated: Number(r.updated) } : null;
+    if (!r) return null;
+    const info = JSON.parse(str(r.info) || '{}') as Pick<DfuRecord, 'read' | 'length' | 'version' | 'history'>;
+    return { deviceUID: str(r.device_uid), projectUID: str(r.project_uid), type: str(r.type) as DfuRecord['type'], filename: str(r.filename),
+      status: str(r.status) as DfuRecord['status'], text: str(r.text), requested: Number(r.requested), updated: Number(r.updated), ...info };
   }
 
   // ---- routes and deliveries

@@ -56,13 +56,22 @@ export interface EventPage { seqs: number[]; json: string[]; hasMore: boolean }
 export type EnvScope = 'project' | 'fleet' | 'device' | 'device_default';
 
 export interface FirmwareRecord {
-  projectUID: string; type: 'host' | 'notecard'; filename: string; version: string;
+  projectUID: string; type: 'host' | 'notecard';
+  /** The stored name, timestamped as the Notecard reports it: `name$YYYYMMDDhhmmss.bin`. */
+  filename: string; version: string;
   notes: string; md5: string; length: number; created: number;
+  /** The name it was uploaded as; CRC-32 of the bytes; last change (unix s). */
+  source: string; crc32: number; modified: number;
 }
+/** One phase of a device's firmware update, as the hub saw it. */
+export interface DfuPhase { when: number; status: string; text: string }
 export interface DfuRecord {
   deviceUID: string; projectUID: string; type: 'host' | 'notecard'; filename: string;
-  status: 'pending' | 'downloading' | 'completed' | 'failed' | 'canceled'; text: string;
+  /** pending/canceled: the hub's; the rest: what the card reported (its dfu.status modes). */
+  status: 'pending' | 'downloading' | 'ready' | 'error' | 'completed' | 'failed' | 'canceled'; text: string;
   requested: number; updated: number;
+  /** Bytes the card holds, the image's length, the host firmware version the card reported, every phase (last 50). */
+  read?: number; length?: number; version?: string; history?: DfuPhase[];
 }
 
 export type TokenKind = 'pat' | 'session' | 'oauth';

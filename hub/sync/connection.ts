@@ -16,6 +16,8 @@ import { encodePlain } from '../../src/sync/frame';
 import { maxContent } from '../../src/sync/messages';
 import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REQUEST, type WebMessage } from '../../src/sync/web';
 import { proxyFetch, targetURL, type ProxyLimits, type ProxyResult, type TargetPolicy } from '../proxy';
+import { fwData, type DfuKind } from '../../src/sync/dfu';
+import { firmwareBody, type FirmwareType } from '../services/firmware';
 import { acceptNotes } from '../../src/sync/receiver';
 import { parseTemplate, type Template } from '../../src/template/index';
 import { HubError, notefileKind, type Hub, type IngestNote } from '../hub';
@@ -80,6 +82,8 @@ export class DeviceConnection {
   #webIn = new Map<number, { first: WebMessage; pieces: Pieces; tooBig: boolean }>();
   #webOut = 0;
   #upload: { key: string; total: number; data: Uint8Array; received: number } | undefined;
+  /** The firmware image this session reads from (one at a time). */
+  #image: { kind: DfuKind; name: string; data: Uint8Array } | undefined;
   // liveness
   #lastRx: number;
   #pingOut = false;
@@ -267,6 +271,12 @@ export class DeviceConnection {
       case 'ping': return this.#send({ type: 'pong', token: m.token });
       case 'pong': return;
       case 'web': return this.#onWeb(m);
+      case 'fwQuery': return this.#onFwQuery(m.kind, m.name);
+      case 'fwGet': return this.#onFwGet(m.kind, m.name, m.offset, m.length);
+      case 'fwStatus':
+        await this.#ctx.hub.firmware.report(this.#device!.uid, FW_TYPE[m.kind], m.name, m.mode, m.text, m.version);
+        if (m.mode !== 'downloading') this.#ctx.log(`device ${this.#device!.uid}: ${m.kind} firmware ${m.name}: ${m.mode} ${m.text}`);
+        return;
       default: throw new Refusal('protocol', `${m.type} from a card`);
     }
   }
@@ -333,6 +343,26 @@ export class DeviceConnection {
       return;
     }
     for (const m of splitWeb({ type: 'webReply', id, result: r.status, content: r.contentType.slice(0, 128), error: false, more: false, body: r.body }, room)) this.#send(m);
+  }
+
+  // ---------------------------------------------------------------- firmware (docs/SYNC.md section 8)
+
+  async #onFwQuery(kind: DfuKind, name: string): Promise<void> {
+    const got = await this.#ctx.hub.firmware.imageFor(this.#device!.uid, FW_TYPE[kind], name);
+    if ('error' in got) return this.#send({ type: 'fwInfo', kind, name, error: got.error, body: {} });
+    this.#send({ type: 'fwInfo', kind, name, error: '', body: firmwareBody(got.image) });
+  }
+
+  /** A chunk of the image; the bytes are read once per session and image. A truncated or removed
+   * image sends what there is (the card notices the length). */
+  async #onFwGet(kind: DfuKind, name: string, offset: number, length: number): Promise<void> {
+    if (this.#image?.kind !== kind || this.#image.name !== name) {
+      const data = await this.#ctx.hub.firmware.imageData(this.#device!.uid, FW_TYPE[kind], name);
+      this.#image = { kind, name, data: data ?? new Uint8Array(0) };
+    }
+    const data = this.#image.data;
+    const from = Math.min(offset, data.length);
+    this.#send(fwData(kind, name, offset, data.subarray(from, Math.min(data.length, offset + length))));
   }
 
   /** Down notefiles are the card's .qi/.db and those the hub holds for the device. */
@@ -608,6 +638,8 @@ export class DeviceConnection {
     void this.#ctx.hub.deviceSync.end(rec).catch(() => undefined); // the database may be closing
   }
 }
+
+const FW_TYPE: Readonly<Record<DfuKind, FirmwareType>> = Object.freeze({ user: 'host', card: 'notecard' });
 
 /** Why the hub will not sync a notefile of this name (undefined: it will). */
 function refusedName(name: string): string | undefined {

@@ -8,19 +8,21 @@ import { PRODUCT, VERSION } from '../version';
 
 export const cardRequests: HandlerTable = Object.freeze({
   'card.version': (card) => {
-    const [major, minor, patch] = VERSION.split('.').map(Number);
+    // a card image installed through DFU names the version the card now runs
+    const version = card.dfu.runningVersion() ?? VERSION;
+    const [major, minor, patch] = version.split('.').map((x) => Number(x) || 0);
     return {
       body: {
         org: 'opencard project',
         product: 'opencard',
-        version: `${PRODUCT}-${VERSION}`,
+        version: `${PRODUCT}-${version}`,
         ver_major: major,
         ver_minor: minor,
         ver_patch: patch,
         // the documented "target" names the hardware the firmware runs on
         target: card.platform,
       },
-      version: `${PRODUCT}-${VERSION}`,
+      version: `${PRODUCT}-${version}`,
       device: card.deviceUID(),
       name: 'opencard open Notecard-compatible firmware',
     };

@@ -1,4 +1,5 @@
 // What a request handler may use: the card's services, never the store or the card itself.
+import type { CardDfu } from '../dfu/dfu';
 import type { Random, World } from '../host';
 import type { JsonObject } from '../json';
 import type { Notefiles } from '../notefile/notefiles';
@@ -27,6 +28,8 @@ export interface RequestContext {
   /** The sync engine, on hosts with a network. */
   readonly engine: SyncControl | undefined;
   readonly binary: BinaryBuffer;
+  /** Firmware updates (dfu.status, dfu.get, card.dfu). */
+  readonly dfu: CardDfu;
   readonly random: Random;
   /** The host's sensors and pins; a part left out is hardware this card lacks. */
   readonly world: World;

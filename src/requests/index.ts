@@ -3,6 +3,7 @@ import { binaryRequests } from './binary';
 import { auxRequests } from './aux';
 import { cardRequests } from './card';
 import { cardConfigRequests } from './card-config';
+import { dfuRequests } from './dfu';
 import type { HandlerTable } from './handler';
 import { envRequests } from './env';
 import { fileRequests } from './file';
@@ -30,6 +31,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...usageRequests,
   ...ntnRequests,
   ...webRequests,
+  ...dfuRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

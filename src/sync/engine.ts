@@ -17,9 +17,10 @@ import { serializeTemplate } from '../template/index';
 import { utf8Encode } from '../util/utf8';
 import { FrameError } from './varint-io';
 import type { SyncControl, WebAnswer, WebCall } from './control';
+import type { CardDfu } from '../dfu/dfu';
 import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REPLY } from './web';
 import { utf8Decode } from '../util/utf8';
-import { FEATURE_CONTINUOUS, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
+import { FEATURE_CONTINUOUS, FEATURE_DFU, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
 import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
@@ -80,6 +81,8 @@ export interface SyncDeps {
   setTime(epochMs: number): void;
   /** The hub to sync with when hub.set host names none ("host:port"). */
   readonly hubHost?: string;
+  /** Firmware downloads, on hosts with a DFU flash area. */
+  readonly dfu?: CardDfu;
 }
 
 export class SyncEngine implements SyncControl {
@@ -317,6 +320,8 @@ export class SyncEngine implements SyncControl {
     const card = this.#card;
     const cfg = card.settings.hub();
     if (card.settings.hubMode() === 'off') return this.#fail('hub.set mode is off', false);
+    // the host reads its firmware from the card: no sync until hub.set leaves dfu mode
+    if (card.settings.hubMode() === 'dfu') return this.#fail('hub.set mode is dfu {dfu-in-progress}', false);
     const net = card.net;
     if (!net) return this.#fail('this host has no network', false);
     const target = typeof cfg.host === 'string' ? cfg.host : card.hubHost;
@@ -342,7 +347,7 @@ export class SyncEngine implements SyncControl {
       cardEpoch: this.#cardEpoch(),
       random: card.random,
       mayProvision: state.hubEpoch === undefined,
-      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP,
+      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP | (card.dfu ? FEATURE_DFU : 0),
     });
     this.#session = session;
     this.#stream = net.connect(host, port, {
@@ -416,6 +421,7 @@ export class SyncEngine implements SyncControl {
       files.push({ name, template: t?.id ?? 0, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) });
     }
     this.#send({ type: 'catalog', more: false, envModified: this.#state().envModified ?? 0, files });
+    if (card.dfu && this.#granted & FEATURE_DFU) card.dfu.begin((m) => this.#send(m), () => this.#maybeFinish());
   }
 
   #message(m: SyncMessage): void {
@@ -455,10 +461,18 @@ export class SyncEngine implements SyncControl {
           card.env.replace('hub', m.vars, true);
           card.settings.set('sync', { ...this.#state(), envModified: m.modified });
         });
+        // continuous sessions: a pushed environment may name new firmware
+        if (this.#hubDone && this.#granted & FEATURE_DFU) card.dfu?.hubDone();
         return;
       case 'done':
         this.#hubDone = true;
+        // the environment is current now: the download _fw / _fwc ask for runs in this session
+        if (this.#granted & FEATURE_DFU) card.dfu?.hubDone();
         return this.#maybeFinish();
+      case 'fwInfo':
+      case 'fwData':
+        if (!(this.#granted & FEATURE_DFU) || !card.dfu) throw new Error(`unexpected ${m.type} from the hub`);
+        return card.dfu.message(m);
       case 'ping':
         return this.#send({ type: 'pong', token: m.token });
       case 'pong':
@@ -558,7 +572,9 @@ export class SyncEngine implements SyncControl {
   }
 
   #maybeFinish(): void {
-    if (!this.#upDone || !this.#hubDone) return;
+    if (!this.#upDone || !this.#hubDone || this.#phase !== 'exchange') return;
+    // a firmware download keeps a periodic session open until it is done (or the link goes)
+    if (!this.#continuous && this.#card.dfu?.busy) return;
     this.#completed = this.#now();
     this.#error = undefined;
     this.#failures = 0;
@@ -616,6 +632,7 @@ export class SyncEngine implements SyncControl {
     this.#phase = 'idle';
     this.#inFlight = undefined;
     this.#inFlightNotes = 0;
+    this.#card.dfu?.end();
     stream?.close();
     if (stream) this.flushUsage();
     // Web requests cannot be answered over another session: their ids die with this one.

@@ -8,6 +8,7 @@ import { PackedJsonReader, PackedJsonWriter } from './pjson';
 import { crc32 } from '../util/crc32';
 import { utf8Encode } from '../util/utf8';
 import { decodeWeb, encodeWeb, type WebSyncMessage } from './web';
+import { DFU_TYPES, decodeDfu, encodeDfu, type DfuMessage } from './dfu';
 import { MAX_DEVICE_UID, MAX_NOTE_ID, MAX_NOTEFILE_NAME, MAX_TEMPLATE_DEFINITION, MAX_TEXT } from '../rules/names';
 
 export const PROTOCOL_VERSION = 1;
@@ -34,6 +35,7 @@ export const MESSAGE_TYPES = Object.freeze({
   notes: 0x20, ack: 0x21, done: 0x22, env: 0x23, skip: 0x24,
   ping: 0x30, pong: 0x31, close: 0x3f,
   web: 0x40, webReply: 0x41, signal: 0x42,
+  ...DFU_TYPES,
 } as const);
 
 export type MessageName = keyof typeof MESSAGE_TYPES;
@@ -42,7 +44,9 @@ export const FEATURE_CONTINUOUS = 0x01;
 export const FEATURE_ENCRYPT_ALL = 0x02;
 /** SKIP may be sent: a notefile one side cannot take is left out of the session, not the whole sync. */
 export const FEATURE_SKIP = 0x04;
-const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP;
+/** Firmware download messages (src/sync/dfu.ts) may be sent. */
+export const FEATURE_DFU = 0x08;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU;
 
 export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
 const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
@@ -78,7 +82,7 @@ export interface CloseMessage { type: 'close' }
 export type SyncMessage =
   | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
   | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
-  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage | WebSyncMessage;
+  | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage | WebSyncMessage | DfuMessage;
 
 const MAGIC = Object.freeze([0x4f, 0x43, 0x53]); // "OCS"
 
@@ -203,6 +207,8 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
     case 'webReply':
     case 'signal':
       return encodeWeb(m);
+    default:
+      return encodeDfu(m);
   }
   return w.finish();
 }
@@ -317,8 +323,11 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       return decodeWeb('webReply', r);
     case MESSAGE_TYPES.signal:
       return decodeWeb('signal', r);
-    default:
-      throw new FrameError(`unknown message type ${type}`);
+    default: {
+      const m = decodeDfu(type, r);
+      if (!m) throw new FrameError(`unknown message type ${type}`);
+      return m;
+    }
   }
 }
 

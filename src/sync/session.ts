@@ -9,6 +9,7 @@ import {
   decodeMessage, encodeMessage, isSecureNotefile, messageTypeOf, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
+import { FEATURE_DFU } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
 
 export type SessionState = 'idle' | 'handshake' | 'established' | 'closed' | 'failed';
@@ -356,7 +357,7 @@ export class HubSession extends Session {
     }
     this.sealer = new FrameSealer(keys.downKey, Math.min(this.maxFrame, hello.maxFrame || this.maxFrame));
     this.opener = new FrameOpener(keys.upKey);
-    this.features = hello.features & (this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP);
+    this.features = hello.features & (this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU);
     const known = device.status === 'known' ? device : undefined;
     const cardReset = known?.cardEpoch !== undefined && !constantTimeEqual(known.cardEpoch, hello.cardEpoch);
     const time = this.#o.now();

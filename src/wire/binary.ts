@@ -57,7 +57,7 @@ export class BinaryBuffer {
     this.#put = undefined;
   }
 
-  /** Replace the contents with `bytes` (web.get binary:true). */
+  /** Replace the contents (web.get and dfu.get binary:true put their bytes here). */
   fill(bytes: Uint8Array): void {
     if (bytes.length > this.max) fail(`binary buffer holds at most ${this.max} bytes`, 'bad-bin', 'too-big');
     this.clear();

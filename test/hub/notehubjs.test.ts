@@ -167,7 +167,8 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
       new Uint8Array([1, 2, 3, 4]), { 'Content-Type': 'application/octet-stream' });
     expect(put.status).toBe(200);
     const list = await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'host' }) as unknown as Data[];
-    expect(list.map((f) => [f.filename, f.version, f.type])).toEqual([['app-1.0.0.bin', '1.0.0', 'host']]);
+    // stored under the timestamped name the Notecard reports
+    expect(list.map((f) => [String(f.filename).replace(/\$\d{14}\./, '$.'), f.version, f.type])).toEqual([['app-1.0.0$.bin', '1.0.0', 'host']]);
     expect(await projects.getFirmwareInfo(hub.projectUID, { firmwareType: 'notecard' })).toEqual([]);
   });
 

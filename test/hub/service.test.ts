@@ -140,9 +140,12 @@ describe('Hub service', () => {
     await hub.devices.provisionDevice(product, 'dev:1');
     await hub.firmware.putFirmware(project, 'host', 'app-1.2.bin', new Uint8Array([9, 8, 7]), { version: '1.2' });
     expect(await hub.firmware.dfuStatus(project, 'dev:1', 'host')).toBeNull();
-    expect(await hub.firmware.firmware(project, { type: 'host' })).toMatchObject([{ filename: 'app-1.2.bin', length: 3, version: '1.2', md5: md5(new Uint8Array([9, 8, 7])) }]);
+    expect(await hub.firmware.firmware(project, { type: 'host' })).toMatchObject([{ filename: expect.stringMatching(/^app-1\.2\$\d{14}\.bin$/), source: 'app-1.2.bin',
+      length: 3, version: '1.2', md5: md5(new Uint8Array([9, 8, 7])), crc32: 0xa62dfd36 }]);
     await hub.firmware.requestDfu(project, 'host', ['dev:1'], 'app-1.2.bin');
-    expect(await hub.firmware.dfuStatus(project, 'dev:1', 'host')).toMatchObject({ filename: 'app-1.2.bin', status: 'pending' });
+    expect(await hub.firmware.dfuStatus(project, 'dev:1', 'host')).toMatchObject({ filename: expect.stringMatching(/^app-1\.2\$\d{14}\.bin$/), status: 'pending' });
+    // the request is the device's _fw environment variable, as on Notehub
+    expect((await hub.env.envGet('device', 'dev:1'))._fw).toMatch(/^app-1\.2\$\d{14}\.bin$/);
     expect(Array.from(await hub.firmware.firmwareData(project, 'host', 'app-1.2.bin'))).toEqual([9, 8, 7]);
     await expect(hub.firmware.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
   });
@@ -235,17 +238,20 @@ describe('HTTP API features (in-process hub)', () => {
   it('uploads, lists and serves firmware, and runs DFU request, status and cancel', async () => {
     const img = Buffer.from('firmware-image-bytes');
     const put = await call(`${base}/firmware/host/app-2.0.bin?version=2.0&notes=first`, tok, 'PUT', new Uint8Array(img), { 'Content-Type': 'application/octet-stream' });
-    expect(put.body).toMatchObject({ filename: 'app-2.0.bin', version: '2.0', MD5: md5(img), length: img.length });
-    expect(((await call(`${base}/firmware`, tok)).body as unknown as Data[]).map((f) => f.filename)).toEqual(['app-2.0.bin']);
+    expect(put.body).toMatchObject({ filename: expect.stringMatching(/^app-2\.0\$\d{14}\.bin$/), source: 'app-2.0.bin', version: '2.0', MD5: md5(img), length: img.length });
+    expect(((await call(`${base}/firmware`, tok)).body as unknown as Data[]).map((f) => f.filename)).toEqual([put.body.filename]);
     const res = await fetch(`${base}/firmware/host/app-2.0.bin`, { headers: { Authorization: `Bearer ${tok}` } });
     expect(Buffer.from(await res.arrayBuffer()).equals(img)).toBe(true);
 
     expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ status: 'idle' });
     const up = await call(`${base}/dfu/host/update?deviceUID=dev:1&deviceUID=dev:2`, tok, 'POST', { filename: 'app-2.0.bin' });
     expect(up.body.devices).toEqual(['dev:1', 'dev:2']);
-    expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ filename: 'app-2.0.bin', status: 'pending' });
+    expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ filename: put.body.filename, status: 'pending',
+      history: [{ status: 'pending', description: 'requested' }] });
+    expect((await call(`${base}/devices/dev:1`, tok)).body.dfu).toMatchObject({ user: { type: 'user', file: put.body.filename, mode: 'pending', length: img.length } });
     await call(`${base}/dfu/host/cancel?deviceUID=dev:1`, tok, 'POST', {});
     expect((await call(`${base}/devices/dev:1/dfu/host/status`, tok)).body).toMatchObject({ status: 'canceled' });
+    expect((await call(`${base}/devices/dev:1/environment_variables`, tok)).body.environment_variables).not.toHaveProperty('_fw');
     expect((await call(`${base}/devices/dev:2/dfu/host/status`, tok)).body).toMatchObject({ status: 'pending' });
     expect((await call(`${base}/dfu/bogus/update?deviceUID=dev:1`, tok, 'POST', { filename: 'x' })).status).toBe(400);
   });

@@ -37,8 +37,8 @@ const PENDING = [
   // the world (issue 12, part A)
   'card.attn', 'card.location', 'card.location.mode', 'card.location.track', 'card.motion', 'card.motion.mode',
   'card.motion.sync', 'card.motion.track', 'card.temp', 'card.voltage',
-  // DFU, the modem link
-  'card.dfu', 'dfu.get', 'dfu.status', 'card.wireless', 'card.wireless.penalty', 'card.transport',
+  // the modem link
+  'card.wireless', 'card.wireless.penalty', 'card.transport',
 ];
 
 /** A reply description of replies.json as a JSON Schema that refuses unlisted members. */

@@ -181,7 +181,7 @@ describe('envelope', () => {
 
   it('tags errors: unknown request {not-supported} without {io}, bad JSON {io}, both req and cmd', () => {
     const t = open();
-    const unknown = t.json('{"req":"dfu.status"}').err;
+    const unknown = t.json('{"req":"sensor.fly"}').err;
     expect(unknown).toContain('{not-supported}');
     expect(unknown).not.toContain('{io}');
     expect(t.json('{"req":"card.version"').err).toContain('{io}');
