@@ -16,6 +16,7 @@ import type { SyncHook } from './sync/control';
 import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
+import { CardWorld } from './sensing/card-world';
 import type { LineCard, Reply } from './wire/session';
 
 export { API_LEVEL, PRODUCT, VERSION } from './version';
@@ -53,6 +54,8 @@ export class Card implements LineCard {
   /** The sync engine, on hosts with a network. */
   readonly engine: SyncEngine | undefined;
   readonly binary: BinaryBuffer;
+  /** The card's behaviour on the host's sensors and pins (location, motion, voltage, ATTN). */
+  readonly world: CardWorld;
   readonly options: CardOptions;
   /** Monotonic ms at boot, for card.status uptime. */
   readonly bootedAt: number;
@@ -77,6 +80,7 @@ export class Card implements LineCard {
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
+    let world: CardWorld | undefined;
     this.engine = host.net
       ? new SyncEngine({
           clock: host.clock,
@@ -91,9 +95,23 @@ export class Card implements LineCard {
           epochMs: () => this.epochMs(),
           setTime: (ms) => this.setTime(ms),
           hubHost: options.hubHost,
+          variable: (spec) => world?.variable(spec),
         })
       : undefined;
     this.sync = this.engine ?? new PendingSync();
+    this.world = world = new CardWorld({
+      world: host.world ?? {},
+      clock: host.clock,
+      log: host.log,
+      settings: this.settings,
+      notefiles: this.notefiles,
+      templates: this.templates,
+      env: this.env,
+      sync: this.sync,
+      epochMs: () => this.epochMs(),
+      voltageChanged: () => this.engine?.rescheduled(),
+    });
+    this.engine?.rescheduled(); // its first plan could not yet ask the voltage mode
     this.#context = Object.freeze({
       notefiles: this.notefiles,
       templates: this.templates,
@@ -104,6 +122,7 @@ export class Card implements LineCard {
       binary: this.binary,
       random: host.random,
       world: host.world ?? {},
+      sensing: this.world,
       platform: host.info.platform,
       deviceUID: () => this.deviceUID,
       epochMs: () => this.epochMs(),
@@ -141,6 +160,7 @@ export class Card implements LineCard {
   /** Before the host replaces this card with a fresh one (restart): let go of the network. */
   shutdown(): void {
     this.engine?.stop();
+    this.world.stop();
   }
 
   /** card.restore without delete: forget configuration, keep notes and identity. */

@@ -349,6 +349,7 @@ export class SimWorld implements World {
 
   /** The receiver's fix: none while it is off, has no signal, or the world has no position. */
   fix(): GnssFix | undefined {
+    this.step();
     if (!this.#gnssOn || !this.#values.signal) return undefined;
     const p = this.position();
     if (!p) return undefined;

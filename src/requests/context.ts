@@ -4,6 +4,7 @@ import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
 import type { BinaryBuffer } from '../wire/binary';
+import type { CardWorld } from '../sensing/card-world';
 import type { TemplateRegistry } from './note-template';
 
 /** The environment variables (env.*); the card's are kept in the flash store. */
@@ -28,6 +29,8 @@ export interface RequestContext {
   readonly random: Random;
   /** The host's sensors and pins; a part left out is hardware this card lacks. */
   readonly world: World;
+  /** The card's behaviour on that world: location, motion, voltage, temperature, ATTN. */
+  readonly sensing: CardWorld;
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;

@@ -56,6 +56,8 @@ export interface SyncDeps {
   setTime(epochMs: number): void;
   /** The hub to sync with when hub.set host names none ("host:port"). */
   readonly hubHost?: string;
+  /** A voltage-variable value (hub.set voutbound/vinbound) in the card's current voltage mode. */
+  variable?(spec: string): number | undefined;
 }
 
 export class SyncEngine implements SyncControl {
@@ -108,6 +110,11 @@ export class SyncEngine implements SyncControl {
   stop(): void {
     this.#stopped = true;
     this.#end();
+  }
+
+  /** Something a periodic interval depends on changed (the voltage mode): re-plan the next sync. */
+  rescheduled(): void {
+    if (this.#phase === 'idle' && this.#failures === 0) this.#schedule();
   }
 
   /** hub.set changed the configuration: drop the session (ending it reschedules). */
@@ -167,9 +174,14 @@ export class SyncEngine implements SyncControl {
     } else if (mode === 'continuous') delay = 0;
     else if (mode === 'periodic') {
       const cfg = this.#card.settings.hub();
-      const out = typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
-      const inbound = typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
+      // voutbound/vinbound, when set, follow the voltage mode; 0 there means "not in this mode"
+      const vary = (spec: string | undefined) => (spec === undefined ? undefined : this.#card.variable?.(spec));
+      const vout = vary(cfg.voutbound);
+      const vin = vary(cfg.vinbound);
+      const out = vout !== undefined && vout > 0 ? vout : typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
+      const inbound = vin !== undefined && vin > 0 ? vin : typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
       delay = Math.min(out, inbound) * 60_000;
+      this.#card.log.log('debug', `sync: next periodic sync in ${Math.min(out, inbound)} minutes (outbound ${out}, inbound ${inbound})`);
     }
     if (delay !== undefined) this.#timer = clock.schedule(delay, () => this.#begin());
   }
