@@ -278,10 +278,9 @@ export const worldRequests: HandlerTable = Object.freeze({
     const vmin = args.number('vmin', 2.3);
     const vmax = args.number('vmax', 5.4);
     const now = args.bool('now');
-    if (JSON.stringify(c) !== JSON.stringify(card.settings.get('voltage') ?? {})) {
-      card.settings.set('voltage', Object.keys(c).length ? c : undefined);
-      s.voltageChanged();
-    }
+    if (JSON.stringify(c) !== JSON.stringify(card.settings.get('voltage') ?? {})) card.settings.set('voltage', Object.keys(c).length ? c : undefined);
+    // a reading that finds a new mode acts on it now, not at the next periodic sample
+    s.voltageChanged();
     const reply: JsonObject = {};
     if (s.usb()) reply.usb = true;
     reply.mode = askTable ? s.thresholds() : s.voltageMode();

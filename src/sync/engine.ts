@@ -509,9 +509,10 @@ export class SyncEngine implements SyncControl {
   /** The notefiles that take part in the sync; one the sync cannot carry by name (kept by an older
    * build) is skipped, never the whole sync. */
   #syncedFiles(): string[] {
-    return this.#card.notefiles.names().filter((name) => {
+    // the card's own system notefiles (_track.qo, _temp.qo, ...) sync like any other
+    return this.#card.notefiles.names(true).filter((name) => {
       if (this.#skipped.has(name) || !storedKindOf(name).synced) return false;
-      const why = notefileNameError(name);
+      const why = notefileNameError(name, true);
       if (why !== undefined) this.#skip(name, why);
       return why === undefined;
     });
