@@ -40,7 +40,7 @@ export interface WorldDeps {
   readonly settings: CardSettings;
   readonly notefiles: Notefiles;
   readonly templates: TemplateRegistry;
-  readonly env: { onChange: (() => void) | undefined };
+  readonly env: { onChange: ((layer: 'local' | 'hub' | 'default') => void) | undefined };
   readonly sync: SyncHook;
   epochMs(): number | undefined;
   /** The voltage mode changed: voltage-variable intervals may have. */
@@ -134,7 +134,8 @@ export class CardWorld {
     deps.world.accelerometer?.onMotion((e) => this.#onMotion(e));
     deps.world.aux?.onChange(() => this.#trigger('auxgpio'));
     deps.notefiles.onChange = (name, fromHub) => this.#onNotefile(name, fromHub);
-    deps.env.onChange = () => this.#trigger('env');
+    // what the hub changed is news to the host; its own env.set is not
+    deps.env.onChange = (layer) => layer === 'hub' && this.#trigger('env');
     this.#lastOrientation = deps.world.accelerometer?.orientation();
     if (deps.settings.get('motion')?.stop) deps.world.accelerometer?.enable?.(false);
     if (deps.world.power) {
