@@ -179,6 +179,9 @@ async function main(): Promise<void> {
     case 'stdio': transport = openStdio(receive, limit); break;
   }
   sim.output = (bytes) => transport.write(bytes);
+  world.onEvent((e) => {
+    if (e.event === 'attn') transport.attn?.(e.high);
+  });
   sim.session.onResync = () => transport.resync?.();
 
   const ctl = await serveWorld(world, cli.ctlPort, path.join(path.resolve(cli.dataDir), 'ctl.port'));
