@@ -145,7 +145,13 @@ describe('card.motion', () => {
     expect(r).toEqual({ count: 6, status: 'face-down', alert: true, motion: 1_700_000_010, mode: 'moving', seconds: 10, movements: '420000' });
     advance(10);
     expect(req({ req: 'card.motion' })).toEqual({ count: 0, status: 'face-down', motion: 1_700_000_010, mode: 'stopped' });
-    expect(req({ req: 'card.motion.mode', stop: true })).toEqual({ stop: true, seconds: 10, motion: 3 });
+    // a new bucket length starts the buckets afresh (old ones would land in the wrong places)
+    sim.motion(1);
+    expect(req({ req: 'card.motion.mode', seconds: 60 })).toEqual({ start: true, seconds: 60, motion: 3 });
+    advance(60);
+    sim.motion(2);
+    expect(req({ req: 'card.motion', minutes: 3 })).toMatchObject({ count: 3, seconds: 60, movements: '200' });
+    expect(req({ req: 'card.motion.mode', stop: true })).toEqual({ stop: true, seconds: 60, motion: 3 });
     sim.motion(5);
     expect(req({ req: 'card.motion' }).count).toBe(0); // the accelerometer is off
   });

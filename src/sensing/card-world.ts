@@ -96,6 +96,7 @@ export class CardWorld {
   // motion
   readonly #buckets = new Uint16Array(MOTION_BUCKETS);
   #bucketIndex = -1; // absolute index of the newest bucket
+  #bucketSecondsUsed = 0;
   #countSinceRequest = 0;
   #orientationsSinceRequest: Orientation[] = [];
   #freefall = false;
@@ -408,7 +409,14 @@ export class CardWorld {
 
   /** Bring the bucket ring up to now (empty buckets for the time without motion). */
   #rollBuckets(): void {
-    const index = Math.floor(this.#d.clock.now() / (this.bucketSeconds() * 1000));
+    const seconds = this.bucketSeconds();
+    if (seconds !== this.#bucketSecondsUsed) {
+      // another bucket length: the old buckets do not translate, start afresh
+      this.#buckets.fill(0);
+      this.#bucketIndex = -1;
+      this.#bucketSecondsUsed = seconds;
+    }
+    const index = Math.floor(this.#d.clock.now() / (seconds * 1000));
     if (this.#bucketIndex < 0) this.#bucketIndex = index;
     const steps = Math.min(MOTION_BUCKETS, index - this.#bucketIndex);
     for (let i = 1; i <= steps; i++) this.#buckets[this.#slot(this.#bucketIndex + i)] = 0;

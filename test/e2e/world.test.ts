@@ -44,12 +44,13 @@ async function hubEvents(file: string): Promise<Data[]> {
 }
 
 async function sync(): Promise<void> {
-  const before = Number((await card.transaction({ req: 'hub.sync.status' })).completed ?? 0);
   expect(await card.transaction({ req: 'hub.sync' })).toEqual({});
+  // hub.sync starts the session at once: done when it is no longer running and completed (unix s,
+  // like requested) is not older than the request
   await waitFor('the sync to complete', async () => {
     const s = await card.transaction({ req: 'hub.sync.status' });
     if (String(s.status).includes('{sync-error}')) throw new Error(`sync failed: ${s.status}`);
-    return !s.sync && String(s.status).includes('{sync-end}') && Number(s.completed) > before ? s : undefined;
+    return !s.sync && String(s.status).includes('{sync-end}') && Number(s.completed ?? 0) >= Number(s.requested ?? 0) ? s : undefined; // no time yet: no requested
   });
 }
 
