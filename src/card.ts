@@ -19,6 +19,7 @@ import type { SyncHook } from './sync/control';
 import { SyncEngine } from './sync/engine';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
+import { CardWorld } from './sensing/card-world';
 import type { LineCard, Reply } from './wire/session';
 
 export { API_LEVEL, PRODUCT, VERSION } from './version';
@@ -57,6 +58,8 @@ export class Card implements LineCard {
   readonly engine: SyncEngine | undefined;
   readonly binary: BinaryBuffer;
   readonly dfu: CardDfu;
+  /** The card's behaviour on the host's sensors and pins (location, motion, voltage, ATTN). */
+  readonly world: CardWorld;
   readonly options: CardOptions;
   /** Monotonic ms at boot, for card.status uptime. */
   readonly bootedAt: number;
@@ -88,6 +91,7 @@ export class Card implements LineCard {
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
+    let world: CardWorld | undefined;
     this.engine = host.net
       ? new SyncEngine({
           clock: host.clock,
@@ -103,9 +107,23 @@ export class Card implements LineCard {
           setTime: (ms) => this.setTime(ms),
           hubHost: options.hubHost,
           dfu: host.dfu ? this.dfu : undefined,
+          variable: (spec) => world?.variable(spec),
         })
       : undefined;
     this.sync = this.engine ?? new PendingSync();
+    this.world = world = new CardWorld({
+      world: host.world ?? {},
+      clock: host.clock,
+      log: host.log,
+      settings: this.settings,
+      notefiles: this.notefiles,
+      templates: this.templates,
+      env: this.env,
+      sync: this.sync,
+      epochMs: () => this.epochMs(),
+      voltageChanged: () => this.engine?.rescheduled(),
+    });
+    this.engine?.rescheduled(); // its first plan could not yet ask the voltage mode
     this.#context = Object.freeze({
       notefiles: this.notefiles,
       templates: this.templates,
@@ -118,6 +136,7 @@ export class Card implements LineCard {
       random: host.random,
       world: host.world ?? {},
       aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now()) : undefined,
+      sensing: this.world,
       platform: host.info.platform,
       deviceUID: () => this.deviceUID,
       epochMs: () => this.epochMs(),
@@ -154,15 +173,15 @@ export class Card implements LineCard {
     this.#epochOffset = epochMs - this.host.clock.now();
   }
 
-  /** The power source's state (usb, high, normal, low, dead) that vvalue settings are read against;
-   * "usb" until the card knows its voltage. */
+  /** The power source's state (usb, high, normal, low, dead) that vvalue settings are read against. */
   voltageMode(): string {
-    return 'usb';
+    return this.world.voltageMode();
   }
 
   /** Before the host replaces this card with a fresh one (restart): let go of the network. */
   shutdown(): void {
     this.engine?.stop();
+    this.world.stop();
   }
 
   /** card.restore without delete: forget configuration, keep notes and identity. */

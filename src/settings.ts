@@ -144,6 +144,75 @@ export interface DfuState {
   outboard?: DfuOutboard;
 }
 
+/** card.location.mode */
+export interface LocationConfig {
+  mode?: string;
+  seconds?: number;
+  vseconds?: string;
+  threshold?: number;
+  /** The fixed position (mode fixed) or the geofence centre. */
+  lat?: number;
+  lon?: number;
+  /** Geofence radius in metres, and minutes outside it before tracking. */
+  max?: number;
+  minutes?: number;
+}
+
+/** card.location.track */
+export interface TrackConfig {
+  start?: boolean;
+  heartbeat?: boolean;
+  /** Heartbeat interval: hours, or minutes when negative. */
+  hours?: number;
+  sync?: boolean;
+  file?: string;
+}
+
+/** A motion rule (card.motion.sync, card.motion.track). */
+export interface MotionRule {
+  minutes?: number;
+  count?: number;
+  threshold?: number;
+  file?: string;
+  now?: boolean;
+}
+
+/** card.motion.mode, card.motion.sync, card.motion.track */
+export interface MotionConfig {
+  stop?: boolean;
+  seconds?: number;
+  motion?: number;
+  sensitivity?: number;
+  sync?: MotionRule;
+  track?: MotionRule;
+}
+
+/** card.voltage */
+export interface VoltageConfig {
+  /** The threshold table ("usb:4.6;high:4.0;..."). */
+  mode?: string;
+  calibration?: number;
+  trend?: boolean;
+  usb?: boolean;
+  alert?: boolean;
+  sync?: boolean;
+  name?: string;
+}
+
+/** card.temp periodic readings */
+export interface TempConfig {
+  minutes?: number;
+  status?: string;
+}
+
+/** card.attn */
+export interface AttnConfig {
+  off?: boolean;
+  /** Enabled trigger keywords (files, env, location, motion, ...). */
+  modes?: string[];
+  files?: string[];
+}
+
 /** Every setting, by key. */
 export interface SettingTypes {
   /** The card's device UID ("dev:" + 15 digits). */
@@ -159,6 +228,12 @@ export interface SettingTypes {
   /** The configuration of the card's smaller requests (card.contact, card.sleep, ...), by request name. */
   config: Record<string, JsonObject>;
   dfu: DfuState;
+  location: LocationConfig;
+  track: TrackConfig;
+  motion: MotionConfig;
+  voltage: VoltageConfig;
+  temp: TempConfig;
+  attn: AttnConfig;
 }
 export type SettingKey = keyof SettingTypes;
 
@@ -172,12 +247,18 @@ const SHAPES: Readonly<Record<SettingKey, 'string' | 'object'>> = Object.freeze(
   usage: 'object',
   config: 'object',
   dfu: 'object',
+  location: 'object',
+  track: 'object',
+  motion: 'object',
+  voltage: 'object',
+  temp: 'object',
+  attn: 'object',
 });
 
 /** Settings that survive a factory reset: who this card is (and the data it has used in its life). */
 export const IDENTITY_KEYS = Object.freeze(['device', 'secret', 'usage'] as const);
 /** Settings that card.restore forgets. */
-export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi', 'config'] as const);
+export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi', 'config', 'location', 'track', 'motion', 'voltage', 'temp', 'attn'] as const);
 
 /** Typed access to the settings: a stored value of the wrong shape reads as absent. */
 export class CardSettings {

@@ -252,11 +252,11 @@ it('off pauses a download (the reason shows), on resumes it; vvalue follows the 
   await syncOnce();
   await syncOnce();
   expect(card.dfu.slot('user').got).toBe(got);
-  // the voltage mode is usb (no voltage source): usb:0 keeps it paused even when on
-  request({ req: 'dfu.status', on: true, vvalue: 'usb:0;high:1;normal:1;low:0;dead:0' });
+  // the voltage mode is normal (no supply sensor): normal:0 keeps it paused even when on
+  request({ req: 'dfu.status', on: true, vvalue: 'usb:1;high:1;normal:0;low:0;dead:0' });
   await syncOnce();
   expect(card.dfu.slot('user').got).toBe(got);
-  request({ req: 'dfu.status', vvalue: 'usb:1;high:1;normal:0;low:0;dead:0' });
+  request({ req: 'dfu.status', vvalue: 'usb:0;high:1;normal:1;low:0;dead:0' });
   await syncUntil(() => status().mode === 'ready');
   expect(status().body).toMatchObject({ md5: md5(data) });
 });

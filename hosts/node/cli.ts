@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // notecard-sim: run an opencard on this machine and expose its serial line.
+import * as fs from 'fs';
 import * as path from 'path';
 import { LOG_LEVELS, type LogLevel, UsageError, oneOf, parseCommandLine, wholeNumber } from '../../hub/cli-args';
 import { Simulator } from './simulator';
 import { OUTPUT_LIMIT, Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
+import { ctlMain } from './ctl-cli';
+import { serveWorld } from './world-ctl';
+import { ORIENTATIONS, type Scenario, SimWorld, type WorldValues } from './world-sim';
 
 const HELP = `notecard-sim: a Notecard-compatible card on your desktop
 
@@ -31,6 +35,21 @@ Options:
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
 
+The world the card senses (docs/WORLD.md):
+  --voltage V          supply voltage (default 4.0)   --usb            on USB power
+  --temperature C      (default 22)   --humidity %RH (40)   --pressure PA (101325)   --lux LUX (300)
+  --lat DEG --lon DEG  a fixed position for the GNSS receiver (default: none, no fix);
+                       negative values need '=': --lon=-70.87
+  --orientation O      face-up (default), face-down, portrait-up, ...
+  --no-signal          the GNSS receiver hears no satellites
+  --scenario FILE      play a JSON timeline (battery, route, curves, events)
+  --speed N            world seconds per real second (default: the scenario's, else 1)
+  --ctl PORT           control channel on 127.0.0.1:PORT (default 0: a free port, written to
+                       DATA/ctl.port); drive it with: notecard-sim ctl [--data DIR] COMMAND
+
+  notecard-sim ctl get | set KEY=VALUE... | motion [COUNT] [ORIENTATION] | aux PIN LEVEL |
+                   scenario FILE | speed N | watch
+
 Talk to it with any Notecard host library (note-c, note-python, note-arduino) on the device
 path or port it prints, at any baud rate. Stop it with Ctrl-C (SIGINT) or SIGTERM.
 `;
@@ -51,6 +70,10 @@ interface Cli {
   hubPort: number;
   hubDevicePort: number;
   hubHost?: string;
+  start: WorldValues;
+  scenario?: string;
+  speed?: number;
+  ctlPort: number;
 }
 
 function parse(argv: string[]): Cli {
@@ -62,6 +85,10 @@ function parse(argv: string[]): Cli {
       stdio: { type: 'boolean' }, data: { type: 'string' }, 'flash-size': { type: 'string' }, 'binary-max': { type: 'string' },
       'trust-clock': { type: 'boolean' }, 'log-level': { type: 'string' }, 'with-hub': { type: 'string' },
       'hub-port': { type: 'string' }, 'hub-device-port': { type: 'string' }, 'hub-host': { type: 'string' },
+      voltage: { type: 'string' }, usb: { type: 'boolean' }, temperature: { type: 'string' }, humidity: { type: 'string' },
+      pressure: { type: 'string' }, lux: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' },
+      orientation: { type: 'string' }, 'no-signal': { type: 'boolean' }, scenario: { type: 'string' }, speed: { type: 'string' },
+      ctl: { type: 'string' },
     },
   });
   if (v.help) { process.stdout.write(HELP); process.exit(0); }
@@ -82,11 +109,32 @@ function parse(argv: string[]): Cli {
     dataDir: v.data ?? 'data/card', flashSize: num('flash-size'), binaryMax: num('binary-max'),
     trustClock: v['trust-clock'] ?? false,
     logLevel: v['log-level'] === undefined ? 'info' : oneOf('--log-level', v['log-level'], LOG_LEVELS),
+    start: startValues(v), scenario: v.scenario, speed: v.speed === undefined ? undefined : decimal('--speed', v.speed),
+    ctlPort: num('ctl', 65535) ?? 0,
     hubDir: v['with-hub'], hubPort: num('hub-port', 65535) ?? 8080, hubDevicePort: num('hub-device-port', 65535) ?? 8086, hubHost: v['hub-host'],
   };
 }
 
+function decimal(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} needs a number, not "${value}"`);
+  return n;
+}
+
+function startValues(v: Record<string, string | boolean | undefined>): WorldValues {
+  const start: WorldValues = {};
+  for (const k of ['voltage', 'temperature', 'humidity', 'pressure', 'lux', 'lat', 'lon'] as const) {
+    if (typeof v[k] === 'string') start[k] = decimal(`--${k}`, v[k] as string);
+  }
+  if (v.usb) start.usb = true;
+  if (v['no-signal']) start.signal = false;
+  if (typeof v.orientation === 'string') start.orientation = oneOf('--orientation', v.orientation, ORIENTATIONS);
+  if ((start.lat === undefined) !== (start.lon === undefined)) throw new UsageError('--lat and --lon go together');
+  return start;
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'ctl') return ctlMain(process.argv.slice(3));
   let cli: Cli;
   try {
     cli = parse(process.argv.slice(2));
@@ -108,7 +156,11 @@ async function main(): Promise<void> {
   hubServer?.keepServing(hubLog); // a device's connection must never take the simulator down
   if (hub) process.stderr.write(`notehub-lite: HTTP API on ${hub.url} (data ${path.resolve(cli.hubDir!)})\n`);
 
+  const world = new SimWorld(cli.start);
+  if (cli.scenario) world.play(JSON.parse(fs.readFileSync(cli.scenario, 'utf8')) as Scenario);
+  if (cli.speed !== undefined) world.speed = cli.speed;
   const sim = new Simulator({
+    world,
     dataDir: path.resolve(cli.dataDir),
     flashSize: cli.flashSize,
     binaryMax: cli.binaryMax,
@@ -127,10 +179,15 @@ async function main(): Promise<void> {
     case 'stdio': transport = openStdio(receive, limit); break;
   }
   sim.output = (bytes) => transport.write(bytes);
+  world.onEvent((e) => {
+    if (e.event === 'attn') transport.attn?.(e.high);
+  });
   sim.session.onResync = () => transport.resync?.();
 
+  const ctl = await serveWorld(world, cli.ctlPort, path.join(path.resolve(cli.dataDir), 'ctl.port'));
+
   // One machine-readable line tests can wait for, then a human hint.
-  process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)}\n`);
+  process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)} ctl 127.0.0.1:${ctl.port}\n`);
   if (cli.transport !== 'stdio') {
     process.stderr.write(`  connect a Notecard host library to ${transport.where}; try: {"req":"card.version"}\n`);
   }
@@ -141,6 +198,7 @@ async function main(): Promise<void> {
     stopping = true;
     process.stderr.write(`notecard-sim: ${signal}, shutting down\n`);
     await transport.close();
+    await ctl.close();
     sim.close();
     await hub?.close();
     process.exit(0);

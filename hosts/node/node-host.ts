@@ -1,7 +1,7 @@
 // Node.js adapters for the host contract: clock, random, log and TCP for the card core.
 import * as crypto from 'crypto';
 import * as net from 'net';
-import type { Clock, Flash, Host, Log, LogLevel, Net, NetHandlers, NetStream } from '../../src/host';
+import type { Clock, Flash, Host, Log, LogLevel, Net, NetHandlers, NetStream, World } from '../../src/host';
 
 export interface NodeHostOptions {
   flash: Flash;
@@ -14,6 +14,8 @@ export interface NodeHostOptions {
   logLevel?: LogLevel | 'silent';
   /** Where log lines go (stderr by default: stdout may be the serial line). */
   logTo?: (line: string) => void;
+  /** The simulated world (sensors and pins), if any. */
+  world?: World;
 }
 
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
@@ -62,6 +64,7 @@ export function nodeHost(options: NodeHostOptions): Host {
     log,
     net: nodeNet,
     dfu: options.dfu,
+    world: options.world,
     info: { platform: 'node-simulator', binaryMax: options.binaryMax ?? 128 * 1024, appliesCardImages: options.dfu !== undefined },
   };
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Card, CardOptions } from '../../src/card';
-import type { LogLevel } from '../../src/host';
+import type { LogLevel, World } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
 import { FileFlash } from './file-flash';
 import { nodeHost } from './node-host';
@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   logLevel?: LogLevel | 'silent';
   /** The hub to sync with until hub.set host says otherwise ("host:port"). */
   hubHost?: string;
+  /** The world the card senses (hosts/node/world-sim.ts); it outlives restarts. */
+  world?: World;
   /** Extra card options (settings come from the flash store). */
   card?: Partial<CardOptions>;
 }
@@ -63,7 +65,7 @@ export class Simulator {
 
   #boot(): Card {
     const o = this.#options;
-    const host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
+    const host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel, world: o.world });
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
     // restart that follows is all the simulator has to do.
     return new Card(host, { ...o.card, hubHost: o.hubHost, onRestart: () => this.#restart() });

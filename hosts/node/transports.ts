@@ -13,6 +13,8 @@ export interface Transport {
   resync?(): void;
   /** Output waiting for the host, and what was dropped because it did not read. */
   stats(): OutputStats;
+  /** Show the card's ATTN pin on a modem control line, where the transport has one. */
+  attn?(high: boolean): void;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,8 @@ export async function openSerialPort(receive: Receive, device: string, baudRate:
     where: `${device} at ${baudRate} baud`,
     write: (bytes) => boundedStreamWrite(port, Buffer.from(bytes), stats, limit),
     stats: () => ({ ...stats, buffered: port.writableLength }),
+    // ATTN drives DTR: through a null-modem cable the host reads it as DSR (and often DCD)
+    attn: (high) => port.set({ dtr: high }, () => {}),
     close: () => new Promise((ok) => port.close(() => ok())),
   };
 }

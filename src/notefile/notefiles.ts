@@ -107,6 +107,8 @@ export class Notefiles {
   /** Unix seconds, or undefined while the time is unknown. */
   readonly #now: () => number | undefined;
   readonly #randomId: () => string;
+  /** Told after notes were added or changed in a notefile (card.attn files); `fromHub` when the sync brought them. */
+  onChange: ((name: string, fromHub: boolean) => void) | undefined;
   /** Packs and unpacks templated bodies; set at construction (the templates read this notefile set). */
   codec: BodyCodec | undefined;
 
@@ -175,6 +177,7 @@ export class Notefiles {
       flags: input.full ? NF.FULL : 0,
     });
     this.store.commit(tx);
+    this.onChange?.(name, false);
     return { id: id ?? String(seq), total: this.store.file(name)!.total, templated: enc.templated };
   }
 
@@ -386,6 +389,7 @@ export class Notefiles {
     }
     if (downUntil !== undefined) tx.setKV(NS.SYNC, name, String(downUntil));
     this.store.commit(tx);
+    if (inputs.length > 0) this.onChange?.(name, true);
   }
 
   /** A database note changed here and not yet acknowledged by the hub, if `id` is one. */

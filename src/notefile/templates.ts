@@ -73,7 +73,8 @@ export class NoteTemplates implements TemplateRegistry, BodyCodec {
       const why = versions.length > 1 ? `with the ${versions.length - 1} older versions its notes still use` : 'alone';
       fail(`body: this template ${why} needs more than the ${MAX_TEMPLATE_INFO} bytes a notefile keeps for templates; sync or delete older notes first`, 'too-big');
     }
-    this.#notefiles.setInfo(file, info);
+    // names were checked by the caller (note.template refuses _ names; the card's own system files use them)
+    this.#notefiles.setInfo(file, info, true);
   }
 
   delete(file: string): void {

@@ -7,6 +7,7 @@ import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
 import type { BinaryBuffer } from '../wire/binary';
 import type { AuxGpio } from './aux-gpio';
+import type { CardWorld } from '../sensing/card-world';
 import type { TemplateRegistry } from './note-template';
 
 /** The environment variables (env.*); the card's are kept in the flash store. */
@@ -35,6 +36,8 @@ export interface RequestContext {
   readonly world: World;
   /** The AUX pins' gpio state (card.aux), when the world has AUX pins. */
   readonly aux: AuxGpio | undefined;
+  /** The card's behaviour on that world: location, motion, voltage, temperature, ATTN. */
+  readonly sensing: CardWorld;
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;

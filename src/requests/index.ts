@@ -15,6 +15,7 @@ import { sensorRequests } from './sensors';
 import { usageRequests } from './usage';
 import { varRequests } from './var';
 import { webRequests } from './web';
+import { worldRequests } from './world';
 
 export const REQUESTS: HandlerTable = Object.freeze({
   ...cardRequests,
@@ -32,6 +33,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...ntnRequests,
   ...webRequests,
   ...dfuRequests,
+  ...worldRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

@@ -10,6 +10,8 @@ const MODIFIED = 'modified';
 export class Environment {
   readonly #store: Store;
   readonly #now: () => number | undefined;
+  /** Told after an effective value changed, with the layer written (card.attn env). */
+  onChange: ((layer: EnvLayer) => void) | undefined;
   constructor(store: Store, now: () => number | undefined) {
     this.#store = store;
     this.#now = now;
@@ -55,6 +57,7 @@ export class Environment {
     }
     if (changed) tx.setKV(NS.ENV_META, MODIFIED, String(this.#now() ?? 0));
     this.#store.commit(tx);
+    if (changed) this.onChange?.(layer);
   }
 
   #effective(key: string, layer: EnvLayer, value: string | undefined): string | undefined {

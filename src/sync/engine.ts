@@ -83,6 +83,8 @@ export interface SyncDeps {
   readonly hubHost?: string;
   /** Firmware downloads, on hosts with a DFU flash area. */
   readonly dfu?: CardDfu;
+  /** A voltage-variable value (hub.set voutbound/vinbound) in the card's current voltage mode. */
+  variable?(spec: string): number | undefined;
 }
 
 export class SyncEngine implements SyncControl {
@@ -146,6 +148,11 @@ export class SyncEngine implements SyncControl {
   stop(): void {
     this.#stopped = true;
     this.#end();
+  }
+
+  /** Something a periodic interval depends on changed (the voltage mode): re-plan the next sync. */
+  rescheduled(): void {
+    if (this.#phase === 'idle' && this.#failures === 0) this.#schedule();
   }
 
   /** hub.set changed the configuration: drop the session (ending it reschedules). */
@@ -300,9 +307,14 @@ export class SyncEngine implements SyncControl {
     } else if (mode === 'continuous') delay = 0;
     else if (mode === 'periodic') {
       const cfg = this.#card.settings.hub();
-      const out = typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
-      const inbound = typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
+      // voutbound/vinbound, when set, follow the voltage mode; 0 there means "not in this mode"
+      const vary = (spec: string | undefined) => (spec === undefined ? undefined : this.#card.variable?.(spec));
+      const vout = vary(cfg.voutbound);
+      const vin = vary(cfg.vinbound);
+      const out = vout !== undefined && vout > 0 ? vout : typeof cfg.outbound === 'number' ? cfg.outbound : DEFAULT_OUTBOUND_MINUTES;
+      const inbound = vin !== undefined && vin > 0 ? vin : typeof cfg.inbound === 'number' ? cfg.inbound : DEFAULT_INBOUND_MINUTES;
       delay = Math.min(out, inbound) * 60_000;
+      this.#card.log.log('debug', `sync: next periodic sync in ${Math.min(out, inbound)} minutes (outbound ${out}, inbound ${inbound})`);
     }
     if (delay !== undefined) this.#timer = clock.schedule(delay, () => this.#begin());
   }
@@ -666,7 +678,7 @@ export class SyncEngine implements SyncControl {
   /** The notefiles that take part in the sync; one the sync cannot carry by name (kept by an older
    * build) is skipped, never the whole sync. */
   #syncedFiles(): string[] {
-    // System notefiles the card writes (_health_host.qo, ...) sync like any other.
+    // the card's own system notefiles (_track.qo, _health_host.qo, ...) sync like any other
     return this.#card.notefiles.names(true).filter((name) => {
       if (this.#skipped.has(name) || !storedKindOf(name).synced) return false;
       const why = notefileNameError(name, true);

@@ -31,6 +31,14 @@ it('--serial drives a serial device (a pty slave standing in for /dev/ttyUSB0)',
     fs.writeSync(pair.master, VERSION);
     const text = await reply;
     expect(JSON.parse(text)).toMatchObject({ device: sim.device, id: 1 });
+    // ATTN fires and drives DTR, which a pty refuses (ENOTTY): the card keeps answering
+    const armed = collectUntilLine((cb) => master.on('data', cb));
+    fs.writeSync(pair.master, '{"req":"card.attn","mode":"arm","seconds":1}\n');
+    expect(JSON.parse(await armed)).toEqual({});
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = collectUntilLine((cb) => master.on('data', cb));
+    fs.writeSync(pair.master, '{"req":"card.attn"}\n');
+    expect(JSON.parse(await after)).toEqual({ files: ['timeout'], set: true });
     master.destroy();
   } finally {
     await sim.stop();

@@ -34,9 +34,6 @@ const DOCUMENTED = [
 
 /** Documented requests other work answers: when one lands, move it from here to the fixtures. */
 const PENDING = [
-  // the world (issue 12, part A)
-  'card.attn', 'card.location', 'card.location.mode', 'card.location.track', 'card.motion', 'card.motion.mode',
-  'card.motion.sync', 'card.motion.track', 'card.temp', 'card.voltage',
   // the modem link
   'card.wireless', 'card.wireless.penalty', 'card.transport',
 ];

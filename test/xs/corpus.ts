@@ -148,6 +148,29 @@ function binaryLines(): (string | Uint8Array)[] {
   ];
 }
 
+/** The world requests (src/sensing) on the deterministic host's sensors. */
+const WORLD = [
+  '{"req":"card.location.mode","mode":"periodic","seconds":600,"vseconds":"usb:60;normal:600;low:3600"}',
+  '{"req":"card.location"}',
+  '{"req":"card.location.track","start":true,"heartbeat":true,"hours":-30,"sync":true}',
+  '{"req":"card.location.mode","mode":"fixed","lat":42.5,"lon":-70.8}',
+  '{"req":"card.motion.mode","start":true,"seconds":10,"motion":2}',
+  '{"req":"card.motion","minutes":1}',
+  '{"req":"card.motion.sync","start":true,"threshold":0}',
+  '{"req":"card.motion.track","start":true,"file":"moves.qo"}',
+  '{"req":"card.voltage","mode":"?"}',
+  '{"req":"card.voltage","mode":"usb:4.6;high:3.9;normal:3.5;low:3.2;dead:0","on":true}',
+  '{"req":"card.voltage","calibration":0.2,"set":true,"now":true}',
+  '{"req":"card.temp","minutes":30}',
+  '{"req":"card.attn","mode":"arm,files,env","files":["data.qi"],"seconds":60}',
+  '{"req":"env.set","name":"x","text":"1"}',
+  '{"req":"card.attn"}',
+  '{"req":"card.attn","mode":"sleep","seconds":10,"payload":"AQID"}',
+  '{"req":"card.attn","start":true}',
+  '{"req":"card.attn","mode":"disarm,-all","verify":true}',
+  '{"req":"card.attn","mode":"dance"}',
+];
+
 /** Every line of the corpus, each to be followed by a line ending. */
 export function corpusLines(): (string | Uint8Array)[] {
   const lines: (string | Uint8Array)[] = [''];
@@ -164,6 +187,7 @@ export function corpusLines(): (string | Uint8Array)[] {
   lines.push(withCrc('{}', 9), '{ }', '   ', '\r');
   lines.push(...binaryLines());
   lines.push(...TEMPLATED);
+  lines.push(...WORLD);
   return lines;
 }
 

@@ -48,6 +48,14 @@ export function deterministicHost(seed = 1): Host {
     random: { bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff) },
     log: { log: () => {} },
     info: { platform: 'deterministic', binaryMax: 64 * 1024 },
+    // a still world: fixed readings, no events (timers never fire here)
+    world: {
+      power: { voltage: () => 3.7 },
+      climate: { read: () => ({ temperature: 21.5 }) },
+      gnss: { fix: () => ({ lat: 42.36, lon: -71.0589, time: 1_700_000_000, dop: 1.5 }) },
+      accelerometer: { orientation: () => 'face-up', onMotion: () => {} },
+      attn: { set: () => {} },
+    },
   };
 }
 
