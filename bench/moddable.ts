@@ -1,6 +1,7 @@
 // The Moddable-built card in mcsim (npm run moddable -- --instrument) within the manifest's fixed
 // XS budget: boot, a 1,000-request workload (templated and JSON adds, .db updates, a sync round
-// with a local hub), card.restart, card.restore delete:true. Prints the instrumentation's peaks.
+// with a local hub), card.restart, card.restore delete:true. Prints the instrumentation's peaks
+// (sampled, garbage included) and the live heap after a collection at each sync step (debug log).
 // Needs MODDABLE (a Moddable SDK with built Linux tools). Run: npm run build && node dist/bench/moddable.js
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -17,13 +18,25 @@ async function main(): Promise<void> {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'opencard-moddable-'));
   const link = path.join(data, 'notecard');
   const hub = await spawnHub(tempDir('moddable-bench'));
-  const runner: ChildProcess = spawn(process.execPath, [RUNNER, '--pty', link, '--data', path.join(data, 'card'), ...(process.env.BENCH_RELEASE ? [] : ['--instrument']), '--log-level', process.env.BENCH_LOG ?? 'warn'], {
+  const runner: ChildProcess = spawn(process.execPath, [RUNNER, '--pty', link, '--data', path.join(data, 'card'), ...(process.env.BENCH_RELEASE ? [] : ['--instrument']), '--log-level', process.env.BENCH_LOG ?? (process.env.BENCH_RELEASE ? 'warn' : 'debug')], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let err = '';
+  const live = { slots: 0, chunk: 0, atSession: '' };
+  let partial = '';
   runner.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
-    process.stderr.write(d);
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const m = /live: slots (\d+) B, chunk (\d+) B/.exec(line);
+      if (m) {
+        live.slots = Math.max(live.slots, Number(m[1]));
+        live.chunk = Math.max(live.chunk, Number(m[2]));
+        if (line.includes('sync: session with') && !live.atSession) live.atSession = `slots ${m[1]} B, chunk ${m[2]} B`;
+      }
+      if (!line.includes('[debug]')) process.stderr.write(line + '\n');
+    }
   });
   while (!err.includes('notecard-sim ready')) {
     if (runner.exitCode !== null) throw new Error(`runner exited: ${err}`);
@@ -73,6 +86,7 @@ async function main(): Promise<void> {
   await sleep(1500);
   await card.resync();
   const wiped = await req({ req: 'file.changes' });
+  if (live.chunk) console.log(`live heap after a collection: at the sync's start ${live.atSession}; at most slots ${live.slots} B, chunk ${live.chunk} B`);
   console.log(`workload done in ${((Date.now() - started) / 1000).toFixed(1)} s; pending after sync ${JSON.stringify(pending)}; after restart ${JSON.stringify(after)}; after restore ${JSON.stringify(wiped)}`);
   port.close();
   runner.kill('SIGTERM');

@@ -20,6 +20,8 @@ export interface Board {
   readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
   joinWifi?(ssid: string, password: string, log: (message: string) => void): void;
+  /** Live heap bytes after a collection (instrumented builds): debug log lines carry them. */
+  readonly memory?: () => string;
 }
 
 export function start(board: Board): void {
@@ -35,7 +37,7 @@ export function start(board: Board): void {
       // On ESP32, XS's Math.random is the hardware RNG.
       bytes: (n) => Uint8Array.from({ length: n }, () => (Math.random() * 256) | 0),
     },
-    log: { log: (level, message) => trace(`[${level}] ${message}\n`) },
+    log: { log: (level, message) => trace(`[${level}] ${message}${level === 'debug' && board.memory ? ` (${board.memory()})` : ''}\n`) },
     net: board.net,
     info: { platform: board.platform, binaryMax: board.binaryMax },
   };

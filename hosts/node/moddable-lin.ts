@@ -19,7 +19,8 @@ const HELP = `npm run moddable -- --pty PATH [options]: the Moddable-built card 
   --data DIR         the card's flash image and tty link (default ./data/moddable)
   --build DIR        where mcconfig builds (default ./dist/moddable); rebuilt only when sources change
   --instrument       a debug build whose XS machine reports to this process: trace output, and
-                     chunk, slot and stack use sampled each second (printed at exit)
+                     chunk, slot and stack use sampled each second (printed at exit); with
+                     --log-level debug, each debug line carries the live heap after a collection
   --log-level LEVEL  debug | info | warn | error | silent (default info)
   -h, --help         this text
 
@@ -82,7 +83,7 @@ function build(o: Options): string {
       throw new Error(`${cmd} failed:\n${x.stdout ?? ''}${x.stderr ?? ''}`);
     }
   };
-  run('mcconfig', [...(o.instrument ? ['-d'] : []), '-p', 'lin', '-o', o.build, 'manifest.json']);
+  run('mcconfig', [...(o.instrument ? ['-d'] : []), '-p', 'lin', '-o', o.build, 'manifest.json', ...(o.instrument ? ['memoryProbe=1'] : [])]);
   run('make', ['-j2', '-f', path.join(o.build, `tmp/lin/mc/${kind}/${path.basename(ROOT)}/makefile`), 'build']);
   return path.join(o.build, `bin/lin/mc/${kind}/${path.basename(ROOT)}/mc.so`);
 }

@@ -340,17 +340,20 @@ export class Notefiles {
   }
 
   /** The pending notes of a file, oldest change first, at most `max`. */
-  pending(f: FileState, max: number): Note[] {
+  /** Up to `max` notes the hub lacks, oldest first. Notes packed with template format `raw` come
+   * with their record only (no decoded body): the sync sends records as they are, and a decoded
+   * body costs the card's small heap a dozen objects per note. */
+  pending(f: FileState, max: number, raw?: number): Note[] {
     const k = storedKindOf(f.name);
     const out: Note[] = [];
     if (!k.synced || k.inbound) return out;
     if (k.queue) {
-      for (let s = f.queued.next(0); s >= 0 && out.length < max; s = f.queued.next(s + 1)) out.push(this.#toNote(f, this.store.readQueued(f, s)!));
+      for (let s = f.queued.next(0); s >= 0 && out.length < max; s = f.queued.next(s + 1)) out.push(this.#toNote(f, this.store.readQueued(f, s)!, raw));
       return out;
     }
     const hub = f.trackers.get(HUB_TRACKER) ?? 0;
     const ids = [...f.keyed.entries()].filter(([, e]) => e.seq >= hub && !(e.flags & NF.FROM_HUB)).sort((a, b) => a[1].seq - b[1].seq);
-    for (const [id] of ids.slice(0, max)) out.push(this.#toNote(f, this.store.readKeyed(f, id)!));
+    for (const [id] of ids.slice(0, max)) out.push(this.#toNote(f, this.store.readKeyed(f, id)!, raw));
     return out;
   }
 
@@ -453,7 +456,7 @@ export class Notefiles {
     }
   }
 
-  #toNote(f: FileState, s: StoredNote): Note {
+  #toNote(f: FileState, s: StoredNote, raw?: number): Note {
     const note: Note = {
       id: s.id ?? String(s.seq),
       seq: s.seq,
@@ -463,7 +466,10 @@ export class Notefiles {
     if (s.time) note.time = s.time;
     if (s.body) {
       if (s.format === FORMAT_JSON) note.body = JSON.parse(utf8Decode(s.body)) as JsonObject;
-      else if (this.codec) {
+      else if (s.format === raw) {
+        note.format = s.format;
+        note.record = s.body;
+      } else if (this.codec) {
         const body = this.codec.decode(f, s.format, s.body, (s.flags & NF.FULL) !== 0);
         if (Object.keys(body).length > 0 || s.flags & NF.FULL) note.body = body;
         note.format = s.format;

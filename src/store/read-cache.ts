@@ -84,26 +84,30 @@ export class ReadCache {
   #notesIn(block: number, file: ReadonlyFileState): BlockNotes {
     let hit = this.#cache.find((c) => c.block === block && c.file === file.id);
     if (!hit) {
-      const seqs: number[] = [];
-      const offsets: number[] = [];
-      const times: number[] = [];
-      const runs: { from: number; run: Run }[] = [];
+      // Two passes over the block, counting then filling typed arrays: plain arrays of numbers
+      // cost a whole XS slot (16-32 bytes) per element, which the card's heap could not spare.
       const buf = this.#flash.read(block * this.#blockSize, this.#blockSize);
-      scanBlock(buf, this.#recordStart, this.#align, (r) => {
-        if (r.type === ENTRY && r.run!.file === file.id) {
-          const last = runs[runs.length - 1]?.run;
-          if (!last || last.flags !== r.run!.flags || last.format !== r.run!.format || last.len !== r.run!.len) runs.push({ from: seqs.length, run: r.run! });
-          seqs.push(r.seq!);
-          offsets.push(-1 - r.body);
-          times.push(r.time!);
-          return;
-        }
-        if (r.type !== RT.NOTE || u16(buf, r.body) !== file.id || buf[r.body + 10] & NF.KEYED) return;
-        seqs.push(u32(buf, r.body + 2));
-        offsets.push(r.at);
-        times.push(0);
+      const visit = (found: (seq: number, offset: number, time: number, run?: Run) => void) =>
+        scanBlock(buf, this.#recordStart, this.#align, (r) => {
+          if (r.type === ENTRY && r.run!.file === file.id) return found(r.seq!, -1 - r.body, r.time!, r.run);
+          if (r.type !== RT.NOTE || u16(buf, r.body) !== file.id || buf[r.body + 10] & NF.KEYED) return;
+          found(u32(buf, r.body + 2), r.at, 0);
+        });
+      let count = 0;
+      visit(() => count++);
+      const seqs = new Int32Array(count);
+      const offsets = new Int32Array(count);
+      const times = new Uint32Array(count);
+      const runs: { from: number; run: Run }[] = [];
+      let n = 0;
+      visit((seq, offset, time, run) => {
+        const last = runs[runs.length - 1]?.run;
+        if (run && (!last || last.flags !== run.flags || last.format !== run.format || last.len !== run.len)) runs.push({ from: n, run });
+        seqs[n] = seq;
+        offsets[n] = offset;
+        times[n++] = time;
       });
-      hit = { block, file: file.id, seqs: Int32Array.from(seqs), offsets: Int32Array.from(offsets), times: Uint32Array.from(times), runs };
+      hit = { block, file: file.id, seqs, offsets, times, runs };
       this.#cache.unshift(hit);
       if (this.#cache.length > CACHED_BLOCKS) this.#cache.pop();
     }

@@ -33,8 +33,11 @@ const STALL_MS = 30_000;
 /** Retry after a failure: base * 2^failures, capped, with +-50% jitter. */
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 15 * 60_000;
-/** Notes considered per NOTES frame (fitNotes packs as many as fit). */
-const BATCH = 256;
+/** Notes considered per NOTES frame (fitNotes packs as many as fit). Each is a few JS objects
+ * while its frame is built, so this bounds the sync's RAM: 256 did not fit the Moddable card's
+ * 4,928-slot heap after 800 note.adds (bench/moddable.ts); a frame of 64 templated notes is about
+ * half full, so uploads take a round trip per 64 notes. */
+const BATCH = 64;
 /** How often a continuous session looks for new local changes to push. */
 const PUSH_POLL_MS = 500;
 
@@ -205,6 +208,7 @@ export class SyncEngine implements SyncControl {
     if (!target) return this.#fail('no hub host: hub.set host', false);
     const [host, portText] = splitHostPort(target);
     const port = portText ? Number(portText) : DEFAULT_DEVICE_PORT;
+    card.log.log('debug', `sync: session with ${host}:${port}`);
     const state = this.#state();
     this.#continuous = card.settings.hubMode() === 'continuous';
     this.#again = false;
@@ -400,10 +404,10 @@ export class SyncEngine implements SyncControl {
       const k = storedKindOf(name);
       if (k.inbound || this.#skipped.has(name)) continue;
       const since = this.#upSince.get(name) ?? 0;
-      const notes = card.notefiles.pending(f, BATCH).filter((n) => n.seq > since);
-      if (notes.length === 0) continue;
       // Notes packed with the template the hub holds cross as their records; others as JSON.
       const active = this.#activeTemplate(name);
+      const notes = card.notefiles.pending(f, BATCH, active?.v).filter((n) => n.seq > since);
+      if (notes.length === 0) continue;
       const wire = notes.map((n) => toWire(n, k.queue, active?.v));
       const until = notes.length < BATCH ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
       let fit;
@@ -415,8 +419,9 @@ export class SyncEngine implements SyncControl {
         this.#skip(name, `note ${wire[0].counter} is too large for one frame (${e.message})`);
         continue;
       }
+      card.log.log('debug', `sync: ${name}: ${fit.count} notes in ${fit.content.length} bytes`);
       this.#inFlight = name;
-      return this.#send(fit.message);
+      return this.#send(fit.message, fit.content);
     }
     if (!this.#upDone) {
       this.#upDone = true;
@@ -456,8 +461,8 @@ export class SyncEngine implements SyncControl {
 
   // ---- plumbing ----
 
-  #send(m: SyncMessage): void {
-    this.#write(this.#session!.send(m));
+  #send(m: SyncMessage, content?: Uint8Array): void {
+    this.#write(this.#session!.send(m, content));
   }
 
   #write(frame: Uint8Array): void {

@@ -6,7 +6,7 @@ import { constantTimeEqual } from '../crypto/constant-time';
 import { FrameError } from './varint-io';
 import { FrameOpener, FrameReader, FrameSealer, MAX_FRAME, encodePlain, type Frame } from './frame';
 import {
-  decodeMessage, encodeMessage, isSecureNotefile, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
+  decodeMessage, encodeMessage, isSecureNotefile, messageTypeOf, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
@@ -98,10 +98,11 @@ abstract class Session {
   }
 
   /** Frame bytes for a message once established: sealed, encrypted when the notefile is secure. */
-  send(message: SyncMessage): Uint8Array {
+  /** Seal `message`; `content`, when given, is its encoding already made (fitNotes). */
+  send(message: SyncMessage, content?: Uint8Array): Uint8Array {
     if (this.#state !== 'established' || !this.sealer) throw new FrameError(`cannot send in state ${this.#state}`);
     const secure = (message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name);
-    return this.sealer.sealMessage(message, secure || (this.features & FEATURE_ENCRYPT_ALL) !== 0);
+    return this.sealer.seal(messageTypeOf(message), content ?? encodeMessage(message), secure || (this.features & FEATURE_ENCRYPT_ALL) !== 0);
   }
 
   /** CLOSE, then the session is over. */

@@ -266,6 +266,18 @@ describe('template versions', () => {
     expect(card.templates.versions(card.store.file('q.qo')!).map((v) => v.v)).toEqual([2]);
   });
 
+  it('the sync reads notes of the version it sends as records without decoding their bodies', () => {
+    const { req, card } = fresh();
+    req({ req: 'note.template', file: 'r.qo', body: { a: 11 } });
+    req({ req: 'note.add', file: 'r.qo', body: { a: 5 } });
+    req({ req: 'note.template', file: 'r.qo', body: { a: 11, b: 'xx' } });
+    req({ req: 'note.add', file: 'r.qo', body: { a: 6, b: 'hi' } });
+    const f = card.store.file('r.qo')!;
+    const [older, newer] = card.notefiles.pending(f, 10, 2);
+    expect([older.format, older.body]).toEqual([1, { a: 5 }]);
+    expect([newer.format, newer.body, newer.record!.length > 0]).toEqual([2, undefined, true]);
+  });
+
   it('database versions follow tombstones and inbound edits; the sync sees record and version', () => {
     const { req, card } = fresh();
     req({ req: 'note.template', file: 'x.db', body: { a: 11 } });

@@ -3,6 +3,8 @@
 // starts it in the card's data directory, where `serial` links to the tty and `flash.bin` is the
 // flash image (the same format as the Node simulator's). The host's network stands in for Wi-Fi.
 import config from 'mc/config';
+import Debug from 'debug';
+import Instrumentation from 'instrumentation';
 import { configNumber, type Board } from '../main';
 import { tcpNet } from '../net';
 import { openFileFlash, root } from './flash';
@@ -21,6 +23,13 @@ function entropy(): Uint8Array | undefined {
 }
 const seed = entropy();
 
+/** `npm run moddable -- --instrument` builds with memoryProbe: live bytes after a collection. */
+function memory(): string {
+  Debug.gc();
+  const used = (name: 'XS Slot Heap Used' | 'XS Chunk Heap Used') => Instrumentation.get(Instrumentation.map(name));
+  return `live: slots ${used('XS Slot Heap Used')} B, chunk ${used('XS Chunk Heap Used')} B`;
+}
+
 export const board: Board = Object.freeze({
   platform: 'moddable-lin',
   binaryMax: configNumber(config.binaryMax, 16 * 1024),
@@ -28,4 +37,5 @@ export const board: Board = Object.freeze({
   openFlash: () => openFileFlash(String(config.flashFile ?? 'flash.bin'), configNumber(config.flashSize, 0x1f0000)),
   net: tcpNet,
   random: seed && seededRandom(seed),
+  memory: config.memoryProbe ? memory : undefined,
 });
