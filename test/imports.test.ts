@@ -2,6 +2,8 @@
 // each layer imports only what the table there allows.
 import { cycles, importGraph } from './support/imports';
 import { violations } from './support/import-rules';
+import * as fs from 'fs';
+import * as path from 'path';
 
 describe('import graph of src/, hub/, hosts/', () => {
   const graph = importGraph();
@@ -17,6 +19,24 @@ describe('import graph of src/, hub/, hosts/', () => {
 
   it('keeps the import rules of docs/ARCHITECTURE.md', () => {
     expect(violations(graph)).toEqual([]);
+  });
+
+  it("names every module a Moddable board's card imports in manifest.json (mcconfig builds only those)", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../manifest.json'), 'utf8'));
+    const named = (patterns: Record<string, unknown>, file: string): boolean =>
+      Object.values(patterns).some((p) => typeof p === 'string' && p.startsWith('./') && (p.endsWith('/*') ? path.dirname(file) === p.slice(2, -2) : file === `${p.slice(2)}.ts`));
+    for (const platform of ['esp32', 'lin']) {
+      const seen = new Set<string>();
+      const visit = (file: string): void => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const next of graph.edges.get(file) ?? []) visit(next);
+      };
+      visit(`hosts/moddable/${platform}/board.ts`);
+      visit('hosts/moddable/main.ts');
+      const missing = [...seen].filter((f) => !named(manifest.modules, f) && !named(manifest.platforms[platform].modules, f));
+      expect({ platform, missing }).toEqual({ platform, missing: [] });
+    }
   });
 
   it('finds a cycle and a broken rule when there is one', () => {

@@ -5,6 +5,7 @@ import Time from 'time';
 import Timer from 'timer';
 import { Card } from '../../src/card';
 import type { Flash, Host, Net, Random } from '../../src/host';
+import type { World } from '../../src/world';
 import { SerialSession } from '../../src/wire/session';
 import { openUart, type UartOptions } from './serial';
 
@@ -20,6 +21,8 @@ export interface Board {
   readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
   joinWifi?(ssid: string, password: string, log: (message: string) => void): void;
+  /** The sensors and pins the board has (src/world.ts); none when absent. */
+  openWorld?(schedule: (ms: number, fire: () => void) => void, log: (message: string) => void): World;
   /** Live heap bytes after a collection (instrumented builds): debug log lines carry them. */
   readonly memory?: () => string;
 }
@@ -40,6 +43,7 @@ export function start(board: Board): void {
     log: { log: (level, message) => trace(`[${level}] ${message}${level === 'debug' && board.memory ? ` (${board.memory()})` : ''}\n`) },
     net: board.net,
     info: { platform: board.platform, binaryMax: board.binaryMax },
+    world: board.openWorld?.((ms, fire) => Timer.set(fire, ms), (m) => trace(`[info] ${m}\n`)),
   };
 
   const serial = openUart(board.uart);

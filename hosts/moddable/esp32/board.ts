@@ -6,6 +6,7 @@ import config from 'mc/config';
 import { configNumber, type Board } from '../main';
 import { tcpNet } from '../net';
 import { openFlash } from './flash';
+import { openWorld } from './world';
 
 export const board: Board = Object.freeze({
   platform: 'moddable-esp32',
@@ -18,6 +19,7 @@ export const board: Board = Object.freeze({
   }),
   openFlash: () => openFlash(String(config.flashPartition ?? 'storage')),
   net: tcpNet,
+  openWorld,
   joinWifi(ssid: string, password: string, log: (message: string) => void) {
     const wifi = new WiFi({
       onChanged() {
