@@ -62,7 +62,11 @@ function spawnHub(dir: string): Promise<{ url: string; stop: () => void }> {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
-      if (m) ok({ url: m[1], stop: () => { child.removeAllListeners('exit'); child.kill('SIGTERM'); } });
+      if (!m) return;
+      // from here on the hub's log (an access line per request) is drained, not kept and searched
+      child.stdout!.removeAllListeners('data');
+      child.stdout!.resume();
+      ok({ url: m[1], stop: () => { child.removeAllListeners('exit'); child.kill('SIGTERM'); } });
     });
   });
 }

@@ -38,6 +38,9 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
+      // from here on the hub's log (an access line per request) is drained, not kept and searched
+      child.stdout!.removeAllListeners('data');
+      child.stdout!.resume();
       const field = (name: string): string => (new RegExp(`${name}:\\s+(\\S+)`).exec(out) ?? [])[1] ?? '';
       ok({
         url: m[1], devicePort: Number((/device port (\d+)/.exec(out) ?? [])[1] ?? 0), token: field('token'), projectUID: field('project'), productUID: field('product'), password, child,
