@@ -1,0 +1,90 @@
+/**
+ * A PostgreSQL server of the tests' own: initdb and pg_ctl in a temporary directory, on a free
+ * loopback port, torn down by stop() (and, as a last resort, when the process exits). The
+ * binaries come from `pg_config --bindir` or Debian's /usr/lib/postgresql/<version>/bin; as root
+ * the server runs as the `postgres` user (PostgreSQL refuses to run as root).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface PgServer {
+  /** postgres://... of a database on this server */
+  url(database: string): string;
+  /** a new, empty database; returns its URL */
+  createDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch { /* not on PATH */ }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  if (!versions.length) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install postgresql)');
+  return join(root, versions[0], 'bin');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+let databases = 0;
+
+export async function startPostgres(): Promise<PgServer> {
+  const bin = binDir();
+  const dir = mkdtempSync(join(tmpdir(), 'opencard-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  let user: { uid: number; gid: number } | undefined;
+  if (asRoot) {
+    const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+    user = { uid: id('-u'), gid: id('-g') };
+    chownSync(dir, user.uid, user.gid);
+  }
+  const run = (tool: string, args: string[]): void => {
+    const r = spawnSync(join(bin, tool), args, { cwd: dir, encoding: 'utf8', uid: user?.uid, gid: user?.gid });
+    if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr || r.stdout || r.error?.message}`);
+  };
+  const data = join(dir, 'data');
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  const port = await freePort();
+  // durability is not under test: no fsync; a few more connections for several hubs' pools
+  const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  let stopped = false;
+  const halt = (): void => {
+    if (stopped) return;
+    stopped = true;
+    spawnSync(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: dir, uid: user?.uid, gid: user?.gid });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', halt);
+  const url = (database: string): string => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  return {
+    url,
+    async createDatabase(): Promise<string> {
+      const name = `t${process.pid}_${++databases}`;
+      const c = new pg.Client({ connectionString: url('postgres') });
+      await c.connect();
+      try { await c.query(`CREATE DATABASE ${name}`); } finally { await c.end(); }
+      return url(name);
+    },
+    async stop(): Promise<void> {
+      process.off('exit', halt);
+      halt();
+    },
+  };
+}
