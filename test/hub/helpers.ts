@@ -42,7 +42,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
       ok({
         url: m[1], devicePort: Number((/device port (\d+)/.exec(out) ?? [])[1] ?? 0), token: field('token'), projectUID: field('project'), productUID: field('product'), password, child,
         stop: () => new Promise<void>((done) => {
-          if (child.exitCode !== null) return done();
+          if (child.exitCode !== null || child.signalCode !== null) return done(); // already gone (killed)
           child.removeAllListeners('exit');
           child.once('exit', () => done());
           child.kill('SIGTERM');
