@@ -85,10 +85,10 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
     up_until BIGINT NOT NULL, PRIMARY KEY (device_uid, file));
   CREATE TABLE sync_templates (
     device_uid TEXT NOT NULL REFERENCES devices(uid) ON DELETE CASCADE, file TEXT NOT NULL,
-    version INTEGER NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (device_uid, file, version));
+    version BIGINT NOT NULL, definition TEXT NOT NULL, PRIMARY KEY (device_uid, file, version));
   CREATE TABLE sync_sessions (
     uid TEXT PRIMARY KEY, device_uid TEXT NOT NULL, started DOUBLE PRECISION NOT NULL, ended DOUBLE PRECISION,
-    remote TEXT NOT NULL, tls BOOLEAN NOT NULL, features INTEGER NOT NULL,
+    remote TEXT NOT NULL, tls BOOLEAN NOT NULL, features BIGINT NOT NULL,
     notes_up INTEGER NOT NULL DEFAULT 0, notes_down INTEGER NOT NULL DEFAULT 0, reason TEXT);
   CREATE INDEX sync_sessions_device ON sync_sessions(device_uid, started);
   CREATE TABLE deleted_devices (

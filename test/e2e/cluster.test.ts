@@ -5,14 +5,13 @@
 import { Card } from '../../src/card';
 import { RamFlash } from '../../hosts/node/ram-flash';
 import { nodeHost } from '../../hosts/node/node-host';
-import { call, removeDir, spawnHub, tempDir, type Spawned } from '../hub/helpers';
-import { startPostgres, type PgServer } from '../support/postgres';
-import { startBalancer, type Balancer } from '../support/balancer';
+import { call, type Spawned } from '../hub/helpers';
+import type { Balancer } from '../support/balancer';
+import { startCluster, type Cluster } from '../support/cluster';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let pg: PgServer;
-let dirs: string[] = [];
+let cluster: Cluster;
 let a: Spawned;
 let b: Spawned;
 let lb: Balancer;
@@ -48,21 +47,13 @@ async function syncOnce(card: Card): Promise<string> {
 }
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  const db = await pg.createDatabase();
-  dirs = [tempDir('cluster-a'), tempDir('cluster-b')];
-  a = await spawnHub(dirs[0], ['--db', db]); // the first one creates the admin, project and product
-  b = await spawnHub(dirs[1], ['--db', db]);
-  lb = await startBalancer([a.devicePort, b.devicePort]);
+  cluster = await startCluster();
+  ({ a, b, balancer: lb } = cluster);
 }, 60_000);
 
 afterAll(async () => {
   for (const c of cards) c.shutdown();
-  await lb?.close();
-  await a?.stop();
-  await b?.stop();
-  await pg?.stop();
-  for (const d of dirs) removeDir(d);
+  await cluster?.stop();
 });
 
 it('pushes an inbound note and an environment change made through one hub to a card connected to the other', async () => {

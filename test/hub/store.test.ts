@@ -115,6 +115,17 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     expect(await s.notefiles('dev:1')).toEqual([]);
   });
 
+  it('keeps templates by their 32-bit version and sync sessions with their feature bits', async () => {
+    await s.createDevice(device('dev:1'));
+    await s.putTemplate('dev:1', 't.qo', 4030486342, '{"a":14.1}');
+    expect(await s.template('dev:1', 't.qo', 4030486342)).toBe('{"a":14.1}');
+    expect(await s.template('dev:1', 't.qo', 1)).toBeNull();
+    const rec = { uid: 'ses1', deviceUID: 'dev:1', started: 1.5, ended: null, remote: '127.0.0.1', tls: false, features: 0xffffffff, notesUp: 0, notesDown: 0, reason: null };
+    await s.putSyncSession(rec);
+    await s.putSyncSession({ ...rec, ended: 2.5, notesUp: 3, reason: 'closed' });
+    expect(await s.syncSessions('dev:1', 5)).toEqual([{ ...rec, ended: 2.5, notesUp: 3, reason: 'closed' }]);
+  });
+
   it('commits an upload once: events by upload key, upUntil only raised, activity touched', async () => {
     await s.createDevice(device('dev:1'));
     const commit = (upUntil: number, keys: string[]): Promise<EventRecord[]> => s.commitUpload({

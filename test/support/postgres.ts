@@ -5,7 +5,7 @@
  * the server runs as the `postgres` user (PostgreSQL refuses to run as root).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,19 +43,39 @@ function freePort(): Promise<number> {
 }
 
 let databases = 0;
+const PREFIX = 'opencard-pg-';
+
+/**
+ * Servers whose test process died without stopping them (a worker killed on a timeout runs no
+ * exit handler) are stopped by the next start.
+ */
+function reapOrphans(bin: string): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+    const dir = join(tmpdir(), name);
+    let owner = 0;
+    try { owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8')); } catch { continue; }
+    try { process.kill(owner, 0); continue; } catch { /* the owner is gone */ }
+    const r = spawnSync(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop'], { encoding: 'utf8', ...runAs() });
+    if (r.status === 0 || !existsSync(join(dir, 'data', 'postmaster.pid'))) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** As root, the server's tools run as the owner of its directory (postgres). */
+function runAs(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
 
 export async function startPostgres(): Promise<PgServer> {
   const bin = binDir();
-  const dir = mkdtempSync(join(tmpdir(), 'opencard-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  let user: { uid: number; gid: number } | undefined;
-  if (asRoot) {
-    const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    user = { uid: id('-u'), gid: id('-g') };
-    chownSync(dir, user.uid, user.gid);
-  }
+  reapOrphans(bin);
+  const dir = mkdtempSync(join(tmpdir(), PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+  const user = runAs();
+  if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
   const run = (tool: string, args: string[]): void => {
-    const r = spawnSync(join(bin, tool), args, { cwd: dir, encoding: 'utf8', uid: user?.uid, gid: user?.gid });
+    const r = spawnSync(join(bin, tool), args, { cwd: dir, encoding: 'utf8', ...user });
     if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr || r.stdout || r.error?.message}`);
   };
   const data = join(dir, 'data');
@@ -68,7 +88,7 @@ export async function startPostgres(): Promise<PgServer> {
   const halt = (): void => {
     if (stopped) return;
     stopped = true;
-    spawnSync(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: dir, uid: user?.uid, gid: user?.gid });
+    spawnSync(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: dir, ...user });
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', halt);
