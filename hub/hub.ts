@@ -45,7 +45,7 @@ export class Hub extends EventEmitter {
   readonly routes: RouteService;
   readonly deviceSync: DeviceSyncService;
 
-  readonly #relay: { stop: () => void };
+  readonly #relay: { publish: ((event: string, payload: unknown) => void) | null; stop: () => void };
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();
@@ -65,6 +65,12 @@ export class Hub extends EventEmitter {
     this.routes = new RouteService(ctx, this.projects);
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
   }
+
+  /**
+   * Tell the other hub processes on a shared store (nothing alone): they emit it as a hub event,
+   * this one does not.
+   */
+  announce(event: string, payload: unknown): void { this.#relay.publish?.(event, payload); }
 
   async close(): Promise<void> { this.#relay.stop(); await this.store.close(); }
 }

@@ -5,6 +5,7 @@
 import { Card } from '../../src/card';
 import { RamFlash } from '../../hosts/node/ram-flash';
 import { nodeHost } from '../../hosts/node/node-host';
+import pg from 'pg';
 import { call, type Spawned } from '../hub/helpers';
 import type { Balancer } from '../support/balancer';
 import { startCluster, type Cluster } from '../support/cluster';
@@ -74,6 +75,28 @@ it('pushes an inbound note and an environment change made through one hub to a c
   await until('the pushed environment', () => req(card, { req: 'env.get', name: 'rate' }).text === '42');
   // still the one session it opened on hub B: nothing reached it any other way
   expect(lb.chosen.filter((i) => i === 1).length).toBe(lb.chosen.length);
+  req(card, { req: 'hub.set', mode: 'minimum' });
+  await until('the session to end', () => req(card, { req: 'hub.status' }).connected === false);
+}, 60_000);
+
+it('ends a session left open on one hub when its card connects to the other (one session per device)', async () => {
+  const card = newCard();
+  lb.pin = 1;
+  req(card, { req: 'hub.set', mode: 'continuous' });
+  await until('the session on hub B', () => req(card, { req: 'hub.status' }).connected === true);
+  // the card's link dies without either side closing it; the card comes back through hub A
+  lb.pin = 0;
+  lb.strand();
+  await until('the session on hub A', () => lb.chosen.at(-1) === 0 && req(card, { req: 'hub.status' }).connected === true);
+  const db = new pg.Client({ connectionString: cluster.db });
+  await db.connect();
+  try {
+    const reasons = await until('the stale session to end', async () => {
+      const r = await db.query('SELECT reason FROM sync_sessions WHERE device_uid = $1 AND ended IS NOT NULL', [card.deviceUID]);
+      return r.rows.length ? r.rows.map((x: { reason: string }) => x.reason) : undefined;
+    }, 10_000);
+    expect(reasons).toEqual(['replaced by a newer connection to another hub process']);
+  } finally { await db.end(); }
   req(card, { req: 'hub.set', mode: 'minimum' });
   await until('the session to end', () => req(card, { req: 'hub.status' }).connected === false);
 }, 60_000);

@@ -12,13 +12,15 @@ export interface Cluster {
   b: Spawned;
   balancer: Balancer;
   pg: PgServer;
+  /** the hubs' database */
+  db: string;
   stop(): Promise<void>;
 }
 
 export async function startCluster(): Promise<Cluster> {
   const pg = await startPostgres();
   const dirs = [tempDir('cluster-a'), tempDir('cluster-b')];
-  const parts: Partial<Cluster> = { pg };
+  const parts: Partial<Cluster> = { pg, db: '' };
   const stop = async (): Promise<void> => {
     await parts.balancer?.close();
     await parts.a?.stop();
@@ -27,7 +29,7 @@ export async function startCluster(): Promise<Cluster> {
     for (const d of dirs) removeDir(d);
   };
   try {
-    const db = await pg.createDatabase();
+    const db = parts.db = await pg.createDatabase();
     parts.a = await spawnHub(dirs[0], ['--db', db]); // the first creates the admin, project and product
     parts.b = await spawnHub(dirs[1], ['--db', db]);
     parts.balancer = await startBalancer([parts.a.devicePort, parts.b.devicePort]);
