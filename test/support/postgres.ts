@@ -67,7 +67,12 @@ function runAs(): { uid?: number; gid?: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-export async function startPostgres(): Promise<PgServer> {
+export interface PgOptions {
+  /** fsync on (default off: durability is not under test; the benchmarks turn it on) */
+  fsync?: boolean;
+}
+
+export async function startPostgres(opts: PgOptions = {}): Promise<PgServer> {
   const bin = binDir();
   reapOrphans(bin);
   const dir = mkdtempSync(join(tmpdir(), PREFIX));
@@ -81,8 +86,9 @@ export async function startPostgres(): Promise<PgServer> {
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  // durability is not under test: no fsync; a few more connections for several hubs' pools
-  const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  // commits are not waited for (as SQLite's synchronous=NORMAL); a few more connections for several hubs' pools
+  const durability = opts.fsync ? '' : ' -c fsync=off -c full_page_writes=off';
+  const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c synchronous_commit=off -c max_connections=200${durability}`;
   run('pg_ctl', ['-D', data, '-o', settings, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
   let stopped = false;
   const halt = (): void => {
