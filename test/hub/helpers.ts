@@ -25,7 +25,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
   const password = 'admin-password-1';
   const device = extra.includes('--device-port') ? [] : ['--device-port', '0'];
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--admin-password', password, ...device, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'], env: process.env, // jest's process.env (a test may set OPENCARD_HUB_DB), not the worker's
   });
   return new Promise((ok, fail) => {
     let out = '';
@@ -55,7 +55,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
 /** Run a notehub-lite subcommand; resolves with stdout (rejects on a non-zero exit). */
 export function cli(args: string[]): Promise<string> {
   return new Promise((ok, fail) => {
-    execFile(process.execPath, [CLI, ...args], (e, stdout, stderr) => (e ? fail(new Error(`${e.message}\n${stderr}`)) : ok(stdout.trim())));
+    execFile(process.execPath, [CLI, ...args], { env: process.env }, (e, stdout, stderr) => (e ? fail(new Error(`${e.message}\n${stderr}`)) : ok(stdout.trim())));
   });
 }
 
