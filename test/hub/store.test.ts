@@ -45,7 +45,8 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     expect((await s.tokenByHash('h1'))!.revoked).toBe(true);
     await s.createClient({ clientId: 'c1', projectUID: P, created: 3, revoked: false }, 'sh');
     expect(await s.clientById('c1')).toEqual({ clientId: 'c1', projectUID: P, created: 3, revoked: false, secretHash: 'sh' });
-    await expect(s.createUser('owner', 'again')).rejects.toThrow();
+    // (not toThrow: better-sqlite3's errors may come from another test file's realm in the same worker)
+    await expect(s.createUser('owner', 'again')).rejects.toHaveProperty('message');
   });
 
   it('filters devices by tag, fleet and serial number, pages them, and drops a deleted fleet everywhere', async () => {
