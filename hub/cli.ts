@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** notehub-lite: run the hub, and manage its users, tokens, projects, products, clients and routes. */
 import { Hub, HubError } from './hub';
-import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
+import { DB_ENV, DEFAULT_DATA_DIR, keepServing, openDatabase, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
 import { LOG_LEVELS, UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
 import { TargetPolicy, type ProxyPolicy } from './proxy';
@@ -9,6 +9,7 @@ import { TargetPolicy, type ProxyPolicy } from './proxy';
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
 
 usage: notehub-lite <command> [options]        (every command takes --data DIR, default ${DEFAULT_DATA_DIR})
+                                               (or --db postgres://... , default $${DB_ENV}: PostgreSQL instead)
 
   serve [--port 8080] [--host 127.0.0.1] [--rate-limit off|notehub|N/min[,M/day]] [--admin-password PW]
         [--device-port 8086|off] [--tls-cert FILE --tls-key FILE [--tls-port 8087]] [--tofu on|off]
@@ -32,7 +33,7 @@ type Flags = Record<string, string | undefined>;
 
 /** Every command's options; each is a string but --help (commands check what they need). */
 const OPTIONS = Object.fromEntries(
-  ['data', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu', 'log-level',
+  ['data', 'db', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu', 'log-level',
     'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files',
     'proxy-allow', 'proxy-deny', 'type', 'alias', 'timeout', 'fleets', 'headers']
     .map((o) => [o, { type: 'string' as const }]),
@@ -76,8 +77,13 @@ function portFlag(flags: Flags, name: string, dflt: number): number {
   return v === undefined ? dflt : wholeNumber(`--${name}`, v, 65535);
 }
 
+/** --db, else the environment's; a value that is not a postgres:// URL names the SQLite file. */
+function database(flags: Flags): string | undefined {
+  return flags.db ?? (process.env[DB_ENV] || undefined);
+}
+
 async function withHub<T>(flags: Flags, fn: (hub: Hub) => Promise<T>): Promise<T> {
-  const hub = new Hub(openStore(flags.data ?? DEFAULT_DATA_DIR));
+  const hub = new Hub(await openDatabase(database(flags), flags.data ?? DEFAULT_DATA_DIR));
   try { return await fn(hub); } finally { await hub.close(); }
 }
 
@@ -96,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
       if (flags.tofu !== undefined) oneOf('--tofu', flags.tofu, ['on', 'off']);
       const logLevel = flags['log-level'] === undefined ? undefined : oneOf('--log-level', flags['log-level'], LOG_LEVELS);
       const running = await startHub({
-        dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
+        dataDir: flags.data ?? DEFAULT_DATA_DIR, db: database(flags), port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
         devicePort, deviceTls, tls, tofu: flags.tofu !== 'off', logLevel, proxy: proxyPolicy(flags),
       });

@@ -15,6 +15,7 @@ import { EnvironmentService } from './services/environment';
 import { FirmwareService } from './services/firmware';
 import { RouteService } from './services/routes';
 import { DeviceSyncService } from './services/device-sync';
+import { relayHubEvents } from './bus';
 
 export { HubError, notefileKind, type Clock } from './services/common';
 export { LOGIN_FAILURES, OAUTH_TTL, type Principal } from './services/accounts';
@@ -28,6 +29,7 @@ export interface HubOptions extends AccountOptions {
 /**
  * Events emitted: 'events' (EventRecord[] just stored), 'notes' ({deviceUID, file}: the hub side
  * of a device's .qi or .db changed, so a connected device should sync), 'env' ({scope, ownerUID}).
+ * On a store shared by several hub processes (store.bus) they are emitted in every process.
  */
 export class Hub extends EventEmitter {
   /** For tests and tools that inspect the database; hub code goes through the services. */
@@ -43,11 +45,16 @@ export class Hub extends EventEmitter {
   readonly routes: RouteService;
   readonly deviceSync: DeviceSyncService;
 
+  readonly #relay: { publish: ((event: string, payload: unknown) => void) | null; stop: () => void };
+
   constructor(store: Store, opts: HubOptions = {}) {
     super();
     this.store = store;
     this.now = opts.now ?? Date.now;
-    const ctx: ServiceContext = { store, now: this.now, emit: (event, payload) => { this.emit(event, payload); } };
+    // a store shared by several hub processes carries every event to the others too
+    const relay = relayHubEvents(this, store);
+    this.#relay = relay;
+    const ctx: ServiceContext = { store, now: this.now, emit: (event, payload) => { relay.publish?.(event, payload); this.emit(event, payload); } };
     this.projects = new ProjectService(ctx);
     this.accounts = new AccountService(ctx, this.projects, opts);
     this.devices = new DeviceService(ctx, this.projects);
@@ -59,5 +66,11 @@ export class Hub extends EventEmitter {
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
   }
 
-  async close(): Promise<void> { await this.store.close(); }
+  /**
+   * Tell the other hub processes on a shared store (nothing alone): they emit it as a hub event,
+   * this one does not.
+   */
+  announce(event: string, payload: unknown): void { this.#relay.publish?.(event, payload); }
+
+  async close(): Promise<void> { this.#relay.stop(); await this.store.close(); }
 }

@@ -7,6 +7,7 @@ import type { HubServer } from './http';
 import { jsonLogger, lineLogger, type Level, type Logger } from './log';
 import { RouteDelivery, type DeliveryOptions } from './routes';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite';
+import { PostgresStore } from './store/postgres';
 import type { Store } from './store/types';
 import { DeviceListener, type DeviceListenerOptions } from './sync/listener';
 
@@ -19,6 +20,8 @@ export interface HubStartOptions extends HubOptions {
   host?: string;
   /** use this store instead of opening `<dataDir>/hub.sqlite` */
   store?: Store;
+  /** a postgres:// URL: use that database instead of SQLite (several hub processes may share it) */
+  db?: string;
   delivery?: DeliveryOptions;
   /** create the default admin user, project and product when the database has no users (default true) */
   bootstrap?: boolean;
@@ -70,6 +73,21 @@ export function openStore(dataDir = DEFAULT_DATA_DIR, opts: SqliteStoreOptions =
   return new SqliteStore(join(resolve(dataDir), DATABASE_FILE), opts);
 }
 
+/** The environment variable naming the database when --db does not (a postgres:// URL). */
+export const DB_ENV = 'OPENCARD_HUB_DB';
+
+/** Whether `db` names a PostgreSQL database. */
+export const isPostgresUrl = (db: string | undefined): db is string => db !== undefined && /^postgres(ql)?:\/\//.test(db);
+
+/**
+ * The hub's database: PostgreSQL when `db` is a postgres:// URL, else SQLite in the data directory
+ * (`db` may also name the SQLite file). Migrates it if needed.
+ */
+export async function openDatabase(db: string | undefined, dataDir = DEFAULT_DATA_DIR, opts: SqliteStoreOptions & { log?: (line: string) => void } = {}): Promise<Store> {
+  if (isPostgresUrl(db)) return PostgresStore.open(db, { now: opts.now, log: opts.log });
+  return db ? new SqliteStore(resolve(db), opts) : openStore(dataDir, opts);
+}
+
 /** First start on an empty database: an admin, a project and a product, so there is something to log into. */
 export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapInfo | undefined> {
   if (await hub.accounts.hasUsers()) return undefined;
@@ -102,7 +120,7 @@ export function keepServing(log: (line: string) => void): void {
 export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> {
   const say = opts.log ?? ((l: string) => { process.stdout.write(`${l}\n`); });
   const logger = opts.logger ?? (opts.log ? lineLogger(opts.log, opts.logLevel) : jsonLogger(opts.logLevel));
-  const store = opts.store ?? openStore(opts.dataDir, { now: opts.now });
+  const store = opts.store ?? await openDatabase(opts.db, opts.dataDir, { now: opts.now, log: say });
   const hub = new Hub(store, opts);
   const boot = opts.bootstrap === false ? undefined : await bootstrap(hub, opts.adminPassword);
   // loaded here, not at the top: the CLI's management commands need neither Fastify nor the schemas

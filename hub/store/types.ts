@@ -110,8 +110,21 @@ export interface UploadCommit {
   notes: { input: NoteInput; origin: 'hub' | 'device' }[];
 }
 
+/**
+ * Hub events between the processes sharing one database (PostgreSQL: LISTEN/NOTIFY). A store
+ * only one process opens (SQLite) has none.
+ */
+export interface StoreBus {
+  /** Tell the other processes (fire and forget; the payload must fit in one notification). */
+  publish(event: string, payload: Json): void;
+  /** What the other processes publish, never this process's own; returns the unsubscribe. */
+  subscribe(fn: (event: string, payload: unknown) => void): () => void;
+}
+
 export interface Store {
   close(): Promise<void>;
+  /** set when several hub processes may share the database */
+  readonly bus?: StoreBus;
 
   // users and access
   createUser(username: string, passwordHash: string): Promise<UserRecord>;

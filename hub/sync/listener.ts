@@ -34,6 +34,9 @@ export class DeviceListener {
   readonly #onNotes: (e: { deviceUID: string; file: string }) => void;
   readonly #onEnv: () => void;
   readonly #onSignal: (e: SignalDelivery) => void;
+  readonly #onSession: (e: { deviceUID: string; at: number }) => void;
+  /** when each open session registered (hub clock, ms) */
+  readonly #since = new Map<DeviceConnection, number>();
   port = 0;
   tlsPort: number | undefined;
 
@@ -42,6 +45,14 @@ export class DeviceListener {
     this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged(e.file);
     this.#onEnv = () => { for (const c of this.#byDevice.values()) c.envChanged(); };
     this.#onSignal = (e) => { if (this.#byDevice.get(e.deviceUID)?.signal(e.text)) e.delivered = true; };
+    // the device connected to another hub process on the same database: a session it opened
+    // here before that is stale (one session per device across the processes too)
+    this.#onSession = (e) => {
+      const c = this.#byDevice.get(e.deviceUID);
+      if (!c || (this.#since.get(c) ?? 0) > e.at) return;
+      this.#byDevice.delete(e.deviceUID);
+      void c.close('replaced by a newer connection to another hub process');
+    };
   }
 
   static async start(hub: Hub, opts: DeviceListenerOptions): Promise<DeviceListener> {
@@ -56,9 +67,15 @@ export class DeviceListener {
       register: async (uid: string, c: DeviceConnection) => {
         const old = l.#byDevice.get(uid);
         l.#byDevice.set(uid, c);
+        const at = hub.now();
+        l.#since.set(c, at);
+        hub.announce('session', { deviceUID: uid, at });
         if (old && old !== c) await old.close('replaced by a newer connection');
       },
-      unregister: (uid: string, c: DeviceConnection) => { if (l.#byDevice.get(uid) === c) l.#byDevice.delete(uid); },
+      unregister: (uid: string, c: DeviceConnection) => {
+        l.#since.delete(c);
+        if (l.#byDevice.get(uid) === c) l.#byDevice.delete(uid);
+      },
     };
     const accept = (tls: boolean) => (socket: Socket): void => {
       const ctx: ConnectionContext = { ...base, tls };
@@ -74,6 +91,7 @@ export class DeviceListener {
     hub.on('notes', l.#onNotes);
     hub.on('env', l.#onEnv);
     hub.on('signal', l.#onSignal);
+    hub.on('session', l.#onSession);
     return l;
   }
 
@@ -84,6 +102,7 @@ export class DeviceListener {
     this.#hub.off('notes', this.#onNotes);
     this.#hub.off('env', this.#onEnv);
     this.#hub.off('signal', this.#onSignal);
+    this.#hub.off('session', this.#onSession);
     const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     const working = [...this.#open].map(([s, c]) => { s.destroy(); return c.idle; });
     await Promise.all([...closing, ...working]); // nothing may touch the database once startHub's close() closes it

@@ -4,6 +4,7 @@
 import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
 import type { HostClient } from '../support/host-client';
 import { SimProcess, connectTcp, startSim } from '../support/sim-process';
+import { startCluster, type Cluster } from '../support/cluster';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Data = Record<string, unknown>;
@@ -19,6 +20,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 let hub: Spawned;
+/** test/e2e/sync-cluster.test.ts runs this file again on two hubs sharing one PostgreSQL */
+const CLUSTER = /sync-cluster\.test\.js$/.test(expect.getState().testPath ?? '');
+let cluster: Cluster | undefined;
 let sim: SimProcess;
 let closeCard: () => void;
 let card: HostClient;
@@ -48,7 +52,12 @@ async function sync(): Promise<void> {
 
 beforeAll(async () => {
   dir = hubDir('e2e');
-  hub = await spawnHub(dir);
+  if (CLUSTER) {
+    // the card reaches the hubs through a round-robin balancer, so each sync may land on either;
+    // the API goes to hub B
+    cluster = await startCluster();
+    hub = { ...cluster.a, url: cluster.b.url, devicePort: cluster.balancer.port };
+  } else hub = await spawnHub(dir);
   sim = await startSim(['--tcp', '0', '--hub-host', `127.0.0.1:${hub.devicePort}`]);
   ({ card, close: closeCard } = await connectTcp(sim));
   const client = new NotehubJs.ApiClient(hub.url);
@@ -62,7 +71,11 @@ beforeAll(async () => {
 afterAll(async () => {
   closeCard?.();
   await sim?.stop();
-  await hub?.stop();
+  if (cluster) {
+    const moved = new Set(cluster.balancer.chosen);
+    await cluster.stop();
+    expect(moved).toEqual(new Set([0, 1])); // the card synced through both hubs
+  } else await hub?.stop();
   removeDir(dir);
 });
 

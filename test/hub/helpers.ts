@@ -25,7 +25,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
   const password = 'admin-password-1';
   const device = extra.includes('--device-port') ? [] : ['--device-port', '0'];
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', dataDir, '--admin-password', password, ...device, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'], env: process.env, // jest's process.env (a test may set OPENCARD_HUB_DB), not the worker's
   });
   return new Promise((ok, fail) => {
     let out = '';
@@ -45,7 +45,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
       ok({
         url: m[1], devicePort: Number((/device port (\d+)/.exec(out) ?? [])[1] ?? 0), token: field('token'), projectUID: field('project'), productUID: field('product'), password, child,
         stop: () => new Promise<void>((done) => {
-          if (child.exitCode !== null) return done();
+          if (child.exitCode !== null || child.signalCode !== null) return done(); // already gone (killed)
           child.removeAllListeners('exit');
           child.once('exit', () => done());
           child.kill('SIGTERM');
@@ -58,7 +58,7 @@ export function spawnHub(dataDir: string, extra: string[] = []): Promise<Spawned
 /** Run a notehub-lite subcommand; resolves with stdout (rejects on a non-zero exit). */
 export function cli(args: string[]): Promise<string> {
   return new Promise((ok, fail) => {
-    execFile(process.execPath, [CLI, ...args], (e, stdout, stderr) => (e ? fail(new Error(`${e.message}\n${stderr}`)) : ok(stdout.trim())));
+    execFile(process.execPath, [CLI, ...args], { env: process.env }, (e, stdout, stderr) => (e ? fail(new Error(`${e.message}\n${stderr}`)) : ok(stdout.trim())));
   });
 }
 

@@ -4,6 +4,10 @@
  */
 import { execFile } from 'child_process';
 import { call, cli, CLI, removeDir, spawnHub, tempDir, type Spawned } from './helpers';
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { DATABASE_FILE, DB_ENV } from '../../hub/server';
+import { startPostgres, type PgServer } from '../support/postgres';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Data = Record<string, unknown>;
@@ -20,13 +24,23 @@ const NotehubJs = require('@blues-inc/notehub-js') as NotehubJsModule;
 
 let hub: Spawned;
 let dir: string;
+/** notehubjs-postgres.test.ts runs this file again with the hub and the CLI on PostgreSQL (OPENCARD_HUB_DB) */
+const POSTGRES = /notehubjs-postgres\.test\.js$/.test(expect.getState().testPath ?? '');
+let pg: PgServer | undefined;
 
 beforeAll(async () => {
   dir = tempDir('njs');
+  if (POSTGRES) {
+    pg = await startPostgres();
+    process.env[DB_ENV] = await pg.createDatabase(); // the hub and every CLI command inherit it
+  }
   hub = await spawnHub(dir);
+  expect(existsSync(join(dir, DATABASE_FILE))).toBe(!POSTGRES); // on PostgreSQL, no SQLite file is made
 });
 afterAll(async () => {
   await hub?.stop();
+  delete process.env[DB_ENV];
+  await pg?.stop();
   removeDir(dir);
 });
 

@@ -12,6 +12,7 @@ import { SqliteStore } from '../../hub/store/sqlite';
 import { MIGRATIONS } from '../../hub/store/migrations';
 import { verifyPassword, hashPassword, uuid7 } from '../../hub/auth';
 import { call, removeDir, tempDir } from './helpers';
+import { STORES, testDatabase, testStore } from './stores';
 import { createHash } from 'node:crypto';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
@@ -19,12 +20,12 @@ const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex')
 type Data = Record<string, unknown>;
 const quiet = { log: (): void => undefined };
 
-describe('Hub service', () => {
+describe.each(STORES)('Hub service (%s)', (kind) => {
   let hub: Hub;
   let product: string;
   let project: string;
   beforeEach(async () => {
-    hub = new Hub(new SqliteStore(':memory:'));
+    hub = new Hub(await testStore(kind));
     await hub.accounts.createUser('u', 'password-1');
     project = (await hub.projects.createProject('u', 'p')).uid;
     product = (await hub.projects.createProduct(project, 'com.example.u:p')).uid;
@@ -172,14 +173,14 @@ describe('Hub service', () => {
   });
 });
 
-describe('HTTP API features (in-process hub)', () => {
+describe.each(STORES)('HTTP API features (in-process hub, %s)', (kind) => {
   let h: RunningHub;
   let dir: string;
   let base: string;
   let tok: string;
   beforeAll(async () => {
     dir = tempDir('api');
-    h = await startHub({ dataDir: dir, port: 0, ...quiet, delivery: { pollMs: 50, baseDelayMs: 50 } });
+    h = await startHub({ dataDir: dir, db: await testDatabase(kind), port: 0, ...quiet, delivery: { pollMs: 50, baseDelayMs: 50 } });
     tok = h.bootstrap!.token;
     base = `${h.url}/v1/projects/${h.bootstrap!.projectUID}`;
     for (let i = 1; i <= 5; i++) await h.hub.devices.provisionDevice(h.bootstrap!.productUID, `dev:${i}`, { sn: `sn${i}` });

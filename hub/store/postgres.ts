@@ -1,0 +1,703 @@
+/**
+ * The Store on PostgreSQL (`pg`), for several hub processes on one database. Same contract and
+ * semantics as the SQLite store (hub/store/types.ts); what differs is concurrency: other
+ * processes write at the same time, so per-device work is serialised on the device row (its
+ * change counter), first contact on an advisory lock, and route deliveries are claimed with
+ * FOR UPDATE SKIP LOCKED. `bus` carries hub events between the processes (LISTEN/NOTIFY).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PG_MIGRATIONS } from './pg-migrations';
+import type {
+  ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
+  EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
+  ProductRecord, ProjectRecord, ProxySettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+} from './types';
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v === null || v === undefined ? dflt : (v as T));
+
+/** The NOTIFY channel the hub processes share. */
+const CHANNEL = 'opencard_hub';
+/** NOTIFY payloads must stay under 8000 bytes. */
+const NOTIFY_MAX = 7900;
+/** Advisory lock keys: migrations, and first contact of a device (with the UID's hash). */
+const LOCK_MIGRATE = 0x6f70656e;
+
+/** Runs one statement; `?` marks are numbered ($1, $2...) so the SQL reads like the SQLite store's. */
+type Query = (sql: string, ...args: unknown[]) => Promise<Row[]>;
+const numbered = new Map<string, string>();
+function pgSql(sql: string): string {
+  let s = numbered.get(sql);
+  if (s === undefined) {
+    let n = 0;
+    s = sql.replace(/\?/g, () => `$${++n}`);
+    if (numbered.size < 512) numbered.set(sql, s);
+  }
+  return s;
+}
+
+export interface PostgresStoreOptions {
+  /** The clock, ms since the epoch (default Date.now): the hub's, so stored times agree with it. */
+  now?: () => number;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How long a claimed route delivery stays this process's before another may take it, s (default 300). */
+  claimSeconds?: number;
+  /** Where the bus reports a lost LISTEN connection. */
+  log?: (line: string) => void;
+}
+
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #url: string;
+  readonly #now: () => number;
+  readonly #claim: number;
+  readonly #log: (line: string) => void;
+  readonly #origin = randomBytes(8).toString('hex');
+  readonly #subscribers = new Set<(event: string, payload: unknown) => void>();
+  #listener: pg.Client | null = null;
+  #closed = false;
+  readonly #q: Query;
+  readonly bus: StoreBus;
+
+  private constructor(url: string, opts: PostgresStoreOptions) {
+    this.#url = url;
+    this.#now = opts.now ?? Date.now;
+    this.#claim = opts.claimSeconds ?? 300;
+    this.#log = opts.log ?? (() => undefined);
+    this.#pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // an idle connection the server dropped must not take the process down
+    this.#pool.on('error', (e) => this.#log(`hub: database connection lost: ${e.message}`));
+    this.#q = this.#query(this.#pool);
+    this.bus = {
+      publish: (event, payload) => this.#publish(event, payload),
+      subscribe: (fn) => { this.#subscribers.add(fn); return () => this.#subscribers.delete(fn); },
+    };
+  }
+
+  /** Connects, migrates the schema and starts listening for the other processes' events. */
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const s = new PostgresStore(url, opts);
+    try {
+      await s.#migrate();
+      await s.#listen();
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    return s;
+  }
+
+  async #migrate(): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('SELECT pg_advisory_xact_lock(?)', LOCK_MIGRATE);
+      await q('CREATE TABLE IF NOT EXISTS opencard_schema (version INTEGER NOT NULL)');
+      const r = await q('SELECT version FROM opencard_schema');
+      if (!r.length) await q('INSERT INTO opencard_schema (version) VALUES (0)');
+      for (let v = r.length ? Number(r[0].version) : 0; v < PG_MIGRATIONS.length; v++) {
+        await q(PG_MIGRATIONS[v]);
+        await q('UPDATE opencard_schema SET version = ?', v + 1);
+      }
+    });
+  }
+
+  // ---- the bus: LISTEN on a connection of its own, NOTIFY through the pool
+  async #listen(): Promise<void> {
+    const c = new pg.Client({ connectionString: this.#url });
+    c.on('notification', (m) => {
+      if (m.channel !== CHANNEL || !m.payload) return;
+      let msg: { o: string; e: string; p: unknown };
+      try { msg = JSON.parse(m.payload) as typeof msg; } catch { return; }
+      if (msg.o === this.#origin) return; // our own, already emitted here
+      for (const fn of this.#subscribers) fn(msg.e, msg.p);
+    });
+    const lost = (e?: Error): void => {
+      if (this.#closed || this.#listener !== c) return;
+      this.#listener = null;
+      this.#log(`hub: database event connection lost${e ? `: ${e.message}` : ''}; reconnecting`);
+      const retry = (): void => {
+        if (this.#closed) return;
+        this.#listen().then(() => {
+          // changes made meanwhile were not heard: let every connected device look again
+          for (const fn of this.#subscribers) fn('env', { scope: 'project', ownerUID: '' });
+        }, () => setTimeout(retry, 1000).unref());
+      };
+      setTimeout(retry, 1000).unref();
+    };
+    c.on('error', lost);
+    c.on('end', () => lost());
+    await c.connect();
+    await c.query(`LISTEN ${CHANNEL}`);
+    this.#listener = c;
+  }
+
+  #publish(event: string, payload: unknown): void {
+    if (this.#closed) return;
+    const text = JSON.stringify({ o: this.#origin, e: event, p: payload });
+    if (Buffer.byteLength(text) > NOTIFY_MAX) return this.#log(`hub: event ${event} too large for NOTIFY; not sent to the other processes`);
+    this.#pool.query('SELECT pg_notify($1, $2)', [CHANNEL, text]).catch((e: Error) => this.#log(`hub: NOTIFY failed: ${e.message}`));
+  }
+
+  // ---- queries
+  #query(client: pg.Pool | pg.PoolClient): Query { return async (sql, ...args) => (await client.query(pgSql(sql), args)).rows as Row[]; }
+
+  /** One transaction on one pooled connection. */
+  async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const r = await fn(this.#query(c));
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      await c.query('ROLLBACK').catch((re: Error) => { broken = re; });
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const l = this.#listener;
+    this.#listener = null;
+    await l?.end().catch(() => undefined);
+    await this.#pool.end();
+  }
+
+  // ---- users and access
+  async createUser(username: string, passwordHash: string): Promise<UserRecord> {
+    const created = this.#now() / 1000;
+    const r = await this.#q('INSERT INTO users (username, password_hash, created) VALUES (?,?,?) RETURNING id', username, passwordHash, created);
+    return { id: Number(r[0].id), username, created };
+  }
+  async userByName(username: string): Promise<(UserRecord & { passwordHash: string }) | null> {
+    const [r] = await this.#q('SELECT * FROM users WHERE username = ?', username);
+    return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created), passwordHash: str(r.password_hash) } : null;
+  }
+  async userById(id: number): Promise<UserRecord | null> {
+    const [r] = await this.#q('SELECT * FROM users WHERE id = ?', id);
+    return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created) } : null;
+  }
+  async countUsers(): Promise<number> { return Number((await this.#q('SELECT count(*) n FROM users'))[0].n); }
+  async isMember(projectUID: string, userId: number): Promise<boolean> {
+    return (await this.#q('SELECT 1 FROM members WHERE project_uid = ? AND user_id = ?', projectUID, userId)).length > 0;
+  }
+  async addMember(projectUID: string, userId: number, role: string): Promise<void> {
+    await this.#q(`INSERT INTO members (project_uid, user_id, role) VALUES (?,?,?)
+      ON CONFLICT (project_uid, user_id) DO UPDATE SET role = excluded.role`, projectUID, userId, role);
+  }
+
+  async createToken(hash: string, t: TokenRecord): Promise<void> {
+    await this.#q('INSERT INTO tokens (hash, id, kind, user_id, client_id, name, created, expires, revoked) VALUES (?,?,?,?,?,?,?,?,false)',
+      hash, t.id, t.kind, t.userId, t.clientId, t.name, t.created, t.expires);
+  }
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const [r] = await this.#q('SELECT * FROM tokens WHERE hash = ?', hash);
+    if (!r) return null;
+    return {
+      id: str(r.id), kind: str(r.kind) as TokenRecord['kind'], userId: num(r.user_id), clientId: r.client_id === null ? null : str(r.client_id),
+      name: str(r.name), created: Number(r.created), expires: num(r.expires), revoked: !!r.revoked,
+    };
+  }
+  async revokeToken(idOrHash: string): Promise<boolean> {
+    return (await this.#q('UPDATE tokens SET revoked = true WHERE id = ? OR hash = ? RETURNING 1', idOrHash, idOrHash)).length > 0;
+  }
+  async createClient(c: ClientRecord, secretHash: string): Promise<void> {
+    await this.#q('INSERT INTO clients (client_id, secret_hash, project_uid, created) VALUES (?,?,?,?)', c.clientId, secretHash, c.projectUID, c.created);
+  }
+  async clientById(clientId: string): Promise<(ClientRecord & { secretHash: string }) | null> {
+    const [r] = await this.#q('SELECT * FROM clients WHERE client_id = ?', clientId);
+    return r ? { clientId: str(r.client_id), projectUID: str(r.project_uid), created: Number(r.created), revoked: !!r.revoked, secretHash: str(r.secret_hash) } : null;
+  }
+
+  // ---- projects, products, fleets
+  async createProject(p: ProjectRecord): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('INSERT INTO projects (uid, label, created, owner_id) VALUES (?,?,?,?)', p.uid, p.label, p.created, p.ownerId);
+      await q('INSERT INTO members (project_uid, user_id, role) VALUES (?,?,?)', p.uid, p.ownerId, 'owner');
+    });
+  }
+  static #project(r: Row): ProjectRecord { return { uid: str(r.uid), label: str(r.label), created: Number(r.created), ownerId: Number(r.owner_id) }; }
+  async project(uid: string): Promise<ProjectRecord | null> {
+    const [r] = await this.#q('SELECT * FROM projects WHERE uid = ?', uid);
+    return r ? PostgresStore.#project(r) : null;
+  }
+  async projectsOfUser(userId: number): Promise<ProjectRecord[]> {
+    return (await this.#q('SELECT p.* FROM projects p JOIN members m ON m.project_uid = p.uid WHERE m.user_id = ? ORDER BY p.created', userId)).map(PostgresStore.#project);
+  }
+  async createProduct(p: ProductRecord): Promise<void> {
+    await this.#q('INSERT INTO products (uid, project_uid, label, created, disable_by_default, auto_fleets) VALUES (?,?,?,?,?,?)',
+      p.uid, p.projectUID, p.label, p.created, p.disableDevicesByDefault, JSON.stringify(p.autoProvisionFleets));
+  }
+  static #product(r: Row): ProductRecord {
+    return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), created: Number(r.created),
+      disableDevicesByDefault: !!r.disable_by_default, autoProvisionFleets: parse<string[]>(r.auto_fleets, []) };
+  }
+  async product(uid: string): Promise<ProductRecord | null> {
+    const [r] = await this.#q('SELECT * FROM products WHERE uid = ?', uid);
+    return r ? PostgresStore.#product(r) : null;
+  }
+  async productsOf(projectUID: string): Promise<ProductRecord[]> {
+    return (await this.#q('SELECT * FROM products WHERE project_uid = ? ORDER BY created', projectUID)).map(PostgresStore.#product);
+  }
+  async createFleet(f: FleetRecord): Promise<void> {
+    await this.#q('INSERT INTO fleets (uid, project_uid, label, created) VALUES (?,?,?,?)', f.uid, f.projectUID, f.label, f.created);
+  }
+  static #fleet(r: Row): FleetRecord { return { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), created: Number(r.created) }; }
+  async fleet(uid: string): Promise<FleetRecord | null> {
+    const [r] = await this.#q('SELECT * FROM fleets WHERE uid = ?', uid);
+    return r ? PostgresStore.#fleet(r) : null;
+  }
+  async fleetsOf(projectUID: string): Promise<FleetRecord[]> {
+    return (await this.#q('SELECT * FROM fleets WHERE project_uid = ? ORDER BY created', projectUID)).map(PostgresStore.#fleet);
+  }
+  async updateFleet(uid: string, label: string): Promise<void> { await this.#q('UPDATE fleets SET label = ? WHERE uid = ?', label, uid); }
+  async deleteFleet(uid: string): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
+      await q('DELETE FROM env_meta WHERE scope = ? AND owner_uid = ?', 'fleet', uid);
+      await q('DELETE FROM fleets WHERE uid = ?', uid);
+      // and from every product's auto-provisioning list
+      await q(`UPDATE products SET auto_fleets = auto_fleets - ?::text WHERE auto_fleets @> jsonb_build_array(?::text)`, uid, uid);
+    });
+  }
+
+  // ---- devices
+  async createDevice(d: DeviceRecord): Promise<void> {
+    await this.#tx((q) => this.#insertDevice(q, d, null));
+  }
+  async #insertDevice(q: Query, d: DeviceRecord, secret: string | null): Promise<void> {
+    await q(`INSERT INTO devices (uid, project_uid, product_uid, sn, sku, tags, provisioned, last_activity, disabled, secret)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, d.uid, d.projectUID, d.productUID, d.sn, d.sku, JSON.stringify(d.tags),
+    d.provisioned, d.lastActivity, d.disabled, secret);
+    await q(`DELETE FROM deleted_devices WHERE uid = ? AND project_uid IN ('', ?)`, d.uid, d.projectUID);
+    await this.#joinFleets(q, d.uid, d.projectUID, d.fleetUIDs);
+  }
+  /** Only fleets that exist in the device's project: a product's list may name a fleet deleted since. */
+  async #joinFleets(q: Query, uid: string, projectUID: string, fleetUIDs: string[]): Promise<void> {
+    if (!fleetUIDs.length) return;
+    await q(`INSERT INTO device_fleets (device_uid, fleet_uid) SELECT ?, uid FROM fleets WHERE uid = ANY(?) AND project_uid = ?
+      ON CONFLICT DO NOTHING`, uid, fleetUIDs, projectUID);
+  }
+  async admitDevice(d: DeviceRecord, secret: string, replaceForeign: boolean): Promise<'created' | 'claimed' | 'taken' | 'deleted' | 'foreign'> {
+    return this.#tx(async (q) => {
+      // two processes admitting the same new device: the second waits, then finds it taken
+      await q('SELECT pg_advisory_xact_lock(hashtext(?))', d.uid);
+      if (await this.#deleted(q, d.uid, d.projectUID)) return 'deleted';
+      const [old] = await q('SELECT project_uid, secret FROM devices WHERE uid = ? FOR UPDATE', d.uid);
+      if (old && old.secret !== null) return 'taken';
+      if (old && old.project_uid === d.projectUID) {
+        await q('UPDATE devices SET secret = ?, product_uid = ? WHERE uid = ?', secret, d.productUID, d.uid);
+        return 'claimed';
+      }
+      if (old) {
+        if (!replaceForeign) return 'foreign';
+        await this.#purgeDevice(q, d.uid);
+      }
+      await this.#insertDevice(q, d, secret);
+      return 'created';
+    });
+  }
+  async moveDevice(uid: string, projectUID: string, productUID: string): Promise<void> {
+    await this.#tx(async (q) => {
+      const [old] = await q('SELECT project_uid FROM devices WHERE uid = ? FOR UPDATE', uid);
+      if (!old) return;
+      await q('UPDATE devices SET project_uid = ?, product_uid = ? WHERE uid = ?', projectUID, productUID, uid);
+      if (old.project_uid === projectUID) return;
+      // fleets belong to a project: the old ones are left, the new product's defaults joined
+      await q('DELETE FROM device_fleets WHERE device_uid = ?', uid);
+      const [prod] = await q('SELECT auto_fleets FROM products WHERE uid = ?', productUID);
+      await this.#joinFleets(q, uid, projectUID, parse<string[]>(prod?.auto_fleets, []));
+    });
+  }
+  static #device(r: Row): DeviceRecord {
+    return {
+      uid: str(r.uid), projectUID: str(r.project_uid), productUID: str(r.product_uid), sn: str(r.sn), sku: str(r.sku),
+      tags: parse<string[]>(r.tags, []), fleetUIDs: (r.fleets as string[] | null) ?? [], provisioned: Number(r.provisioned), lastActivity: num(r.last_activity),
+      disabled: !!r.disabled, lat: num(r.lat), lon: num(r.lon), locationWhen: num(r.location_when),
+      voltage: num(r.voltage), temperature: num(r.temperature),
+    };
+  }
+  /** A device row with its fleets, in one statement. */
+  static readonly #DEVICE = `SELECT d.*, ARRAY(SELECT fleet_uid FROM device_fleets WHERE device_uid = d.uid ORDER BY fleet_uid COLLATE "C") fleets FROM devices d`;
+  async device(uid: string): Promise<DeviceRecord | null> {
+    const [r] = await this.#q(`${PostgresStore.#DEVICE} WHERE d.uid = ?`, uid);
+    return r ? PostgresStore.#device(r) : null;
+  }
+  async devices(projectUID: string, f: DeviceFilter, limit: number, offset: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {
+    // Values within one filter are OR-ed, different filters AND-ed; every value is bound, never spliced.
+    const where = ['d.project_uid = ?'];
+    const args: unknown[] = [projectUID];
+    const list = (cond: string, vals?: string[]): void => {
+      if (vals?.length) { where.push(cond); args.push(vals); }
+    };
+    list('d.uid = ANY(?)', f.deviceUIDs);
+    list('d.sn = ANY(?)', f.serialNumbers);
+    list('d.product_uid = ANY(?)', f.productUIDs);
+    list('d.sku = ANY(?)', f.skus);
+    list('jsonb_exists_any(d.tags, ?::text[])', f.tags);
+    list('EXISTS (SELECT 1 FROM device_fleets df WHERE df.device_uid = d.uid AND df.fleet_uid = ANY(?))', f.fleetUIDs);
+    const rows = await this.#q(`${PostgresStore.#DEVICE} WHERE ${where.join(' AND ')} ORDER BY d.provisioned, d.uid COLLATE "C" LIMIT ? OFFSET ?`,
+      ...args, limit + 1, offset);
+    const hasMore = rows.length > limit;
+    return { devices: rows.slice(0, limit).map(PostgresStore.#device), hasMore };
+  }
+  async updateDevice(uid: string, u: DeviceUpdate): Promise<void> { await this.#updateDevice(this.#q, uid, u); }
+  async #updateDevice(q: Query, uid: string, u: DeviceUpdate): Promise<void> {
+    const cols: Record<string, unknown> = {
+      sn: u.sn, sku: u.sku, tags: u.tags && JSON.stringify(u.tags), disabled: u.disabled,
+      last_activity: u.lastActivity, lat: u.lat, lon: u.lon, location_when: u.locationWhen, voltage: u.voltage, temperature: u.temperature,
+    };
+    const set = Object.keys(cols).filter((k) => cols[k] !== undefined);
+    if (!set.length) return;
+    await q(`UPDATE devices SET ${set.map((k) => `${k} = ?`).join(', ')} WHERE uid = ?`, ...set.map((k) => cols[k]), uid);
+  }
+  async setDeviceFleets(uid: string, fleetUIDs: string[]): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('DELETE FROM device_fleets WHERE device_uid = ?', uid);
+      if (fleetUIDs.length) await q('INSERT INTO device_fleets (device_uid, fleet_uid) SELECT ?, unnest(?::text[]) ON CONFLICT DO NOTHING', uid, fleetUIDs);
+    });
+  }
+  async deleteDevice(uid: string): Promise<void> {
+    await this.#tx(async (q) => {
+      await q(`INSERT INTO deleted_devices (uid, project_uid, deleted) SELECT uid, project_uid, ? FROM devices WHERE uid = ?
+        ON CONFLICT (uid, project_uid) DO UPDATE SET deleted = excluded.deleted`, this.#now() / 1000, uid);
+      await this.#purgeDevice(q, uid);
+    });
+  }
+  /** The device and everything of it but its events (those stay with the project that received them). */
+  async #purgeDevice(q: Query, uid: string): Promise<void> {
+    await q('DELETE FROM env_vars WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+    await q('DELETE FROM env_meta WHERE scope IN (?,?) AND owner_uid = ?', 'device', 'device_default', uid);
+    await q('DELETE FROM dfu WHERE device_uid = ?', uid);
+    await q('DELETE FROM devices WHERE uid = ?', uid);
+  }
+
+  async deviceSecret(uid: string): Promise<string | null> {
+    const [r] = await this.#q('SELECT secret FROM devices WHERE uid = ?', uid);
+    return r && r.secret !== null ? str(r.secret) : null;
+  }
+
+  // ---- notes
+  static #note(r: Row): NoteRecord {
+    return {
+      file: str(r.file), id: str(r.id), body: parse<JsonObject | null>(r.body, null), payload: r.payload === null ? null : str(r.payload),
+      time: Number(r.time), deleted: !!r.deleted, change: Number(r.change), origin: str(r.origin) as NoteRecord['origin'], delivered: !!r.delivered,
+    };
+  }
+  async addNotes(deviceUID: string, file: string, notes: NoteInput[], origin: 'hub' | 'device'): Promise<NoteRecord[]> {
+    return this.#tx(async (q) => {
+      const out: NoteRecord[] = [];
+      for (const n of notes) out.push(await this.#addNote(q, deviceUID, file, n, origin));
+      return out;
+    });
+  }
+  /** The device row's change counter is the per-device lock: edits of one device commit in change order. */
+  async #addNote(q: Query, deviceUID: string, file: string, n: NoteInput, origin: 'hub' | 'device'): Promise<NoteRecord> {
+    const [r] = await q('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID);
+    if (!r) throw new Error(`no device ${deviceUID}`);
+    const rec: NoteRecord = {
+      file, id: n.id, body: n.deleted ? null : n.body ?? null, payload: n.deleted ? null : n.payload ?? null,
+      time: n.time ?? this.#now() / 1000, deleted: !!n.deleted, change: Number(r.change), origin, delivered: false,
+    };
+    await q(`INSERT INTO notes (device_uid, file, id, body, payload, time, deleted, change, origin, delivered)
+      VALUES (?,?,?,?,?,?,?,?,?,false) ON CONFLICT (device_uid, file, id) DO UPDATE SET body = excluded.body, payload = excluded.payload,
+      time = excluded.time, deleted = excluded.deleted, change = excluded.change, origin = excluded.origin, delivered = false`,
+    deviceUID, file, rec.id, rec.body === null ? null : JSON.stringify(rec.body), rec.payload, rec.time, rec.deleted, rec.change, origin);
+    return rec;
+  }
+  async note(deviceUID: string, file: string, id: string): Promise<NoteRecord | null> {
+    const [r] = await this.#q('SELECT * FROM notes WHERE device_uid = ? AND file = ? AND id = ?', deviceUID, file, id);
+    return r ? PostgresStore.#note(r) : null;
+  }
+  async notes(deviceUID: string, file: string, includeDeleted: boolean): Promise<NoteRecord[]> {
+    return (await this.#q(`SELECT * FROM notes WHERE device_uid = ? AND file = ? ${includeDeleted ? '' : 'AND NOT deleted'} ORDER BY change`,
+      deviceUID, file)).map(PostgresStore.#note);
+  }
+  async changesSince(deviceUID: string, since: number, o: { file?: string; origin?: 'hub' | 'device'; limit?: number }): Promise<NoteRecord[]> {
+    const where = ['device_uid = ?', 'change > ?'];
+    const args: unknown[] = [deviceUID, since];
+    if (o.file !== undefined) { where.push('file = ?'); args.push(o.file); }
+    if (o.origin !== undefined) { where.push('origin = ?'); args.push(o.origin); }
+    return (await this.#q(`SELECT * FROM notes WHERE ${where.join(' AND ')} ORDER BY change LIMIT ?`, ...args, o.limit ?? null)).map(PostgresStore.#note);
+  }
+  async pendingInbound(deviceUID: string): Promise<NoteRecord[]> {
+    return (await this.#q(`SELECT * FROM notes WHERE device_uid = ? AND NOT delivered AND NOT deleted AND origin = 'hub'
+      AND (file LIKE '%.qi' OR file LIKE '%.qis') ORDER BY change`, deviceUID)).map(PostgresStore.#note);
+  }
+  async markDelivered(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
+    // a delivered inbound-queue note has left the hub: it now lives on the device
+    return this.removeNotes(deviceUID, keys);
+  }
+  async removeNotes(deviceUID: string, keys: { file: string; id: string }[]): Promise<void> {
+    if (!keys.length) return;
+    await this.#q(`DELETE FROM notes n USING unnest(?::text[], ?::text[]) k(file, id) WHERE n.device_uid = ? AND n.file = k.file AND n.id = k.id`,
+      keys.map((k) => k.file), keys.map((k) => k.id), deviceUID);
+  }
+  async tracker(deviceUID: string, file: string, tracker: string): Promise<number | null> {
+    const [r] = await this.#q('SELECT seen FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    return r ? Number(r.seen) : null;
+  }
+  async setTracker(deviceUID: string, file: string, tracker: string, seen: number | null): Promise<void> {
+    if (seen === null) await this.#q('DELETE FROM trackers WHERE device_uid = ? AND file = ? AND tracker = ?', deviceUID, file, tracker);
+    else {
+      await this.#q(`INSERT INTO trackers (device_uid, file, tracker, seen) VALUES (?,?,?,?)
+        ON CONFLICT (device_uid, file, tracker) DO UPDATE SET seen = excluded.seen`, deviceUID, file, tracker, seen);
+    }
+  }
+  async notefiles(deviceUID: string): Promise<{ file: string; total: number; change: number }[]> {
+    return (await this.#q(`SELECT file, count(*) FILTER (WHERE NOT deleted) total, max(change) change FROM notes WHERE device_uid = ?
+      GROUP BY file ORDER BY file COLLATE "C"`, deviceUID))
+      .map((r) => ({ file: str(r.file), total: Number(r.total), change: Number(r.change) }));
+  }
+  async deleteNotefiles(deviceUID: string, files: string[]): Promise<void> {
+    if (files.length) await this.#q('DELETE FROM notes WHERE device_uid = ? AND file = ANY(?)', deviceUID, files);
+  }
+
+  // ---- events
+  async insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] } = {}): Promise<EventRecord[]> {
+    return this.#tx((q) => this.#insertEvents(q, projectUID, events, opts));
+  }
+  /** One INSERT for the whole batch, one for its route deliveries. */
+  async #insertEvents(q: Query, projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): Promise<EventRecord[]> {
+    let stored: EventRecord[] = [];
+    if (events.length) {
+      const col = <T>(f: (e: EventRecord, i: number) => T): T[] => events.map(f);
+      const rows = await q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
+        SELECT t.uid, ?, t.device, t.sn, t.file, t.session, t.captured, t.received, t.json, t.dedup
+        FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[], ?::text[], ?::text[])
+          WITH ORDINALITY t(uid, device, sn, file, session, captured, received, json, dedup, n)
+        ORDER BY t.n ON CONFLICT DO NOTHING RETURNING uid`, projectUID,
+      col((e) => e.event), col((e) => e.device), col((e) => e.sn), col((e) => e.file), col((e) => e.session ?? null),
+      col((e) => e.when), col((e) => e.received), col((e) => JSON.stringify(e)), col((_, i) => opts.dedup?.[i] ?? null));
+      const got = new Set(rows.map((r) => str(r.uid)));
+      stored = events.filter((e) => got.has(e.event));
+    }
+    if (stored.length) {
+      const routes = (await q("SELECT uid, files FROM routes WHERE project_uid = ? AND NOT disabled AND type = 'http'", projectUID))
+        .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
+      const ru: string[] = [];
+      const eu: string[] = [];
+      for (const e of stored) for (const route of routes) if (!route.files.length || route.files.includes(e.file)) { ru.push(route.uid); eu.push(e.event); }
+      if (ru.length) await q('INSERT INTO deliveries (route_uid, event_uid, next_at) SELECT r, e, ? FROM unnest(?::text[], ?::text[]) t(r, e)', this.#now() / 1000, ru, eu);
+    }
+    if (opts.touch) await this.#updateDevice(q, opts.touch.deviceUID, opts.touch.update);
+    return stored;
+  }
+  async events(qy: EventQuery): Promise<EventPage> {
+    const where = ['e.project_uid = ?'];
+    const args: unknown[] = [qy.projectUID];
+    const list = (cond: string, vals?: string[]): void => {
+      if (vals?.length) { where.push(cond); args.push(vals); }
+    };
+    list('e.device_uid = ANY(?)', qy.deviceUIDs);
+    list('e.file = ANY(?)', qy.files);
+    list('e.session = ANY(?)', qy.sessionUIDs);
+    list('e.uid = ANY(?)', qy.eventUIDs);
+    list('e.sn = ANY(?)', qy.serialNumbers);
+    list('e.device_uid IN (SELECT device_uid FROM device_fleets WHERE fleet_uid = ANY(?))', qy.fleetUIDs);
+    if (qy.startDate !== undefined) { where.push('e.captured >= ?'); args.push(qy.startDate); }
+    if (qy.endDate !== undefined) { where.push('e.captured <= ?'); args.push(qy.endDate); }
+    if (qy.afterSeq !== undefined) { where.push(qy.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(qy.afterSeq); }
+    const rows = await this.#q(`SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${qy.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`,
+      ...args, qy.limit + 1, qy.offset ?? 0);
+    const hasMore = rows.length > qy.limit;
+    const page = rows.slice(0, qy.limit);
+    return { seqs: page.map((r) => Number(r.seq)), json: page.map((r) => str(r.json)), hasMore };
+  }
+
+  // ---- device sync
+  async syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }> {
+    const [d] = await this.#q('SELECT hub_epoch, card_epoch FROM devices WHERE uid = ?', deviceUID);
+    const upUntil: { [file: string]: number } = {};
+    for (const r of await this.#q('SELECT file, up_until FROM sync_files WHERE device_uid = ?', deviceUID)) upUntil[str(r.file)] = Number(r.up_until);
+    const hex = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
+    return { hubEpoch: hex(d?.hub_epoch), cardEpoch: hex(d?.card_epoch), upUntil };
+  }
+  async setHubEpoch(deviceUID: string, epoch: string): Promise<void> {
+    await this.#q('UPDATE devices SET hub_epoch = ? WHERE uid = ?', epoch, deviceUID);
+  }
+  async setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('UPDATE devices SET card_epoch = ? WHERE uid = ?', epoch, deviceUID);
+      if (!reset) return;
+      await q('UPDATE sync_files SET up_until = 0 WHERE device_uid = ?', deviceUID);
+      const own = await q(`SELECT file, id FROM notes WHERE device_uid = ? AND origin = 'device' AND (file LIKE '%.db' OR file LIKE '%.dbs') ORDER BY change`, deviceUID);
+      for (const r of own) {
+        const [c] = await q('UPDATE devices SET change = change + 1 WHERE uid = ? RETURNING change', deviceUID);
+        await q(`UPDATE notes SET origin = 'hub', change = ? WHERE device_uid = ? AND file = ? AND id = ?`, c.change, deviceUID, r.file, r.id);
+      }
+    });
+  }
+  async putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void> {
+    await this.#q(`INSERT INTO sync_templates (device_uid, file, version, definition) VALUES (?,?,?,?)
+      ON CONFLICT (device_uid, file, version) DO UPDATE SET definition = excluded.definition`, deviceUID, file, version, definition);
+  }
+  async template(deviceUID: string, file: string, version: number): Promise<string | null> {
+    const [r] = await this.#q('SELECT definition FROM sync_templates WHERE device_uid = ? AND file = ? AND version = ?', deviceUID, file, version);
+    return r ? str(r.definition) : null;
+  }
+  async commitUpload(c: UploadCommit): Promise<EventRecord[]> {
+    return this.#tx(async (q) => {
+      for (const n of c.notes) await this.#addNote(q, c.deviceUID, c.file, n.input, n.origin);
+      const stored = await this.#insertEvents(q, c.projectUID, c.events, { dedup: c.dedup, touch: c.touch ? { deviceUID: c.deviceUID, update: c.touch } : undefined });
+      await q(`INSERT INTO sync_files (device_uid, file, up_until) VALUES (?,?,?)
+        ON CONFLICT (device_uid, file) DO UPDATE SET up_until = greatest(sync_files.up_until, excluded.up_until)`, c.deviceUID, c.file, c.upUntil);
+      return stored;
+    });
+  }
+  async putSyncSession(s: SyncSessionRecord): Promise<void> {
+    await this.#q(`INSERT INTO sync_sessions (uid, device_uid, started, ended, remote, tls, features, notes_up, notes_down, reason)
+      VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (uid) DO UPDATE SET device_uid = excluded.device_uid, started = excluded.started,
+      ended = excluded.ended, remote = excluded.remote, tls = excluded.tls, features = excluded.features, notes_up = excluded.notes_up,
+      notes_down = excluded.notes_down, reason = excluded.reason`,
+    s.uid, s.deviceUID, s.started, s.ended, s.remote, s.tls, s.features, s.notesUp, s.notesDown, s.reason);
+  }
+  async syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]> {
+    return (await this.#q('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit)).map((r) => ({
+      uid: str(r.uid), deviceUID: str(r.device_uid), started: Number(r.started), ended: num(r.ended), remote: str(r.remote), tls: !!r.tls,
+      features: Number(r.features), notesUp: Number(r.notes_up), notesDown: Number(r.notes_down), reason: r.reason === null ? null : str(r.reason),
+    }));
+  }
+  async isDeletedDevice(uid: string, projectUID: string): Promise<boolean> { return this.#deleted(this.#q, uid, projectUID); }
+  async #deleted(q: Query, uid: string, projectUID: string): Promise<boolean> {
+    // project '' marks a deletion that holds everywhere (kept for parity with the SQLite store)
+    return (await q(`SELECT 1 FROM deleted_devices WHERE uid = ? AND project_uid IN ('', ?)`, uid, projectUID)).length > 0;
+  }
+
+  // ---- environment variables
+  async envGet(scope: EnvScope, ownerUID: string): Promise<{ [k: string]: string }> {
+    const out: { [k: string]: string } = {};
+    for (const r of await this.#q('SELECT key, value FROM env_vars WHERE scope = ? AND owner_uid = ? ORDER BY key COLLATE "C"', scope, ownerUID)) out[str(r.key)] = str(r.value);
+    return out;
+  }
+  async envPut(scope: EnvScope, ownerUID: string, vars: { [k: string]: string }, replace: boolean): Promise<void> {
+    await this.#tx(async (q) => {
+      if (replace) await q('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ?', scope, ownerUID);
+      const keys = Object.keys(vars);
+      if (keys.length) {
+        await q(`INSERT INTO env_vars (scope, owner_uid, key, value) SELECT ?, ?, k, v FROM unnest(?::text[], ?::text[]) t(k, v)
+          ON CONFLICT (scope, owner_uid, key) DO UPDATE SET value = excluded.value`, scope, ownerUID, keys, keys.map((k) => vars[k]));
+      }
+      await this.#envTouched(q, scope, ownerUID);
+    });
+  }
+  async envDelete(scope: EnvScope, ownerUID: string, key: string): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const gone = (await q('DELETE FROM env_vars WHERE scope = ? AND owner_uid = ? AND key = ? RETURNING 1', scope, ownerUID, key)).length > 0;
+      if (gone) await this.#envTouched(q, scope, ownerUID);
+      return gone;
+    });
+  }
+  async #envTouched(q: Query, scope: EnvScope, ownerUID: string): Promise<void> {
+    await q(`INSERT INTO env_meta (scope, owner_uid, modified) VALUES (?,?,?)
+      ON CONFLICT (scope, owner_uid) DO UPDATE SET modified = excluded.modified`, scope, ownerUID, this.#now() / 1000);
+  }
+  async envModified(scope: EnvScope, ownerUID: string): Promise<number | null> {
+    const [r] = await this.#q('SELECT modified FROM env_meta WHERE scope = ? AND owner_uid = ?', scope, ownerUID);
+    return r ? Number(r.modified) : null;
+  }
+
+  // ---- firmware and DFU
+  static #firmware(r: Row): FirmwareRecord {
+    const info = JSON.parse(str(r.info) || '{}') as { source?: string; crc32?: number; modified?: number };
+    return { projectUID: str(r.project_uid), type: str(r.type) as FirmwareRecord['type'], filename: str(r.filename), version: str(r.version),
+      notes: str(r.notes), md5: str(r.md5), length: Number(r.length), created: Number(r.created),
+      source: info.source ?? str(r.filename), crc32: info.crc32 ?? 0, modified: info.modified ?? Number(r.created) };
+  }
+  async putFirmware(f: FirmwareRecord, data: Uint8Array): Promise<void> {
+    await this.#q(`INSERT INTO firmware (project_uid, type, filename, version, notes, md5, length, created, data, info)
+      VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (project_uid, type, filename) DO UPDATE SET version = excluded.version, notes = excluded.notes,
+      md5 = excluded.md5, length = excluded.length, created = excluded.created, data = excluded.data, info = excluded.info`,
+    f.projectUID, f.type, f.filename, f.version, f.notes, f.md5, f.length, f.created, Buffer.from(data),
+    JSON.stringify({ source: f.source, crc32: f.crc32, modified: f.modified }));
+  }
+  async firmware(projectUID: string, f: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]> {
+    return (await this.#q(`SELECT project_uid, type, filename, version, notes, md5, length, created, info FROM firmware WHERE project_uid = ?
+      AND (?::text IS NULL OR type = ?) AND (?::text IS NULL OR filename = ?) AND (?::text IS NULL OR version = ?) ORDER BY created`,
+    projectUID, f.type ?? null, f.type ?? null, f.filename ?? null, f.filename ?? null, f.version ?? null, f.version ?? null)).map(PostgresStore.#firmware);
+  }
+  async firmwareData(projectUID: string, type: string, filename: string): Promise<Uint8Array | null> {
+    const [r] = await this.#q('SELECT data FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?', projectUID, type, filename);
+    return r ? new Uint8Array(r.data as Buffer) : null;
+  }
+  async putDfu(d: DfuRecord): Promise<void> {
+    await this.#q(`INSERT INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated, info) VALUES (?,?,?,?,?,?,?,?,?)
+      ON CONFLICT (device_uid, type) DO UPDATE SET project_uid = excluded.project_uid, filename = excluded.filename, status = excluded.status,
+      text = excluded.text, requested = excluded.requested, updated = excluded.updated, info = excluded.info`,
+    d.deviceUID, d.type, d.projectUID, d.filename, d.status, d.text, d.requested, d.updated,
+    JSON.stringify({ read: d.read, length: d.length, version: d.version, history: d.history }));
+  }
+  async dfu(deviceUID: string, type: string): Promise<DfuRecord | null> {
+    const [r] = await this.#q('SELECT * FROM dfu WHERE device_uid = ? AND type = ?', deviceUID, type);
+    if (!r) return null;
+    const info = JSON.parse(str(r.info) || '{}') as Pick<DfuRecord, 'read' | 'length' | 'version' | 'history'>;
+    return { deviceUID: str(r.device_uid), projectUID: str(r.project_uid), type: str(r.type) as DfuRecord['type'], filename: str(r.filename),
+      status: str(r.status) as DfuRecord['status'], text: str(r.text), requested: Number(r.requested), updated: Number(r.updated), ...info };
+  }
+
+  // ---- routes and deliveries
+  static #route(r: Row): RouteRecord {
+    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: r.type === 'proxy' ? 'proxy' : 'http', url: str(r.url),
+      headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
+    if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
+    return rec;
+  }
+  async putRoute(r: RouteRecord): Promise<void> {
+    await this.#q(`INSERT INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified, proxy)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (uid) DO UPDATE SET project_uid = excluded.project_uid, label = excluded.label,
+      type = excluded.type, url = excluded.url, headers = excluded.headers, files = excluded.files, disabled = excluded.disabled,
+      created = excluded.created, modified = excluded.modified, proxy = excluded.proxy`,
+    r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files), r.disabled, r.created, r.modified,
+    r.proxy ? JSON.stringify(r.proxy) : null);
+  }
+  async route(uid: string): Promise<RouteRecord | null> {
+    const [r] = await this.#q('SELECT * FROM routes WHERE uid = ?', uid);
+    return r ? PostgresStore.#route(r) : null;
+  }
+  async routesOf(projectUID: string): Promise<RouteRecord[]> {
+    return (await this.#q('SELECT * FROM routes WHERE project_uid = ? ORDER BY created', projectUID)).map(PostgresStore.#route);
+  }
+  async deleteRoute(uid: string): Promise<void> {
+    await this.#tx(async (q) => {
+      await q('DELETE FROM deliveries WHERE route_uid = ?', uid);
+      await q('DELETE FROM routes WHERE uid = ?', uid);
+    });
+  }
+  async dueRoutes(now: number): Promise<{ routeUID: string; projectUID: string }[]> {
+    // one index probe per route: the routes table is small, the queue may not be
+    return (await this.#q(`SELECT uid, project_uid FROM (SELECT uid, project_uid,
+      (SELECT min(q.next_at) FROM deliveries q WHERE q.route_uid = r.uid AND NOT q.dead) due FROM routes r WHERE NOT r.disabled) x
+      WHERE due <= ? ORDER BY due`, now)).map((r) => ({ routeUID: str(r.uid), projectUID: str(r.project_uid) }));
+  }
+  /**
+   * Due deliveries are claimed: rows another process holds are skipped, and the ones returned are
+   * not due again for claimSeconds (deliveryDone or deliveryRetry settles them first, or a process
+   * that died with them lets them fall due again).
+   */
+  async dueDeliveries(now: number, limit: number, routeUID?: string): Promise<DeliveryRecord[]> {
+    const rows = await this.#q(`WITH c AS (
+        SELECT q.id, q.next_at FROM deliveries q JOIN routes r ON r.uid = q.route_uid
+        WHERE (?::text IS NULL OR q.route_uid = ?) AND NOT q.dead AND q.next_at <= ? AND NOT r.disabled
+        ORDER BY q.next_at, q.id LIMIT ? FOR UPDATE OF q SKIP LOCKED),
+      u AS (UPDATE deliveries d SET next_at = ? FROM c WHERE d.id = c.id RETURNING d.id, d.route_uid, d.event_uid, d.attempts, c.next_at)
+      SELECT u.*, e.json, r.url, r.headers FROM u JOIN routes r ON r.uid = u.route_uid JOIN events e ON e.uid = u.event_uid
+      ORDER BY u.next_at, u.id`, routeUID ?? null, routeUID ?? null, now, limit, now + this.#claim);
+    return rows.map((r) => ({ id: Number(r.id), routeUID: str(r.route_uid), eventUID: str(r.event_uid), eventJSON: str(r.json), url: str(r.url),
+      headers: parse(r.headers, {}), attempts: Number(r.attempts), nextAt: Number(r.next_at) }));
+  }
+  async deliveryDone(id: number): Promise<void> { await this.#q('DELETE FROM deliveries WHERE id = ?', id); }
+  async deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void> {
+    await this.#q('UPDATE deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, dead = ? WHERE id = ?', nextAt, error, dead, id);
+  }
+  async deliveryStats(): Promise<{ pending: number; failed: number }> {
+    const [r] = await this.#q('SELECT count(*) FILTER (WHERE NOT dead) pending, count(*) FILTER (WHERE dead) failed FROM deliveries');
+    return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+}
