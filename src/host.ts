@@ -57,6 +57,34 @@ export interface Net {
   connect(host: string, port: number, handlers: NetHandlers): NetStream;
 }
 
+/** The links card.transport chooses among (Wi-Fi: the host's IP link; on the desktop, plain TCP). */
+export type LinkName = 'wifi' | 'cell';
+
+export interface Link {
+  name: LinkName;
+  net: Net;
+}
+
+/** Penalty box settings (card.wireless.penalty), minutes and a growth rate. */
+export interface PenaltyConfig {
+  min?: number;
+  add?: number;
+  max?: number;
+  rate?: number;
+}
+
+/** A cellular modem's controls and facts: what card.wireless and card.wireless.penalty use. */
+export interface Cellular {
+  /** card.wireless members: status, count (bars), net {rat, band, rssi, ...}. */
+  wireless(): { [key: string]: unknown };
+  /** APN ('' = the SIM's default) and scan mode ('auto', 'm', 'nb', 'gprs'); from the next bring-up. */
+  configure(apn: string, mode: string): void;
+  /** card.wireless.penalty members: count, minutes, and seconds + status while in the box. */
+  penalty(): { [key: string]: unknown };
+  setPenalty(config: PenaltyConfig): void;
+  resetPenalty(): void;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Log {
@@ -70,6 +98,10 @@ export interface Host {
   random: Random;
   log: Log;
   net?: Net;
+  /** When the host has more than one link: in its default (fallback) order; `net` is then unused. */
+  links?: readonly Link[];
+  /** The cellular modem, when the host has one. */
+  cellular?: Cellular;
   /** Static facts about the platform, reported by card.version / card.status. */
   info: HostInfo;
 }

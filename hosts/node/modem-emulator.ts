@@ -249,6 +249,7 @@ export class ModemEmulator {
     switch (name) {
       case 'AT':
       case 'AT+CMEE':
+      case 'AT+QCFG':
         return this.#ok();
       case 'ATE0':
       case 'ATE1':

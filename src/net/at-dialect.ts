@@ -24,6 +24,8 @@ export interface AtDialect {
   /** Extra commands that only report network facts (their failures are ignored). */
   readonly facts: readonly { text: string; prefix: string }[];
   setApn(apn: string): string;
+  /** Commands that restrict the radio access technologies (card.wireless mode 'm', 'nb', 'gprs', 'auto'). */
+  scanMode(mode: string): readonly string[];
   /** Query whether the data context is up; `isActive` reads its answer lines. */
   readonly activeQuery: { text: string; prefix: string; isActive(lines: readonly string[]): boolean };
   activate(): string;
@@ -102,6 +104,13 @@ export const QUECTEL: AtDialect = Object.freeze({
   ]),
   // context 1, IPv4, no user or password, no authentication
   setApn: (apn: string) => `AT+QICSGP=${CONTEXT},1,${quoted(apn)},"","",0`,
+  // iotopmode: 0 LTE-M, 1 NB-IoT, 2 both; nwscanmode: 0 automatic, 1 GSM only, 3 LTE only
+  scanMode: (mode: string) =>
+    mode === 'm' ? ['AT+QCFG="nwscanmode",3,1', 'AT+QCFG="iotopmode",0,1']
+    : mode === 'nb' ? ['AT+QCFG="nwscanmode",3,1', 'AT+QCFG="iotopmode",1,1']
+    : mode === 'gprs' ? ['AT+QCFG="nwscanmode",1,1']
+    : mode === 'auto' ? ['AT+QCFG="nwscanmode",0,1', 'AT+QCFG="iotopmode",2,1']
+    : [],
   activeQuery: Object.freeze({
     text: 'AT+QIACT?',
     prefix: '+QIACT:',

@@ -6,7 +6,8 @@
 // brings the module up again. Failures carry the tag hub.sync.status tells them apart by:
 // {registration-failure} (SIM, registration), {network} (modem, data context, socket I/O),
 // {connect-failure} (the hub could not be reached).
-import type { Clock, Log, Net, NetHandlers, NetStream, Serial, TimerHandle } from '../host';
+import type { Cellular, Clock, Log, Net, NetHandlers, NetStream, PenaltyConfig, Serial, TimerHandle } from '../host';
+import { PenaltyBox } from './penalty';
 import { AtChannel, type AtResult } from './at-channel';
 import { QUECTEL, fields, intField, type AtDialect } from './at-dialect';
 
@@ -20,6 +21,8 @@ const POLL_MS = 2_000;
 /** Bytes the engine may queue ahead of the module (a few frames). */
 const MAX_OUT = 16_384;
 const SOCKET = 0;
+/** +QIOPEN error: the socket id is in use. */
+const SOCKET_IN_USE = 563;
 
 export type ModemState = 'off' | 'starting' | 'no-sim' | 'searching' | 'denied' | 'registered' | 'attached' | 'failed';
 
@@ -71,11 +74,12 @@ class Socket {
   peerClosed = false;
   /** The engine closed the stream with sends still queued: close once they went. */
   closeWhenSent = false;
+  retried = false;
   timer: TimerHandle | undefined;
   constructor(readonly host: string, readonly port: number, readonly handlers: NetHandlers, readonly since: number) {}
 }
 
-export class ModemLink implements Net {
+export class ModemLink implements Net, Cellular {
   readonly #at: AtChannel;
   readonly #clock: Clock;
   readonly #log: Log | undefined;
@@ -83,6 +87,10 @@ export class ModemLink implements Net {
   readonly #registrationMs: number;
   readonly #pollMs: number;
   #apn: string;
+  /** The host's APN, used while card.wireless sets none. */
+  readonly #defaultApn: string;
+  #mode = '';
+  readonly #penalty = new PenaltyBox();
   #state: ModemState = 'off';
   #facts: Omit<ModemFacts, 'state' | 'apn'> = {};
   /** Bumped when the module restarts: callbacks of an older bring-up do nothing. */
@@ -97,7 +105,7 @@ export class ModemLink implements Net {
     this.#clock = options.clock;
     this.#log = options.log;
     this.#dialect = options.dialect ?? QUECTEL;
-    this.#apn = options.apn ?? '';
+    this.#apn = this.#defaultApn = options.apn ?? '';
     this.#registrationMs = options.registrationMs ?? REGISTRATION_MS;
     this.#pollMs = options.pollMs ?? POLL_MS;
     const d = this.#dialect;
@@ -120,9 +128,56 @@ export class ModemLink implements Net {
 
   /** A new APN applies from the next bring-up. */
   setApn(apn: string): void {
-    if (apn === this.#apn) return;
+    this.configure(apn, this.#mode);
+  }
+
+  // ---- Cellular (card.wireless, card.wireless.penalty) ----
+
+  configure(apn: string, mode: string): void {
+    apn ||= this.#defaultApn;
+    if (apn === this.#apn && mode === this.#mode) return;
     this.#apn = apn;
-    if (this.#state === 'attached') this.#state = 'registered';
+    this.#mode = mode;
+    // the next connect goes through the whole bring-up, where both are applied
+    if (this.#state !== 'failed') this.#state = 'off';
+  }
+
+  wireless(): { [key: string]: unknown } {
+    const f = this.#facts;
+    const open = this.#socket?.state === 'open';
+    const status: Record<ModemState, string> = {
+      off: '{modem-off}', starting: '{modem-on}', 'no-sim': 'no SIM card {registration-failure}', searching: 'searching {cell-registration-wait}',
+      denied: 'registration denied {registration-failure}', registered: 'registered', attached: open ? 'connected {connected}' : 'registered {network-up}',
+      failed: 'the modem does not answer {network}',
+    };
+    const out: { [key: string]: unknown } = { status: status[this.#state] };
+    if (f.bars !== undefined) out.count = f.bars;
+    const n: { [key: string]: unknown } = {};
+    if (f.band !== undefined) n.band = f.band;
+    if (f.rat !== undefined) n.rat = f.rat;
+    if (f.rssi !== undefined) n.rssi = f.rssi;
+    if (f.rsrp !== undefined) n.rsrp = f.rsrp;
+    if (f.sinr !== undefined) n.sinr = f.sinr;
+    if (f.rsrq !== undefined) n.rsrq = f.rsrq;
+    if (f.bars !== undefined) n.bars = f.bars;
+    if (f.network !== undefined && f.network.length >= 5) {
+      n.mcc = intField(f.network.substring(0, 3));
+      n.mnc = intField(f.network.substring(3));
+    }
+    if (Object.keys(n).length) out.net = n;
+    return out;
+  }
+
+  penalty(): { [key: string]: unknown } {
+    return this.#penalty.report(this.#clock.now());
+  }
+
+  setPenalty(config: PenaltyConfig): void {
+    this.#penalty.configure(config);
+  }
+
+  resetPenalty(): void {
+    this.#penalty.reset();
   }
 
   connect(host: string, port: number, handlers: NetHandlers): NetStream {
@@ -130,7 +185,10 @@ export class ModemLink implements Net {
     const s = new Socket(host, port, handlers, this.#clock.now());
     this.#socket = s;
     this.#figures.sessions++;
-    if (this.#state === 'attached') this.#open(s);
+    if (this.#penalty.remaining(this.#clock.now()) > 0) {
+      // asynchronously, as every other failure: the caller has its stream first
+      this.#clock.schedule(0, () => this.#fail(s, this.#penalty.status(this.#clock.now())));
+    } else if (this.#state === 'attached') this.#open(s);
     else this.#bringUp();
     return {
       write: (bytes) => this.#write(s, bytes),
@@ -149,6 +207,7 @@ export class ModemLink implements Net {
       this.#bringing = false;
       this.#state = state;
       this.#facts.error = error;
+      if (state === 'no-sim' || state === 'denied' || state === 'searching') this.#penalty.failure(this.#clock.now());
       this.#log?.log('warn', `modem: ${error}`);
       if (this.#socket) this.#fail(this.#socket, error);
     };
@@ -166,8 +225,9 @@ export class ModemLink implements Net {
         }, 1_000);
       },
       init: (i: number) => {
-        if (i === this.#dialect.init.length) return steps.sim();
-        run(this.#dialect.init[i], (r) => (r.ok ? steps.init(i + 1) : fail('failed', `modem refused ${this.#dialect.init[i]}: ${r.error} {network}`)));
+        const list = [...this.#dialect.init, ...this.#dialect.scanMode(this.#mode)];
+        if (i === list.length) return steps.sim();
+        run(list[i], (r) => (r.ok ? steps.init(i + 1) : fail('failed', `modem refused ${list[i]}: ${r.error} {network}`)));
       },
       sim: () => {
         run('AT+CPIN?', (r) => {
@@ -183,6 +243,7 @@ export class ModemLink implements Net {
             const stat = r.ok && r.lines.length ? intField(fields(r.lines[0], prefix)[1]) : undefined;
             if (stat === 1 || stat === 5) {
               this.#state = 'registered';
+              this.#penalty.success();
               return steps.facts(0);
             }
             if (stat === 3) return fail('denied', 'registration denied by the network {registration-failure}');
@@ -284,6 +345,12 @@ export class ModemLink implements Net {
     if (e.kind === 'opened' && s.state === 'opening') {
       if (s.timer !== undefined) this.#clock.cancel(s.timer);
       s.timer = undefined;
+      // The module still holds a socket with this id (a card restarted with it open): close, try again.
+      if (e.code === SOCKET_IN_USE && !s.retried) {
+        s.retried = true;
+        this.#stale = true;
+        return this.#open(s);
+      }
       // a failed open leaves no socket (the module says why in the code)
       if (e.code !== 0) return this.#fail(s, `the hub could not be reached (socket error ${e.code}) {connect-failure}`, false);
       s.state = 'open';

@@ -1,5 +1,5 @@
 // What a request handler may use: the card's services, never the store or the card itself.
-import type { Random } from '../host';
+import type { Cellular, LinkName, Random } from '../host';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
 import type { SyncControl, SyncHook } from '../sync/control';
@@ -26,6 +26,10 @@ export interface RequestContext {
   readonly engine: SyncControl | undefined;
   readonly binary: BinaryBuffer;
   readonly random: Random;
+  /** The cellular modem, on hosts with one (card.wireless). */
+  readonly cellular?: Cellular;
+  /** The links card.transport may choose among, in the host's order, and the one last used. */
+  readonly links?: { names: readonly LinkName[]; current(): LinkName | undefined };
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;

@@ -8,6 +8,7 @@ import { hubRequests } from './hub';
 import { noteRequests } from './note';
 import { noteTemplate } from './note-template';
 import { varRequests } from './var';
+import { wirelessRequests } from './wireless';
 
 export const REQUESTS: HandlerTable = Object.freeze({
   ...cardRequests,
@@ -18,6 +19,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...fileRequests,
   ...varRequests,
   ...envRequests,
+  ...wirelessRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

@@ -225,7 +225,12 @@ export class SyncEngine implements SyncControl {
       },
       onClose: (error) => {
         if (this.#session !== session) return;
-        if (this.#phase !== 'idle') this.#fail(error ? `connection lost: ${error}` : 'hub closed the connection', true);
+        if (this.#phase === 'idle') return;
+        // hub.sync.status tells a link that never opened ({connect-failure}) from one that broke
+        // ({network}); a link that knows better (a modem's {registration-failure}) tags it itself.
+        const tag = this.#phase === 'connecting' ? '{connect-failure}' : '{network}';
+        if (!error) this.#fail(`hub closed the connection ${tag}`, true);
+        else this.#fail(`connection lost: ${error}${error.indexOf('{') >= 0 ? '' : ` ${tag}`}`, true);
       },
     });
   }

@@ -161,3 +161,15 @@ it('a lossy radio: slower, still exactly once', async () => {
   modem.options.loss = 0;
   expect(await hubNotes()).toEqual([...Array(next).keys()]);
 }, 30_000);
+
+it('a hub the module cannot reach: {connect-failure}', async () => {
+  const hubHost = `127.0.0.1:${running.devicePort}`;
+  request({ req: 'hub.set', host: '127.0.0.1:1' }); // nothing listens there
+  addNotes();
+  const failed = await syncOnce();
+  expect(failed).toContain('{connect-failure}');
+  expect(failed).toContain('socket error 566');
+  request({ req: 'hub.set', host: hubHost });
+  expect(await syncOnce()).toContain('{sync-end}');
+  expect(await hubNotes()).toEqual([...Array(next).keys()]);
+}, 30_000);
