@@ -40,6 +40,8 @@ export interface ModemEmulatorStats {
   down: number;
   /** Radio packets (sends and receptions) and the round trips the card waited on. */
   packets: number;
+  /** Socket round trips: each connection's open, and each turn from sending to receiving. */
+  roundTrips: number;
 }
 
 const CONTEXT_ADDRESS = '10.64.0.2';
@@ -95,7 +97,9 @@ class Line {
 
 export class ModemEmulator {
   readonly faults: ModemFaults = { sim: true, registration: 'normal', split: false };
-  readonly stats: ModemEmulatorStats = { commands: 0, fromCard: 0, toCard: 0, up: 0, down: 0, packets: 0 };
+  readonly stats: ModemEmulatorStats = { commands: 0, fromCard: 0, toCard: 0, up: 0, down: 0, packets: 0, roundTrips: 0 };
+  /** Which way the last socket payload went (a turn from up to down is a round trip). */
+  #lastWay: 'up' | 'down' = 'down';
   /** The card's end of the UART: what the driver is given. */
   readonly uart: Serial;
   /** Every command line the module received, in order. */
@@ -356,6 +360,8 @@ export class ModemEmulator {
     const s: EmuSocket = { id, tcp, state: 'opening', buffer: [], buffered: 0, notified: false, peerClosed: false };
     this.#sockets.set(id, s);
     const delay = this.#roundTrip();
+    this.stats.roundTrips++;
+    this.#lastWay = 'down';
     tcp.on('connect', () => {
       setTimeout(() => {
         if (this.#sockets.get(id) !== s || s.state !== 'opening') return;
@@ -386,6 +392,8 @@ export class ModemEmulator {
 
   #arrived(s: EmuSocket, data: Buffer): void {
     if (this.#sockets.get(s.id) !== s || s.state !== 'open') return;
+    if (this.#lastWay === 'up') this.stats.roundTrips++;
+    this.#lastWay = 'down';
     s.buffer.push(data);
     s.buffered += data.length;
     if (!s.notified) {
@@ -397,6 +405,7 @@ export class ModemEmulator {
   #sent(s: EmuSocket, data: Buffer): void {
     if (s.state !== 'open') return this.#error('SEND FAIL');
     this.stats.up += data.length;
+    this.#lastWay = 'up';
     this.#out('\r\nSEND OK\r\n');
     this.onSend?.(++this.#sends);
     setTimeout(() => {

@@ -122,6 +122,11 @@ export class ModemLink implements Net, Cellular {
     return out;
   }
 
+  /** No socket and no command in flight (a sync's close has finished). */
+  get idle(): boolean {
+    return this.#socket === undefined && !this.#at.busy;
+  }
+
   figures(): ModemFigures {
     return { ...this.#figures, uartTx: this.#at.txBytes, uartRx: this.#at.rxBytes };
   }
