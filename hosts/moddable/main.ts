@@ -6,6 +6,7 @@ import Timer from 'timer';
 import { Card } from '../../src/card';
 import type { Flash, Host, Net, Random } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
+import { ModemLink } from '../../src/net/modem';
 import { openUart, type UartOptions } from './serial';
 
 export interface Board {
@@ -16,6 +17,9 @@ export interface Board {
   readonly uart: UartOptions;
   openFlash(): Flash;
   readonly net?: Net;
+  /** A cellular module (Quectel BG95/BG96 AT dialect) on a second UART; card.transport then
+   * chooses between it and `net`. */
+  readonly modem?: { readonly uart: UartOptions; readonly apn?: string };
   /** Where the platform's Math.random is not a real random source. */
   readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
@@ -39,6 +43,12 @@ export function start(board: Board): void {
     net: board.net,
     info: { platform: board.platform, binaryMax: board.binaryMax },
   };
+  if (board.modem) {
+    // One driver for the board's life: the module outlives card restarts.
+    const link = new ModemLink({ serial: openUart(board.modem.uart), clock: host.clock, log: host.log, apn: board.modem.apn });
+    host.links = board.net ? [{ name: 'wifi', net: board.net }, { name: 'cell', net: link }] : [{ name: 'cell', net: link }];
+    host.cellular = link;
+  }
 
   const serial = openUart(board.uart);
   let session: SerialSession<Card>;

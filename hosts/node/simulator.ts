@@ -32,7 +32,7 @@ export class Simulator {
   restarts = 0;
   /** The emulated module: outlives card restarts, as the module on a board outlives the MCU's. */
   readonly modem: ModemEmulator | undefined;
-  /** The current card's modem driver. */
+  /** The modem driver (kept across card restarts, as on a board). */
   link: ModemLink | undefined;
 
   constructor(options: SimulatorOptions) {
@@ -66,7 +66,8 @@ export class Simulator {
     const o = this.#options;
     let host = nodeHost({ flash: this.flash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel });
     if (this.modem) {
-      this.link = new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example' });
+      // one driver for the simulator's life: two on the same UART would talk over each other
+      this.link ??= new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example' });
       host = { ...host, links: [{ name: 'cell', net: this.link }, { name: 'wifi', net: nodeNet }], cellular: this.link };
     }
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
