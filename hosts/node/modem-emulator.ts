@@ -60,17 +60,17 @@ interface EmuSocket {
 
 /** Bytes delivered in order, each no earlier than its time. */
 class Line {
-  #queue: { at: number; bytes: Uint8Array; split: boolean }[] = [];
+  #queue: { at: number; bytes: Uint8Array; split: boolean; done?: () => void }[] = [];
   #busyUntil = 0;
   #timer: NodeJS.Timeout | undefined;
   constructor(private readonly bytesPerMs: number, private readonly deliver: (b: Uint8Array) => void) {}
 
-  send(bytes: Uint8Array, delayMs = 0, split = false): void {
+  send(bytes: Uint8Array, delayMs = 0, split = false, done?: () => void): void {
     const now = performance.now();
     const start = Math.max(now + delayMs, this.#busyUntil);
     const at = this.bytesPerMs ? start + bytes.length / this.bytesPerMs : start;
     this.#busyUntil = at;
-    this.#queue.push({ at, bytes, split });
+    this.#queue.push({ at, bytes, split, done });
     this.#arm();
   }
 
@@ -86,9 +86,10 @@ class Line {
       this.#timer = undefined;
       const now = performance.now();
       while (this.#queue.length && this.#queue[0].at <= now + 0.5) {
-        const { bytes, split } = this.#queue.shift()!;
+        const { bytes, split, done } = this.#queue.shift()!;
         if (!split) this.deliver(bytes);
         else for (let i = 0; i < bytes.length; i++) this.deliver(bytes.subarray(i, i + 1));
+        done?.();
       }
       this.#arm();
     }, Math.max(0, this.#queue[0].at - performance.now()));
@@ -175,8 +176,9 @@ export class ModemEmulator {
     }, ms).unref();
   }
 
-  /** The module restarts: everything it held is gone, it is silent for `ms`, then says RDY. */
-  reboot(ms = 200): void {
+  /** The module restarts: everything it held is gone, it is silent for `ms`, then says RDY
+   * (resolved once the card's side has received it). */
+  reboot(ms = 200): Promise<void> {
     this.#powered = false;
     this.#toCard.clear();
     this.#input = '';
@@ -185,11 +187,13 @@ export class ModemEmulator {
     this.#sockets.clear();
     this.#active = false;
     this.#echo = true;
-    setTimeout(() => {
-      this.#powered = true;
-      this.#poweredAt = performance.now();
-      this.#out('\r\nRDY\r\n');
-    }, ms).unref();
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        this.#powered = true;
+        this.#poweredAt = performance.now();
+        this.#out('\r\nRDY\r\n', 0, resolve);
+      }, ms).unref();
+    });
   }
 
   close(): void {
@@ -201,9 +205,9 @@ export class ModemEmulator {
 
   // ---- the UART ----
 
-  #out(text: string | Uint8Array, delayMs = 0): void {
+  #out(text: string | Uint8Array, delayMs = 0, done?: () => void): void {
     const bytes = typeof text === 'string' ? new Uint8Array(Buffer.from(text, 'latin1')) : text;
-    this.#toCard.send(bytes, delayMs, this.faults.split);
+    this.#toCard.send(bytes, delayMs, this.faults.split, done);
   }
 
   #receive(bytes: Uint8Array): void {

@@ -97,22 +97,19 @@ it('no SIM: {registration-failure}', async () => {
 }, 30_000);
 
 it('registration denied: {registration-failure}', async () => {
-  modem.reboot(10);
-  await sleep(50);
+  await modem.reboot(10); // the driver has seen RDY
   modem.faults.registration = 'denied';
   await recovers('{registration-failure}', () => (modem.faults.registration = 'normal'));
 }, 30_000);
 
 it('registration that never comes: {registration-failure} after the timeout', async () => {
-  modem.reboot(10);
-  await sleep(50);
+  await modem.reboot(10); // the driver has seen RDY
   modem.faults.registration = 'searching';
   await recovers('{registration-failure}', () => (modem.faults.registration = 'normal'));
 }, 30_000);
 
 it('slow registration: the driver polls until the network takes it, within one sync', async () => {
-  modem.reboot(10);
-  await sleep(50);
+  await modem.reboot(10); // the driver has seen RDY
   modem.faults.registration = 'searching';
   setTimeout(() => (modem.faults.registration = 'normal'), 1_000);
   addNotes();
@@ -142,7 +139,7 @@ it('signal loss mid-session: the data context drops: {network}', async () => {
 }, 30_000);
 
 it('the module restarts mid-session (RDY): {network}', async () => {
-  atSend(3, () => modem.reboot(100));
+  atSend(3, () => void modem.reboot(100));
   await recovers('{network}', () => {});
 }, 30_000);
 
