@@ -17,6 +17,7 @@ import { Store } from './store/store';
 import { toHex } from './util/hex';
 import type { SyncHook } from './sync/control';
 import { SyncEngine } from './sync/engine';
+import { DEFAULT_FALLBACK_SECONDS, TransportNet } from './net/transport';
 import { BinaryBuffer } from './wire/binary';
 import { EnvelopeError, openEnvelope, sealReply } from './wire/envelope';
 import { CardWorld } from './sensing/card-world';
@@ -91,13 +92,26 @@ export class Card implements LineCard {
     this.bootedAt = host.clock.now();
     const wall = host.clock.wall();
     if (wall !== undefined) this.setTime(wall);
+    // Several links (Wi-Fi, cellular): card.transport chooses among them.
+    const transport = host.links?.length
+      ? new TransportNet(host.links, host.clock, () => {
+          const t = this.settings.get('transport') ?? {};
+          return { method: typeof t.method === 'string' ? t.method : '-', seconds: typeof t.seconds === 'number' ? t.seconds : DEFAULT_FALLBACK_SECONDS };
+        })
+      : undefined;
+    const net = transport ?? host.net;
+    if (host.cellular) {
+      const w = this.settings.get('wireless') ?? {};
+      host.cellular.configure(typeof w.apn === 'string' ? w.apn : '', typeof w.mode === 'string' ? w.mode : '');
+      if (w.penalty) host.cellular.setPenalty(w.penalty);
+    }
     let world: CardWorld | undefined;
-    this.engine = host.net
+    this.engine = net
       ? new SyncEngine({
           clock: host.clock,
           random: host.random,
           log: host.log,
-          net: host.net,
+          net,
           settings: this.settings,
           notefiles: this.notefiles,
           templates: this.templates,
@@ -106,6 +120,7 @@ export class Card implements LineCard {
           epochMs: () => this.epochMs(),
           setTime: (ms) => this.setTime(ms),
           hubHost: options.hubHost,
+          notesPerFrame: host.info.notesPerFrame,
           dfu: host.dfu ? this.dfu : undefined,
           variable: (spec) => world?.variable(spec),
         })
@@ -137,6 +152,8 @@ export class Card implements LineCard {
       world: host.world ?? {},
       aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now()) : undefined,
       sensing: this.world,
+      cellular: host.cellular,
+      links: host.links?.length ? { names: host.links.map((l) => l.name), current: () => transport?.current } : undefined,
       platform: host.info.platform,
       deviceUID: () => this.deviceUID,
       epochMs: () => this.epochMs(),

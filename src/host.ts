@@ -74,6 +74,34 @@ export interface Net {
   connect(host: string, port: number, handlers: NetHandlers): NetStream;
 }
 
+/** The links card.transport chooses among (Wi-Fi: the host's IP link; on the desktop, plain TCP). */
+export type LinkName = 'wifi' | 'cell';
+
+export interface Link {
+  name: LinkName;
+  net: Net;
+}
+
+/** Penalty box settings (card.wireless.penalty), minutes and a growth rate. */
+export interface PenaltyConfig {
+  min?: number;
+  add?: number;
+  max?: number;
+  rate?: number;
+}
+
+/** A cellular modem's controls and facts: what card.wireless and card.wireless.penalty use. */
+export interface Cellular {
+  /** card.wireless members: status, count (bars), net {rat, band, rssi, ...}. */
+  wireless(): { [key: string]: unknown };
+  /** APN ('' = the SIM's default) and scan mode ('auto', 'm', 'nb', 'gprs'); from the next bring-up. */
+  configure(apn: string, mode: string): void;
+  /** card.wireless.penalty members: count, minutes, and seconds + status while in the box. */
+  penalty(): { [key: string]: unknown };
+  setPenalty(config: PenaltyConfig): void;
+  resetPenalty(): void;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Log {
@@ -91,6 +119,10 @@ export interface Host {
   world?: World;
   /** The flash area firmware images download to (a partition beside the store's; absent: none). */
   dfu?: Flash;
+  /** When the host has more than one link: in its default (fallback) order; `net` is then unused. */
+  links?: readonly Link[];
+  /** The cellular modem, when the host has one. */
+  cellular?: Cellular;
   /** Static facts about the platform, reported by card.version / card.status. */
   info: HostInfo;
 }
@@ -102,4 +134,7 @@ export interface HostInfo {
   binaryMax: number;
   /** A downloaded card image takes effect at the next restart (the simulator: it runs as the version the image names). */
   appliesCardImages?: boolean;
+  /** Notes the sync considers per NOTES frame (default 256): each is a few JS objects while its
+   * frame is built, so a small heap sets fewer and pays a round trip per that many notes. */
+  notesPerFrame?: number;
 }

@@ -39,6 +39,25 @@ export interface WifiConfig {
   password?: string;
 }
 
+/** card.wireless and card.wireless.penalty: the cellular modem's configuration. */
+export interface WirelessConfig {
+  apn?: string;
+  mode?: string;
+  penalty?: { min?: number; add?: number; max?: number; rate?: number };
+}
+
+/** card.transport methods this card knows ('-': the host's own order of its links). */
+export const TRANSPORT_METHODS = Object.freeze(['-', 'wifi', 'cell', 'wifi-cell', 'dual-wifi-cell'] as const);
+/** card.wireless scan modes ('-': back to the default). */
+export const WIRELESS_MODES = Object.freeze(['-', 'auto', 'm', 'nb', 'gprs'] as const);
+
+/** card.transport: which links, in which order. */
+export interface TransportConfig {
+  method?: string;
+  seconds?: number;
+  allow?: boolean;
+}
+
 /** The sync engine's state across restarts. */
 export interface SyncState {
   /** hubEpoch (hex) of the last authenticated session; none: we may provision. */
@@ -234,6 +253,8 @@ export interface SettingTypes {
   voltage: VoltageConfig;
   temp: TempConfig;
   attn: AttnConfig;
+  wireless: WirelessConfig;
+  transport: TransportConfig;
 }
 export type SettingKey = keyof SettingTypes;
 
@@ -253,12 +274,14 @@ const SHAPES: Readonly<Record<SettingKey, 'string' | 'object'>> = Object.freeze(
   voltage: 'object',
   temp: 'object',
   attn: 'object',
+  wireless: 'object',
+  transport: 'object',
 });
 
 /** Settings that survive a factory reset: who this card is (and the data it has used in its life). */
 export const IDENTITY_KEYS = Object.freeze(['device', 'secret', 'usage'] as const);
 /** Settings that card.restore forgets. */
-export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi', 'config', 'location', 'track', 'motion', 'voltage', 'temp', 'attn'] as const);
+export const CONFIGURATION_KEYS: readonly SettingKey[] = Object.freeze(['hub', 'wifi', 'config', 'location', 'track', 'motion', 'voltage', 'temp', 'attn', 'wireless', 'transport'] as const);
 
 /** Typed access to the settings: a stored value of the wrong shape reads as absent. */
 export class CardSettings {

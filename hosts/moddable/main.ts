@@ -7,6 +7,7 @@ import { Card } from '../../src/card';
 import type { Flash, Host, Net, Random } from '../../src/host';
 import type { World } from '../../src/world';
 import { SerialSession } from '../../src/wire/session';
+import { ModemLink } from '../../src/net/modem';
 import { openUart, type UartOptions } from './serial';
 
 export interface Board {
@@ -17,6 +18,9 @@ export interface Board {
   readonly uart: UartOptions;
   openFlash(): Flash;
   readonly net?: Net;
+  /** A cellular module (Quectel BG95/BG96 AT dialect) on a second UART; card.transport then
+   * chooses between it and `net`. */
+  readonly modem?: { readonly uart: UartOptions; readonly apn?: string };
   /** Where the platform's Math.random is not a real random source. */
   readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
@@ -42,9 +46,17 @@ export function start(board: Board): void {
     },
     log: { log: (level, message) => trace(`[${level}] ${message}${level === 'debug' && board.memory ? ` (${board.memory()})` : ''}\n`) },
     net: board.net,
-    info: { platform: board.platform, binaryMax: board.binaryMax },
+    // 256 notes per frame did not fit the 4,928-slot heap after 800 note.adds (bench/moddable.ts):
+    // at about 15 slots a note while its frame is built, 64 leaves room; a round trip per 64 notes.
+    info: { platform: board.platform, binaryMax: board.binaryMax, notesPerFrame: 64 },
     world: board.openWorld?.((ms, fire) => Timer.set(fire, ms), (m) => trace(`[info] ${m}\n`)),
   };
+  if (board.modem) {
+    // One driver for the board's life: the module outlives card restarts.
+    const link = new ModemLink({ serial: openUart(board.modem.uart), clock: host.clock, log: host.log, apn: board.modem.apn });
+    host.links = board.net ? [{ name: 'wifi', net: board.net }, { name: 'cell', net: link }] : [{ name: 'cell', net: link }];
+    host.cellular = link;
+  }
 
   const serial = openUart(board.uart);
   let session: SerialSession<Card>;

@@ -32,6 +32,12 @@ Options:
   --hub-device-port N  the local hub's device (sync) port (default 8086)
   --hub-host HOST:PORT the hub the card syncs with until hub.set host says otherwise
                        (default with --with-hub: the local hub's device port)
+  --modem              sync over cellular: the AT modem driver talking to an emulated
+                       Quectel BG95-class module (its sockets go out as TCP)
+  --modem-baud N       the module's UART rate (default 115200)
+  --modem-latency MS   one-way radio latency (default 0)
+  --modem-loss P       probability a radio packet is lost and resent (default 0)
+  --apn APN            the module's default APN (default iot.example)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
 
@@ -74,6 +80,7 @@ interface Cli {
   scenario?: string;
   speed?: number;
   ctlPort: number;
+  modem?: { baud: number; latencyMs: number; loss: number; apn: string };
 }
 
 function parse(argv: string[]): Cli {
@@ -89,6 +96,8 @@ function parse(argv: string[]): Cli {
       pressure: { type: 'string' }, lux: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' },
       orientation: { type: 'string' }, 'no-signal': { type: 'boolean' }, scenario: { type: 'string' }, speed: { type: 'string' },
       ctl: { type: 'string' },
+      modem: { type: 'boolean' }, 'modem-baud': { type: 'string' }, 'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' },
+      apn: { type: 'string' },
     },
   });
   if (v.help) { process.stdout.write(HELP); process.exit(0); }
@@ -103,6 +112,10 @@ function parse(argv: string[]): Cli {
   const chosen = (['pty', 'serial', 'tcp', 'stdio'] as const).filter((k) => v[k] !== undefined);
   if (chosen.length > 1) throw new UsageError(`one transport: --${chosen.join(' or --')}`);
   const num = (flag: keyof typeof v, max?: number) => (v[flag] === undefined ? undefined : wholeNumber(`--${flag}`, v[flag] as string, max));
+  const modemFlags = (['modem-baud', 'modem-latency', 'modem-loss', 'apn'] as const).filter((k) => v[k] !== undefined);
+  if (!v.modem && modemFlags.length) throw new UsageError(`--${modemFlags[0]} needs --modem`);
+  const loss = v['modem-loss'] === undefined ? 0 : Number(v['modem-loss']);
+  if (!(loss >= 0 && loss < 1)) throw new UsageError('--modem-loss: a probability from 0 to below 1');
   return {
     transport: chosen[0] ?? 'pty', ptyLink, serial: v.serial,
     baud: num('baud') ?? 9600, tcpPort: num('tcp', 65535) ?? 0, bind: v.bind ?? '127.0.0.1',
@@ -112,6 +125,7 @@ function parse(argv: string[]): Cli {
     start: startValues(v), scenario: v.scenario, speed: v.speed === undefined ? undefined : decimal('--speed', v.speed),
     ctlPort: num('ctl', 65535) ?? 0,
     hubDir: v['with-hub'], hubPort: num('hub-port', 65535) ?? 8080, hubDevicePort: num('hub-device-port', 65535) ?? 8086, hubHost: v['hub-host'],
+    modem: v.modem ? { baud: num('modem-baud') ?? 115_200, latencyMs: num('modem-latency', 60_000) ?? 0, loss, apn: v.apn ?? 'iot.example' } : undefined,
   };
 }
 
@@ -167,6 +181,7 @@ async function main(): Promise<void> {
     trustSystemClock: cli.trustClock,
     logLevel: cli.logLevel,
     hubHost: cli.hubHost ?? (hub?.devicePort ? `127.0.0.1:${hub.devicePort}` : undefined),
+    modem: cli.modem,
   });
   const receive = (bytes: Uint8Array) => sim.receive(bytes);
   // Output a host has not read is bounded; room for two of the largest replies (card.binary.get).

@@ -5,7 +5,9 @@ import { Card, CardOptions } from '../../src/card';
 import type { LogLevel, World } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
 import { FileFlash } from './file-flash';
-import { nodeHost } from './node-host';
+import { nodeHost, nodeNet } from './node-host';
+import { ModemLink } from '../../src/net/modem';
+import { ModemEmulator, type ModemEmulatorOptions } from './modem-emulator';
 
 export interface SimulatorOptions {
   /** Directory holding the flash image (and anything else that must survive restarts). */
@@ -20,6 +22,8 @@ export interface SimulatorOptions {
   hubHost?: string;
   /** The world the card senses (hosts/node/world-sim.ts); it outlives restarts. */
   world?: World;
+  /** Sync through the modem driver and an emulated cellular module (card.transport may still pick TCP). */
+  modem?: ModemEmulatorOptions & { apn?: string };
   /** Extra card options (settings come from the flash store). */
   card?: Partial<CardOptions>;
 }
@@ -35,12 +39,17 @@ export class Simulator {
   #options: SimulatorOptions;
   #output: (bytes: Uint8Array) => void = () => {};
   restarts = 0;
+  /** The emulated module: outlives card restarts, as the module on a board outlives the MCU's. */
+  readonly modem: ModemEmulator | undefined;
+  /** The modem driver (kept across card restarts, as on a board). */
+  link: ModemLink | undefined;
 
   constructor(options: SimulatorOptions) {
     this.#options = options;
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 }); // 0700 when we create it; a directory the user had is left alone
     this.flash = new FileFlash(path.join(options.dataDir, 'flash.bin'), { size: options.flashSize });
     this.dfuFlash = new FileFlash(path.join(options.dataDir, 'dfu.bin'), { size: options.dfuSize ?? DEFAULT_DFU_SIZE });
+    this.modem = options.modem ? new ModemEmulator(options.modem) : undefined;
     this.session = new SerialSession(this.#boot(), (bytes) => this.#output(bytes));
   }
 
@@ -59,13 +68,19 @@ export class Simulator {
 
   close(): void {
     this.session.card!.shutdown();
+    this.modem?.close();
     this.flash.close();
     this.dfuFlash.close();
   }
 
   #boot(): Card {
     const o = this.#options;
-    const host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel, world: o.world });
+    let host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel, world: o.world });
+    if (this.modem) {
+      // one driver for the simulator's life: two on the same UART would talk over each other
+      this.link ??= new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example' });
+      host = { ...host, links: [{ name: 'cell', net: this.link }, { name: 'wifi', net: nodeNet }], cellular: this.link };
+    }
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
     // restart that follows is all the simulator has to do.
     return new Card(host, { ...o.card, hubHost: o.hubHost, onRestart: () => this.#restart() });

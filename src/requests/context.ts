@@ -1,6 +1,6 @@
 // What a request handler may use: the card's services, never the store or the card itself.
 import type { CardDfu } from '../dfu/dfu';
-import type { Random, World } from '../host';
+import type { Cellular, LinkName, Random, World } from '../host';
 import type { JsonObject } from '../json';
 import type { Notefiles } from '../notefile/notefiles';
 import type { CardSettings } from '../settings';
@@ -38,6 +38,10 @@ export interface RequestContext {
   readonly aux: AuxGpio | undefined;
   /** The card's behaviour on that world: location, motion, voltage, temperature, ATTN. */
   readonly sensing: CardWorld;
+  /** The cellular modem, on hosts with one (card.wireless). */
+  readonly cellular?: Cellular;
+  /** The links card.transport may choose among, in the host's order, and the one last used. */
+  readonly links?: { names: readonly LinkName[]; current(): LinkName | undefined };
   /** The host platform card.version names. */
   readonly platform: string;
   deviceUID(): string;

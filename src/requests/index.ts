@@ -16,6 +16,7 @@ import { usageRequests } from './usage';
 import { varRequests } from './var';
 import { webRequests } from './web';
 import { worldRequests } from './world';
+import { wirelessRequests } from './wireless';
 
 export const REQUESTS: HandlerTable = Object.freeze({
   ...cardRequests,
@@ -34,6 +35,7 @@ export const REQUESTS: HandlerTable = Object.freeze({
   ...webRequests,
   ...dfuRequests,
   ...worldRequests,
+  ...wirelessRequests,
   // note-c's NotePing: the reply carries back what the request carried (text, body, ...).
   echo: (_card, args) => ({ ...args.raw }),
 });

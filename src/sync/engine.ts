@@ -36,11 +36,8 @@ const STALL_MS = 30_000;
 /** Retry after a failure: base * 2^failures, capped, with +-50% jitter. */
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 15 * 60_000;
-/** Notes considered per NOTES frame (fitNotes packs as many as fit). Each is a few JS objects
- * while its frame is built, so this bounds the sync's RAM: 256 did not fit the Moddable card's
- * 4,928-slot heap after 800 note.adds (bench/moddable.ts); a frame of 64 templated notes is about
- * half full, so uploads take a round trip per 64 notes. */
-const BATCH = 64;
+/** Notes considered per NOTES frame unless the host sets fewer (HostInfo.notesPerFrame): fitNotes packs as many as fit. */
+const BATCH = 256;
 /** How often a continuous session looks for new local changes to push. */
 const PUSH_POLL_MS = 500;
 /** A continuous session writes its usage counts to flash at most this often (others at their end). */
@@ -83,6 +80,8 @@ export interface SyncDeps {
   readonly hubHost?: string;
   /** Firmware downloads, on hosts with a DFU flash area. */
   readonly dfu?: CardDfu;
+  /** HostInfo.notesPerFrame. */
+  readonly notesPerFrame?: number;
   /** A voltage-variable value (hub.set voutbound/vinbound) in the card's current voltage mode. */
   variable?(spec: string): number | undefined;
 }
@@ -373,7 +372,12 @@ export class SyncEngine implements SyncControl {
       },
       onClose: (error) => {
         if (this.#session !== session) return;
-        if (this.#phase !== 'idle') this.#fail(error ? `connection lost: ${error}` : 'hub closed the connection', true);
+        if (this.#phase === 'idle') return;
+        // hub.sync.status tells a link that never opened ({connect-failure}) from one that broke
+        // ({network}); a link that knows better (a modem's {registration-failure}) tags it itself.
+        const tag = this.#phase === 'connecting' ? '{connect-failure}' : '{network}';
+        if (!error) this.#fail(`hub closed the connection ${tag}`, true);
+        else this.#fail(`connection lost: ${error}${error.indexOf('{') >= 0 ? '' : ` ${tag}`}`, true);
       },
     });
   }
@@ -558,10 +562,11 @@ export class SyncEngine implements SyncControl {
       const since = this.#upSince.get(name) ?? 0;
       // Notes packed with the template the hub holds cross as their records; others as JSON.
       const active = this.#activeTemplate(name);
-      const notes = card.notefiles.pending(f, BATCH, active?.v).filter((n) => n.seq > since);
+      const batch = card.notesPerFrame ?? BATCH;
+      const notes = card.notefiles.pending(f, batch, active?.v).filter((n) => n.seq > since);
       if (notes.length === 0) continue;
       const wire = notes.map((n) => toWire(n, k.queue, active?.v));
-      const until = notes.length < BATCH ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
+      const until = notes.length < batch ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
       let fit;
       try {
         fit = fitNotes(name, since, until, wire, LIMITS.maxFrame);

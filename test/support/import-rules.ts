@@ -26,6 +26,7 @@ export const RULES: readonly Rule[] = [
   { files: /^src\/sync\/(engine|merge)\.ts$/, may: [/^src\/sync\//, /^src\/(notefile|store|crypto|rules|template|dfu)\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/wire\//, may: [/^src\/wire\//, ...BASE] },
   { files: /^src\/sensing\//, may: [/^src\/sensing\//, /^src\/notefile\//, /^src\/sync\/control\.ts$/, /^src\/(rules|template)\//, /^src\/settings\.ts$/, ...BASE] },
+  { files: /^src\/net\//, may: [/^src\/net\//, ...BASE] },
   { files: /^src\/requests\//, may: [/^src\/requests\//, /^src\/sensing\//, /^src\/notefile\//, SYNC_PROTOCOL, /^src\/sync\/control\.ts$/, /^src\/wire\/(binary|cobs)\.ts$/, /^src\/(rules|template|dfu)\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/card\.ts$/, may: [/^src\//] },
   { files: /^hub\//, may: [/^hub\//, /^src\/(rules|crypto|util|template)\//, SYNC_PROTOCOL, /^src\/(json|errors|version)\.ts$/] },
