@@ -3,7 +3,7 @@
 import { Hub, HubError } from './hub';
 import { DEFAULT_DATA_DIR, keepServing, openStore, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
-import { UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
+import { UsageError, explainListenError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
 
@@ -81,6 +81,12 @@ async function main(argv: string[]): Promise<number> {
         dataDir: flags.data ?? DEFAULT_DATA_DIR, port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
         devicePort, deviceTls, tofu: flags.tofu !== 'off',
+      }).catch((e: unknown) => {
+        throw explainListenError(e, [
+          { port, flag: '--port', what: 'the HTTP API' },
+          { port: devicePort, flag: '--device-port', what: 'the device' },
+          { port: deviceTls?.port, flag: '--tls-port', what: 'the device TLS' },
+        ]);
       });
       keepServing((line) => console.error(line));
       // tests and the simulator read this line to find the port
