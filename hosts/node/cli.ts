@@ -140,7 +140,9 @@ async function main(): Promise<void> {
   // One machine-readable line tests can wait for, then a human hint.
   process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)}\n`);
   if (cli.transport !== 'stdio') {
-    process.stderr.write(`  connect a Notecard host library to ${transport.where}; try: {"req":"card.version"}\n`);
+    // the port as notecard-cli takes it: the pty's link (or device), or HOST:PORT
+    const port = cli.transport === 'tcp' ? transport.where.replace(/^tcp /, '') : cli.transport === 'pty' ? (cli.ptyLink ?? transport.where) : undefined;
+    process.stderr.write(`  connect a Notecard host library to ${transport.where}${port ? `, or type requests: npx notecard-cli -port ${port}` : ''}\n`);
   }
 
   let stopping = false;

@@ -42,6 +42,12 @@ function run(args: string[], cwd?: string): Promise<{ code: number; stdout: stri
     ok({ code: e ? (e.code as number) : 0, stdout, stderr })));
 }
 
+/** Waits for the simulator to print text on stderr (its hint follows the ready line). */
+async function printed(p: SimProcess, text: string): Promise<void> {
+  for (let i = 0; i < 100 && !p.stderr().includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(p.stderr()).toContain(text);
+}
+
 let sim: SimProcess;
 let port: string;
 const dir = tempDir('opencard-cli-');
@@ -52,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => { await sim.stop(); });
 
 it('-req sends one request to the pty and prints the reply as JSON; exit 0', async () => {
+  await printed(sim, `or type requests: npx notecard-cli -port ${port}\n`); // the simulator says how
   const r = await run(['-port', port, '-req', '{"req":"card.version"}']);
   expect(r.code).toBe(0);
   expect(r.stdout).not.toContain('\x1b');
@@ -145,6 +152,7 @@ it('talks to the simulator over TCP (HOST:PORT)', async () => {
   const tcp = await startSim(['--tcp', '0']);
   try {
     const where = /^tcp (.+)$/.exec(tcp.where)![1];
+    await printed(tcp, `npx notecard-cli -port ${where}\n`);
     const r = await run(['-port', where, '-req', 'card.version', '-compact']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).device).toBe(tcp.device);
