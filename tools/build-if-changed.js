@@ -37,7 +37,7 @@ function main(argv) {
     return 0;
   }
   say(built < 0
-    ? 'first build: compiling the TypeScript sources into dist/ (about 20-60 s) ...'
+    ? 'first build: compiling the TypeScript sources into dist/ (a minute or two) ...'
     : `${path.relative(ROOT, changed.file)} changed: rebuilding dist/ ...`);
   const started = Date.now();
   // npm_execpath is the npm that runs us; else the one on PATH
