@@ -44,3 +44,19 @@ export function wholeNumber(flag: string, value: string, max = Number.MAX_SAFE_I
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A port a CLI listens on: its number as configured, the flag that changes it, and what it is. */
+export interface ListenPort { port: number | undefined; flag: string; what: string }
+
+/**
+ * A failed listen as one clear line: a port in use (or not allowed) names the flag that picks
+ * another; any other error is returned unchanged.
+ */
+export function explainListenError(e: unknown, ports: readonly ListenPort[]): unknown {
+  const err = e as { code?: string; port?: number };
+  if (err?.code !== 'EADDRINUSE' && err?.code !== 'EACCES') return e;
+  const p = ports.find((x) => x.port === err.port);
+  if (!p) return e;
+  const why = err.code === 'EADDRINUSE' ? 'is already in use (is another notecard-sim or notehub-lite running?)' : 'is not allowed for this user';
+  return new Error(`${p.what} port ${err.port} ${why}; choose another with ${p.flag} N (0 picks a free one)`);
+}

@@ -3,7 +3,7 @@
 import { Hub, HubError } from './hub';
 import { DB_ENV, DEFAULT_DATA_DIR, keepServing, openDatabase, startHub } from './server';
 import { NOTEHUB_RATE_LIMIT, type RateLimit } from './auth';
-import { LOG_LEVELS, UsageError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
+import { LOG_LEVELS, UsageError, explainListenError, oneOf, parseCommandLine, wholeNumber } from './cli-args';
 import { TargetPolicy, type ProxyPolicy } from './proxy';
 
 const HELP = `notehub-lite: a self-hosted Notehub-compatible hub
@@ -105,6 +105,12 @@ async function main(argv: string[]): Promise<number> {
         dataDir: flags.data ?? DEFAULT_DATA_DIR, db: database(flags), port, host: flags.host ?? '127.0.0.1',
         rateLimit: parseRateLimit(flags['rate-limit']), adminPassword: flags['admin-password'],
         devicePort, deviceTls, tls, tofu: flags.tofu !== 'off', logLevel, proxy: proxyPolicy(flags),
+      }).catch((e: unknown) => {
+        throw explainListenError(e, [
+          { port, flag: '--port', what: 'the HTTP API' },
+          { port: devicePort, flag: '--device-port', what: 'the device' },
+          { port: deviceTls?.port, flag: '--tls-port', what: 'the device TLS' },
+        ]);
       });
       keepServing((line) => running.logger.error(line));
       // tests and the simulator read this line to find the port

@@ -100,6 +100,18 @@ export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapI
   return { username, password: pw, token, projectUID: project.uid, productUID: product.uid };
 }
 
+/** The command that makes a new admin token for the hub whose data is in dataDir (works while it runs). */
+export function newTokenCommand(dataDir = DEFAULT_DATA_DIR): string {
+  return `npx notehub-lite token create --user admin --data ${shellWord(resolve(dataDir))}`;
+}
+
+/** A word a POSIX shell reads back as it is. */
+function shellWord(text: string): string {
+  let plain = text !== '';
+  for (const ch of text) if (!'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+='.includes(ch)) plain = false;
+  return plain ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}
+
 let lastResort = false;
 
 /**
@@ -139,6 +151,12 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
   const listener = opts.devicePort === undefined ? undefined : await DeviceListener.start(hub, {
     port: opts.devicePort, host: opts.host ?? '127.0.0.1', tls: opts.deviceTls, tofu: opts.tofu, limits: opts.deviceLimits,
     log: (line) => logger.info(line), proxy: opts.proxy,
+  }).catch(async (e: unknown) => {
+    // e.g. the device port in use: let go of what started, so the caller can exit
+    await delivery.stop();
+    await app.close();
+    await hub.close();
+    throw e;
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -152,8 +170,12 @@ export async function startHub(opts: HubStartOptions = {}): Promise<RunningHub> 
     log(`  project:  ${boot.projectUID}`);
     log(`  product:  ${boot.productUID}`);
     log(`  token:    ${boot.token}`);
-    log(`  log in:   curl -X POST ${url}/auth/login -d '{"username":"admin","password":"..."}'`);
+    // copyable as printed: the real password, quoted for a POSIX shell
+    log(`  log in:   curl -X POST ${url}/auth/login -d ${shellWord(JSON.stringify({ username: boot.username, password: boot.password }))}`);
     log(`  or send:  Authorization: Bearer <token>`);
+    log(`  lost the token later? ${newTokenCommand(opts.dataDir)} prints a new one`);
+  } else if (opts.store === undefined) {
+    say(`notehub-lite: database ${resolve(opts.dataDir ?? DEFAULT_DATA_DIR)}; lost the admin token? ${newTokenCommand(opts.dataDir)} prints a new one`);
   }
   if (listener) say(`notehub-lite device port ${listener.port}`);
   if (listener?.tlsPort !== undefined) say(`notehub-lite device TLS port ${listener.tlsPort}`);

@@ -2,7 +2,7 @@
 // notecard-sim: run an opencard on this machine and expose its serial line.
 import * as fs from 'fs';
 import * as path from 'path';
-import { LOG_LEVELS, type LogLevel, UsageError, oneOf, parseCommandLine, wholeNumber } from '../../hub/cli-args';
+import { LOG_LEVELS, type LogLevel, UsageError, explainListenError, oneOf, parseCommandLine, wholeNumber } from '../../hub/cli-args';
 import { Simulator } from './simulator';
 import { OUTPUT_LIMIT, Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
 import { ctlMain } from './ctl-cli';
@@ -159,13 +159,18 @@ async function main(): Promise<void> {
   // The local hub first, so the card can reach it from its first request on.
   const hubServer = cli.hubDir ? await import('../../hub/server') : undefined;
   const hubLog = (line: string) => process.stderr.write(line + '\n');
+  const ports = [
+    { port: cli.hubPort, flag: '--hub-port', what: "the local hub's HTTP" },
+    { port: cli.hubDevicePort, flag: '--hub-device-port', what: "the local hub's device" },
+    { port: cli.transport === 'tcp' ? cli.tcpPort : undefined, flag: '--tcp', what: 'the card\'s TCP' },
+  ];
   const hub = hubServer
     ? await hubServer.startHub({
         dataDir: path.resolve(cli.hubDir!),
         port: cli.hubPort,
         devicePort: cli.hubDevicePort,
         log: hubLog,
-      })
+      }).catch((e: unknown) => { throw explainListenError(e, ports); })
     : undefined;
   hubServer?.keepServing(hubLog); // a device's connection must never take the simulator down
   if (hub) process.stderr.write(`notehub-lite: HTTP API on ${hub.url} (data ${path.resolve(cli.hubDir!)})\n`);
@@ -190,7 +195,10 @@ async function main(): Promise<void> {
   switch (cli.transport) {
     case 'pty': transport = openPty(receive, cli.ptyLink && path.resolve(cli.ptyLink), limit); break;
     case 'serial': transport = await openSerialPort(receive, cli.serial!, cli.baud, limit); break;
-    case 'tcp': transport = await openTcp(receive, cli.tcpPort, cli.bind, () => sim.session.reset(), limit); break;
+    case 'tcp':
+      transport = await openTcp(receive, cli.tcpPort, cli.bind, () => sim.session.reset(), limit)
+        .catch(async (e: unknown) => { await hub?.close(); throw explainListenError(e, ports); });
+      break;
     case 'stdio': transport = openStdio(receive, limit); break;
   }
   sim.output = (bytes) => transport.write(bytes);
@@ -204,7 +212,9 @@ async function main(): Promise<void> {
   // One machine-readable line tests can wait for, then a human hint.
   process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)} ctl 127.0.0.1:${ctl.port}\n`);
   if (cli.transport !== 'stdio') {
-    process.stderr.write(`  connect a Notecard host library to ${transport.where}; try: {"req":"card.version"}\n`);
+    // the port as notecard-cli takes it: the pty's link (or device), or HOST:PORT
+    const port = cli.transport === 'tcp' ? transport.where.replace(/^tcp /, '') : cli.transport === 'pty' ? (cli.ptyLink ?? transport.where) : undefined;
+    process.stderr.write(`  connect a Notecard host library to ${transport.where}${port ? `, or type requests: npx notecard-cli -port ${port}` : ''}\n`);
   }
 
   let stopping = false;

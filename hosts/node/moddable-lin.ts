@@ -228,7 +228,7 @@ async function main(): Promise<void> {
 
   // The same ready line as notecard-sim, so the project's tests can drive either card.
   process.stderr.write(`notecard-sim ready: ${hostTty.where} device ${device} data ${o.data}\n`);
-  log(`  the Moddable-built card (${path.relative(ROOT, mcso)}); connect a Notecard host library to ${o.pty}`);
+  log(`  the Moddable-built card (${path.relative(ROOT, mcso)}); connect a Notecard host library to ${o.pty}, or type requests: npx notecard-cli -port ${o.pty}`);
 }
 
 main().catch((e: unknown) => {
