@@ -42,6 +42,11 @@ export class Hub extends EventEmitter {
   readonly firmware: FirmwareService;
   readonly routes: RouteService;
   readonly deviceSync: DeviceSyncService;
+  /**
+   * Cards this process hosts (the simulator with --with-hub), by device UID: each answers one
+   * request line with its reply line. The dashboard's web terminal reaches these and no others.
+   */
+  readonly localCards = new Map<string, (line: string) => Promise<string>>();
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();

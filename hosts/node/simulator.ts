@@ -47,6 +47,18 @@ export class Simulator {
     this.session.receive(bytes);
   }
 
+  /**
+   * One request line answered by the card directly, beside the serial transport (the hub's web
+   * terminal): the reply line, or '' for a cmd. Binary trailers are not returned.
+   */
+  requestLine(line: string): Promise<string> {
+    return new Promise((resolve) => {
+      const done = (r: { text?: string; after?: () => void }): void => { resolve(r.text ?? ''); r.after?.(); };
+      const r = this.card.request(line.trim());
+      if (r.later) r.later(done); else done(r);
+    });
+  }
+
   close(): void {
     this.session.card!.shutdown();
     this.flash.close();
