@@ -88,7 +88,8 @@ function Plot({ events }) {
   const ref = useRef(null);
   const keys = useMemo(() => {
     const k = new Set();
-    for (const e of events) for (const [n, v] of Object.entries(e.body ?? {})) if (typeof v === 'number') k.add(n);
+    // lat/lon go on the track, not the plot
+    for (const e of events) for (const [n, v] of Object.entries(e.body ?? {})) if (typeof v === 'number' && n !== 'lat' && n !== 'lon') k.add(n);
     return [...k].sort();
   }, [events]);
   useEffect(() => {
@@ -123,7 +124,9 @@ function Track({ events }) {
     const xs = pts.map((p) => p.lon * k), ys = pts.map((p) => p.lat);
     const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
     const s = Math.min((W - 2 * M) / (x1 - x0 || 1e-6), (H - 2 * M) / (y1 - y0 || 1e-6));
-    const at = (p) => [M + (p.lon * k - x0) * s, H - M - (p.lat - y0) * s];
+    // centred: a single point (or a straight line) sits in the middle
+    const dx = (W - 2 * M - (x1 - x0) * s) / 2, dy = (H - 2 * M - (y1 - y0) * s) / 2;
+    const at = (p) => [M + dx + (p.lon * k - x0) * s, H - M - dy - (p.lat - y0) * s];
     body = (
       <g>
         <polyline points={pts.map((p) => at(p).join(',')).join(' ')} fill="none" stroke="#1f77b4" stroke-width="2" />

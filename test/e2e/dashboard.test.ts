@@ -125,3 +125,40 @@ skip('sends a request from the web terminal, with completion and history', async
   expect(await input.inputValue()).toBe('{"req":"no.such.request"}');
   await shot('terminal');
 });
+
+describe('the dashboard routes over HTTP', () => {
+  const get = (path: string, token?: string): Promise<Response> => fetch(`${hub.url}${path}`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+  const P = (): string => `/v1/projects/${hub.bootstrap!.projectUID}`;
+
+  it('serves the page and its bundle, and nothing else from disk', async () => {
+    const page = await get('/');
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(await page.text()).toContain('<script src="/dashboard/app.js">');
+    const js = await get('/dashboard/app.js');
+    expect([js.status, (await js.text()).length > 1000]).toEqual([200, true]);
+    for (const p of ['/dashboard/..%2Fhub%2Fserver.js', '/dashboard/index.html']) expect((await get(p)).status).toBe(404);
+  });
+
+  it('streams events only with a token that reaches the project', async () => {
+    expect((await get(`${P()}/events/stream`)).status).toBe(401);
+    expect((await get(`${P()}/events/stream`, 'not-a-token')).status).toBe(401);
+    expect((await get('/v1/projects/app:00000000-0000-0000-0000-000000000000/events/stream', hub.bootstrap!.token)).status).toBe(404);
+  });
+
+  it('the terminal reaches only cards this process hosts', async () => {
+    const post = (device: string, token = hub.bootstrap!.token): Promise<Response> => fetch(`${hub.url}${P()}/devices/${device}/terminal`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: JSON.stringify({ req: '{"req":"card.version"}' }),
+    });
+    const uid = sim.card.deviceUID;
+    expect((await post(uid, 'not-a-token')).status).toBe(401);
+    expect((await post('dev:000000000000000')).status).toBe(404);
+    const card = hub.hub.localCards.get(uid)!;
+    hub.hub.localCards.delete(uid);
+    try {
+      const r = await post(uid);
+      expect([r.status, ((await r.json()) as { err: string }).err]).toEqual([409, expect.stringContaining('not a card this hub process hosts')]);
+    } finally { hub.hub.localCards.set(uid, card); }
+    const ok = await post(uid);
+    expect(JSON.parse(((await ok.json()) as { reply: string }).reply)).toMatchObject({ device: uid });
+  });
+});
