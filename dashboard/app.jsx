@@ -280,7 +280,7 @@ function Terminal({ token, base }) {
   const [hist, setHist] = useState([]);
   const [pos, setPos] = useState(-1);
   const [hint, setHint] = useState('');
-  useEffect(() => { fetch('/dashboard/requests').then((r) => r.json()).then((j) => setNames(j.requests)).catch(() => {}); }, []);
+  useEffect(() => { api(token, 'GET', `${base}/terminal`).then((j) => setNames(j.requests)).catch((x) => setLog([{ req: '', out: `hub: ${x.message}` }])); }, [base]);
   const send = async () => {
     const text = line.trim();
     if (!text) return;

@@ -6,11 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { HubError } from './hub';
-import type { Router } from './http';
+import { HubError, type LocalCard } from './hub';
+import type { Ctx, Router } from './http';
 import { params } from './schemas';
 import type { EventRecord } from './store/types';
-import { REQUESTS } from '../src/requests/index';
 
 /** dist/dashboard, next to dist/hub where this file runs from. */
 export const DASHBOARD_DIR = join(__dirname, '..', 'dashboard');
@@ -34,9 +33,6 @@ export function dashboardRoutes(r: Router): void {
       throw new HubError(503, 'the dashboard is not built: run npm run build');
     }
   });
-  // the request names the web terminal completes
-  r.add('GET', '/dashboard/requests', 'none', { response: Type.Object({ requests: Type.Array(Type.String()) }), summary: 'request names the card knows' },
-    async () => ({ json: { requests: Object.keys(REQUESTS).sort() } }));
 
   const P = '/v1/projects/:project';
   // opencard extension: the project's new events as server-sent events, one `data:` line of event JSON each
@@ -57,13 +53,21 @@ export function dashboardRoutes(r: Router): void {
     };
   });
   // opencard extension: one request line to a card hosted in this process (the simulator with --with-hub)
+  const hosted = async (c: Ctx): Promise<LocalCard> => {
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    const card = c.hub.localCards.get(d.uid);
+    if (!card) throw new HubError(409, `${d.uid} is not a card this hub process hosts (start the simulator with --with-hub)`);
+    return card;
+  };
+  r.add('GET', `${P}/devices/:device/terminal`, 'project', {
+    params: params('project', 'device'), response: Type.Object({ requests: Type.Array(Type.String()) }),
+    summary: 'opencard: the request names a card this hub process hosts knows (409 for any other)',
+  }, async (c) => ({ json: { requests: [...(await hosted(c)).requests] } }));
   r.add('POST', `${P}/devices/:device/terminal`, 'project', {
     params: params('project', 'device'), body: Type.Object({ req: Type.String({ maxLength: 65536 }) }),
     response: Type.Object({ reply: Type.String() }), summary: 'opencard: send a request line to a card this hub process hosts',
   }, async (c) => {
-    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
-    const card = c.hub.localCards.get(d.uid);
-    if (!card) throw new HubError(409, `${d.uid} is not a card this hub process hosts (start the simulator with --with-hub)`);
-    return { json: { reply: await card(String((await c.body()).req)) } };
+    const card = await hosted(c);
+    return { json: { reply: await card.request(String((await c.body()).req)) } };
   });
 }

@@ -20,6 +20,9 @@ export { HubError, notefileKind, type Clock } from './services/common';
 export { LOGIN_FAILURES, OAUTH_TTL, type Principal } from './services/accounts';
 export type { IngestNote } from './services/events';
 
+/** A card in the hub's process: answers one request line with its reply line ('' for a cmd). */
+export interface LocalCard { request(line: string): Promise<string>; /** request names, for completion */ requests: readonly string[] }
+
 export interface HubOptions extends AccountOptions {
   /** The clock, ms since the epoch (default Date.now): token expiry, throttles, timestamps, route retries. */
   now?: Clock;
@@ -46,7 +49,7 @@ export class Hub extends EventEmitter {
    * Cards this process hosts (the simulator with --with-hub), by device UID: each answers one
    * request line with its reply line. The dashboard's web terminal reaches these and no others.
    */
-  readonly localCards = new Map<string, (line: string) => Promise<string>>();
+  readonly localCards = new Map<string, LocalCard>();
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   sim.output = (bytes) => transport.write(bytes);
   sim.session.onResync = () => transport.resync?.();
   // the hub's web terminal reaches this card (by its device UID) through the same process
-  hub?.hub.localCards.set(sim.card.deviceUID, (line) => sim.requestLine(line));
+  hub?.hub.localCards.set(sim.card.deviceUID, { request: (line) => sim.requestLine(line), requests: sim.requestNames });
 
   // One machine-readable line tests can wait for, then a human hint.
   process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)}\n`);

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Card, CardOptions } from '../../src/card';
 import type { LogLevel } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
+import { REQUESTS } from '../../src/requests/index';
 import { FileFlash } from './file-flash';
 import { nodeHost } from './node-host';
 
@@ -58,6 +59,9 @@ export class Simulator {
       if (r.later) r.later(done); else done(r);
     });
   }
+
+  /** The request names the card answers (the web terminal's completion). */
+  get requestNames(): string[] { return Object.keys(REQUESTS).sort(); }
 
   close(): void {
     this.session.card!.shutdown();

@@ -51,7 +51,7 @@ beforeAll(async () => {
   dir = tempDir('dashboard');
   hub = await startHub({ dataDir: join(dir, 'hub'), port: 0, devicePort: 0, adminPassword: PASSWORD, log: () => undefined });
   sim = new Simulator({ dataDir: join(dir, 'card'), flashSize: 256 * 1024, logLevel: 'silent', hubHost: `127.0.0.1:${hub.devicePort}` });
-  hub.hub.localCards.set(sim.card.deviceUID, (line) => sim.requestLine(line));
+  hub.hub.localCards.set(sim.card.deviceUID, { request: (line) => sim.requestLine(line), requests: sim.requestNames });
   expect(await req({ req: 'hub.set', product: hub.bootstrap!.productUID, sn: 'dash-card', mode: 'minimum' })).toEqual({});
   expect(await req({ req: 'note.add', file: 'sensors.qo', body: { temp: 21.5 } })).toMatchObject({ total: 1 });
   await sync();
@@ -158,6 +158,8 @@ describe('the dashboard routes over HTTP', () => {
       const r = await post(uid);
       expect([r.status, ((await r.json()) as { err: string }).err]).toEqual([409, expect.stringContaining('not a card this hub process hosts')]);
     } finally { hub.hub.localCards.set(uid, card); }
+    const names = await get(`${P()}/devices/${uid}/terminal`, hub.bootstrap!.token);
+    expect(((await names.json()) as { requests: string[] }).requests).toEqual(expect.arrayContaining(['card.version', 'note.add']));
     const ok = await post(uid);
     expect(JSON.parse(((await ok.json()) as { reply: string }).reply)).toMatchObject({ device: uid });
   });
