@@ -28,6 +28,7 @@ import {
   EventsQuery, FirmwareJ, Flag, FleetJ, FleetUIDsBody, IngestBody, Int, LabelBody, LoginBody, NoteBody, NoteChangesJ, NoteJ, NotesJ,
   ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, SignalJ, TokenForm, params, query,
 } from './schemas';
+import { dashboardRoutes } from './dashboard';
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
 import type {
@@ -502,6 +503,9 @@ export function apiRouter(): Router {
     await c.hub.routes.deleteRoute(c.project.uid, c.params.route);
     return ok();
   });
+
+  // the dashboard at / and its event stream and web terminal (hub/dashboard.ts)
+  dashboardRoutes(r);
 
   return r;
 }

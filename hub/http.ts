@@ -5,7 +5,7 @@
  * a separator), repeated query arguments as arrays, and `{err, code, status}` on every non-2xx,
  * including what Fastify and Node answer themselves.
  */
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -29,7 +29,9 @@ export const OPENAPI_PATH = '/openapi.json';
 export type Reply =
   | { status?: number; json: unknown; headers?: Record<string, string> }
   | { status?: number; text: string; type?: string; headers?: Record<string, string> }
-  | { status?: number; bytes: Uint8Array; type?: string; headers?: Record<string, string> };
+  | { status?: number; bytes: Uint8Array; type?: string; headers?: Record<string, string> }
+  /** a long-lived response the handler writes itself (server-sent events) */
+  | { stream: (res: ServerResponse) => void };
 
 /** A route's schemas; `response` is the 200 reply (errors are documented as ErrorJ). */
 export interface Schema {
@@ -328,6 +330,7 @@ function sendError(reply: FastifyReply, code: number, err: string): FastifyReply
 }
 
 function sendReply(reply: FastifyReply, r: Reply): FastifyReply {
+  if ('stream' in r) { reply.hijack(); r.stream(reply.raw); return reply; }
   reply.code(r.status ?? 200);
   if (r.headers) reply.headers(r.headers);
   if ('json' in r) return reply.send(r.json); // serialized with the route's response schema

@@ -21,6 +21,9 @@ export { HubError, notefileKind, type Clock } from './services/common';
 export { LOGIN_FAILURES, OAUTH_TTL, type Principal } from './services/accounts';
 export type { IngestNote } from './services/events';
 
+/** A card in the hub's process: answers one request line with its reply line ('' for a cmd). */
+export interface LocalCard { request(line: string): Promise<string>; /** request names, for completion */ requests: readonly string[] }
+
 export interface HubOptions extends AccountOptions {
   /** The clock, ms since the epoch (default Date.now): token expiry, throttles, timestamps, route retries. */
   now?: Clock;
@@ -44,6 +47,11 @@ export class Hub extends EventEmitter {
   readonly firmware: FirmwareService;
   readonly routes: RouteService;
   readonly deviceSync: DeviceSyncService;
+  /**
+   * Cards this process hosts (the simulator with --with-hub), by device UID: each answers one
+   * request line with its reply line. The dashboard's web terminal reaches these and no others.
+   */
+  readonly localCards = new Map<string, LocalCard>();
 
   readonly #relay: { publish: ((event: string, payload: unknown) => void) | null; stop: () => void };
 

@@ -206,6 +206,8 @@ async function main(): Promise<void> {
     if (e.event === 'attn') transport.attn?.(e.high);
   });
   sim.session.onResync = () => transport.resync?.();
+  // the hub's web terminal reaches this card (by its device UID) through the same process
+  hub?.hub.localCards.set(sim.card.deviceUID, { request: (line) => sim.requestLine(line), requests: sim.requestNames });
 
   const ctl = await serveWorld(world, cli.ctlPort, path.join(path.resolve(cli.dataDir), 'ctl.port'));
 

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Card, CardOptions } from '../../src/card';
 import type { LogLevel, World } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
+import { REQUESTS } from '../../src/requests/index';
 import { FileFlash } from './file-flash';
 import { nodeHost, nodeNet } from './node-host';
 import { ModemLink } from '../../src/net/modem';
@@ -65,6 +66,21 @@ export class Simulator {
   receive(bytes: Uint8Array): void {
     this.session.receive(bytes);
   }
+
+  /**
+   * One request line answered by the card directly, beside the serial transport (the hub's web
+   * terminal): the reply line, or '' for a cmd. Binary trailers are not returned.
+   */
+  requestLine(line: string): Promise<string> {
+    return new Promise((resolve) => {
+      const done = (r: { text?: string; after?: () => void }): void => { resolve(r.text ?? ''); r.after?.(); };
+      const r = this.card.request(line.trim());
+      if (r.later) r.later(done); else done(r);
+    });
+  }
+
+  /** The request names the card answers (the web terminal's completion). */
+  get requestNames(): string[] { return Object.keys(REQUESTS).sort(); }
 
   close(): void {
     this.session.card!.shutdown();

@@ -149,7 +149,8 @@ describe('hostile path and query strings', () => {
     }
   });
 
-  it.each(routes.filter((r) => r.method === 'GET' && r.pattern.startsWith('/v1')).map((r) => [r.pattern]))('GET %s: every query parameter', async (pattern) => {
+  // the event stream takes no query and never ends by itself (its access checks: test/e2e/dashboard)
+  it.each(routes.filter((r) => r.method === 'GET' && r.pattern.startsWith('/v1') && !r.pattern.endsWith('/events/stream')).map((r) => [r.pattern]))('GET %s: every query parameter', async (pattern) => {
     const names = ['pageSize', 'pageNum', 'deviceUID', 'deviceUIDs', 'tag', 'fleetUID', 'files', 'sortOrder', 'cursor', 'limit', 'startDate',
       'endDate', 'serialNumber', 'sessionUID', 'eventUID', 'productUID', 'sku', 'type', 'firmwareType', 'filename', 'version', 'delete', 'deleted'];
     for (const name of names) {
