@@ -30,6 +30,8 @@ import {
 } from './schemas';
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
+import { PublishingService, isShortId, statDate, type NoteParams } from './services/publishing';
+import { PAGE_CSP, notePage } from './pages';
 import type {
   DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
 } from './store/types';
@@ -480,5 +482,62 @@ export function apiRouter(): Router {
     return ok();
   });
 
+  // the NoteHub publishing API (version 1.3) and its pages: public, signed with the publisher's PSK
+  const noteApi = (fn: (c: Ctx, p: NoteParams, base: string) => Promise<JsonObject>) => async (c: Ctx): Promise<Reply> => {
+    const base = `${(c.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${c.req.headers.host ?? 'localhost'}`;
+    try {
+      return { text: JSON.stringify(await fn(c, noteParams(c, await c.raw()), base)) };
+    } catch (e) {
+      if (!(e instanceof HubError)) throw e;
+      // refusals keep the API's shape (status.success false, the reason in status.comment)
+      return { status: e.status, text: JSON.stringify({ status: { success: false, comment: e.message }, error: e.message, code: e.status }) };
+    }
+  };
+  const done = { success: true, comment: '' };
+  r.add('GET', '/api/note', 'none', { summary: 'NoteHub API: read a published note (noteID, version)' }, noteApi(async (c, p, base) => {
+    const { rec, publisher } = await c.hub.publishing.get(p);
+    const u = PublishingService.urls(base, rec);
+    const statistics: JsonObject = { published: statDate(rec.published)!, views: rec.views };
+    if (rec.edited !== null) statistics.edited = statDate(rec.edited)!;
+    return { note: rec.note, title: rec.title, longURL: u.longURL, shortURL: u.shortURL, statistics, status: done, publisher };
+  }), { body: 'raw' });
+  r.add('POST', '/api/note', 'none', { summary: 'NoteHub API: publish a note (signature = md5(pid + psk + note))' }, noteApi(async (c, p, base) => {
+    const u = PublishingService.urls(base, await c.hub.publishing.publish(p), p);
+    return { noteID: u.noteID, longURL: u.longURL, shortURL: u.shortURL, status: done };
+  }), { body: 'raw' });
+  r.add('PUT', '/api/note', 'none', { summary: 'NoteHub API: update a note (signature = md5(pid + psk + noteID + note + password))' }, noteApi(async (c, p, base) => {
+    const u = PublishingService.urls(base, await c.hub.publishing.update(p), p);
+    return { longURL: u.longURL, shortURL: u.shortURL, status: done };
+  }), { body: 'raw' });
+  const page = async (c: Ctx, id: string | null): Promise<Reply> => {
+    const rec = id === null ? null : await c.hub.publishing.view(id);
+    if (!rec) throw new HubError(404, `no such route: GET ${c.req.url?.split('?')[0]}`);
+    return { text: notePage(rec), type: 'text/html; charset=utf-8', headers: { 'Content-Security-Policy': PAGE_CSP, 'X-Content-Type-Options': 'nosniff' } };
+  };
+  r.add('GET', '/:year/:month/:day/:slug', 'none', { params: params('year', 'month', 'day', 'slug'), summary: 'a published note (its long URL)' }, (c) => {
+    const { year, month, day, slug } = c.params;
+    const digits = (s: string, max: number): boolean => s.length > 0 && s.length <= max && [...s].every((ch) => ch >= '0' && ch <= '9');
+    return page(c, digits(year, 4) && digits(month, 2) && digits(day, 2) ? `${year}/${month}/${day}/${slug}` : null);
+  });
+  r.add('GET', '/:short', 'none', { params: params('short'), summary: 'a published note (its short URL)' },
+    (c) => page(c, isShortId(c.params.short) ? c.params.short : null));
+
   return r;
+}
+
+/** The API's parameters: from the query, then a urlencoded or JSON body (strings only). */
+function noteParams(c: Ctx, raw: Buffer): NoteParams {
+  const out: NoteParams = {};
+  for (const [k, v] of Object.entries(c.query)) if (typeof v === 'string') out[k] = v;
+  if (!raw.length) return out;
+  const text = raw.toString('utf8');
+  if (/^application\/json/i.test(c.req.headers['content-type'] ?? '')) {
+    let v: unknown;
+    try { v = JSON.parse(text); } catch { throw new HubError(400, 'malformed JSON body'); }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HubError(400, 'the body must be a JSON object');
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  } else {
+    for (const [k, x] of new URLSearchParams(text)) out[k] = x;
+  }
+  return out;
 }

@@ -15,6 +15,7 @@ import { EnvironmentService } from './services/environment';
 import { FirmwareService } from './services/firmware';
 import { RouteService } from './services/routes';
 import { DeviceSyncService } from './services/device-sync';
+import { PublishingService } from './services/publishing';
 
 export { HubError, notefileKind, type Clock } from './services/common';
 export { LOGIN_FAILURES, OAUTH_TTL, type Principal } from './services/accounts';
@@ -42,6 +43,7 @@ export class Hub extends EventEmitter {
   readonly firmware: FirmwareService;
   readonly routes: RouteService;
   readonly deviceSync: DeviceSyncService;
+  readonly publishing: PublishingService;
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();
@@ -57,6 +59,7 @@ export class Hub extends EventEmitter {
     this.firmware = new FirmwareService(ctx, this.devices);
     this.routes = new RouteService(ctx, this.projects);
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
+    this.publishing = new PublishingService(ctx);
   }
 
   async close(): Promise<void> { await this.store.close(); }

@@ -7,7 +7,7 @@ import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -581,5 +581,32 @@ export class SqliteStore implements Store {
   async deliveryStats(): Promise<{ pending: number; failed: number }> {
     const r = this.#get('SELECT sum(dead = 0) pending, sum(dead = 1) failed FROM deliveries')!;
     return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+
+  // ---- the NoteHub publishing API
+  async putPublisher(p: PublisherRecord): Promise<void> {
+    this.#run('INSERT OR REPLACE INTO publishers (pid, psk, description, created, revoked) VALUES (?,?,?,?,?)',
+      p.pid, p.psk, p.description, p.created, p.revoked ? 1 : 0);
+  }
+  async publisher(pid: string): Promise<PublisherRecord | null> {
+    const r = this.#get('SELECT * FROM publishers WHERE pid = ?', pid);
+    return r ? { pid: str(r.pid), psk: str(r.psk), description: str(r.description), created: Number(r.created), revoked: !!r.revoked } : null;
+  }
+  async createPublishedNote(n: PublishedNoteRecord): Promise<boolean> {
+    return this.#run(`INSERT OR IGNORE INTO published_notes (note_id, short_id, pid, note, title, password, theme, published, edited, views)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, n.noteID, n.shortID, n.pid, n.note, n.title, n.password, n.theme, n.published, n.edited, n.views).changes > 0;
+  }
+  async publishedNote(id: string): Promise<PublishedNoteRecord | null> {
+    const r = this.#get('SELECT * FROM published_notes WHERE note_id = ? OR short_id = ?', id, id);
+    return r ? {
+      noteID: str(r.note_id), shortID: str(r.short_id), pid: str(r.pid), note: str(r.note), title: str(r.title), password: str(r.password),
+      theme: str(r.theme), published: Number(r.published), edited: num(r.edited), views: Number(r.views),
+    } : null;
+  }
+  async updatePublishedNote(noteID: string, note: string, title: string, edited: number): Promise<void> {
+    this.#run('UPDATE published_notes SET note = ?, title = ?, edited = ? WHERE note_id = ?', note, title, edited, noteID);
+  }
+  async countNoteView(noteID: string): Promise<void> {
+    this.#run('UPDATE published_notes SET views = views + 1 WHERE note_id = ?', noteID);
   }
 }
