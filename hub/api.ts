@@ -167,6 +167,16 @@ export function apiRouter(): Router {
     const b = await c.body();
     return ok({ session_token: await c.hub.accounts.login(b.username as string, b.password as string, c.req.socket.remoteAddress) });
   });
+  // thingsHub's login: the session token with its expiry and the user (its blank fields are kept for clients that read them)
+  r.add('POST', '/auth/token', 'none', { body: LoginBody, summary: 'thingsHub-style login: {User, expires, token}' }, async (c) => {
+    const b = await c.body();
+    const s = await c.hub.accounts.session(b.username as string, b.password as string, c.req.socket.remoteAddress);
+    const at = (t: number): string => new Date(t * 1000).toISOString();
+    return ok({
+      User: { country: '', created_at: at(s.user.created), email: '', full_name: '', id: s.user.id, last_login_at: at(s.now), password: '', updated_at: at(s.now), username: s.user.username },
+      expires: at(s.expires), token: s.token,
+    });
+  });
   r.add('POST', '/oauth2/token', 'none', {
     body: TokenForm, response: Type.Object({ access_token: Type.String(), token_type: Type.String(), expires_in: Type.Integer() }, { additionalProperties: true }),
   }, async (c) => {

@@ -12,7 +12,7 @@ const Opt = Type.Optional;
 /** Any JSON object (a note body, headers...). */
 export const AnyObject = Type.Object({}, open);
 
-export const ErrorJ = Type.Object({ err: S(), code: Type.Integer(), status: S() });
+export const ErrorJ = Type.Object({ err: S(), code: Type.Integer(), status: S(), error: S() });
 export const EmptyJ = Type.Object({}, open);
 
 export const ProjectJ = Type.Object({ uid: S(), label: S(), created: S(), role: S() }, open);
