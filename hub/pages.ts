@@ -3,6 +3,7 @@
  * text (never passed through) and links or images only to http(s), mailto or relative targets, so
  * a note cannot run script in a reader's browser. The reply also carries a CSP that forbids script.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tokens } from 'marked';
 import type { PublishedNoteRecord } from './store/types';
@@ -21,9 +22,16 @@ function safeUrl(href: string): boolean {
   return h.startsWith('http:') || h.startsWith('https:') || h.startsWith('mailto:');
 }
 
-// marked ships only ES modules in its exports map, and the hub is CommonJS (so is jest): load its UMD build
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { Marked } = require(join(dirname(require.resolve('marked/package.json')), 'lib/marked.umd.js')) as typeof import('marked');
+// marked's package is ES modules only ("type": "module", so Node reads even its UMD build as one),
+// and the hub is CommonJS, as is jest's loader: run the UMD build as the CommonJS script it is
+function loadMarked(): typeof import('marked') {
+  const file = join(dirname(require.resolve('marked/package.json')), 'lib', 'marked.umd.js');
+  const mod = { exports: {} };
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  new Function('module', 'exports', readFileSync(file, 'utf8'))(mod, mod.exports);
+  return mod.exports as typeof import('marked');
+}
+const { Marked } = loadMarked();
 
 const md = new Marked({
   gfm: true,

@@ -377,7 +377,7 @@ describe('every error is {err, code, status}', () => {
   it('refuses malformed percent-encoding in query strings (400)', async () => {
     for (const q of ['pageSize=%ZZ', 'deviceUID=%E0%A4%A', 'files=%FF', 'sortOrder=a%']) {
       const r = await call(`${base}/events?${q}`, tok);
-      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.stringContaining('percent-encoding'), code: 400, status: 'Bad Request' }]);
+      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.stringContaining('percent-encoding'), code: 400, status: 'Bad Request', error: expect.any(String) }]);
     }
     expect((await call(`${base}/events?deviceUID=${encodeURIComponent('dev:é%')}`, tok)).status).toBe(200);
   });
