@@ -519,6 +519,21 @@ export function apiRouter(): Router {
     const u = PublishingService.urls(base, await c.hub.publishing.update(p), p);
     return { longURL: u.longURL, shortURL: u.shortURL, status: done };
   }), { body: 'raw' });
+  // publishers: any user of this hub may register one (opencard extension; notehub.org did it by email)
+  r.add('POST', '/v1/publishers', 'token', {
+    body: Type.Object({ pid: Type.String({ minLength: 1, maxLength: 16 }), description: Type.Optional(Type.String({ maxLength: 200 })) }),
+    response: Type.Object({ pid: Type.String(), psk: Type.String() }), summary: 'opencard: a NoteHub API publisher (a new PSK for an existing PID)',
+  }, async (c) => {
+    userIdOf(c);
+    const b = await c.body();
+    const p = await c.hub.publishing.createPublisher(b.pid as string, optString(b.description, 'description'));
+    return ok({ pid: p.pid, psk: p.psk });
+  });
+  r.add('DELETE', '/v1/publishers/:pid', 'token', { params: params('pid'), response: EmptyJ, summary: 'opencard: revoke a publisher' }, async (c) => {
+    userIdOf(c);
+    await c.hub.publishing.revokePublisher(c.params.pid);
+    return ok();
+  });
   const page = async (c: Ctx, id: string | null): Promise<Reply> => {
     const rec = id === null ? null : await c.hub.publishing.view(id);
     if (!rec) throw new HubError(404, `no such route: GET ${c.req.url?.split('?')[0]}`);

@@ -105,6 +105,20 @@ describe('NoteHub publishing API', () => {
     expect((await fetch(`${h.url}/zzzzz`)).status).toBe(404);
   });
 
+  it('manages publishers through the API: a user token registers a PID and gets a PSK, and can revoke it', async () => {
+    const tok = h.bootstrap!.token;
+    expect((await call(`${h.url}/v1/publishers`, null, 'POST', { pid: 'apiPub' })).status).toBe(401);
+    expect((await call(`${h.url}/v1/publishers`, tok, 'POST', { pid: 'x'.repeat(17) })).status).toBe(400);
+    const r = await call(`${h.url}/v1/publishers`, tok, 'POST', { pid: 'apiPub', description: 'API publisher' });
+    expect(r.status).toBe(200);
+    const key = r.body.psk as string;
+    const note = 'From the API publisher';
+    const send = () => call(`${h.url}/api/note`, null, 'POST', form({ note, pid: 'apiPub', signature: md5(`apiPub${key}${note}`), version: '1.3' }), FORM);
+    expect((await send()).body.status).toEqual({ success: true, comment: '' });
+    expect((await call(`${h.url}/v1/publishers/apiPub`, tok, 'DELETE')).status).toBe(200);
+    expect((await send()).body.status).toEqual({ success: false, comment: 'unknown or revoked publisher ID' });
+  });
+
   it('manages publishers through the CLI: a generated PSK, revocable', async () => {
     const d = tempDir('publish-cli');
     try {
