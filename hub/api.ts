@@ -71,7 +71,11 @@ const firmwareJson = (f: FirmwareRecord): JsonObject => ({
   filename: f.filename, version: f.version, MD5: f.md5, type: f.type, length: f.length, description: f.notes,
   created: iso(f.created)!, target: f.type === 'notecard' ? 'notecard' : 'host', published: true,
 });
-const routeJson = (r: RouteRecord): JsonObject => r.type === 'proxy' ? {
+const routeJson = (r: RouteRecord): JsonObject => r.type === 'notehub' ? {
+  // the PSK is a secret: never in output
+  uid: r.uid, label: r.label, type: 'notehub', route_type: 'notehub', modified: iso(r.modified)!, disabled: r.disabled,
+  notehub: { url: r.url, pid: r.publisher?.pid ?? '', filter: { type: r.files.length ? 'include' : 'all', files: r.files } },
+} : r.type === 'proxy' ? {
   uid: r.uid, label: r.label, type: 'proxy', route_type: 'proxy', modified: iso(r.modified)!, disabled: r.disabled,
   proxy: { url: r.url, alias: r.proxy?.alias ?? '', http_headers: r.headers, timeout: r.proxy?.timeout ?? 0, fleets: r.proxy?.fleets ?? [] },
 } : {
@@ -461,7 +465,16 @@ export function apiRouter(): Router {
       return { type: 'proxy', label: optString(b.label, 'label'), url: optString(p.url, 'proxy.url'), alias: optString(p.alias, 'proxy.alias'),
         headers: headers as { [k: string]: string } | undefined, timeout: p.timeout as number | undefined, fleets: optStrings(p.fleets, 'proxy.fleets'), disabled };
     }
-    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http and proxy routes are supported');
+    if (type === 'notehub') {
+      // opencard: publish each event as a note to a NoteHub API server (url: its /api/note)
+      const n = optObject(b.notehub ?? b.schema, 'notehub') ?? {};
+      const filter = optObject(n.filter, 'notehub.filter') ?? {};
+      const disabled = b.disabled;
+      if (disabled !== undefined && typeof disabled !== 'boolean') throw new HubError(400, 'disabled must be true or false');
+      return { type: 'notehub', label: optString(b.label, 'label'), url: optString(n.url, 'notehub.url'), pid: optString(n.pid, 'notehub.pid'),
+        psk: optString(n.psk, 'notehub.psk'), files: optStrings(filter.files, 'notehub.filter.files'), disabled };
+    }
+    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http, proxy and notehub routes are supported');
     // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
     const http = optObject(b.http ?? b.schema, 'http') ?? {};
     const filter = optObject(http.filter, 'http.filter') ?? {};
@@ -477,7 +490,7 @@ export function apiRouter(): Router {
     async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
   r.add('POST', `${P}/routes`, 'project', { params: pP, body: RouteBody, response: RouteJ, operationId: 'createRoute' }, async (c) => {
     const s = routeSpec(await c.body());
-    if (!s.url) throw new HubError(400, `${s.type === 'proxy' ? 'proxy' : 'http'}.url is required`);
+    if (!s.url) throw new HubError(400, `${s.type ?? 'http'}.url is required`);
     return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, url: s.url })));
   });
   r.add('GET', `${P}/routes/:route`, 'project', { params: pRoute, response: RouteJ, operationId: 'getRoute' },

@@ -7,7 +7,7 @@ import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -376,7 +376,7 @@ export class SqliteStore implements Store {
     return this.#db.transaction(() => this.#insertEvents(projectUID, events, opts))();
   }
   #insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): EventRecord[] {
-    const routes = this.#all("SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0 AND type = 'http'", projectUID)
+    const routes = this.#all("SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0 AND type IN ('http', 'notehub')", projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = this.#now() / 1000;
     const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
@@ -538,15 +538,18 @@ export class SqliteStore implements Store {
 
   // ---- routes and deliveries
   static #route(r: Row): RouteRecord {
-    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: r.type === 'proxy' ? 'proxy' : 'http', url: str(r.url),
+    const type = r.type === 'proxy' || r.type === 'notehub' ? r.type : 'http';
+    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type, url: str(r.url),
       headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
     if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
+    // the `proxy` column holds the type's own settings: a notehub route's publisher
+    if (rec.type === 'notehub') rec.publisher = parse<PublisherSettings>(r.proxy, { pid: '', psk: '' });
     return rec;
   }
   async putRoute(r: RouteRecord): Promise<void> {
     this.#run(`INSERT OR REPLACE INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified, proxy)
       VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files),
-    r.disabled ? 1 : 0, r.created, r.modified, r.proxy ? JSON.stringify(r.proxy) : null);
+    r.disabled ? 1 : 0, r.created, r.modified, r.proxy ? JSON.stringify(r.proxy) : r.publisher ? JSON.stringify(r.publisher) : null);
   }
   async route(uid: string): Promise<RouteRecord | null> {
     const r = this.#get('SELECT * FROM routes WHERE uid = ?', uid);

@@ -73,11 +73,14 @@ export interface TokenRecord {
 export interface ClientRecord { clientId: string; projectUID: string; created: number; revoked: boolean }
 
 export interface RouteRecord {
-  uid: string; projectUID: string; label: string; type: 'http' | 'proxy'; url: string;
+  uid: string; projectUID: string; label: string; type: 'http' | 'proxy' | 'notehub'; url: string;
   headers: { [k: string]: string }; files: string[]; disabled: boolean; created: number; modified: number;
   /** type 'proxy' (the card's web.* requests): its alias, time limit and fleets (none = every device). */
   proxy?: ProxySettings;
+  /** type 'notehub': events are published as notes to a NoteHub API server (url: its /api/note) as this publisher. */
+  publisher?: PublisherSettings;
 }
+export interface PublisherSettings { pid: string; psk: string }
 export interface ProxySettings { alias: string; timeout: number; fleets: string[] }
 export interface DeliveryRecord {
   id: number; routeUID: string; eventUID: string; eventJSON: string; url: string;

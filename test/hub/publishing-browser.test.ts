@@ -44,3 +44,51 @@ maybe('published notes in a browser', () => {
     expect(errors).toEqual([]);
   });
 });
+
+maybe('a notehub route', () => {
+  it("publishes a device's events as pages on a NoteHub API server (this hub), which a browser opens", async () => {
+    const dir = tempDir('publish-route');
+    const h = await startHub({ dataDir: dir, port: 0, log: () => undefined, logLevel: 'silent', delivery: { pollMs: 50 } });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    try {
+      const tok = h.bootstrap!.token;
+      const P = `${h.url}/v1/projects/${h.bootstrap!.projectUID}`;
+      const { psk } = await h.hub.publishing.createPublisher('fleetPages', 'Fleet pages');
+      // a wrong PSK: the server refuses, the delivery stays queued with the server's reason
+      const bad = await call(`${P}/routes`, tok, 'POST', { type: 'notehub', label: 'bad', notehub: { url: `${h.url}/api/note`, pid: 'fleetPages', psk: 'wrong' } });
+      expect(bad.status).toBe(200);
+      const r = await call(`${P}/routes`, tok, 'POST', { type: 'notehub', label: 'pages', notehub: { url: `${h.url}/api/note`, pid: 'fleetPages', psk, filter: { files: ['data.qo'] } } });
+      expect(r.body).toMatchObject({ type: 'notehub', notehub: { url: `${h.url}/api/note`, pid: 'fleetPages' } });
+      expect(JSON.stringify(r.body)).not.toContain(psk);
+      expect((await call(`${P}/devices/dev:864475040123456/provision`, tok, 'POST', { product_uid: h.bootstrap!.productUID, device_sn: 'tank-7' })).status).toBe(200);
+      const ev = await call(`${P}/devices/dev:864475040123456/events`, tok, 'POST', { file: 'data.qo', body: { temp: 21.5, note: '<script>x()</script>' } });
+      expect(ev.status).toBe(200);
+
+      // wait until the good route's delivery is done (the bad one stays pending)
+      let url: string | undefined;
+      for (let i = 0; i < 200 && !url; i++) {
+        const d = new Date();
+        const id = `${d.getUTCFullYear()}/${d.getUTCMonth() + 1}/${d.getUTCDate()}/tank-7-data-qo`;
+        const g = await call(`${h.url}/api/note?noteID=${id}&version=1.3`, null);
+        if (g.status === 200) url = g.body.longURL as string;
+        else await new Promise((ok) => setTimeout(ok, 50));
+      }
+      expect(url).toBeDefined();
+      expect((await h.hub.store.deliveryStats()).pending).toBe(1);
+
+      const page = await browser.newPage();
+      await page.goto(url!);
+      expect(await page.textContent('h1')).toBe('tank-7 data.qo');
+      const code = JSON.parse((await page.textContent('pre code'))!) as Record<string, unknown>;
+      expect(code).toEqual({ temp: 21.5, note: '<script>x()</script>' });
+      expect(await page.locator('script').count()).toBe(0);
+    } finally {
+      await browser.close();
+      await h.close();
+      removeDir(dir);
+    }
+  });
+});
