@@ -40,7 +40,7 @@ describe('schemas and framework answers', () => {
   it('checks query arguments: types, ranges, one value where one is meant', async () => {
     for (const q of ['pageSize=abc', 'pageSize=0', 'sortOrder=sideways', 'startDate=yesterday', 'sortOrder=asc&sortOrder=desc']) {
       const r = await call(`${base}/events?${q}`, tok);
-      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.any(String), code: 400, status: 'Bad Request' }]);
+      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.any(String), code: 400, status: 'Bad Request', error: expect.any(String) }]);
     }
     expect((await call(`${base}/events?pageSize=5&deviceUID=a&deviceUID=b&sortOrder=desc&pageSize=6`, tok)).status).toBe(400);
     // an empty value reads as absent
