@@ -31,6 +31,8 @@ import {
 import { dashboardRoutes } from './dashboard';
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
+import { PublishingService, isShortId, statDate, type NoteParams } from './services/publishing';
+import { PAGE_CSP, notePage } from './pages';
 import type {
   DfuRecord, DeviceRecord, EventQuery, FirmwareRecord, FleetRecord, JsonObject, NoteRecord, ProductRecord, ProjectRecord, RouteRecord,
 } from './store/types';
@@ -82,7 +84,11 @@ const dfuStateJson = (rec: DfuRecord): JsonObject => {
   if (rec.version !== undefined) out.version = rec.version;
   return out;
 };
-const routeJson = (r: RouteRecord): JsonObject => r.type === 'proxy' ? {
+const routeJson = (r: RouteRecord): JsonObject => r.type === 'notehub' ? {
+  // the PSK is a secret: never in output
+  uid: r.uid, label: r.label, type: 'notehub', route_type: 'notehub', modified: iso(r.modified)!, disabled: r.disabled,
+  notehub: { url: r.url, pid: r.publisher?.pid ?? '', filter: { type: r.files.length ? 'include' : 'all', files: r.files } },
+} : r.type === 'proxy' ? {
   uid: r.uid, label: r.label, type: 'proxy', route_type: 'proxy', modified: iso(r.modified)!, disabled: r.disabled,
   proxy: { url: r.url, alias: r.proxy?.alias ?? '', http_headers: r.headers, timeout: r.proxy?.timeout ?? 0, fleets: r.proxy?.fleets ?? [] },
 } : {
@@ -177,6 +183,16 @@ export function apiRouter(): Router {
   r.add('POST', '/auth/login', 'none', { body: LoginBody, response: Type.Object({ session_token: Type.String() }), operationId: 'login' }, async (c) => {
     const b = await c.body();
     return ok({ session_token: await c.hub.accounts.login(b.username as string, b.password as string, c.req.socket.remoteAddress) });
+  });
+  // thingsHub's login: the session token with its expiry and the user (its blank fields are kept for clients that read them)
+  r.add('POST', '/auth/token', 'none', { body: LoginBody, summary: 'thingsHub-style login: {User, expires, token}' }, async (c) => {
+    const b = await c.body();
+    const s = await c.hub.accounts.session(b.username as string, b.password as string, c.req.socket.remoteAddress);
+    const at = (t: number): string => new Date(t * 1000).toISOString();
+    return ok({
+      User: { country: '', created_at: at(s.user.created), email: '', full_name: '', id: s.user.id, last_login_at: at(s.now), password: '', updated_at: at(s.now), username: s.user.username },
+      expires: at(s.expires), token: s.token,
+    });
   });
   r.add('POST', '/oauth2/token', 'none', {
     body: TokenForm, response: Type.Object({ access_token: Type.String(), token_type: Type.String(), expires_in: Type.Integer() }, { additionalProperties: true }),
@@ -473,7 +489,16 @@ export function apiRouter(): Router {
       return { type: 'proxy', label: optString(b.label, 'label'), url: optString(p.url, 'proxy.url'), alias: optString(p.alias, 'proxy.alias'),
         headers: headers as { [k: string]: string } | undefined, timeout: p.timeout as number | undefined, fleets: optStrings(p.fleets, 'proxy.fleets'), disabled };
     }
-    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http and proxy routes are supported');
+    if (type === 'notehub') {
+      // opencard: publish each event as a note to a NoteHub API server (url: its /api/note)
+      const n = optObject(b.notehub ?? b.schema, 'notehub') ?? {};
+      const filter = optObject(n.filter, 'notehub.filter') ?? {};
+      const disabled = b.disabled;
+      if (disabled !== undefined && typeof disabled !== 'boolean') throw new HubError(400, 'disabled must be true or false');
+      return { type: 'notehub', label: optString(b.label, 'label'), url: optString(n.url, 'notehub.url'), pid: optString(n.pid, 'notehub.pid'),
+        psk: optString(n.psk, 'notehub.psk'), files: optStrings(filter.files, 'notehub.filter.files'), disabled };
+    }
+    if (type !== undefined && type !== 'http') throw new HubError(400, 'only http, proxy and notehub routes are supported');
     // Notehub's REST shape nests settings under `http`; notehub-js (Route model) under `schema`
     const http = optObject(b.http ?? b.schema, 'http') ?? {};
     const filter = optObject(http.filter, 'http.filter') ?? {};
@@ -489,7 +514,7 @@ export function apiRouter(): Router {
     async (c) => ok((await c.hub.routes.routesOf(c.project.uid)).map(routeJson)));
   r.add('POST', `${P}/routes`, 'project', { params: pP, body: RouteBody, response: RouteJ, operationId: 'createRoute' }, async (c) => {
     const s = routeSpec(await c.body());
-    if (!s.url) throw new HubError(400, `${s.type === 'proxy' ? 'proxy' : 'http'}.url is required`);
+    if (!s.url) throw new HubError(400, `${s.type ?? 'http'}.url is required`);
     return ok(routeJson(await c.hub.routes.putRoute(c.project.uid, { ...s, url: s.url })));
   });
   r.add('GET', `${P}/routes/:route`, 'project', { params: pRoute, response: RouteJ, operationId: 'getRoute' },
@@ -506,6 +531,77 @@ export function apiRouter(): Router {
 
   // the dashboard at / and its event stream and web terminal (hub/dashboard.ts)
   dashboardRoutes(r);
+  // the NoteHub publishing API (version 1.3) and its pages: public, signed with the publisher's PSK
+  const noteApi = (fn: (c: Ctx, p: NoteParams, base: string) => Promise<JsonObject>) => async (c: Ctx): Promise<Reply> => {
+    const base = `${(c.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${c.req.headers.host ?? 'localhost'}`;
+    try {
+      return { text: JSON.stringify(await fn(c, noteParams(c, await c.raw()), base)) };
+    } catch (e) {
+      if (!(e instanceof HubError)) throw e;
+      // refusals keep the API's shape (status.success false, the reason in status.comment)
+      return { status: e.status, text: JSON.stringify({ status: { success: false, comment: e.message }, error: e.message, code: e.status }) };
+    }
+  };
+  const done = { success: true, comment: '' };
+  r.add('GET', '/api/note', 'none', { summary: 'NoteHub API: read a published note (noteID, version)' }, noteApi(async (c, p, base) => {
+    const { rec, publisher } = await c.hub.publishing.get(p);
+    const u = PublishingService.urls(base, rec);
+    const statistics: JsonObject = { published: statDate(rec.published)!, views: rec.views };
+    if (rec.edited !== null) statistics.edited = statDate(rec.edited)!;
+    return { note: rec.note, title: rec.title, longURL: u.longURL, shortURL: u.shortURL, statistics, status: done, publisher };
+  }), { body: 'raw' });
+  r.add('POST', '/api/note', 'none', { summary: 'NoteHub API: publish a note (signature = md5(pid + psk + note))' }, noteApi(async (c, p, base) => {
+    const u = PublishingService.urls(base, await c.hub.publishing.publish(p), p);
+    return { noteID: u.noteID, longURL: u.longURL, shortURL: u.shortURL, status: done };
+  }), { body: 'raw' });
+  r.add('PUT', '/api/note', 'none', { summary: 'NoteHub API: update a note (signature = md5(pid + psk + noteID + note + password))' }, noteApi(async (c, p, base) => {
+    const u = PublishingService.urls(base, await c.hub.publishing.update(p), p);
+    return { longURL: u.longURL, shortURL: u.shortURL, status: done };
+  }), { body: 'raw' });
+  // publishers: any user of this hub may register one (opencard extension; notehub.org did it by email)
+  r.add('POST', '/v1/publishers', 'token', {
+    body: Type.Object({ pid: Type.String({ minLength: 1, maxLength: 16 }), description: Type.Optional(Type.String({ maxLength: 200 })) }),
+    response: Type.Object({ pid: Type.String(), psk: Type.String() }), summary: 'opencard: a NoteHub API publisher (a new PSK for an existing PID)',
+  }, async (c) => {
+    userIdOf(c);
+    const b = await c.body();
+    const p = await c.hub.publishing.createPublisher(b.pid as string, optString(b.description, 'description'));
+    return ok({ pid: p.pid, psk: p.psk });
+  });
+  r.add('DELETE', '/v1/publishers/:pid', 'token', { params: params('pid'), response: EmptyJ, summary: 'opencard: revoke a publisher' }, async (c) => {
+    userIdOf(c);
+    await c.hub.publishing.revokePublisher(c.params.pid);
+    return ok();
+  });
+  const page = async (c: Ctx, id: string | null): Promise<Reply> => {
+    const rec = id === null ? null : await c.hub.publishing.view(id);
+    if (!rec) throw new HubError(404, `no such route: GET ${c.req.url?.split('?')[0]}`);
+    return { text: notePage(rec), type: 'text/html; charset=utf-8', headers: { 'Content-Security-Policy': PAGE_CSP, 'X-Content-Type-Options': 'nosniff' } };
+  };
+  r.add('GET', '/:year/:month/:day/:slug', 'none', { params: params('year', 'month', 'day', 'slug'), summary: 'a published note (its long URL)' }, (c) => {
+    const { year, month, day, slug } = c.params;
+    const digits = (s: string, max: number): boolean => s.length > 0 && s.length <= max && [...s].every((ch) => ch >= '0' && ch <= '9');
+    return page(c, digits(year, 4) && digits(month, 2) && digits(day, 2) ? `${year}/${month}/${day}/${slug}` : null);
+  });
+  r.add('GET', '/:short', 'none', { params: params('short'), summary: 'a published note (its short URL)' },
+    (c) => page(c, isShortId(c.params.short) ? c.params.short : null));
 
   return r;
+}
+
+/** The API's parameters: from the query, then a urlencoded or JSON body (strings only). */
+function noteParams(c: Ctx, raw: Buffer): NoteParams {
+  const out: NoteParams = {};
+  for (const [k, v] of Object.entries(c.query)) if (typeof v === 'string') out[k] = v;
+  if (!raw.length) return out;
+  const text = raw.toString('utf8');
+  if (/^application\/json/i.test(c.req.headers['content-type'] ?? '')) {
+    let v: unknown;
+    try { v = JSON.parse(text); } catch { throw new HubError(400, 'malformed JSON body'); }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HubError(400, 'the body must be a JSON object');
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  } else {
+    for (const [k, x] of new URLSearchParams(text)) out[k] = x;
+  }
+  return out;
 }

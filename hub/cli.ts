@@ -26,6 +26,8 @@ usage: notehub-lite <command> [options]        (every command takes --data DIR, 
   client create --project app:...                  OAuth2 client credentials for one project
   route create --project app:... --url URL [--label TEXT] [--files a.qo,b.qo]
         [--type proxy --alias NAME [--timeout SECONDS] [--fleets fleet:...,...]] [--headers NAME=VALUE,...]
+  publisher create --pid PID [--label DESCRIPTION]   a NoteHub API publisher (/api/note); prints its PSK
+  publisher revoke --pid PID
   --help
 `;
 
@@ -35,7 +37,7 @@ type Flags = Record<string, string | undefined>;
 const OPTIONS = Object.fromEntries(
   ['data', 'db', 'port', 'host', 'rate-limit', 'admin-password', 'device-port', 'tls-cert', 'tls-key', 'tls-port', 'tofu', 'log-level',
     'user', 'password', 'expires', 'name', 'token', 'label', 'project', 'uid', 'url', 'files',
-    'proxy-allow', 'proxy-deny', 'type', 'alias', 'timeout', 'fleets', 'headers']
+    'proxy-allow', 'proxy-deny', 'type', 'alias', 'timeout', 'fleets', 'headers', 'pid']
     .map((o) => [o, { type: 'string' as const }]),
 );
 
@@ -163,6 +165,16 @@ async function main(argv: string[]): Promise<number> {
         timeout: flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 300),
       });
       console.log(r.uid);
+      return 0;
+    });
+    case 'publisher create': return withHub(flags, async (hub) => {
+      const p = await hub.publishing.createPublisher(need(flags, 'pid'), flags.label);
+      console.log(`pid=${p.pid}\npsk=${p.psk}`);
+      return 0;
+    });
+    case 'publisher revoke': return withHub(flags, async (hub) => {
+      await hub.publishing.revokePublisher(need(flags, 'pid'));
+      console.log('revoked');
       return 0;
     });
     default:

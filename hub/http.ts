@@ -212,6 +212,7 @@ export class Router {
         return sendError(reply, status, e.message);
       }
       request.log.error({ err: e }, 'hub: request failed');
+      if (storeUnavailable(e)) { reply.header('Retry-After', '5'); return sendError(reply, 503, 'database unavailable'); }
       return sendError(reply, 500, 'internal error');
     });
 
@@ -259,6 +260,21 @@ export class Router {
     await app.ready();
     return app;
   }
+}
+
+/**
+ * The database cannot answer at all (as opposed to a failed query): closed, locked past its busy
+ * timeout, unreadable, or a PostgreSQL server gone or refusing connections. A store may also throw
+ * an error named 'StoreUnavailable'.
+ */
+export function storeUnavailable(e: unknown): boolean {
+  // no instanceof: a native addon's errors may come from another realm
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, message } = e as { name?: unknown; message?: unknown };
+  if (name === 'StoreUnavailable' || message === 'The database connection is not open') return true;
+  const code = String((e as { code?: unknown }).code ?? '');
+  return ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_CORRUPT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300'].includes(code)
+    || code.startsWith('SQLITE_IOERR') || code.startsWith('08');
 }
 
 /** Without the undefined keys (Fastify warns about a schema key given as undefined). */
@@ -321,12 +337,13 @@ function bearer(req: IncomingMessage): string | undefined {
   return typeof s === 'string' && s ? s : undefined;
 }
 
+/** Every non-2xx body: Notehub's `err` and `status`, and thingsHub's `error` (same text) beside `code`. */
 export function errorReply(code: number, err: string): Reply & { headers?: Record<string, string> } {
-  return { status: code, json: { err, code, status: STATUS_CODES[code] ?? 'Error' } };
+  return { status: code, json: { err, code, status: STATUS_CODES[code] ?? 'Error', error: err } };
 }
 
 function sendError(reply: FastifyReply, code: number, err: string): FastifyReply {
-  return reply.code(code).type('application/json').send({ err, code, status: STATUS_CODES[code] ?? 'Error' });
+  return reply.code(code).type('application/json').send({ err, code, status: STATUS_CODES[code] ?? 'Error', error: err });
 }
 
 function sendReply(reply: FastifyReply, r: Reply): FastifyReply {

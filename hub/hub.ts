@@ -16,6 +16,7 @@ import { FirmwareService } from './services/firmware';
 import { RouteService } from './services/routes';
 import { DeviceSyncService } from './services/device-sync';
 import { relayHubEvents } from './bus';
+import { PublishingService } from './services/publishing';
 
 export { HubError, notefileKind, type Clock } from './services/common';
 export { LOGIN_FAILURES, OAUTH_TTL, type Principal } from './services/accounts';
@@ -54,6 +55,7 @@ export class Hub extends EventEmitter {
   readonly localCards = new Map<string, LocalCard>();
 
   readonly #relay: { publish: ((event: string, payload: unknown) => void) | null; stop: () => void };
+  readonly publishing: PublishingService;
 
   constructor(store: Store, opts: HubOptions = {}) {
     super();
@@ -72,6 +74,7 @@ export class Hub extends EventEmitter {
     this.firmware = new FirmwareService(ctx, this.devices, this.env);
     this.routes = new RouteService(ctx, this.projects);
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
+    this.publishing = new PublishingService(ctx);
   }
 
   /**

@@ -9,7 +9,8 @@
  */
 import type { Hub } from './hub';
 import { describe } from './http';
-import type { DeliveryRecord } from './store/types';
+import { createHash } from 'node:crypto';
+import type { DeliveryRecord, EventRecord, PublisherSettings, RouteRecord } from './store/types';
 
 export interface DeliveryOptions {
   /** poll interval when idle, ms (new events also wake the worker at once) */
@@ -119,7 +120,7 @@ export class RouteDelivery {
     this.#busy.add(route);
     this.#perProject.set(project, (this.#perProject.get(project) ?? 0) + n);
     this.#inFlight += n;
-    const batch: Promise<void> = Promise.all(due.map((d) => this.#deliver(d)))
+    const batch: Promise<void> = this.#hub.routes.routeIn(project, route).then((rec) => Promise.all(due.map((d) => this.#deliver(d, rec))))
       .then(() => undefined, (e: unknown) => { if (!this.#stopped) this.#log(`hub: route delivery failed: ${describe(e)}`); })
       .finally(() => {
         this.#busy.delete(route);
@@ -132,14 +133,37 @@ export class RouteDelivery {
     this.#batches.add(batch);
   }
 
-  async #deliver(d: DeliveryRecord): Promise<void> {
-    const error = await this.#post(d.url, d.headers, d.eventJSON);
+  async #deliver(d: DeliveryRecord, route: RouteRecord): Promise<void> {
+    const error = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, d.eventJSON) : await this.#post(d.url, d.headers, d.eventJSON);
     if (error === null) return this.#hub.routes.deliveryDone(d.id);
     // cut short by stop(): due again after a restart, not a failed attempt
     if (this.#stopped) return;
     const failures = d.attempts + 1;
     const dead = failures >= this.#o.maxAttempts;
     return this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), error, dead);
+  }
+
+  /**
+   * A notehub route: the event as a Markdown note, POSTed to a NoteHub API server (version 1.3)
+   * signed as the route's publisher. null when the server says status.success, else why not.
+   */
+  async #publish(url: string, pub: PublisherSettings, eventJSON: string): Promise<string | null> {
+    const note = eventNote(eventJSON);
+    const form = new URLSearchParams({ note, pid: pub.pid, signature: createHash('md5').update(pub.pid + pub.psk + note, 'utf8').digest('hex'), version: '1.3' });
+    try {
+      const res = await fetch(url, {
+        method: 'POST', body: form.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
+      });
+      // the answer is small JSON; a larger one is not a NoteHub server's
+      const text = (await res.text()).slice(0, 64 * 1024);
+      let status: { success?: unknown; comment?: unknown } | undefined;
+      try { status = (JSON.parse(text) as { status?: typeof status }).status; } catch { /* not JSON */ }
+      if (status?.success === true) return null;
+      return `HTTP ${res.status}${typeof status?.comment === 'string' ? `: ${status.comment.slice(0, 200)}` : ''}`;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   /** null on a 2xx answer, else what went wrong. */
@@ -156,4 +180,15 @@ export class RouteDelivery {
       return e instanceof Error ? e.message : String(e);
     }
   }
+}
+
+/** An event as a note: a title naming the device and notefile, then its body as JSON. */
+export function eventNote(eventJSON: string): string {
+  const e = JSON.parse(eventJSON) as EventRecord;
+  const when = new Date(e.when * 1000).toISOString();
+  const body = JSON.stringify(e.body ?? {}, null, 2);
+  // a fence longer than any run of tildes in the body, so the body cannot close it
+  let fence = '~~~';
+  while (body.includes(fence)) fence += '~';
+  return `# ${e.sn || e.device} ${e.file}\n\n${e.device}, ${when}\n\n${fence}json\n${body}\n${fence}\n`;
 }

@@ -12,7 +12,7 @@ const Opt = Type.Optional;
 /** Any JSON object (a note body, headers...). */
 export const AnyObject = Type.Object({}, open);
 
-export const ErrorJ = Type.Object({ err: S(), code: Type.Integer(), status: S() });
+export const ErrorJ = Type.Object({ err: S(), code: Type.Integer(), status: S(), error: S() });
 export const EmptyJ = Type.Object({}, open);
 
 export const ProjectJ = Type.Object({ uid: S(), label: S(), created: S(), role: S() }, open);
@@ -107,7 +107,9 @@ const RouteHttp = body({
 const RouteProxy = body({
   url: S(), alias: S(), http_headers: Type.Record(S(), S()), timeout: Type.Number({ minimum: 0 }), fleets: Type.Array(S()),
 });
+/** opencard: publish events as notes to a NoteHub API server (url: its /api/note) as this publisher */
+const RouteNotehub = body({ url: S(), pid: S({ maxLength: 16 }), psk: S(), filter: body({ type: S(), files: Type.Array(S()) }) });
 export const RouteBody = body({
-  label: S(), type: S({ enum: ['http', 'proxy'] }), route_type: S({ enum: ['http', 'proxy'] }), url: S(), disabled: Type.Boolean(),
-  http: RouteHttp, proxy: RouteProxy, schema: Type.Union([RouteHttp, RouteProxy]),
+  label: S(), type: S({ enum: ['http', 'proxy', 'notehub'] }), route_type: S({ enum: ['http', 'proxy', 'notehub'] }), url: S(), disabled: Type.Boolean(),
+  http: RouteHttp, proxy: RouteProxy, notehub: RouteNotehub, schema: Type.Union([RouteHttp, RouteProxy, RouteNotehub]),
 });

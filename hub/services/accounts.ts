@@ -3,7 +3,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   hashPassword, hashToken, LoginThrottle, newToken, parseExpiry, RateLimiter, shortId, verifyPassword, type RateLimit,
 } from '../auth';
-import type { TokenRecord } from '../store/types';
+import type { TokenRecord, UserRecord } from '../store/types';
 import { HubError, seconds, type Principal, type ServiceContext } from './common';
 import type { ProjectService } from './projects';
 
@@ -92,6 +92,11 @@ export class AccountService {
   }
 
   async login(username: string, password: string, from?: string): Promise<string> {
+    return (await this.session(username, password, from)).token;
+  }
+
+  /** A session token for a user's password (/auth/login, /auth/token), with its expiry (unix s) and user. */
+  async session(username: string, password: string, from?: string): Promise<{ token: string; expires: number; user: UserRecord; now: number }> {
     const u = await this.#guarded(`user:${username}`, from, async () => {
       const u = await this.#ctx.store.userByName(username);
       // verify against a dummy hash when the user is unknown, so timing does not reveal which usernames exist
@@ -101,8 +106,9 @@ export class AccountService {
     if (!u) throw new HubError(401, 'invalid username or password');
     const token = newToken('nhs');
     const now = seconds(this.#ctx);
-    await this.#ctx.store.createToken(hashToken(token), { id: shortId('ses'), kind: 'session', userId: u.id, clientId: null, name: 'login', created: now, expires: now + this.#sessionTtl, revoked: false });
-    return token;
+    const expires = now + this.#sessionTtl;
+    await this.#ctx.store.createToken(hashToken(token), { id: shortId('ses'), kind: 'session', userId: u.id, clientId: null, name: 'login', created: now, expires, revoked: false });
+    return { token, expires, user: { id: u.id, username: u.username, created: u.created }, now };
   }
 
   async createClient(projectUID: string): Promise<{ clientId: string; clientSecret: string }> {

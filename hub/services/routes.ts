@@ -7,7 +7,9 @@ import type { ProjectService } from './projects';
 export interface RouteSpec {
   uid?: string; label?: string; url: string; headers?: { [k: string]: string }; files?: string[]; disabled?: boolean;
   /** 'proxy': a route the cards' web.* requests go through (alias required); default 'http' (event delivery). */
-  type?: 'http' | 'proxy'; alias?: string; timeout?: number; fleets?: string[];
+  type?: 'http' | 'proxy' | 'notehub'; alias?: string; timeout?: number; fleets?: string[];
+  /** 'notehub': the publisher (PID and PSK) the events are published as */
+  pid?: string; psk?: string;
 }
 
 /** Longest proxy route alias (what a card's web.* `route` can carry). */
@@ -39,6 +41,12 @@ export class RouteService {
       created: old?.created ?? now, modified: now,
     };
     if (type === 'proxy') rec.proxy = await this.#proxySettings(projectUID, spec, old);
+    if (type === 'notehub') {
+      const pid = spec.pid ?? old?.publisher?.pid ?? '';
+      const psk = spec.psk ?? old?.publisher?.psk ?? '';
+      if (!pid || !psk) throw new HubError(400, 'a notehub route needs the publisher ID (pid) and key (psk)');
+      rec.publisher = { pid, psk };
+    }
     await this.#ctx.store.putRoute(rec);
     return rec;
   }

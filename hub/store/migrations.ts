@@ -138,4 +138,12 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   ALTER TABLE firmware ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE dfu ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
   `,
+  // 10: the NoteHub publishing API: publishers (PID, PSK) and their notes, published as pages
+  `
+  CREATE TABLE publishers (
+    pid TEXT PRIMARY KEY, psk TEXT NOT NULL, description TEXT NOT NULL, created REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+  CREATE TABLE published_notes (
+    note_id TEXT PRIMARY KEY, short_id TEXT NOT NULL UNIQUE, pid TEXT NOT NULL, note TEXT NOT NULL, title TEXT NOT NULL,
+    password TEXT NOT NULL, theme TEXT NOT NULL, published REAL NOT NULL, edited REAL, views INTEGER NOT NULL DEFAULT 0);
+  `,
 ]);

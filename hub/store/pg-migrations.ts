@@ -100,4 +100,12 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
   ALTER TABLE firmware ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE dfu ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
   `,
+  // 3: the NoteHub publishing API (as SQLite's 10)
+  `
+  CREATE TABLE publishers (
+    pid TEXT PRIMARY KEY, psk TEXT NOT NULL, description TEXT NOT NULL, created DOUBLE PRECISION NOT NULL, revoked BOOLEAN NOT NULL DEFAULT false);
+  CREATE TABLE published_notes (
+    note_id TEXT PRIMARY KEY, short_id TEXT NOT NULL UNIQUE, pid TEXT NOT NULL, note TEXT NOT NULL, title TEXT NOT NULL,
+    password TEXT NOT NULL, theme TEXT NOT NULL, published DOUBLE PRECISION NOT NULL, edited DOUBLE PRECISION, views INTEGER NOT NULL DEFAULT 0);
+  `,
 ]);

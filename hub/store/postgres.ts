@@ -11,7 +11,7 @@ import { PG_MIGRATIONS } from './pg-migrations';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -480,7 +480,7 @@ export class PostgresStore implements Store {
       stored = events.filter((e) => got.has(e.event));
     }
     if (stored.length) {
-      const routes = (await q("SELECT uid, files FROM routes WHERE project_uid = ? AND NOT disabled AND type = 'http'", projectUID))
+      const routes = (await q("SELECT uid, files FROM routes WHERE project_uid = ? AND NOT disabled AND type IN ('http', 'notehub')", projectUID))
         .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
       const ru: string[] = [];
       const eu: string[] = [];
@@ -644,9 +644,12 @@ export class PostgresStore implements Store {
 
   // ---- routes and deliveries
   static #route(r: Row): RouteRecord {
-    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: r.type === 'proxy' ? 'proxy' : 'http', url: str(r.url),
+    const type = r.type === 'proxy' || r.type === 'notehub' ? r.type : 'http';
+    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type, url: str(r.url),
       headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
     if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
+    // the `proxy` column holds the type's own settings: a notehub route's publisher
+    if (rec.type === 'notehub') rec.publisher = parse<PublisherSettings>(r.proxy, { pid: '', psk: '' });
     return rec;
   }
   async putRoute(r: RouteRecord): Promise<void> {
@@ -655,7 +658,37 @@ export class PostgresStore implements Store {
       type = excluded.type, url = excluded.url, headers = excluded.headers, files = excluded.files, disabled = excluded.disabled,
       created = excluded.created, modified = excluded.modified, proxy = excluded.proxy`,
     r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files), r.disabled, r.created, r.modified,
-    r.proxy ? JSON.stringify(r.proxy) : null);
+    r.proxy ? JSON.stringify(r.proxy) : r.publisher ? JSON.stringify(r.publisher) : null);
+  }
+
+  // ---- the NoteHub publishing API
+  async putPublisher(p: PublisherRecord): Promise<void> {
+    await this.#q(`INSERT INTO publishers (pid, psk, description, created, revoked) VALUES (?,?,?,?,?)
+      ON CONFLICT (pid) DO UPDATE SET psk = excluded.psk, description = excluded.description, created = excluded.created, revoked = excluded.revoked`,
+    p.pid, p.psk, p.description, p.created, p.revoked);
+  }
+  async publisher(pid: string): Promise<PublisherRecord | null> {
+    const [r] = await this.#q('SELECT * FROM publishers WHERE pid = ?', pid);
+    return r ? { pid: str(r.pid), psk: str(r.psk), description: str(r.description), created: Number(r.created), revoked: !!r.revoked } : null;
+  }
+  async createPublishedNote(n: PublishedNoteRecord): Promise<boolean> {
+    const rows = await this.#q(`INSERT INTO published_notes (note_id, short_id, pid, note, title, password, theme, published, edited, views)
+      VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING note_id`,
+    n.noteID, n.shortID, n.pid, n.note, n.title, n.password, n.theme, n.published, n.edited, n.views);
+    return rows.length > 0;
+  }
+  async publishedNote(id: string): Promise<PublishedNoteRecord | null> {
+    const [r] = await this.#q('SELECT * FROM published_notes WHERE note_id = ? OR short_id = ?', id, id);
+    return r ? {
+      noteID: str(r.note_id), shortID: str(r.short_id), pid: str(r.pid), note: str(r.note), title: str(r.title), password: str(r.password),
+      theme: str(r.theme), published: Number(r.published), edited: r.edited === null || r.edited === undefined ? null : Number(r.edited), views: Number(r.views),
+    } : null;
+  }
+  async updatePublishedNote(noteID: string, note: string, title: string, edited: number): Promise<void> {
+    await this.#q('UPDATE published_notes SET note = ?, title = ?, edited = ? WHERE note_id = ?', note, title, edited, noteID);
+  }
+  async countNoteView(noteID: string): Promise<void> {
+    await this.#q('UPDATE published_notes SET views = views + 1 WHERE note_id = ?', noteID);
   }
   async route(uid: string): Promise<RouteRecord | null> {
     const [r] = await this.#q('SELECT * FROM routes WHERE uid = ?', uid);

@@ -7,7 +7,7 @@ import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 
 type Row = Record<string, unknown>;
@@ -376,7 +376,7 @@ export class SqliteStore implements Store {
     return this.#db.transaction(() => this.#insertEvents(projectUID, events, opts))();
   }
   #insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): EventRecord[] {
-    const routes = this.#all("SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0 AND type = 'http'", projectUID)
+    const routes = this.#all("SELECT uid, files FROM routes WHERE project_uid = ? AND disabled = 0 AND type IN ('http', 'notehub')", projectUID)
       .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
     const now = this.#now() / 1000;
     const ins = this.#q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
@@ -544,15 +544,18 @@ export class SqliteStore implements Store {
 
   // ---- routes and deliveries
   static #route(r: Row): RouteRecord {
-    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type: r.type === 'proxy' ? 'proxy' : 'http', url: str(r.url),
+    const type = r.type === 'proxy' || r.type === 'notehub' ? r.type : 'http';
+    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type, url: str(r.url),
       headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
     if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
+    // the `proxy` column holds the type's own settings: a notehub route's publisher
+    if (rec.type === 'notehub') rec.publisher = parse<PublisherSettings>(r.proxy, { pid: '', psk: '' });
     return rec;
   }
   async putRoute(r: RouteRecord): Promise<void> {
     this.#run(`INSERT OR REPLACE INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified, proxy)
       VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.uid, r.projectUID, r.label, r.type, r.url, JSON.stringify(r.headers), JSON.stringify(r.files),
-    r.disabled ? 1 : 0, r.created, r.modified, r.proxy ? JSON.stringify(r.proxy) : null);
+    r.disabled ? 1 : 0, r.created, r.modified, r.proxy ? JSON.stringify(r.proxy) : r.publisher ? JSON.stringify(r.publisher) : null);
   }
   async route(uid: string): Promise<RouteRecord | null> {
     const r = this.#get('SELECT * FROM routes WHERE uid = ?', uid);
@@ -587,5 +590,32 @@ export class SqliteStore implements Store {
   async deliveryStats(): Promise<{ pending: number; failed: number }> {
     const r = this.#get('SELECT sum(dead = 0) pending, sum(dead = 1) failed FROM deliveries')!;
     return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+
+  // ---- the NoteHub publishing API
+  async putPublisher(p: PublisherRecord): Promise<void> {
+    this.#run('INSERT OR REPLACE INTO publishers (pid, psk, description, created, revoked) VALUES (?,?,?,?,?)',
+      p.pid, p.psk, p.description, p.created, p.revoked ? 1 : 0);
+  }
+  async publisher(pid: string): Promise<PublisherRecord | null> {
+    const r = this.#get('SELECT * FROM publishers WHERE pid = ?', pid);
+    return r ? { pid: str(r.pid), psk: str(r.psk), description: str(r.description), created: Number(r.created), revoked: !!r.revoked } : null;
+  }
+  async createPublishedNote(n: PublishedNoteRecord): Promise<boolean> {
+    return this.#run(`INSERT OR IGNORE INTO published_notes (note_id, short_id, pid, note, title, password, theme, published, edited, views)
+      VALUES (?,?,?,?,?,?,?,?,?,?)`, n.noteID, n.shortID, n.pid, n.note, n.title, n.password, n.theme, n.published, n.edited, n.views).changes > 0;
+  }
+  async publishedNote(id: string): Promise<PublishedNoteRecord | null> {
+    const r = this.#get('SELECT * FROM published_notes WHERE note_id = ? OR short_id = ?', id, id);
+    return r ? {
+      noteID: str(r.note_id), shortID: str(r.short_id), pid: str(r.pid), note: str(r.note), title: str(r.title), password: str(r.password),
+      theme: str(r.theme), published: Number(r.published), edited: num(r.edited), views: Number(r.views),
+    } : null;
+  }
+  async updatePublishedNote(noteID: string, note: string, title: string, edited: number): Promise<void> {
+    this.#run('UPDATE published_notes SET note = ?, title = ?, edited = ? WHERE note_id = ?', note, title, edited, noteID);
+  }
+  async countNoteView(noteID: string): Promise<void> {
+    this.#run('UPDATE published_notes SET views = views + 1 WHERE note_id = ?', noteID);
   }
 }

@@ -82,15 +82,27 @@ export interface TokenRecord {
 export interface ClientRecord { clientId: string; projectUID: string; created: number; revoked: boolean }
 
 export interface RouteRecord {
-  uid: string; projectUID: string; label: string; type: 'http' | 'proxy'; url: string;
+  uid: string; projectUID: string; label: string; type: 'http' | 'proxy' | 'notehub'; url: string;
   headers: { [k: string]: string }; files: string[]; disabled: boolean; created: number; modified: number;
   /** type 'proxy' (the card's web.* requests): its alias, time limit and fleets (none = every device). */
   proxy?: ProxySettings;
+  /** type 'notehub': events are published as notes to a NoteHub API server (url: its /api/note) as this publisher. */
+  publisher?: PublisherSettings;
 }
+export interface PublisherSettings { pid: string; psk: string }
 export interface ProxySettings { alias: string; timeout: number; fleets: string[] }
 export interface DeliveryRecord {
   id: number; routeUID: string; eventUID: string; eventJSON: string; url: string;
   headers: { [k: string]: string }; attempts: number; nextAt: number;
+}
+
+/** A publisher of the NoteHub publishing API (/api/note): its PSK signs requests, so it is kept as given. */
+export interface PublisherRecord { pid: string; psk: string; description: string; created: number; revoked: boolean }
+/** A note published as a page: `noteID` (date/slug) and `shortID` both name it. */
+export interface PublishedNoteRecord {
+  noteID: string; shortID: string; pid: string; note: string; title: string;
+  /** the MD5 hex the publisher gave as `password` ('' = none: the note cannot be edited) */
+  password: string; theme: string; published: number; edited: number | null; views: number;
 }
 
 /** A sync session of a device (the listener records one per authenticated connection). */
@@ -241,4 +253,15 @@ export interface Store {
   deliveryDone(id: number): Promise<void>;
   deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void>;
   deliveryStats(): Promise<{ pending: number; failed: number }>;
+
+  // the NoteHub publishing API (/api/note) and its pages
+  putPublisher(rec: PublisherRecord): Promise<void>;
+  publisher(pid: string): Promise<PublisherRecord | null>;
+  /** false when a note already has this noteID or shortID */
+  createPublishedNote(rec: PublishedNoteRecord): Promise<boolean>;
+  /** by noteID or by shortID */
+  publishedNote(id: string): Promise<PublishedNoteRecord | null>;
+  updatePublishedNote(noteID: string, note: string, title: string, edited: number): Promise<void>;
+  /** one more view of the page */
+  countNoteView(noteID: string): Promise<void>;
 }

@@ -38,7 +38,7 @@ describe('the injected clock', () => {
     const { token } = await h.hub.accounts.createToken('admin', { expires: '1h' });
     expect((await call('GET', '/v1/projects', token)).status).toBe(200);
     ms = T0 + 3600_000;
-    expect(await call('GET', '/v1/projects', token)).toEqual({ status: 401, json: { err: 'token expired', code: 401, status: 'Unauthorized' } });
+    expect(await call('GET', '/v1/projects', token)).toEqual({ status: 401, json: { err: 'token expired', code: 401, status: 'Unauthorized', error: 'token expired' } });
   });
 
   it('opens the login throttle window when the clock passes it', async () => {

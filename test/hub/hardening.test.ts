@@ -64,7 +64,7 @@ describe('noisy neighbours: event reads', () => {
   it('refuses event pages deeper than 10,000 events (400, pointing at events-cursor)', async () => {
     const deep = await call(`${base}/events?pageNum=1000&startDate=1&endDate=1800000000`, tok);
     expect(deep.status).toBe(400);
-    expect(deep.body).toEqual({ err: expect.stringContaining('events-cursor'), code: 400, status: 'Bad Request' });
+    expect(deep.body).toEqual({ err: expect.stringContaining('events-cursor'), code: 400, status: 'Bad Request', error: expect.any(String) });
     expect((await call(`${base}/events?pageSize=1000&pageNum=11`, tok)).status).toBe(400);
     expect((await call(`${h.url}/v1/projects/${h.bootstrap!.projectUID}/fleets/${encodeURIComponent('fleet:x')}/events?pageNum=1000`, tok)).status).toBe(404);
     // the deepest page allowed still answers
@@ -243,7 +243,7 @@ describe('login throttling', () => {
     for (let i = 0; i < 5; i++) expect((await login('admin', `wrong-${i}`)).status).toBe(401);
     const r = await login('admin', 'admin-password-1');
     expect(r.status).toBe(429);
-    expect(r.body).toEqual({ err: expect.stringMatching(/too many failed/), code: 429, status: 'Too Many Requests' });
+    expect(r.body).toEqual({ err: expect.stringMatching(/too many failed/), code: 429, status: 'Too Many Requests', error: expect.any(String) });
     const wait = Number(r.headers.get('retry-after'));
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThanOrEqual(15 * 60);
@@ -347,14 +347,14 @@ describe('every error is {err, code, status}', () => {
   it('a malformed request line gets a JSON 400 from the server itself', async () => {
     const r = parseRaw(await rawExchange(h.url, (put) => put('NOT AN HTTP REQUEST\r\n\r\n')));
     expect(r.status).toBe(400);
-    expect(r.body).toEqual({ err: expect.any(String), code: 400, status: 'Bad Request' });
+    expect(r.body).toEqual({ err: expect.any(String), code: 400, status: 'Bad Request', error: expect.any(String) });
     expect(r.headers).toMatch(/content-type: application\/json/i);
   });
 
   it('oversized headers get a JSON 431', async () => {
     const r = parseRaw(await rawExchange(h.url, (put) => put(`GET /v1/projects HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)));
     expect(r.status).toBe(431);
-    expect(r.body).toEqual({ err: expect.any(String), code: 431, status: 'Request Header Fields Too Large' });
+    expect(r.body).toEqual({ err: expect.any(String), code: 431, status: 'Request Header Fields Too Large', error: expect.any(String) });
   });
 
   it('a declared body far over the limit gets a JSON 413 at once, not a reset', async () => {
@@ -371,13 +371,13 @@ describe('every error is {err, code, status}', () => {
     });
     const r = parseRaw(text);
     expect(r.status).toBe(413);
-    expect(r.body).toEqual({ err: expect.any(String), code: 413, status: 'Payload Too Large' });
+    expect(r.body).toEqual({ err: expect.any(String), code: 413, status: 'Payload Too Large', error: expect.any(String) });
   });
 
   it('refuses malformed percent-encoding in query strings (400)', async () => {
     for (const q of ['pageSize=%ZZ', 'deviceUID=%E0%A4%A', 'files=%FF', 'sortOrder=a%']) {
       const r = await call(`${base}/events?${q}`, tok);
-      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.stringContaining('percent-encoding'), code: 400, status: 'Bad Request' }]);
+      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.stringContaining('percent-encoding'), code: 400, status: 'Bad Request', error: expect.any(String) }]);
     }
     expect((await call(`${base}/events?deviceUID=${encodeURIComponent('dev:é%')}`, tok)).status).toBe(200);
   });
@@ -385,7 +385,7 @@ describe('every error is {err, code, status}', () => {
   it('refuses an environment variable named __proto__ instead of dropping it', async () => {
     const put = await call(`${base}/environment_variables`, tok, 'PUT', '{"environment_variables":{"__proto__":"x","ok":"1"}}', { 'Content-Type': 'application/json' });
     expect(put.status).toBe(400);
-    expect(put.body).toEqual({ err: expect.stringContaining('__proto__'), code: 400, status: 'Bad Request' });
+    expect(put.body).toEqual({ err: expect.stringContaining('__proto__'), code: 400, status: 'Bad Request', error: expect.any(String) });
     expect((await call(`${base}/environment_variables`, tok)).body.environment_variables).toEqual({});
     // names that are Object.prototype members are ordinary names
     const other = await call(`${base}/environment_variables`, tok, 'PUT', { environment_variables: { constructor: 'c', toString: 't' } });

@@ -31,16 +31,16 @@ describe('schemas and framework answers', () => {
 
   it('checks bodies against the route schema: 400 naming the field', async () => {
     const r = await call(`${base}/products`, tok, 'POST', { product_uid: 'com.example.x:y', disable_devices_by_default: 'yes' });
-    expect(r.body).toEqual({ err: expect.stringContaining('disable_devices_by_default'), code: 400, status: 'Bad Request' });
+    expect(r.body).toEqual({ err: expect.stringContaining('disable_devices_by_default'), code: 400, status: 'Bad Request', error: expect.any(String) });
     expect((await call(`${base}/products`, tok)).body.products).toHaveLength(1);
     const f = await call(`${base}/fleets`, tok, 'POST', { label: 7 });
-    expect(f.body).toEqual({ err: expect.stringContaining('label'), code: 400, status: 'Bad Request' });
+    expect(f.body).toEqual({ err: expect.stringContaining('label'), code: 400, status: 'Bad Request', error: expect.any(String) });
   });
 
   it('checks query arguments: types, ranges, one value where one is meant', async () => {
     for (const q of ['pageSize=abc', 'pageSize=0', 'sortOrder=sideways', 'startDate=yesterday', 'sortOrder=asc&sortOrder=desc']) {
       const r = await call(`${base}/events?${q}`, tok);
-      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.any(String), code: 400, status: 'Bad Request' }]);
+      expect([q, r.status, r.body]).toEqual([q, 400, { err: expect.any(String), code: 400, status: 'Bad Request', error: expect.any(String) }]);
     }
     expect((await call(`${base}/events?pageSize=5&deviceUID=a&deviceUID=b&sortOrder=desc&pageSize=6`, tok)).status).toBe(400);
     // an empty value reads as absent
@@ -49,7 +49,7 @@ describe('schemas and framework answers', () => {
 
   it('answers 415 to a Content-Type it cannot read, in the documented shape', async () => {
     const r = await call(`${base}/environment_variables`, tok, 'PUT', '{"environment_variables":{}}', { 'Content-Type': 'not a media type' });
-    expect(r.body).toEqual({ err: expect.any(String), code: 415, status: 'Unsupported Media Type' });
+    expect(r.body).toEqual({ err: expect.any(String), code: 415, status: 'Unsupported Media Type', error: expect.any(String) });
   });
 
   it('answers 401 before 404 and 405 under /v1', async () => {

@@ -41,7 +41,7 @@ it('a request that fails inside answers 500 without the cause, and the cause goe
   failing.add('projectsOfUser');
   const r = await call(`${h.url}/v1/projects`, h.bootstrap!.token);
   expect(r.status).toBe(500);
-  expect(r.body).toEqual({ err: 'internal error', code: 500, status: 'Internal Server Error' });
+  expect(r.body).toEqual({ err: 'internal error', code: 500, status: 'Internal Server Error', error: expect.any(String) });
   expect(lines.filter((l) => l.startsWith('hub: request failed: Error: disk on fire in projectsOfUser'))).toHaveLength(1);
 });
 

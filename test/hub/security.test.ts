@@ -192,7 +192,7 @@ describe('HTTP semantics', () => {
     const m = await call(`${hub.url}/v1/projects/${ids.project}/events`, T.admin, 'DELETE');
     expect(m.status).toBe(405);
     expect(m.headers.get('allow')).toBe('GET');
-    expect(m.body).toEqual({ err: expect.any(String), code: 405, status: 'Method Not Allowed' });
+    expect(m.body).toEqual({ err: expect.any(String), code: 405, status: 'Method Not Allowed', error: expect.any(String) });
     const j = await call(`${hub.url}/v1/projects/${ids.project}/environment_variables`, T.admin, 'PUT', '{"environment_variables":', { 'Content-Type': 'application/json' });
     expect(j.body).toMatchObject({ code: 400, status: 'Bad Request' });
     expect((await raw(hub.url, 'GET', '/v1/projects/%E0%A4%A', T.admin)).status).toBe(400);

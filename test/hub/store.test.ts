@@ -193,6 +193,19 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     expect(await s.deliveryStats()).toEqual({ pending: 0, failed: 0 });
   });
 
+  it('keeps publishers and published notes (the NoteHub publishing API)', async () => {
+    await s.putPublisher({ pid: 'p1', psk: 'k', description: 'd', created: 1, revoked: false });
+    await s.putPublisher({ pid: 'p1', psk: 'k2', description: 'd', created: 1, revoked: true });
+    expect(await s.publisher('p1')).toEqual({ pid: 'p1', psk: 'k2', description: 'd', created: 1, revoked: true });
+    const n = { noteID: '2026/12/1/hello', shortID: 'abcde', pid: 'p1', note: '# Hello', title: 'Hello', password: '', theme: '', published: 5, edited: null, views: 0 };
+    expect(await s.createPublishedNote(n)).toBe(true);
+    expect(await s.createPublishedNote({ ...n, noteID: '2026/12/1/other' })).toBe(false); // the short id is taken
+    await s.updatePublishedNote(n.noteID, '# Hi', 'Hi', 6);
+    await s.countNoteView(n.noteID);
+    expect(await s.publishedNote('abcde')).toEqual({ ...n, note: '# Hi', title: 'Hi', edited: 6, views: 1 });
+    expect(await s.publishedNote('nope')).toBeNull();
+  });
+
   it('keeps proxy routes, which never receive events', async () => {
     const proxy = { uid: 'r2', projectUID: P, label: 'w', type: 'proxy' as const, url: 'https://api.example', headers: {}, files: [], disabled: false,
       created: 1, modified: 1, proxy: { alias: 'weather', timeout: 30, fleets: ['fleet:1'] } };
