@@ -154,8 +154,10 @@ export class SyncEngine implements SyncControl {
     if (this.#phase === 'idle' && this.#failures === 0) this.#schedule();
   }
 
-  /** hub.set changed the configuration: drop the session (ending it reschedules). */
+  /** hub.set changed the configuration: drop the session (ending it reschedules, the last
+   * failure forgotten: the new settings may mend it). */
   reconfigure(): void {
+    this.#error = undefined;
     this.#end();
   }
 
@@ -303,7 +305,10 @@ export class SyncEngine implements SyncControl {
     if (this.#failures > 0 && mode !== 'off' && this.#wanted()) {
       const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.#failures - 1));
       delay = base * (0.5 + this.#card.random.bytes(1)[0] / 255);
-    } else if (mode === 'continuous') delay = 0;
+    } else if (mode === 'continuous') {
+      // A failure no retry can mend (no host, no network) waits for hub.set or the long retry.
+      delay = this.#error === undefined ? 0 : RETRY_MAX_MS;
+    }
     else if (mode === 'periodic') {
       const cfg = this.#card.settings.hub();
       // voutbound/vinbound, when set, follow the voltage mode; 0 there means "not in this mode"
