@@ -1,5 +1,8 @@
 // What the rest of the card may ask of the sync: the engine implements it on hosts with a network.
 import type { JsonObject } from '../json';
+import type { WebCall } from './web';
+
+export type { WebCall };
 
 /** Where requests ask for a sync. */
 export interface SyncHook {
@@ -20,20 +23,6 @@ export interface SyncControl extends SyncHook, WebControl {
   flushUsage(): void;
   /** Why notefile `name` was left out of the last sync. */
   skippedReason(name: string): string | undefined;
-}
-
-/** A web request as the card's web.* handlers hand it to the sync (docs/SYNC.md section 4.6). */
-export interface WebCall {
-  method: string;
-  route: string;
-  name: string;
-  content: string;
-  seconds: number;
-  offset: number;
-  total: number;
-  max: number;
-  status: string;
-  body: Uint8Array;
 }
 
 /** What the hub answered: the target's status and body, or why there is none. */

@@ -17,10 +17,8 @@ export const WEB_IN_FLIGHT = 4;
 
 export const WEB_METHODS = Object.freeze(['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT']);
 
-/** card -> hub: one web request (or a piece of its body). */
-export interface WebMessage {
-  type: 'web';
-  id: number;
+/** One web request as the card's web.* handlers hand it to the sync. */
+export interface WebCall {
   method: string;
   route: string;
   name: string;
@@ -34,8 +32,14 @@ export interface WebMessage {
   max: number;
   /** md5 of the whole body (verify); '' = none. */
   status: string;
-  more: boolean;
   body: Uint8Array;
+}
+
+/** card -> hub: one web request (or a piece of its body). */
+export interface WebMessage extends WebCall {
+  type: 'web';
+  id: number;
+  more: boolean;
 }
 
 /** hub -> card: the answer to WEB `id` (or a piece of it); `error` = `body` is the error text. */

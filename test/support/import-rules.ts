@@ -21,7 +21,7 @@ export const RULES: readonly Rule[] = [
   { files: SYNC_PROTOCOL, may: [SYNC_PROTOCOL, /^src\/(crypto|rules|template)\//, ...BASE] },
   { files: /^src\/store\//, may: [/^src\/store\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/notefile\//, may: [/^src\/notefile\//, /^src\/store\//, SYNC_PROTOCOL, /^src\/(rules|template)\//, ...BASE] },
-  { files: /^src\/sync\/control\.ts$/, may: BASE },
+  { files: /^src\/sync\/control\.ts$/, may: [/^src\/sync\/web\.ts$/, ...BASE] },
   { files: /^src\/dfu\//, may: [/^src\/dfu\//, SYNC_PROTOCOL, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/sync\/(engine|merge)\.ts$/, may: [/^src\/sync\//, /^src\/(notefile|store|crypto|rules|template|dfu)\//, /^src\/settings\.ts$/, ...BASE] },
   { files: /^src\/wire\//, may: [/^src\/wire\//, ...BASE] },
