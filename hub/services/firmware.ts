@@ -170,7 +170,8 @@ export class FirmwareService {
   /** Store a phase and tell listeners (the dashboard's event stream shows progress as it comes). */
   async #put(rec: DfuRecord): Promise<void> {
     await this.#ctx.store.putDfu(rec);
-    this.#ctx.emit('dfu', rec);
+    const { history: _, ...phaseOnly } = rec; // the history stays in the store: the message stays small enough for the bus
+    this.#ctx.emit('dfu', phaseOnly);
   }
 }
 

@@ -186,6 +186,12 @@ skip('uploads firmware, requests an update and shows its progress pushed live up
   await page.click('[data-testid=dfu-form] button[value=cancel]');
   await page.locator(`[data-testid=dfu] tr[data-device="${sim.device}"][data-status=canceled]`).waitFor();
   expect((await call(`${P()}/devices/${sim.device}/dfu/host/status`, hub.token)).body).toMatchObject({ status: 'canceled' });
+
+  // an image the hub does not have, asked for through the environment: the card's error and its reason
+  expect((await call(`${P()}/devices/${sim.device}/environment_variables`, hub.token, 'PUT', { environment_variables: { _fw: 'missing.bin' } })).status).toBe(200);
+  await sync();
+  await page.locator(`[data-testid=dfu] tr[data-device="${sim.device}"][data-status=error]`, { hasText: 'missing.bin' }).waitFor();
+  await shot('firmware-error');
 }, 120_000);
 
 skip('creates routes of each type, shows their deliveries as they happen, disables, enables and deletes them', async () => {
