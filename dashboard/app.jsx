@@ -56,8 +56,9 @@ function status(d) {
   return Date.now() - Date.parse(d.last_activity) < 15 * 60_000 ? 'active' : 'idle';
 }
 
-/** Streams the project's new events (server-sent events over fetch, so the token goes in a header). */
-function useEventStream(token, project, onEvent) {
+/** Streams the project's new events (server-sent events over fetch, so the token goes in a header):
+ * onMessage(name, data), name 'message' for an event, 'dfu' for an update's phase, 'delivery' for a route's attempt. */
+function useEventStream(token, project, onMessage) {
   const [live, setLive] = useState(false);
   useEffect(() => {
     if (!project) return undefined;
@@ -75,7 +76,11 @@ function useEventStream(token, project, onEvent) {
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const chunk = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          for (const line of chunk.split('\n')) if (line.startsWith('data: ')) onEvent(JSON.parse(line.slice(6)));
+          let name = 'message';
+          for (const line of chunk.split('\n')) {
+            if (line.startsWith('event: ')) name = line.slice(7);
+            else if (line.startsWith('data: ')) onMessage(name, JSON.parse(line.slice(6)));
+          }
         }
       }
     })().catch(() => {}).finally(() => setLive(false));
@@ -155,7 +160,8 @@ function Project({ token, project, openDevice }) {
     api(token, 'GET', `/v1/projects/${project}/events?pageSize=${MAX_EVENTS}&sortOrder=desc`)
       .then((j) => setEvents((old) => [...old, ...(j.events ?? []).reverse()].slice(-MAX_EVENTS))).catch((e) => setErr(e.message));
   }, [project]);
-  const live = useEventStream(token, project, (e) => {
+  const live = useEventStream(token, project, (name, e) => {
+    if (name !== 'message') return;
     setEvents((old) => (old.some((o) => o.event === e.event) ? old : [...old, e].slice(-MAX_EVENTS)));
     load(); // last seen changed
   });
@@ -342,15 +348,310 @@ function Device({ token, project, device, back }) {
   );
 }
 
+/** A form's named fields as an object. */
+const fields = (e) => Object.fromEntries(new FormData(e.target));
+
+/** Projects, products and fleets, and which devices are in each fleet. */
+function Fleets({ token, project, projects, pick, reloadProjects }) {
+  const P = `/v1/projects/${project}`;
+  const [products, setProducts] = useState([]);
+  const [fleets, setFleets] = useState([]);
+  const [devices, setDevices] = useState([]);
+  const [open, setOpen] = useState('');
+  const [members, setMembers] = useState([]);
+  const [msg, setMsg] = useState('');
+  const fail = (x) => setMsg(x.message);
+  const load = () => Promise.all([
+    api(token, 'GET', `${P}/products`).then((j) => setProducts(j.products)),
+    api(token, 'GET', `${P}/fleets`).then((j) => setFleets(j.fleets)),
+    api(token, 'GET', `${P}/devices?pageSize=500`).then((j) => setDevices(j.devices)),
+  ]).catch(fail);
+  const showFleet = (uid) => { setOpen(uid); if (uid) api(token, 'GET', `${P}/fleets/${uid}/devices?pageSize=500`).then((j) => setMembers(j.devices)).catch(fail); };
+  useEffect(() => { load(); setOpen(''); }, [project]);
+  const submit = (fn) => async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    try { setMsg(await fn(fields(e))); form.reset(); await load(); } catch (x) { fail(x); }
+  };
+  // a device is moved: into the chosen fleet, out of the others
+  const move = submit(async ({ device, fleet }) => {
+    const d = devices.find((x) => x.uid === device);
+    const base = `${P}/devices/${encodeURIComponent(device)}/fleets`;
+    await api(token, 'PUT', base, { fleet_uids: [fleet] });
+    const others = (d?.fleet_uids ?? []).filter((f) => f !== fleet);
+    if (others.length) await api(token, 'DELETE', base, { fleet_uids: others });
+    showFleet(fleet);
+    return `moved ${device} into ${fleets.find((f) => f.uid === fleet)?.label ?? fleet}`;
+  });
+  const remove = async (device) => {
+    try { await api(token, 'DELETE', `${P}/devices/${encodeURIComponent(device)}/fleets`, { fleet_uids: [open] }); showFleet(open); await load(); } catch (x) { fail(x); }
+  };
+  const drop = async (uid) => {
+    try { await api(token, 'DELETE', `${P}/fleets/${uid}`); if (open === uid) setOpen(''); await load(); } catch (x) { fail(x); }
+  };
+  const count = (f) => devices.filter((d) => d.fleet_uids?.includes(f)).length;
+  return (
+    <div>
+      <p class="msg" data-testid="fleets-msg">{msg}</p>
+      <section class="card" data-testid="projects-card">
+        <h2>Projects</h2>
+        <table data-testid="projects">
+          <thead><tr><th>project</th><th>UID</th><th>role</th><th>created</th></tr></thead>
+          <tbody>{projects.map((p) => (
+            <tr key={p.uid} class={p.uid === project ? 'sel' : ''}>
+              <td><a href="#" onClick={(e) => { e.preventDefault(); pick(p.uid); }}>{p.label}</a></td><td>{p.uid}</td><td>{p.role}</td><td>{when(p.created)}</td>
+            </tr>
+          ))}</tbody>
+        </table>
+        <form onSubmit={submit(async ({ label }) => { const p = await api(token, 'POST', '/v1/projects', { label }); reloadProjects(); return `created project ${p.label} (${p.uid})`; })}>
+          <input name="label" placeholder="new project's name" required /> <button type="submit">create project</button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>Products</h2>
+        <table data-testid="products">
+          <thead><tr><th>product UID</th><th>name</th><th>auto-provision fleets</th></tr></thead>
+          <tbody>{products.map((p) => <tr key={p.uid}><td>{p.uid}</td><td>{p.label}</td><td>{p.auto_provision_fleets.join(', ')}</td></tr>)}</tbody>
+        </table>
+        <form data-testid="product-form" onSubmit={submit(async (f) => { const p = await api(token, 'POST', `${P}/products`, { product_uid: f.product_uid, label: f.label || undefined }); return `created product ${p.uid}`; })}>
+          <input name="product_uid" placeholder="com.example.you:product" required /> <input name="label" placeholder="name" />
+          <button type="submit">create product</button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>Fleets</h2>
+        <table data-testid="fleets">
+          <thead><tr><th>fleet</th><th>UID</th><th>devices</th><th>created</th><th /></tr></thead>
+          <tbody>{fleets.map((f) => (
+            <tr key={f.uid} class={open === f.uid ? 'sel' : ''}>
+              <td><a href="#" onClick={(e) => { e.preventDefault(); showFleet(f.uid); }}>{f.label}</a></td><td>{f.uid}</td><td>{count(f.uid)}</td><td>{when(f.created)}</td>
+              <td><button onClick={() => drop(f.uid)}>delete</button></td>
+            </tr>
+          ))}</tbody>
+        </table>
+        <form data-testid="fleet-form" onSubmit={submit(async ({ label }) => { const f = await api(token, 'POST', `${P}/fleets`, { label }); return `created fleet ${f.label}`; })}>
+          <input name="label" placeholder="new fleet's name" required /> <button type="submit">create fleet</button>
+        </form>
+        <form data-testid="move-form" onSubmit={move}>
+          move <select name="device" required>{devices.map((d) => <option value={d.uid}>{d.serial_number || d.uid} ({d.uid})</option>)}</select>
+          {' '}into <select name="fleet" required>{fleets.map((f) => <option value={f.uid}>{f.label}</option>)}</select>
+          {' '}<button type="submit">move</button>
+        </form>
+      </section>
+      {open && (
+        <section class="card" data-testid="fleet-devices">
+          <h2>Devices in {fleets.find((f) => f.uid === open)?.label}</h2>
+          <table>
+            <thead><tr><th>device</th><th>serial number</th><th>last seen</th><th /></tr></thead>
+            <tbody>{members.map((d) => <tr key={d.uid}><td>{d.uid}</td><td>{d.serial_number}</td><td>{when(d.last_activity)}</td><td><button onClick={() => remove(d.uid)}>remove</button></td></tr>)}</tbody>
+          </table>
+          {!members.length && <p>No devices in this fleet.</p>}
+        </section>
+      )}
+    </div>
+  );
+}
+
+const MAX_PHASES = 12; // live phases kept per device update
+const fmtBytes = (n) => (n === undefined ? '' : n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+
+/** Firmware images: upload, list, request or cancel an update; each device's progress as the stream pushes it. */
+function Firmware({ token, project }) {
+  const P = `/v1/projects/${project}`;
+  const [images, setImages] = useState([]);
+  const [devices, setDevices] = useState([]);
+  const [fleets, setFleets] = useState([]);
+  const [dfu, setDfu] = useState({}); // `${device} ${type}` -> { ...status, phases }
+  const [msg, setMsg] = useState('');
+  const fail = (x) => setMsg(x.message);
+  const take = (s, pushed) => setDfu((old) => {
+    const key = `${s.device_uid} ${s.type}`;
+    const was = old[key];
+    if (!pushed && was) return old; // what the stream pushed is newer than this read
+    const phases = [...(was?.phases ?? []), ...(pushed ? [`${s.status}: ${s.description ?? ''}`] : [])].slice(-MAX_PHASES);
+    return { ...old, [key]: { ...s, phases } };
+  });
+  const loadImages = () => api(token, 'GET', `${P}/firmware`).then(setImages).catch(fail);
+  useEffect(() => {
+    setDfu({});
+    loadImages();
+    api(token, 'GET', `${P}/fleets`).then((j) => setFleets(j.fleets)).catch(fail);
+    api(token, 'GET', `${P}/devices?pageSize=500`).then(async (j) => {
+      setDevices(j.devices);
+      for (const d of j.devices) {
+        const full = await api(token, 'GET', `${P}/devices/${encodeURIComponent(d.uid)}`);
+        for (const [k, type] of [['user', 'host'], ['card', 'notecard']]) {
+          const u = full.dfu?.[k];
+          if (u) take({ device_uid: d.uid, type, filename: u.file, status: u.mode, description: u.status, read: u.read, length: u.length }, false);
+        }
+      }
+    }).catch(fail);
+  }, [project]);
+  const live = useEventStream(token, project, (name, d) => { if (name === 'dfu') take(d, true); });
+  const upload = async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    const f = fields(e);
+    const file = f.file;
+    if (!file?.name) return setMsg('choose a file');
+    try {
+      const q = new URLSearchParams({ version: f.version, notes: f.notes });
+      const r = await fetch(`${P}/firmware/${f.type}/${encodeURIComponent(file.name)}?${q}`, { method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' }, body: file });
+      const j = await r.json();
+      if (!r.ok) throw new Error(j.err ?? `${r.status}`);
+      setMsg(`uploaded ${j.filename} (${fmtBytes(j.length)}, md5 ${j.MD5})`);
+      form.reset();
+      loadImages();
+    } catch (x) { fail(x); }
+  };
+  const request = async (action, f) => {
+    const image = images.find((i) => i.filename === f.image);
+    const type = image?.type ?? f.type ?? 'host';
+    const [kind, uid] = f.target.split(' ');
+    try {
+      const j = await api(token, 'POST', `${P}/dfu/${type}/${action}?${kind}=${encodeURIComponent(uid)}`, action === 'update' ? { filename: f.image } : undefined);
+      setMsg(`${action === 'update' ? `update to ${f.image} requested` : 'update cancelled'} for ${j.devices.length} device(s)`);
+    } catch (x) { fail(x); }
+  };
+  const onRequest = (e) => { e.preventDefault(); request(e.submitter?.value ?? 'update', fields(e)); };
+  const sn = (uid) => devices.find((d) => d.uid === uid)?.serial_number || '';
+  return (
+    <div>
+      <p class="msg" data-testid="firmware-msg">{msg}</p>
+      <section class="card">
+        <h2>Upload firmware</h2>
+        <form data-testid="upload-form" onSubmit={upload}>
+          <select name="type"><option value="host">host</option><option value="notecard">notecard</option></select>
+          {' '}<input type="file" name="file" data-testid="fw-file" required />
+          {' '}<input name="version" placeholder="version" /> <input name="notes" placeholder="notes" />
+          {' '}<button type="submit">upload</button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>Images</h2>
+        <table data-testid="firmware">
+          <thead><tr><th>name</th><th>type</th><th>version</th><th>length</th><th>md5</th><th>created</th><th>notes</th></tr></thead>
+          <tbody>{images.map((i) => <tr key={i.filename}><td>{i.filename}</td><td>{i.type}</td><td>{i.version}</td><td>{i.length}</td><td><code>{i.MD5}</code></td><td>{when(i.created)}</td><td>{i.description}</td></tr>)}</tbody>
+        </table>
+        <form data-testid="dfu-form" onSubmit={onRequest}>
+          update <select name="target" required>
+            {devices.map((d) => <option value={`deviceUID ${d.uid}`}>device {d.serial_number || d.uid}</option>)}
+            {fleets.map((f) => <option value={`fleetUID ${f.uid}`}>fleet {f.label}</option>)}
+          </select>
+          {' '}to <select name="image">{[...images].reverse().map((i) => <option value={i.filename}>{i.filename}</option>)}</select>
+          {' '}<button type="submit" value="update">request update</button> <button type="submit" value="cancel">cancel update</button>
+        </form>
+      </section>
+      <section class="card">
+        <h2>Updates <span class={live ? 'live on' : 'live'} data-testid="dfu-live">{live ? 'live' : 'not live'}</span></h2>
+        <table data-testid="dfu">
+          <thead><tr><th>device</th><th>type</th><th>image</th><th>status</th><th>progress</th><th>as it happened (latest first)</th></tr></thead>
+          <tbody>{Object.entries(dfu).sort().map(([k, s]) => (
+            <tr key={k} data-device={s.device_uid} data-status={s.status}>
+              <td>{sn(s.device_uid) || s.device_uid}</td><td>{s.type}</td><td>{s.filename}</td>
+              <td><b class={`st ${s.status}`}>{s.status}</b> {s.description}</td>
+              <td>{s.length ? <progress max={s.length} value={s.read ?? 0} /> : null} {s.length ? `${fmtBytes(s.read ?? 0)} / ${fmtBytes(s.length)}` : ''}</td>
+              <td><ul class="phases">{[...s.phases].reverse().map((p) => <li>{p}</li>)}</ul></td>
+            </tr>
+          ))}</tbody>
+        </table>
+        {!Object.keys(dfu).length && <p>No updates requested yet.</p>}
+      </section>
+    </div>
+  );
+}
+
+const ROUTE_TYPES = ['http', 'proxy', 'notehub'];
+const MAX_DELIVERIES = 20;
+const list = (s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+/** Routes: list, create (http, proxy, notehub), enable/disable, delete, and each one's latest deliveries (pushed). */
+function Routes({ token, project }) {
+  const P = `/v1/projects/${project}`;
+  const [routes, setRoutes] = useState([]);
+  const [deliveries, setDeliveries] = useState({});
+  const [type, setType] = useState('http');
+  const [msg, setMsg] = useState('');
+  const fail = (x) => setMsg(x.message);
+  const load = () => api(token, 'GET', `${P}/routes`).then(async (rs) => {
+    setRoutes(rs);
+    for (const r of rs) {
+      const j = await api(token, 'GET', `${P}/routes/${r.uid}/deliveries`);
+      setDeliveries((old) => (old[r.uid] ? old : { ...old, [r.uid]: j.deliveries }));
+    }
+  }).catch(fail);
+  useEffect(() => { setDeliveries({}); load(); }, [project]);
+  const live = useEventStream(token, project, (name, d) => {
+    if (name === 'delivery') setDeliveries((old) => ({ ...old, [d.route]: [d, ...(old[d.route] ?? [])].slice(0, MAX_DELIVERIES) }));
+  });
+  const create = async (e) => {
+    e.preventDefault();
+    const form = e.target;
+    const f = fields(e);
+    const files = list(f.files);
+    const body = { type, label: f.label || undefined };
+    if (type === 'http') body.http = { url: f.url, filter: { type: files.length ? 'include' : 'all', files } };
+    if (type === 'proxy') body.proxy = { url: f.url, alias: f.alias, timeout: f.timeout ? Number(f.timeout) : undefined };
+    if (type === 'notehub') body.notehub = { url: f.url, pid: f.pid, psk: f.psk, filter: { files } };
+    try { const r = await api(token, 'POST', `${P}/routes`, body); setMsg(`created route ${r.label}`); form.reset(); load(); } catch (x) { fail(x); }
+  };
+  const set = (r, disabled) => api(token, 'PUT', `${P}/routes/${r.uid}`, { type: r.type, disabled })
+    .then(() => { setMsg(`${disabled ? 'disabled' : 'enabled'} ${r.label}`); load(); }).catch(fail);
+  const del = (r) => api(token, 'DELETE', `${P}/routes/${r.uid}`).then(() => { setMsg(`deleted ${r.label}`); load(); }).catch(fail);
+  const detail = (r) => (r.type === 'proxy' ? `alias ${r.proxy.alias}${r.proxy.timeout ? `, ${r.proxy.timeout}s` : ''}`
+    : r.type === 'notehub' ? `publisher ${r.notehub.pid}; ${r.notehub.filter.files.join(', ') || 'all notefiles'}`
+      : r.http.filter.files.join(', ') || 'all notefiles');
+  return (
+    <div>
+      <p class="msg" data-testid="routes-msg">{msg}</p>
+      <section class="card">
+        <h2>Routes <span class={live ? 'live on' : 'live'} data-testid="routes-live">{live ? 'live' : 'not live'}</span></h2>
+        <table data-testid="routes">
+          <thead><tr><th>route</th><th>type</th><th>URL</th><th>what</th><th>state</th><th /><th>latest deliveries</th></tr></thead>
+          <tbody>{routes.map((r) => (
+            <tr key={r.uid} data-route={r.label} data-state={r.disabled ? 'disabled' : 'enabled'}>
+              <td>{r.label}</td><td>{r.type}</td><td>{r[r.type]?.url}</td><td>{detail(r)}</td><td>{r.disabled ? 'disabled' : 'enabled'}</td>
+              <td>
+                <button onClick={() => set(r, !r.disabled)}>{r.disabled ? 'enable' : 'disable'}</button>{' '}
+                <button onClick={() => del(r)}>delete</button>
+              </td>
+              <td>{r.type === 'proxy' ? <span class="note">carries the cards' web requests</span> : (
+                <ul class="deliveries">{(deliveries[r.uid] ?? []).slice(0, 5).map((d) => (
+                  <li class={d.ok ? 'ok' : 'err'} title={d.event}>{when(d.when)} {d.ok ? 'delivered' : `failed: ${d.error}${d.dead ? ' (gave up)' : ''}`}{d.attempt > 1 ? ` (attempt ${d.attempt})` : ''}</li>
+                ))}</ul>
+              )}</td>
+            </tr>
+          ))}</tbody>
+        </table>
+        {!routes.length && <p>No routes yet.</p>}
+      </section>
+      <section class="card">
+        <h2>New route</h2>
+        <form data-testid="route-form" onSubmit={create}>
+          <select name="type" value={type} onChange={(e) => setType(e.target.value)}>{ROUTE_TYPES.map((t) => <option value={t}>{t}</option>)}</select>
+          {' '}<input name="label" placeholder="name" /> <input name="url" placeholder={type === 'notehub' ? 'https://host/api/note' : 'https://...'} required />
+          {type !== 'proxy' && <> <input name="files" placeholder="notefiles (comma-separated; all if empty)" /></>}
+          {type === 'proxy' && <> <input name="alias" placeholder="alias" required /> <input name="timeout" type="number" min="0" placeholder="timeout (s)" /></>}
+          {type === 'notehub' && <> <input name="pid" placeholder="publisher ID" required /> <input name="psk" placeholder="publisher key" required /></>}
+          {' '}<button type="submit">create route</button>
+        </form>
+      </section>
+    </div>
+  );
+}
+
+const VIEWS = ['devices', 'fleets', 'firmware', 'routes'];
+
 function App() {
   const [token, setToken] = useState(localStorage.getItem(TOKEN_KEY) ?? '');
   const [projects, setProjects] = useState([]);
   const [project, setProject] = useState('');
   const [device, setDevice] = useState('');
+  const [view, setView] = useState('devices');
+  const loadProjects = () => api(token, 'GET', '/v1/projects').then((j) => { setProjects(j.projects); setProject((p) => p || j.projects[0]?.uid || ''); });
   useEffect(() => {
     if (!token) return;
-    api(token, 'GET', '/v1/projects').then((j) => { setProjects(j.projects); setProject((p) => p || j.projects[0]?.uid || ''); })
-      .catch(() => { localStorage.removeItem(TOKEN_KEY); setToken(''); });
+    loadProjects().catch(() => { localStorage.removeItem(TOKEN_KEY); setToken(''); });
   }, [token]);
   if (!token) return <SignIn onToken={(t) => { localStorage.setItem(TOKEN_KEY, t); setToken(t); }} />;
   return (
@@ -360,9 +661,13 @@ function App() {
         <select data-testid="project" value={project} onChange={(e) => { setProject(e.target.value); setDevice(''); }}>
           {projects.map((p) => <option value={p.uid}>{p.label} ({p.uid})</option>)}
         </select>
+        <nav>{VIEWS.map((v) => <a href="#" data-view={v} class={view === v ? 'on' : ''} onClick={(e) => { e.preventDefault(); setView(v); setDevice(''); }}>{v}</a>)}</nav>
         <button onClick={() => { localStorage.removeItem(TOKEN_KEY); setToken(''); }}>sign out</button>
       </header>
-      {project && (device
+      {project && view === 'fleets' && <Fleets token={token} project={project} projects={projects} pick={setProject} reloadProjects={() => loadProjects().catch(() => {})} />}
+      {project && view === 'firmware' && <Firmware token={token} project={project} />}
+      {project && view === 'routes' && <Routes token={token} project={project} />}
+      {project && view === 'devices' && (device
         ? <Device token={token} project={project} device={device} back={() => setDevice('')} />
         : <Project token={token} project={project} openDevice={setDevice} />)}
     </div>

@@ -8,8 +8,20 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { HubError, type LocalCard } from './hub';
 import type { Ctx, Router } from './http';
-import { params } from './schemas';
-import type { EventRecord } from './store/types';
+import { DeliveryJ, params } from './schemas';
+import type { DfuRecord, EventRecord } from './store/types';
+import type { DeliveryResult } from './services/routes';
+
+const iso = (t: number): string => new Date(t * 1000).toISOString();
+/** A device's update as the stream carries it (the fields of GET .../dfu/{type}/status, with the bytes read). */
+export const dfuJson = (d: DfuRecord): Record<string, unknown> => ({
+  device_uid: d.deviceUID, type: d.type, filename: d.filename, status: d.status, description: d.text, updated: iso(d.updated),
+  read: d.read, length: d.length, version: d.version,
+});
+/** A route's delivery attempt (GET .../routes/{R}/deliveries, and the stream's `delivery` events). */
+export const deliveryJson = (d: DeliveryResult): Record<string, unknown> => ({
+  route: d.routeUID, event: d.event, when: iso(d.when), attempt: d.attempt, ok: d.error === null, error: d.error ?? undefined, dead: d.dead,
+});
 
 /** dist/dashboard, next to dist/hub where this file runs from. */
 export const DASHBOARD_DIR = join(__dirname, '..', 'dashboard');
@@ -46,12 +58,26 @@ export function dashboardRoutes(r: Router): void {
         const onEvents = (events: EventRecord[]): void => {
           for (const e of events) if (e.app === project) res.write(`data: ${JSON.stringify(e)}\n\n`);
         };
+        // named SSE events: a device's firmware update phase (`dfu`) and a route's delivery attempt (`delivery`)
+        const onDfu = (d: DfuRecord): void => {
+          if (d.projectUID === project) res.write(`event: dfu\ndata: ${JSON.stringify(dfuJson(d))}\n\n`);
+        };
+        const onDelivery = (d: DeliveryResult): void => {
+          if (d.projectUID === project) res.write(`event: delivery\ndata: ${JSON.stringify(deliveryJson(d))}\n\n`);
+        };
         const ping = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
         hub.on('events', onEvents);
-        res.on('close', () => { clearInterval(ping); hub.off('events', onEvents); });
+        hub.on('dfu', onDfu);
+        hub.on('delivery', onDelivery);
+        res.on('close', () => { clearInterval(ping); hub.off('events', onEvents); hub.off('dfu', onDfu); hub.off('delivery', onDelivery); });
       },
     };
   });
+  // opencard extension: a route's latest delivery attempts (kept in memory since the hub started)
+  r.add('GET', `${P}/routes/:route/deliveries`, 'project', {
+    params: params('project', 'route'), response: Type.Object({ deliveries: Type.Array(DeliveryJ) }),
+    summary: 'opencard: a route\'s recent delivery results, newest first',
+  }, async (c) => ({ json: { deliveries: (await c.hub.routes.recentDeliveries(c.project.uid, c.params.route)).map(deliveryJson) } }));
   // opencard extension: one request line to a card hosted in this process (the simulator with --with-hub)
   const hosted = async (c: Ctx): Promise<LocalCard> => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);

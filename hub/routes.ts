@@ -135,12 +135,17 @@ export class RouteDelivery {
 
   async #deliver(d: DeliveryRecord, route: RouteRecord): Promise<void> {
     const error = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, d.eventJSON) : await this.#post(d.url, d.headers, d.eventJSON);
-    if (error === null) return this.#hub.routes.deliveryDone(d.id);
+    const result = { projectUID: route.projectUID, routeUID: route.uid, event: d.eventUID, attempt: d.attempts + 1, error, dead: false };
+    if (error === null) {
+      await this.#hub.routes.deliveryDone(d.id);
+      return this.#hub.routes.delivered(result);
+    }
     // cut short by stop(): due again after a restart, not a failed attempt
     if (this.#stopped) return;
     const failures = d.attempts + 1;
     const dead = failures >= this.#o.maxAttempts;
-    return this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), error, dead);
+    await this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), error, dead);
+    this.#hub.routes.delivered({ ...result, dead });
   }
 
   /**

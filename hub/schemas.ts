@@ -48,6 +48,9 @@ export const NoteChangesJ = Type.Object({ changes: Type.Integer(), total: Type.I
 export const DevicesPageJ = Type.Object({ devices: Type.Array(DeviceJ), has_more: Type.Boolean() }, open);
 export const EventsPageJ = Type.Object({ events: Type.Array(EventJ), has_more: Type.Boolean() }, open);
 export const EventsCursorJ = Type.Object({ events: Type.Array(EventJ), next_cursor: S(), has_more: Type.Boolean() }, open);
+export const DeliveryJ = Type.Object({
+  route: S(), event: S(), when: S(), attempt: Type.Integer(), ok: Type.Boolean(), error: Opt(S()), dead: Type.Boolean(),
+}, open);
 export const DfuStatusJ = Type.Object({
   device_uid: S(), type: S(), status: S(), filename: Opt(S()), description: Opt(S()), requested: Opt(S()), updated: Opt(S()),
 }, open);

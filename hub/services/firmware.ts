@@ -96,7 +96,7 @@ export class FirmwareService {
       const rec: DfuRecord = image === null
         ? phase({ ...old! }, 'canceled', 'canceled by request', now)
         : phase({ deviceUID: uid, projectUID, type, filename: image.filename, status: 'pending', text: 'requested', requested: now, updated: now, length: image.length }, 'pending', 'requested', now);
-      await store.putDfu(rec);
+      await this.#put(rec);
       out.push(rec);
     }
     return out;
@@ -131,7 +131,7 @@ export class FirmwareService {
       return { error: STORED_NAME.test(name) || FILE_NAME.test(name) ? `firmware not found: ${name}` : `invalid firmware name: ${name}` };
     }
     if (!old || old.filename !== image.filename || old.status === 'canceled') {
-      await this.#ctx.store.putDfu(phase({
+      await this.#put(phase({
         deviceUID: d.uid, projectUID: d.projectUID, type, filename: image.filename, status: 'pending', text: 'requested through the environment',
         requested: now, updated: now, length: image.length, history: old?.filename === image.filename ? old.history : [],
       }, 'pending', 'requested', now));
@@ -161,10 +161,17 @@ export class FirmwareService {
     if (status === 'ready' || status === 'completed') base.read = base.length;
     // a cancelled update stays cancelled (the card's last word goes to the history)
     if (old?.status === 'canceled' && old.filename === name && status !== 'completed' && status !== 'idle') {
-      await store.putDfu({ ...phase(base, status, text, now), status: 'canceled', text: old.text });
+      await this.#put({ ...phase(base, status, text, now), status: 'canceled', text: old.text });
       return;
     }
-    await store.putDfu(status === 'idle' ? base : phase(base, status, text, now));
+    await this.#put(status === 'idle' ? base : phase(base, status, text, now));
+  }
+
+  /** Store a phase and tell listeners (the dashboard's event stream shows progress as it comes). */
+  async #put(rec: DfuRecord): Promise<void> {
+    await this.#ctx.store.putDfu(rec);
+    const { history: _, ...phaseOnly } = rec; // the history stays in the store: the message stays small enough for the bus
+    this.#ctx.emit('dfu', phaseOnly);
   }
 }
 

@@ -12,6 +12,14 @@ export interface RouteSpec {
   pid?: string; psk?: string;
 }
 
+/** One delivery attempt's outcome (error null: delivered). */
+export interface DeliveryResult {
+  projectUID: string; routeUID: string; event: string; when: number; attempt: number; error: string | null; dead: boolean;
+}
+
+/** Delivery results kept per route (in memory: what happened since this process started). */
+export const RECENT_DELIVERIES = 20;
+
 /** Longest proxy route alias (what a card's web.* `route` can carry). */
 export const MAX_ALIAS = 128;
 /** Longest proxy route timeout, seconds. */
@@ -20,6 +28,8 @@ export const MAX_PROXY_TIMEOUT = 300;
 export class RouteService {
   readonly #ctx: ServiceContext;
   readonly #projects: ProjectService;
+  /** route UID -> its latest delivery results, newest last */
+  readonly #recent = new Map<string, DeliveryResult[]>();
 
   constructor(ctx: ServiceContext, projects: ProjectService) { this.#ctx = ctx; this.#projects = projects; }
 
@@ -80,6 +90,7 @@ export class RouteService {
 
   async deleteRoute(projectUID: string, uid: string): Promise<void> {
     await this.#ctx.store.deleteRoute((await this.routeIn(projectUID, uid)).uid);
+    this.#recent.delete(uid);
   }
 
   // ---------------------------------------------------------------- the delivery queue
@@ -96,5 +107,21 @@ export class RouteService {
   /** A failed attempt: due again `delayMs` from now, or kept as dead. */
   deliveryRetry(id: number, delayMs: number, error: string, dead: boolean): Promise<void> {
     return this.#ctx.store.deliveryRetry(id, (this.#ctx.now() + delayMs) / 1000, error, dead);
+  }
+
+  /** Announce an attempt's outcome (the Hub hands every process's to remember(), and the dashboard's stream shows it). */
+  delivered(r: Omit<DeliveryResult, 'when'>): void { this.#ctx.emit('delivery', { ...r, when: seconds(this.#ctx) }); }
+
+  remember(r: DeliveryResult): void {
+    const list = this.#recent.get(r.routeUID) ?? [];
+    list.push(r);
+    if (list.length > RECENT_DELIVERIES) list.shift();
+    this.#recent.set(r.routeUID, list);
+  }
+
+  /** The route's latest delivery results, newest first. */
+  async recentDeliveries(projectUID: string, uid: string): Promise<DeliveryResult[]> {
+    await this.routeIn(projectUID, uid);
+    return [...(this.#recent.get(uid) ?? [])].reverse();
   }
 }
