@@ -37,6 +37,8 @@ Options:
   --modem-baud N       the module's UART rate (default 115200)
   --modem-latency MS   one-way radio latency (default 0)
   --modem-loss P       probability a radio packet is lost and resent (default 0)
+  --modem-dialect D    the module's AT family, and the driver's: quectel (BG95/BG96, default)
+                       or simcom (SIM7500/SIM7600: AT+NETOPEN, AT+CIPOPEN)
   --apn APN            the module's default APN (default iot.example)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
@@ -80,7 +82,7 @@ interface Cli {
   scenario?: string;
   speed?: number;
   ctlPort: number;
-  modem?: { baud: number; latencyMs: number; loss: number; apn: string };
+  modem?: { baud: number; latencyMs: number; loss: number; apn: string; dialect: 'quectel' | 'simcom' };
 }
 
 function parse(argv: string[]): Cli {
@@ -96,7 +98,7 @@ function parse(argv: string[]): Cli {
       pressure: { type: 'string' }, lux: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' },
       orientation: { type: 'string' }, 'no-signal': { type: 'boolean' }, scenario: { type: 'string' }, speed: { type: 'string' },
       ctl: { type: 'string' },
-      modem: { type: 'boolean' }, 'modem-baud': { type: 'string' }, 'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' },
+      modem: { type: 'boolean' }, 'modem-baud': { type: 'string' }, 'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' }, 'modem-dialect': { type: 'string' },
       apn: { type: 'string' },
     },
   });
@@ -112,7 +114,7 @@ function parse(argv: string[]): Cli {
   const chosen = (['pty', 'serial', 'tcp', 'stdio'] as const).filter((k) => v[k] !== undefined);
   if (chosen.length > 1) throw new UsageError(`one transport: --${chosen.join(' or --')}`);
   const num = (flag: keyof typeof v, max?: number) => (v[flag] === undefined ? undefined : wholeNumber(`--${flag}`, v[flag] as string, max));
-  const modemFlags = (['modem-baud', 'modem-latency', 'modem-loss', 'apn'] as const).filter((k) => v[k] !== undefined);
+  const modemFlags = (['modem-baud', 'modem-latency', 'modem-loss', 'modem-dialect', 'apn'] as const).filter((k) => v[k] !== undefined);
   if (!v.modem && modemFlags.length) throw new UsageError(`--${modemFlags[0]} needs --modem`);
   const loss = v['modem-loss'] === undefined ? 0 : Number(v['modem-loss']);
   if (!(loss >= 0 && loss < 1)) throw new UsageError('--modem-loss: a probability from 0 to below 1');
@@ -125,7 +127,8 @@ function parse(argv: string[]): Cli {
     start: startValues(v), scenario: v.scenario, speed: v.speed === undefined ? undefined : decimal('--speed', v.speed),
     ctlPort: num('ctl', 65535) ?? 0,
     hubDir: v['with-hub'], hubPort: num('hub-port', 65535) ?? 8080, hubDevicePort: num('hub-device-port', 65535) ?? 8086, hubHost: v['hub-host'],
-    modem: v.modem ? { baud: num('modem-baud') ?? 115_200, latencyMs: num('modem-latency', 60_000) ?? 0, loss, apn: v.apn ?? 'iot.example' } : undefined,
+    modem: v.modem ? { baud: num('modem-baud') ?? 115_200, latencyMs: num('modem-latency', 60_000) ?? 0, loss, apn: v.apn ?? 'iot.example',
+      dialect: v['modem-dialect'] === undefined ? 'quectel' : oneOf('--modem-dialect', v['modem-dialect'], ['quectel', 'simcom'] as const) } : undefined,
   };
 }
 

@@ -8,6 +8,7 @@ import { REQUESTS } from '../../src/requests/index';
 import { FileFlash } from './file-flash';
 import { nodeHost, nodeNet } from './node-host';
 import { ModemLink } from '../../src/net/modem';
+import { DIALECTS } from '../../src/net/at-dialect';
 import { ModemEmulator, type ModemEmulatorOptions } from './modem-emulator';
 
 export interface SimulatorOptions {
@@ -94,7 +95,7 @@ export class Simulator {
     let host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel, world: o.world });
     if (this.modem) {
       // one driver for the simulator's life: two on the same UART would talk over each other
-      this.link ??= new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example' });
+      this.link ??= new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example', dialect: DIALECTS[this.modem.options.dialect] });
       host = { ...host, links: [{ name: 'cell', net: this.link }, { name: 'wifi', net: nodeNet }], cellular: this.link };
     }
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the
