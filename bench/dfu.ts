@@ -2,8 +2,9 @@
 // loopback, 1 MiB from request to ready: time, bytes on the wire each way, chunks, and what the
 // wire bytes mean for a serial link (at 115,200 baud a byte costs 10 bits).
 // Run: npm run build && node dist/bench/dfu.js        (loopback)
-//      node dist/bench/dfu.js modem [CUTS]          (the emulated cellular link: 115,200 baud, 300 ms
-//      one-way latency; CUTS times the network closes the socket mid-download)
+//      node dist/bench/dfu.js modem [CUTS [close|signal]]   (the emulated cellular link: 115,200
+//      baud, 300 ms one-way latency; CUTS times mid-download the network closes the socket, or
+//      the signal goes for a second: the data context drops with what the module held)
 import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { Card } from '../src/card';
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
 }
 
 /** 1 MiB through the AT modem driver and the emulated module; `cuts` network closes on the way. */
-async function overModem(cuts: number): Promise<void> {
+async function overModem(cuts: number, how: string): Promise<void> {
   const latencyMs = Number(process.env.LATENCY_MS ?? 300);
   const running = await startHub({ dataDir: tempDir('opencard-bench-dfu-'), port: 0, devicePort: 0, log: () => {} });
   const modem = new ModemEmulator({ baud: BAUD, latencyMs });
@@ -91,7 +92,8 @@ async function overModem(cuts: number): Promise<void> {
     while (card.engine!.running) {
       await new Promise((r) => setTimeout(r, 5));
       if (cutAt !== undefined && Number(card.dfu.slot('user').got ?? 0) >= cutAt) {
-        modem.closeSockets();
+        if (how === 'signal') modem.loseSignal(1000);
+        else modem.closeSockets();
         cutAt = undefined;
       }
     }
@@ -119,7 +121,7 @@ async function overModem(cuts: number): Promise<void> {
   const up = f.payloadUp - f0.payloadUp;
   const radio = modem.stats.received - s0.received;
   const raw = (SIZE * 10) / BAUD;
-  console.log(`| ${cuts} cuts, ${syncs} syncs | ${(ms / 1000).toFixed(1)} s vs ${raw.toFixed(1)} s raw (${(ms / 1000 / raw).toFixed(2)}x) | ${down.toLocaleString('en-US')} B down, ${up.toLocaleString('en-US')} B up |` +
+  console.log(`| ${cuts} cuts (${how}), ${syncs} syncs | ${(ms / 1000).toFixed(1)} s vs ${raw.toFixed(1)} s raw (${(ms / 1000 / raw).toFixed(2)}x) | ${down.toLocaleString('en-US')} B down, ${up.toLocaleString('en-US')} B up |` +
     ` ${radio.toLocaleString('en-US')} B | ${(f.uartRx - f0.uartRx + f.uartTx - f0.uartTx).toLocaleString('en-US')} B |`);
   card.shutdown();
   modem.close();
@@ -130,7 +132,7 @@ if (process.argv[2] === 'modem') {
   console.log(`${BAUD} baud, ${process.env.LATENCY_MS ?? 300} ms one-way latency, 1 MiB of random bytes\n`);
   console.log('| run | time to ready | socket payload (card) | came over the radio | UART both ways |');
   console.log('|---|---:|---:|---:|---:|');
-  void overModem(Number(process.argv[3] ?? 0)).then(() => process.exit(0), (e) => {
+  void overModem(Number(process.argv[3] ?? 0), process.argv[4] ?? 'close').then(() => process.exit(0), (e) => {
     console.error(e);
     process.exit(1);
   });
