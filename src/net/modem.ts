@@ -276,7 +276,9 @@ export class ModemLink implements Net, Cellular {
           if (r.ok && q.isActive(r.lines)) return steps.ready();
           const d = this.#dialect;
           this.#at.run({ text: d.activate(), timeoutMs: d.activateMs, ok: d.activateDone?.ok, fail: d.activateDone?.fail }, (a) => {
-            if (gen === this.#generation) a.ok ? steps.ready() : fail('registered', `data context not activated: ${a.error} {network}`);
+            if (gen !== this.#generation) return;
+            if (a.ok) steps.ready();
+            else fail('registered', `data context not activated: ${a.error} {network}`);
           });
         }, COMMAND_MS, q.prefix);
       },
