@@ -8,6 +8,7 @@ import type { Flash, Host, Net, Random } from '../../src/host';
 import type { World } from '../../src/world';
 import { SerialSession } from '../../src/wire/session';
 import { ModemLink } from '../../src/net/modem';
+import { DIALECTS } from '../../src/net/at-dialect';
 import { openUart, type UartOptions } from './serial';
 
 export interface Board {
@@ -18,9 +19,9 @@ export interface Board {
   readonly uart: UartOptions;
   openFlash(): Flash;
   readonly net?: Net;
-  /** A cellular module (Quectel BG95/BG96 AT dialect) on a second UART; card.transport then
-   * chooses between it and `net`. */
-  readonly modem?: { readonly uart: UartOptions; readonly apn?: string };
+  /** A cellular module on a second UART (AT dialect: Quectel BG95/BG96 unless `dialect` names
+   * another family of src/net/at-dialect DIALECTS); card.transport then chooses between it and `net`. */
+  readonly modem?: { readonly uart: UartOptions; readonly apn?: string; readonly dialect?: string };
   /** Where the platform's Math.random is not a real random source. */
   readonly random?: Random;
   /** Bring the network up with the credentials card.wifi stored (boards with Wi-Fi). */
@@ -53,7 +54,8 @@ export function start(board: Board): void {
   };
   if (board.modem) {
     // One driver for the board's life: the module outlives card restarts.
-    const link = new ModemLink({ serial: openUart(board.modem.uart), clock: host.clock, log: host.log, apn: board.modem.apn });
+    const dialect = board.modem.dialect === undefined ? undefined : DIALECTS[board.modem.dialect];
+    const link = new ModemLink({ serial: openUart(board.modem.uart), clock: host.clock, log: host.log, apn: board.modem.apn, dialect });
     host.links = board.net ? [{ name: 'wifi', net: board.net }, { name: 'cell', net: link }] : [{ name: 'cell', net: link }];
     host.cellular = link;
   }

@@ -7,6 +7,8 @@ import { Simulator } from './simulator';
 import { OUTPUT_LIMIT, Transport, openPty, openSerialPort, openStdio, openTcp } from './transports';
 import { ctlMain } from './ctl-cli';
 import { serveWorld } from './world-ctl';
+import { modemControl, modemOnPty, serialDevice, serveModem } from './modem-ctl';
+import { ModemEmulator } from './modem-emulator';
 import { ORIENTATIONS, type Scenario, SimWorld, type WorldValues } from './world-sim';
 
 const HELP = `notecard-sim: a Notecard-compatible card on your desktop
@@ -37,6 +39,11 @@ Options:
   --modem-baud N       the module's UART rate (default 115200)
   --modem-latency MS   one-way radio latency (default 0)
   --modem-loss P       probability a radio packet is lost and resent (default 0)
+  --modem-dialect D    the module's AT family, and the driver's: quectel (BG95/BG96, default)
+                       or simcom (SIM7500/SIM7600: AT+NETOPEN, AT+CIPOPEN)
+  --modem-serial DEV   with --modem: the driver talks to the module on this serial device (a
+                       real module, or \`notecard-sim modem\` on its pty) instead of an
+                       emulator in this process
   --apn APN            the module's default APN (default iot.example)
   --log-level LEVEL    debug | info | warn | error | silent (default info)
   -h, --help           this text
@@ -53,6 +60,10 @@ The world the card senses (docs/WORLD.md):
   --ctl PORT           control channel on 127.0.0.1:PORT (default 0: a free port, written to
                        DATA/ctl.port); drive it with: notecard-sim ctl [--data DIR] COMMAND
 
+  notecard-sim modem [--pty PATH] [--ctl PORT] [--data DIR] [--modem-baud N] [--modem-latency MS]
+                   [--modem-loss P] [--modem-dialect D]
+                       the modem emulator alone, its UART on a pty, faults through its own
+                       control channel (DATA/modem-ctl.port; docs/WORLD.md)
   notecard-sim ctl get | set KEY=VALUE... | motion [COUNT] [ORIENTATION] | aux PIN LEVEL |
                    scenario FILE | speed N | watch
 
@@ -80,7 +91,7 @@ interface Cli {
   scenario?: string;
   speed?: number;
   ctlPort: number;
-  modem?: { baud: number; latencyMs: number; loss: number; apn: string };
+  modem?: { baud: number; latencyMs: number; loss: number; apn: string; dialect: 'quectel' | 'simcom'; serialDevice?: string };
 }
 
 function parse(argv: string[]): Cli {
@@ -96,7 +107,7 @@ function parse(argv: string[]): Cli {
       pressure: { type: 'string' }, lux: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' },
       orientation: { type: 'string' }, 'no-signal': { type: 'boolean' }, scenario: { type: 'string' }, speed: { type: 'string' },
       ctl: { type: 'string' },
-      modem: { type: 'boolean' }, 'modem-baud': { type: 'string' }, 'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' },
+      modem: { type: 'boolean' }, 'modem-baud': { type: 'string' }, 'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' }, 'modem-dialect': { type: 'string' }, 'modem-serial': { type: 'string' },
       apn: { type: 'string' },
     },
   });
@@ -112,7 +123,7 @@ function parse(argv: string[]): Cli {
   const chosen = (['pty', 'serial', 'tcp', 'stdio'] as const).filter((k) => v[k] !== undefined);
   if (chosen.length > 1) throw new UsageError(`one transport: --${chosen.join(' or --')}`);
   const num = (flag: keyof typeof v, max?: number) => (v[flag] === undefined ? undefined : wholeNumber(`--${flag}`, v[flag] as string, max));
-  const modemFlags = (['modem-baud', 'modem-latency', 'modem-loss', 'apn'] as const).filter((k) => v[k] !== undefined);
+  const modemFlags = (['modem-baud', 'modem-latency', 'modem-loss', 'modem-dialect', 'modem-serial', 'apn'] as const).filter((k) => v[k] !== undefined);
   if (!v.modem && modemFlags.length) throw new UsageError(`--${modemFlags[0]} needs --modem`);
   const loss = v['modem-loss'] === undefined ? 0 : Number(v['modem-loss']);
   if (!(loss >= 0 && loss < 1)) throw new UsageError('--modem-loss: a probability from 0 to below 1');
@@ -125,7 +136,9 @@ function parse(argv: string[]): Cli {
     start: startValues(v), scenario: v.scenario, speed: v.speed === undefined ? undefined : decimal('--speed', v.speed),
     ctlPort: num('ctl', 65535) ?? 0,
     hubDir: v['with-hub'], hubPort: num('hub-port', 65535) ?? 8080, hubDevicePort: num('hub-device-port', 65535) ?? 8086, hubHost: v['hub-host'],
-    modem: v.modem ? { baud: num('modem-baud') ?? 115_200, latencyMs: num('modem-latency', 60_000) ?? 0, loss, apn: v.apn ?? 'iot.example' } : undefined,
+    modem: v.modem ? { baud: num('modem-baud') ?? 115_200, latencyMs: num('modem-latency', 60_000) ?? 0, loss, apn: v.apn ?? 'iot.example',
+      dialect: v['modem-dialect'] === undefined ? 'quectel' : oneOf('--modem-dialect', v['modem-dialect'], ['quectel', 'simcom'] as const),
+      serialDevice: v['modem-serial'] } : undefined,
   };
 }
 
@@ -149,6 +162,7 @@ function startValues(v: Record<string, string | boolean | undefined>): WorldValu
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'ctl') return ctlMain(process.argv.slice(3));
+  if (process.argv[2] === 'modem') return modemMain(process.argv.slice(3));
   let cli: Cli;
   try {
     cli = parse(process.argv.slice(2));
@@ -175,6 +189,7 @@ async function main(): Promise<void> {
   hubServer?.keepServing(hubLog); // a device's connection must never take the simulator down
   if (hub) process.stderr.write(`notehub-lite: HTTP API on ${hub.url} (data ${path.resolve(cli.hubDir!)})\n`);
 
+  let modemUart: Awaited<ReturnType<typeof serialDevice>> | undefined;
   const world = new SimWorld(cli.start);
   if (cli.scenario) world.play(JSON.parse(fs.readFileSync(cli.scenario, 'utf8')) as Scenario);
   if (cli.speed !== undefined) world.speed = cli.speed;
@@ -186,7 +201,7 @@ async function main(): Promise<void> {
     trustSystemClock: cli.trustClock,
     logLevel: cli.logLevel,
     hubHost: cli.hubHost ?? (hub?.devicePort ? `127.0.0.1:${hub.devicePort}` : undefined),
-    modem: cli.modem,
+    modem: cli.modem && { ...cli.modem, serial: cli.modem.serialDevice ? (modemUart = await serialDevice(cli.modem.serialDevice, cli.modem.baud)).serial : undefined },
   });
   const receive = (bytes: Uint8Array) => sim.receive(bytes);
   // Output a host has not read is bounded; room for two of the largest replies (card.binary.get).
@@ -209,7 +224,9 @@ async function main(): Promise<void> {
   // the hub's web terminal reaches this card (by its device UID) through the same process
   hub?.hub.localCards.set(sim.card.deviceUID, { request: (line) => sim.requestLine(line), requests: sim.requestNames });
 
-  const ctl = await serveWorld(world, cli.ctlPort, path.join(path.resolve(cli.dataDir), 'ctl.port'));
+  // the in-process modem emulator's faults ride on the world's channel: {"op":"modem","fault":...}
+  const modem = sim.modem;
+  const ctl = await serveWorld(world, cli.ctlPort, path.join(path.resolve(cli.dataDir), 'ctl.port'), modem && ((req) => modemControl(modem, req)));
 
   // One machine-readable line tests can wait for, then a human hint.
   process.stderr.write(`notecard-sim ready: ${transport.where} device ${sim.card.deviceUID} data ${path.resolve(cli.dataDir)} ctl 127.0.0.1:${ctl.port}\n`);
@@ -227,11 +244,50 @@ async function main(): Promise<void> {
     await transport.close();
     await ctl.close();
     sim.close();
+    await modemUart?.close();
     await hub?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** `notecard-sim modem`: the emulator alone, on a pty, with its control channel. */
+async function modemMain(argv: string[]): Promise<void> {
+  let o: { pty?: string; ctl: number; data: string; baud: number; latencyMs: number; loss: number; dialect: 'quectel' | 'simcom' };
+  try {
+    const { values: v } = parseCommandLine({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        pty: { type: 'string' }, ctl: { type: 'string' }, data: { type: 'string' }, 'modem-baud': { type: 'string' },
+        'modem-latency': { type: 'string' }, 'modem-loss': { type: 'string' }, 'modem-dialect': { type: 'string' },
+      },
+    });
+    const loss = v['modem-loss'] === undefined ? 0 : Number(v['modem-loss']);
+    if (!(loss >= 0 && loss < 1)) throw new UsageError('--modem-loss: a probability from 0 to below 1');
+    o = {
+      pty: v.pty, ctl: v.ctl === undefined ? 0 : wholeNumber('--ctl', v.ctl, 65535), data: v.data ?? 'data/modem',
+      baud: v['modem-baud'] === undefined ? 115_200 : wholeNumber('--modem-baud', v['modem-baud']),
+      latencyMs: v['modem-latency'] === undefined ? 0 : wholeNumber('--modem-latency', v['modem-latency'], 60_000), loss,
+      dialect: v['modem-dialect'] === undefined ? 'quectel' : oneOf('--modem-dialect', v['modem-dialect'], ['quectel', 'simcom'] as const),
+    };
+  } catch (e) {
+    process.stderr.write(`notecard-sim modem: ${(e as Error).message} (see --help)\n`);
+    process.exit(2);
+  }
+  fs.mkdirSync(o.data, { recursive: true, mode: 0o700 });
+  const modem = new ModemEmulator({ baud: o.baud, latencyMs: o.latencyMs, loss: o.loss, dialect: o.dialect });
+  const pty = modemOnPty(modem, o.pty && path.resolve(o.pty));
+  const ctl = await serveModem(modem, o.ctl, path.join(path.resolve(o.data), 'modem-ctl.port'));
+  process.stderr.write(`notecard-sim modem ready: ${pty.where} dialect ${o.dialect} ctl 127.0.0.1:${ctl.port}\n`);
+  const stop = async () => {
+    await ctl.close();
+    await pty.close();
+    modem.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,6 @@
-// A Quectel BG95/BG96-like cellular module for the desktop: the AT dialect of src/net/at-dialect
-// over an in-memory UART (or a pty, through `attach`), its sockets bridged to real TCP. The UART
+// A cellular module for the desktop, Quectel BG95/BG96-like or (option `dialect`) SIMCom
+// SIM7600-like: the AT dialects of src/net/at-dialect over an in-memory UART (or a pty: see
+// modem-process.ts), its sockets bridged to real TCP. The UART
 // runs at a line rate (bytes take 10 bit times each way), the radio adds latency each way and
 // loses packets (a lost packet costs a retransmission: one more round trip). Faults on demand:
 // no SIM, registration denied or slow, signal loss, ERROR replies, the network closing the socket,
@@ -19,6 +20,8 @@ export interface ModemEmulatorOptions {
   /** Where the module's sockets really go: host names are resolved to this address. */
   address?: string;
   random?: () => number;
+  /** The AT dialect the module speaks: 'quectel' (default) or 'simcom'. */
+  dialect?: 'quectel' | 'simcom';
 }
 
 /** Faults that hold until cleared. */
@@ -35,9 +38,11 @@ export interface ModemEmulatorStats {
   /** UART bytes each way. */
   fromCard: number;
   toCard: number;
-  /** Socket payload each way. */
+  /** Socket payload each way (down: read by the card). */
   up: number;
   down: number;
+  /** Socket payload that came over the radio into the module (read or not). */
+  received: number;
   /** Radio packets (sends and receptions) and the round trips the card waited on. */
   packets: number;
   /** Socket round trips: each connection's open, and each turn from sending to receiving. */
@@ -98,7 +103,7 @@ class Line {
 
 export class ModemEmulator {
   readonly faults: ModemFaults = { sim: true, registration: 'normal', split: false };
-  readonly stats: ModemEmulatorStats = { commands: 0, fromCard: 0, toCard: 0, up: 0, down: 0, packets: 0, roundTrips: 0 };
+  readonly stats: ModemEmulatorStats = { commands: 0, fromCard: 0, toCard: 0, up: 0, down: 0, received: 0, packets: 0, roundTrips: 0 };
   /** Which way the last socket payload went (a turn from up to down is a round trip). */
   #lastWay: 'up' | 'down' = 'down';
   /** The card's end of the UART: what the driver is given. */
@@ -122,6 +127,7 @@ export class ModemEmulator {
   #active = false;
   #apn = '';
   #sockets = new Map<number, EmuSocket>();
+  #simcom: boolean;
   /** Commands (by prefix) that answer ERROR, and how many more times. */
   #failing: { prefix: string; count: number }[] = [];
 
@@ -133,7 +139,9 @@ export class ModemEmulator {
       registrationMs: options.registrationMs ?? 0,
       address: options.address ?? '127.0.0.1',
       random: options.random ?? Math.random,
+      dialect: options.dialect ?? 'quectel',
     };
+    this.#simcom = this.options.dialect === 'simcom';
     const rate = this.options.baud / 10 / 1000;
     this.#toCard = new Line(rate, (b) => {
       this.stats.toCard += b.length;
@@ -203,6 +211,21 @@ export class ModemEmulator {
     this.#sockets.clear();
   }
 
+  // ---- what each dialect says ----
+
+  #recvUrc(id: number): string {
+    return this.#simcom ? `\r\n+CIPRXGET: 1,${id}\r\n` : `\r\n+QIURC: "recv",${id}\r\n`;
+  }
+
+  #closedUrc(id: number): string {
+    return this.#simcom ? `\r\n+IPCLOSE: ${id},1\r\n` : `\r\n+QIURC: "closed",${id}\r\n`;
+  }
+
+  /** The outcome of an open: 0, or the hub could not be reached. */
+  #openedUrc(id: number, ok: boolean): string {
+    return this.#simcom ? `\r\n+CIPOPEN: ${id},${ok ? 0 : 1}\r\n` : `\r\n+QIOPEN: ${id},${ok ? 0 : 566}\r\n`;
+  }
+
   // ---- the UART ----
 
   #out(text: string | Uint8Array, delayMs = 0, done?: () => void): void {
@@ -254,6 +277,11 @@ export class ModemEmulator {
     const eq = line.indexOf('=');
     const name = eq < 0 ? line : line.substring(0, eq);
     const args = eq < 0 ? [] : splitArgs(line.substring(eq + 1));
+    if (this.#simcom) {
+      const handled = this.#simcomCommand(name, args);
+      if (handled !== undefined) return;
+    } else if (name.startsWith('AT+CIP') || name.startsWith('AT+NET') || name === 'AT+CPSI?' || name === 'AT+CNMP') return this.#error();
+    if (this.#simcom && name.startsWith('AT+Q')) return this.#error();
     switch (name) {
       case 'AT':
       case 'AT+CMEE':
@@ -292,27 +320,88 @@ export class ModemEmulator {
         return this.#ok();
       case 'AT+QIOPEN':
         return this.#open(Number(args[1]), args[3] ?? '', Number(args[4]));
-      case 'AT+QISEND': {
-        const s = this.#sockets.get(Number(args[0]));
-        const length = Number(args[1]);
-        if (!s || s.state !== 'open' || !(length > 0 && length <= 1460)) return this.#error();
-        this.#sendTo = { socket: s, left: length, chunks: [] };
-        return this.#out('> ');
-      }
+      case 'AT+QISEND':
+        return this.#startSend(Number(args[0]), Number(args[1]), 1460);
       case 'AT+QIRD':
         return this.#read(Number(args[0]), Number(args[1] ?? 1500));
       case 'AT+QICLOSE': {
         const s = this.#sockets.get(Number(args[0]));
-        if (s) {
-          s.state = 'closed';
-          s.tcp.destroy();
-          this.#sockets.delete(s.id);
-        }
+        if (s) this.#closeSocket(s);
         return this.#ok();
       }
       default:
         return this.#error();
     }
+  }
+
+  /** The SIMCom commands (undefined: not one of them). */
+  #simcomCommand(name: string, args: string[]): true | undefined {
+    const id = Number(args[0]);
+    switch (name) {
+      case 'AT+CNMP':
+        this.#ok();
+        return true;
+      case 'AT+CPSI?':
+        this.#ok([this.#registered() ? '+CPSI: LTE,Online,310-410,0x2F1A,27447553,301,EUTRAN-BAND12,5110,3,3,-110,-1020,-750,11' : '+CPSI: NO SERVICE,Online']);
+        return true;
+      case 'AT+CGDCONT':
+        this.#apn = args[2] ?? '';
+        this.#ok();
+        return true;
+      case 'AT+NETOPEN?':
+        this.#ok([`+NETOPEN: ${this.#active ? 1 : 0}`]);
+        return true;
+      case 'AT+NETOPEN':
+        // OK at once; the network grants the context after a round trip
+        this.#ok();
+        if (!this.#registered()) this.#out('\r\n+NETOPEN: 1\r\n');
+        else {
+          this.#active = true;
+          this.#out('\r\n+NETOPEN: 0\r\n', this.#roundTrip());
+        }
+        return true;
+      case 'AT+NETCLOSE':
+        this.#deactivate();
+        this.#ok();
+        return true;
+      case 'AT+CIPRXGET':
+        if (args[0] === '1') this.#ok();
+        else if (args[0] === '2') this.#read(Number(args[1]), Number(args[2] ?? 1500));
+        else this.#error();
+        return true;
+      case 'AT+CIPOPEN':
+        this.#open(id, args[2] ?? '', Number(args[3]));
+        return true;
+      case 'AT+CIPSEND':
+        this.#startSend(id, Number(args[1]), 1500);
+        return true;
+      case 'AT+CIPCLOSE': {
+        const s = this.#sockets.get(id);
+        if (!s) {
+          this.#out(`\r\n+CIPCLOSE: ${id},4\r\n\r\nERROR\r\n`);
+          return true;
+        }
+        this.#closeSocket(s);
+        this.#ok();
+        this.#out(`\r\n+CIPCLOSE: ${id},0\r\n`);
+        return true;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  #startSend(id: number, length: number, max: number): void {
+    const s = this.#sockets.get(id);
+    if (!s || s.state !== 'open' || !(length > 0 && length <= max)) return this.#error();
+    this.#sendTo = { socket: s, left: length, chunks: [] };
+    this.#out('> ');
+  }
+
+  #closeSocket(s: EmuSocket): void {
+    s.state = 'closed';
+    s.tcp.destroy();
+    this.#sockets.delete(s.id);
   }
 
   #registration(): number {
@@ -348,12 +437,13 @@ export class ModemEmulator {
       s.state = 'closed';
       s.tcp.destroy();
     }
-    if (was) this.#out('\r\n+QIURC: "pdpdeact",1\r\n');
+    if (was) this.#out(this.#simcom ? '\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n' : '\r\n+QIURC: "pdpdeact",1\r\n');
   }
 
   #open(id: number, host: string, port: number): void {
     if (!this.#active || !(id >= 0 && id <= 11) || !(port > 0 && port < 65536)) return this.#error();
     if (this.#sockets.has(id)) {
+      if (this.#simcom) return this.#out('\r\n+IP ERROR: Connection is already created\r\n\r\nERROR\r\n');
       this.#ok();
       return this.#out(`\r\n+QIOPEN: ${id},563\r\n`);
     }
@@ -370,7 +460,7 @@ export class ModemEmulator {
       setTimeout(() => {
         if (this.#sockets.get(id) !== s || s.state !== 'opening') return;
         s.state = 'open';
-        this.#out(`\r\n+QIOPEN: ${id},0\r\n`);
+        this.#out(this.#openedUrc(id, true));
       }, delay).unref();
     });
     tcp.on('data', (data: Buffer) => {
@@ -385,11 +475,11 @@ export class ModemEmulator {
         if (this.#sockets.get(id) !== s) return;
         if (s.state === 'opening') {
           this.#sockets.delete(id);
-          return this.#out(`\r\n+QIOPEN: ${id},566\r\n`);
+          return this.#out(this.#openedUrc(id, false));
         }
         if (s.state !== 'open') return;
         s.peerClosed = true;
-        this.#out(`\r\n+QIURC: "closed",${id}\r\n`);
+        this.#out(this.#closedUrc(id));
       }, at).unref();
     });
   }
@@ -398,19 +488,20 @@ export class ModemEmulator {
     if (this.#sockets.get(s.id) !== s || s.state !== 'open') return;
     if (this.#lastWay === 'up') this.stats.roundTrips++;
     this.#lastWay = 'down';
+    this.stats.received += data.length;
     s.buffer.push(data);
     s.buffered += data.length;
     if (!s.notified) {
       s.notified = true;
-      this.#out(`\r\n+QIURC: "recv",${s.id}\r\n`);
+      this.#out(this.#recvUrc(s.id));
     }
   }
 
   #sent(s: EmuSocket, data: Buffer): void {
-    if (s.state !== 'open') return this.#error('SEND FAIL');
+    if (s.state !== 'open') return this.#error(this.#simcom ? '+CIPERROR: 4' : 'SEND FAIL');
     this.stats.up += data.length;
     this.#lastWay = 'up';
-    this.#out('\r\nSEND OK\r\n');
+    this.#out(this.#simcom ? `\r\nOK\r\n\r\n+CIPSEND: ${s.id},${data.length},${data.length}\r\n` : '\r\nSEND OK\r\n');
     this.onSend?.(++this.#sends);
     setTimeout(() => {
       if (s.state === 'open') s.tcp.write(data);
@@ -420,6 +511,7 @@ export class ModemEmulator {
   #read(id: number, max: number): void {
     const s = this.#sockets.get(id);
     if (!s) return this.#error();
+    if (this.#simcom && s.buffered === 0) return this.#out('\r\n+IP ERROR: No data\r\n\r\nERROR\r\n');
     const want = Math.min(max, 1500, s.buffered);
     const out = Buffer.alloc(want);
     let at = 0;
@@ -435,7 +527,8 @@ export class ModemEmulator {
     if (s.buffered === 0) s.notified = false;
     if (s.buffered <= SOCKET_BUFFER && s.tcp.isPaused()) s.tcp.resume();
     this.stats.down += want;
-    this.#out(new Uint8Array(Buffer.concat([Buffer.from(`\r\n+QIRD: ${want}\r\n`, 'latin1'), out, Buffer.from('\r\n\r\nOK\r\n', 'latin1')])));
+    const head = this.#simcom ? `+CIPRXGET: 2,${id},${want},${s.buffered}` : `+QIRD: ${want}`;
+    this.#out(new Uint8Array(Buffer.concat([Buffer.from(`\r\n${head}\r\n`, 'latin1'), out, Buffer.from('\r\n\r\nOK\r\n', 'latin1')])));
   }
 }
 

@@ -2,12 +2,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Card, CardOptions } from '../../src/card';
-import type { LogLevel, World } from '../../src/host';
+import type { LogLevel, Serial, World } from '../../src/host';
 import { SerialSession } from '../../src/wire/session';
 import { REQUESTS } from '../../src/requests/index';
 import { FileFlash } from './file-flash';
 import { nodeHost, nodeNet } from './node-host';
 import { ModemLink } from '../../src/net/modem';
+import { DIALECTS } from '../../src/net/at-dialect';
 import { ModemEmulator, type ModemEmulatorOptions } from './modem-emulator';
 
 export interface SimulatorOptions {
@@ -23,8 +24,9 @@ export interface SimulatorOptions {
   hubHost?: string;
   /** The world the card senses (hosts/node/world-sim.ts); it outlives restarts. */
   world?: World;
-  /** Sync through the modem driver and an emulated cellular module (card.transport may still pick TCP). */
-  modem?: ModemEmulatorOptions & { apn?: string };
+  /** Sync through the modem driver and an emulated cellular module (card.transport may still pick TCP);
+   * with `serial`, the driver talks to that UART instead (a module, or an emulator in its own process). */
+  modem?: ModemEmulatorOptions & { apn?: string; serial?: Serial };
   /** Extra card options (settings come from the flash store). */
   card?: Partial<CardOptions>;
 }
@@ -50,7 +52,7 @@ export class Simulator {
     fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 }); // 0700 when we create it; a directory the user had is left alone
     this.flash = new FileFlash(path.join(options.dataDir, 'flash.bin'), { size: options.flashSize });
     this.dfuFlash = new FileFlash(path.join(options.dataDir, 'dfu.bin'), { size: options.dfuSize ?? DEFAULT_DFU_SIZE });
-    this.modem = options.modem ? new ModemEmulator(options.modem) : undefined;
+    this.modem = options.modem && !options.modem.serial ? new ModemEmulator(options.modem) : undefined;
     this.session = new SerialSession(this.#boot(), (bytes) => this.#output(bytes));
   }
 
@@ -92,9 +94,10 @@ export class Simulator {
   #boot(): Card {
     const o = this.#options;
     let host = nodeHost({ flash: this.flash, dfu: this.dfuFlash, binaryMax: o.binaryMax, trustSystemClock: o.trustSystemClock, logLevel: o.logLevel, world: o.world });
-    if (this.modem) {
+    const uart = o.modem?.serial ?? this.modem?.uart;
+    if (uart) {
       // one driver for the simulator's life: two on the same UART would talk over each other
-      this.link ??= new ModemLink({ serial: this.modem.uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example' });
+      this.link ??= new ModemLink({ serial: uart, clock: host.clock, log: host.log, apn: o.modem?.apn ?? 'iot.example', dialect: DIALECTS[o.modem?.dialect ?? 'quectel'] });
       host = { ...host, links: [{ name: 'cell', net: this.link }, { name: 'wifi', net: nodeNet }], cellular: this.link };
     }
     // card.restore {delete:true} wipes the store itself (atomically, keeping identity): the

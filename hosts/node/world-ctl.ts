@@ -57,8 +57,9 @@ export function control(world: SimWorld, req: Record<string, unknown>): Reply {
   }
 }
 
-/** Listen on 127.0.0.1:`port` (0 picks one); `portFile` gets the port for `notecard-sim ctl`. */
-export function serveWorld(world: SimWorld, port: number, portFile?: string): Promise<WorldControl> {
+/** Listen on 127.0.0.1:`port` (0 picks one); `portFile` gets the port for `notecard-sim ctl`.
+ * `modem` answers the op "modem" (the simulator's in-process modem emulator, modem-ctl.ts). */
+export function serveWorld(world: SimWorld, port: number, portFile?: string, modem?: (req: Reply) => Promise<Reply>): Promise<WorldControl> {
   const ticker = setInterval(() => world.step(), STEP_MS);
   ticker.unref();
   const sockets = new Set<net.Socket>();
@@ -88,6 +89,12 @@ export function serveWorld(world: SimWorld, port: number, portFile?: string): Pr
           const req = JSON.parse(line) as unknown;
           if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new Error('a request is a JSON object');
           id = (req as Reply).id;
+          if ((req as Reply).op === 'modem' && modem) {
+            const reqId = id;
+            modem(req as Reply).then((r) => send({ ok: true, ...(reqId !== undefined ? { id: reqId } : {}), ...r }),
+              (e: unknown) => send({ ok: false, ...(reqId !== undefined ? { id: reqId } : {}), err: e instanceof Error ? e.message : String(e) }));
+            continue;
+          }
           const reply = control(world, req as Reply);
           send({ ok: true, ...(id !== undefined ? { id } : {}), ...reply });
         } catch (e) {

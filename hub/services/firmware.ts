@@ -139,10 +139,10 @@ export class FirmwareService {
     return { image };
   }
 
-  /** The image's bytes for a device's download (null: gone). */
-  async imageData(deviceUID: string, type: FirmwareType, name: string): Promise<Uint8Array | null> {
+  /** Bytes [offset, offset+length) of the image for a device's download (null: gone). */
+  async imageChunk(deviceUID: string, type: FirmwareType, name: string, offset: number, length: number): Promise<Uint8Array | null> {
     const d = await this.#devices.device(deviceUID);
-    return this.#ctx.store.firmwareData(d.projectUID, type, name);
+    return this.#ctx.store.firmwareChunk(d.projectUID, type, name, offset, length);
   }
 
   /** A card reports a phase of an update (its dfu.status mode and text). */

@@ -627,6 +627,12 @@ export class PostgresStore implements Store {
     const [r] = await this.#q('SELECT data FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?', projectUID, type, filename);
     return r ? new Uint8Array(r.data as Buffer) : null;
   }
+  async firmwareChunk(projectUID: string, type: string, filename: string, offset: number, length: number): Promise<Uint8Array | null> {
+    // substring of a bytea counts bytes from 1: only the chunk leaves the database
+    const [r] = await this.#q('SELECT substring(data from ?::int for ?::int) AS chunk FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?',
+      offset + 1, length, projectUID, type, filename);
+    return r ? new Uint8Array((r.chunk as Buffer | null) ?? []) : null;
+  }
   async putDfu(d: DfuRecord): Promise<void> {
     await this.#q(`INSERT INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated, info) VALUES (?,?,?,?,?,?,?,?,?)
       ON CONFLICT (device_uid, type) DO UPDATE SET project_uid = excluded.project_uid, filename = excluded.filename, status = excluded.status,

@@ -529,6 +529,12 @@ export class SqliteStore implements Store {
     const r = this.#get('SELECT data FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?', projectUID, type, filename);
     return r ? new Uint8Array(r.data as Buffer) : null;
   }
+  async firmwareChunk(projectUID: string, type: string, filename: string, offset: number, length: number): Promise<Uint8Array | null> {
+    // substr counts from 1 and, on a BLOB, in bytes: only the chunk leaves the database
+    const r = this.#get('SELECT substr(data, ?, ?) AS chunk FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?',
+      offset + 1, length, projectUID, type, filename);
+    return r ? new Uint8Array((r.chunk as Buffer | null) ?? []) : null;
+  }
   async putDfu(d: DfuRecord): Promise<void> {
     this.#run(`INSERT OR REPLACE INTO dfu (device_uid, type, project_uid, filename, status, text, requested, updated, info) VALUES (?,?,?,?,?,?,?,?,?)`,
       d.deviceUID, d.type, d.projectUID, d.filename, d.status, d.text, d.requested, d.updated,

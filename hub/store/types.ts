@@ -238,6 +238,8 @@ export interface Store {
   putFirmware(rec: FirmwareRecord, data: Uint8Array): Promise<void>;
   firmware(projectUID: string, filter: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]>;
   firmwareData(projectUID: string, type: string, filename: string): Promise<Uint8Array | null>;
+  /** Bytes [offset, offset+length) of an image (fewer at its end; null: no such image). */
+  firmwareChunk(projectUID: string, type: string, filename: string, offset: number, length: number): Promise<Uint8Array | null>;
   putDfu(rec: DfuRecord): Promise<void>;
   dfu(deviceUID: string, type: string): Promise<DfuRecord | null>;
 

@@ -82,8 +82,6 @@ export class DeviceConnection {
   #webIn = new Map<number, { first: WebMessage; pieces: Pieces; tooBig: boolean }>();
   #webOut = 0;
   #upload: { key: string; total: number; data: Uint8Array; received: number } | undefined;
-  /** The firmware image this session reads from (one at a time). */
-  #image: { kind: DfuKind; name: string; data: Uint8Array } | undefined;
   // liveness
   #lastRx: number;
   #pingOut = false;
@@ -353,16 +351,11 @@ export class DeviceConnection {
     this.#send({ type: 'fwInfo', kind, name, error: '', body: firmwareBody(got.image) });
   }
 
-  /** A chunk of the image; the bytes are read once per session and image. A truncated or removed
-   * image sends what there is (the card notices the length). */
+  /** A chunk of the image, read from the store by offset (a connection holds no image in RAM).
+   * A truncated or removed image sends what there is (the card notices the length). */
   async #onFwGet(kind: DfuKind, name: string, offset: number, length: number): Promise<void> {
-    if (this.#image?.kind !== kind || this.#image.name !== name) {
-      const data = await this.#ctx.hub.firmware.imageData(this.#device!.uid, FW_TYPE[kind], name);
-      this.#image = { kind, name, data: data ?? new Uint8Array(0) };
-    }
-    const data = this.#image.data;
-    const from = Math.min(offset, data.length);
-    this.#send(fwData(kind, name, offset, data.subarray(from, Math.min(data.length, offset + length))));
+    const data = await this.#ctx.hub.firmware.imageChunk(this.#device!.uid, FW_TYPE[kind], name, offset, length);
+    this.#send(fwData(kind, name, offset, data ?? new Uint8Array(0)));
   }
 
   /** Down notefiles are the card's .qi/.db and those the hub holds for the device. */

@@ -276,7 +276,7 @@ export class CardDfu {
     const f = this.#fetch;
     const s = this.slot(kind);
     if (!f || f.kind !== kind || f.name !== name || s.name !== name) return; // left over from an abandoned request
-    f.inFlight--;
+    if (f.inFlight > 0) f.inFlight--; // (an answer to a request of a fetch paused and resumed: not counted)
     const got = s.got ?? 0;
     if (offset !== got) {
       // out of order only after a re-request: everything from `got` is asked for again

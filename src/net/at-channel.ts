@@ -16,8 +16,9 @@ export interface AtCommand {
   timeoutMs: number;
   /** Lines starting with this belong to the answer even when they look like a URC. */
   prefix?: string;
-  /** Sent after the `>` prompt (a send); the final results are then `ok` / `fail`. */
+  /** Sent after the `>` prompt (a send). */
   data?: Uint8Array;
+  /** Final results other than OK: success (this line; OK is then not final) and failure (lines starting so). */
   ok?: string;
   fail?: string;
   /** An answer line with this prefix announces the count of raw bytes that follow it (a read). */
@@ -169,15 +170,17 @@ export class AtChannel {
     if (!p) return this.#onUrc(text);
     const c = p.command;
     if (text === c.text) return; // echo, before ATE0 took effect
-    if (text === 'OK' && !c.data) return this.#complete({ ok: true, lines: this.#lines, raw: this.#got });
-    if (c.data && text === c.ok) return this.#complete({ ok: true, lines: this.#lines });
-    if (text === 'ERROR' || text.startsWith('+CME ERROR:') || (c.data && text === c.fail)) {
+    if (text === 'OK' && !c.data && c.ok === undefined) return this.#complete({ ok: true, lines: this.#lines, raw: this.#got });
+    if (c.ok !== undefined && text === c.ok) return this.#complete({ ok: true, lines: this.#lines });
+    if (text === 'ERROR' || text.startsWith('+CME ERROR:') || (c.fail !== undefined && text.startsWith(c.fail))) {
       return this.#complete({ ok: false, lines: this.#lines, error: text });
     }
     if (c.prefix && text.startsWith(c.prefix)) return void this.#lines.push(text);
     if (c.rawPrefix && text.startsWith(c.rawPrefix)) {
       this.#lines.push(text);
-      const n = intField(text.substring(c.rawPrefix.length).trim()) ?? 0;
+      const rest = text.substring(c.rawPrefix.length);
+      const comma = rest.indexOf(',');
+      const n = intField((comma < 0 ? rest : rest.substring(0, comma)).trim()) ?? 0;
       // A module never sends more than it was asked for; a count above that is a corrupt line.
       if (n > 0 && n <= 4096) {
         this.#raw = new Uint8Array(n);

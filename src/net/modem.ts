@@ -21,8 +21,6 @@ const POLL_MS = 2_000;
 /** Bytes the engine may queue ahead of the module (a few frames). */
 const MAX_OUT = 16_384;
 const SOCKET = 0;
-/** +QIOPEN error: the socket id is in use. */
-const SOCKET_IN_USE = 563;
 
 export type ModemState = 'off' | 'starting' | 'no-sim' | 'searching' | 'denied' | 'registered' | 'attached' | 'failed';
 
@@ -276,7 +274,12 @@ export class ModemLink implements Net, Cellular {
         const q = this.#dialect.activeQuery;
         run(q.text, (r) => {
           if (r.ok && q.isActive(r.lines)) return steps.ready();
-          run(this.#dialect.activate(), (a) => (a.ok ? steps.ready() : fail('registered', `data context not activated: ${a.error} {network}`)), this.#dialect.activateMs);
+          const d = this.#dialect;
+          this.#at.run({ text: d.activate(), timeoutMs: d.activateMs, ok: d.activateDone?.ok, fail: d.activateDone?.fail }, (a) => {
+            if (gen !== this.#generation) return;
+            if (a.ok) steps.ready();
+            else fail('registered', `data context not activated: ${a.error} {network}`);
+          });
         }, COMMAND_MS, q.prefix);
       },
       ready: () => {
@@ -289,28 +292,19 @@ export class ModemLink implements Net, Cellular {
     steps.sync(0);
   }
 
-  /** Network facts from an answer line (AT+CSQ, AT+QCSQ, AT+QNWINFO, AT+COPS?). */
+  /** Network facts from an answer line (AT+CSQ and AT+COPS?, else the family's own). */
   #fact(line: string): void {
     const f = this.#facts;
     if (line.startsWith('+CSQ:')) {
       const v = intField(fields(line, '+CSQ:')[0]);
       f.rssi = v === undefined || v === 99 ? undefined : -113 + 2 * v;
       f.bars = f.rssi === undefined ? 0 : f.rssi >= -73 ? 4 : f.rssi >= -83 ? 3 : f.rssi >= -93 ? 2 : f.rssi >= -109 ? 1 : 0;
-    } else if (line.startsWith('+QCSQ:')) {
-      const v = fields(line, '+QCSQ:');
-      if (v[0] === 'eMTC' || v[0] === 'NBIoT' || v[0] === 'LTE') {
-        f.rat = v[0] === 'eMTC' ? 'emtc' : v[0] === 'NBIoT' ? 'nbiot' : 'lte';
-        f.rsrp = intField(v[2]);
-        f.sinr = intField(v[3]);
-        f.rsrq = intField(v[4]);
-      } else if (v[0] === 'GSM') f.rat = 'gsm';
-    } else if (line.startsWith('+QNWINFO:')) {
-      const v = fields(line, '+QNWINFO:');
-      if (v[1]) f.network = v[1];
-      if (v[2]) f.band = v[2];
     } else if (line.startsWith('+COPS:')) {
       const v = fields(line, '+COPS:');
       if (v[2]) f.operator = v[2];
+    } else {
+      const own = this.#dialect.fact(line);
+      if (own) for (const k of Object.keys(own) as (keyof typeof own)[]) if (own[k] !== undefined) (f as Record<string, unknown>)[k] = own[k];
     }
   }
 
@@ -323,6 +317,12 @@ export class ModemLink implements Net, Cellular {
       if (this.#socket !== s) return;
       this.#at.run({ text: d.open(SOCKET, s.host, s.port), timeoutMs: COMMAND_MS }, (r) => {
         if (this.#socket !== s) return;
+        // The module still holds a socket with this id (a card restarted with it open): close, try again.
+        if (!r.ok && d.openInUse(undefined, r.lines) && !s.retried) {
+          s.retried = true;
+          this.#stale = true;
+          return this.#open(s);
+        }
         if (!r.ok) return this.#fail(s, `could not open a socket: ${r.error} {network}`);
         this.#stale = true; // the module holds the socket from here until it is closed
         if (s.state === 'opening') s.timer = this.#clock.schedule(d.openMs, () => this.#fail(s, 'no answer to the connection attempt {connect-failure}'));
@@ -351,7 +351,7 @@ export class ModemLink implements Net, Cellular {
       if (s.timer !== undefined) this.#clock.cancel(s.timer);
       s.timer = undefined;
       // The module still holds a socket with this id (a card restarted with it open): close, try again.
-      if (e.code === SOCKET_IN_USE && !s.retried) {
+      if (d.openInUse(e.code, []) && !s.retried) {
         s.retried = true;
         this.#stale = true;
         return this.#open(s);
@@ -422,16 +422,23 @@ export class ModemLink implements Net, Cellular {
     if (!s.reading && s.readWanted) {
       s.reading = true;
       s.readWanted = false;
-      this.#at.run({ text: d.read(SOCKET, d.maxRead), timeoutMs: COMMAND_MS, rawPrefix: d.readPrefix }, (r) => {
+      const prefix = d.readPrefix(SOCKET);
+      this.#at.run({ text: d.read(SOCKET, d.maxRead), timeoutMs: COMMAND_MS, rawPrefix: prefix }, (r) => {
         s.reading = false;
         if (this.#socket !== s || s.state !== 'open') return;
+        // a module may refuse to read a socket the peer closed once it is empty
+        if (!r.ok && s.peerClosed) return this.#close(s, true);
         if (!r.ok) return this.#fail(s, `read failed: ${r.error} {network}`);
         const got = r.raw?.length ?? 0;
+        const line = r.lines.find((l) => l.startsWith(prefix));
+        // the module may hold more: its answer says so, or (when it does not) the read was not empty
+        const more = d.readMore && line !== undefined ? d.readMore(line, SOCKET) : got > 0;
         if (got > 0) {
           this.#figures.payloadDown += got;
-          s.readWanted = true; // the module may hold more
           if (!s.closeWhenSent) s.handlers.onData(r.raw!);
-        } else if (s.peerClosed) return this.#close(s, true);
+        }
+        if (more) s.readWanted = true;
+        else if (s.peerClosed) return this.#close(s, true); // all read: now the close
         this.#pump(s);
       });
     }

@@ -9,8 +9,10 @@ import { crc32 } from '../util/crc32';
 
 /** Bytes of image per FW_DATA: half a 4 KB flash block, so a chunk never straddles an erase. */
 export const DFU_CHUNK = 2048;
-/** FW_GET requests a card keeps outstanding: one, so a cut link costs at most one chunk sent again. */
-export const DFU_IN_FLIGHT = 1;
+/** FW_GET requests a card keeps outstanding: a window, so a link with a long round trip stays busy
+ * (cellular at 115,200 baud and 600 ms RTT needs ~5 chunks in flight). Chunks still arrive, and
+ * are written and verified, in order; a cut link only loses what had not reached the card yet. */
+export const DFU_IN_FLIGHT = 8;
 const MAX_NAME = 200;
 const MAX_TEXT = 256;
 

@@ -31,9 +31,10 @@ class Relay {
         if (rec.cut) return;
         if (limit !== undefined && rec.down + d.length >= limit) {
           rec.cut = true;
-          card.write(d.subarray(0, limit - rec.down));
+          // exactly `limit` bytes reach the card, then the line goes (destroy would drop what
+          // is still queued in this socket: bytes counted as down that never arrived)
+          card.end(d.subarray(0, limit - rec.down));
           rec.down = limit;
-          card.destroy();
           hub.destroy();
           this.#cutDone?.();
           return;
@@ -41,7 +42,8 @@ class Relay {
         rec.down += d.length;
         card.write(d);
       });
-      const end = () => { card.destroy(); hub.destroy(); };
+      // after a cut the card's side ends on its own once the bytes before the cut went out
+      const end = () => { if (!rec.cut) card.destroy(); hub.destroy(); };
       card.on('close', end).on('error', end);
       hub.on('close', end).on('error', end);
     });

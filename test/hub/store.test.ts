@@ -171,6 +171,12 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     expect(await s.firmware(P, { type: 'host' })).toEqual([{ ...fw, version: '2' }]);
     expect(await s.firmware(P, { version: '1' })).toEqual([]);
     expect(Array.from((await s.firmwareData(P, 'host', 'a.bin'))!)).toEqual([0, 255, 3]);
+    // a download reads chunks by offset (never the whole image per connection)
+    expect(Array.from((await s.firmwareChunk(P, 'host', 'a.bin', 1, 1))!)).toEqual([255]);
+    expect(Array.from((await s.firmwareChunk(P, 'host', 'a.bin', 1, 10))!)).toEqual([255, 3]);
+    expect(Array.from((await s.firmwareChunk(P, 'host', 'a.bin', 3, 10))!)).toEqual([]);
+    expect(Array.from((await s.firmwareChunk(P, 'host', 'a.bin', 9, 10))!)).toEqual([]);
+    expect(await s.firmwareChunk(P, 'host', 'none.bin', 0, 10)).toBeNull();
     const dfu = { deviceUID: 'dev:1', projectUID: P, type: 'host' as const, filename: 'a.bin', status: 'pending' as const, text: 'requested', requested: 1, updated: 1 };
     await s.putDfu(dfu);
     await s.putDfu({ ...dfu, status: 'canceled', updated: 2 });

@@ -1,5 +1,5 @@
-// The modem driver against transcripts written from the Quectel BG95/BG96 AT manuals
-// (test/xs/modem-harness.ts): the scripted module fails the run on any command it does not
+// The modem driver against transcripts written from the Quectel BG95/BG96 and SIMCom SIM7600 AT
+// manuals (test/xs/modem-harness.ts): the scripted module fails the run on any command it does not
 // expect, so each transcript pins what the driver writes on the UART; the `**` lines are what
 // its socket reported to the client, on a virtual clock.
 import { fields, intField } from '../../src/net/at-dialect';
@@ -100,5 +100,41 @@ describe('modem driver transcripts', () => {
   it('splits answer fields at commas outside quotes', () => {
     expect(fields('+COPS: 0,0,"AT&T, Inc",8', '+COPS:')).toEqual(['0', '0', 'AT&T, Inc', '8']);
     expect([intField('-102'), intField('12a'), intField(''), intField('-')]).toEqual([-102, undefined, undefined, undefined]);
+  });
+});
+
+describe('modem driver transcripts, SIMCom SIM7600 family (AT+NETOPEN, AT+CIPOPEN)', () => {
+  const quectel = Object.keys(T).filter((k) => !k.includes('.'));
+  // what the family says differently, as the driver reports it
+  const words = (line: string) => line.replace('socket error 566', 'socket error 1').replace('+CME ERROR: 30', '+NETOPEN: 1').replace('SEND FAIL', '+CIPERROR: 4');
+
+  it('has every transcript of the Quectel family', () => {
+    expect(Object.keys(T).filter((k) => k.startsWith('simcom.')).map((k) => k.substring(7))).toEqual(quectel);
+  });
+
+  it.each(quectel.filter((k) => k !== 'inUse'))('%s: the same socket events and state as the Quectel family', (name) => {
+    const q = runModem(T[name]);
+    const r = runModem(T[`simcom.${name}`]);
+    expect(r.left).toBe(0);
+    expect(events(r)).toEqual(events(q).map(words));
+    expect((r.facts as { state: string }).state).toBe((q.facts as { state: string }).state);
+  });
+
+  it('brings the module up with its own commands and reads its facts', () => {
+    const r = runModem(T['simcom.session']);
+    expect(r.log).toContain('-> AT+NETOPEN\\r');
+    expect(r.log).toContain('-> AT+CIPRXGET=2,0,1500\\r');
+    expect(r.facts).toEqual({
+      state: 'attached', apn: 'iot.example', rssi: -73, bars: 4, rat: 'lte', rsrp: -102, sinr: 11, rsrq: -11,
+      network: '310410', band: 'EUTRAN-BAND12', operator: 'AT&T',
+    });
+  });
+
+  it('a socket the module still holds is closed and opened again, in either family', () => {
+    for (const name of ['inUse', 'simcom.inUse']) {
+      const r = runModem(T[name]);
+      expect(r.left).toBe(0);
+      expect(events(r)).toEqual(['** connected at 1110']);
+    }
   });
 });

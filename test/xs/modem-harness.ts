@@ -4,6 +4,7 @@
 // function of the script and gives the same log on Node and under XS (test/modem-xs.test.ts).
 import type { Clock, NetStream, Serial } from '../../src/host';
 import { ModemLink } from '../../src/net/modem';
+import { DIALECTS } from '../../src/net/at-dialect';
 import { utf8Decode, utf8Encode } from '../../src/util/utf8';
 
 /** One exchange of the transcript. */
@@ -29,6 +30,8 @@ export interface Scenario {
   split?: boolean;
   apn?: string;
   registrationMs?: number;
+  /** The driver's AT family (src/net/at-dialect DIALECTS); quectel when absent. */
+  dialect?: string;
 }
 
 export interface Outcome {
@@ -180,7 +183,7 @@ export function runModem(scenario: Scenario): Outcome {
   const clock = new Timeline();
   const log: string[] = [];
   const modem = new ScriptedModem(scenario.script, clock, log, scenario.split ?? false);
-  const link = new ModemLink({ serial: modem, clock, apn: scenario.apn ?? 'iot.example', registrationMs: scenario.registrationMs });
+  const link = new ModemLink({ serial: modem, clock, apn: scenario.apn ?? 'iot.example', registrationMs: scenario.registrationMs, dialect: DIALECTS[scenario.dialect ?? 'quectel'] });
   let connects = scenario.connects ?? 1;
   const attempt = () => {
     connects--;
@@ -223,81 +226,206 @@ export function runModem(scenario: Scenario): Outcome {
   return { log, facts: link.facts(), figures: link.figures(), left: modem.left, now: clock.now() };
 }
 
+/** What a module of one family says in the transcripts (from its vendor's AT manual). */
+interface Speech {
+  dialect: string;
+  /** AT, echo off and the family's other init commands. */
+  init: Step[];
+  /** AT+CEREG? after AT+CPIN?, then the fact commands, the APN and the data context query. */
+  facts: Step[];
+  /** Activation: OK after 800 ms (or OK, then its outcome 800 ms later). */
+  activate: Step[];
+  activateError: Step[];
+  /** Open socket 0 to hub.example:8086: OK, the outcome 300 ms later; `openFail` the same failing. */
+  open: Step[];
+  openFail: Step[];
+  /** An open that finds socket 0 still held, then the close that frees it. */
+  openInUse: Step[];
+  send(n: number, prompt?: string, reply?: string): Step;
+  sendOk: string;
+  sendFail: string;
+  recv: string;
+  closed: string;
+  read(data: string, left?: number): Step;
+  /** The read after the last, when the module does not say what is left (undefined: none). */
+  readEmpty?: Step;
+  close: Step;
+  deact: string;
+  /** The module's words on a restart. */
+  boot: string;
+  /** A URC the family sends that has nothing to do with the socket. */
+  noise: string;
+  maxSend: number;
+}
+
+const QUECTEL_SPEECH: Speech = {
+  dialect: 'quectel',
+  init: [
+    { at: 'AT', reply: 'AT\r\r\nOK\r\n' },
+    { at: 'ATE0', reply: 'ATE0\r\r\nOK\r\n' },
+    { at: 'AT+CMEE=1', reply: '\r\nOK\r\n' },
+  ],
+  facts: [
+    { at: 'AT+CSQ', reply: '\r\n+CSQ: 20,99\r\n\r\nOK\r\n' },
+    { at: 'AT+QCSQ', reply: '\r\n+QCSQ: "eMTC",-75,-102,112,-11\r\n\r\nOK\r\n' },
+    { at: 'AT+QNWINFO', reply: '\r\n+QNWINFO: "CAT-M1","310410","LTE BAND 12",5110\r\n\r\nOK\r\n' },
+    { at: 'AT+COPS?', reply: '\r\n+COPS: 0,0,"AT&T",8\r\n\r\nOK\r\n' },
+    { at: 'AT+QICSGP=1,1,"iot.example","","",0', reply: '\r\nOK\r\n' },
+    { at: 'AT+QIACT?', reply: '\r\nOK\r\n' },
+  ],
+  activate: [{ at: 'AT+QIACT=1', reply: '\r\nOK\r\n', delay: 800 }],
+  activateError: [{ at: 'AT+QIACT=1', reply: '\r\n+CME ERROR: 30\r\n' }],
+  open: [
+    { at: 'AT+QIOPEN=1,0,"TCP","hub.example",8086,0,0', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+QIOPEN: 0,0\r\n', delay: 300 },
+  ],
+  openFail: [
+    { at: 'AT+QIOPEN=1,0,"TCP","hub.example",8086,0,0', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+QIOPEN: 0,566\r\n', delay: 300 },
+  ],
+  openInUse: [
+    { at: 'AT+QIOPEN=1,0,"TCP","hub.example",8086,0,0', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+QIOPEN: 0,563\r\n', delay: 10 },
+    { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+  ],
+  send: (n, prompt = '> ', reply = '\r\nSEND OK\r\n') => ({ at: `AT+QISEND=0,${n}`, prompt, data: n, reply }),
+  sendOk: '\r\nSEND OK\r\n',
+  sendFail: '\r\nSEND FAIL\r\n',
+  recv: '\r\n+QIURC: "recv",0\r\n',
+  closed: '\r\n+QIURC: "closed",0\r\n',
+  read: (data) => ({ at: 'AT+QIRD=0,1500', reply: `\r\n+QIRD: ${data.length}\r\n${data}\r\n\r\nOK\r\n` }),
+  readEmpty: { at: 'AT+QIRD=0,1500', reply: '\r\n+QIRD: 0\r\n\r\nOK\r\n' },
+  close: { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+  deact: '\r\n+QIURC: "pdpdeact",1\r\n',
+  boot: '\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n',
+  noise: '\r\n+QIND: SMS DONE\r\n',
+  maxSend: 1460,
+};
+
+const SIMCOM_SPEECH: Speech = {
+  dialect: 'simcom',
+  init: [
+    { at: 'AT', reply: 'AT\r\r\nOK\r\n' },
+    { at: 'ATE0', reply: 'ATE0\r\r\nOK\r\n' },
+    { at: 'AT+CMEE=1', reply: '\r\nOK\r\n' },
+    { at: 'AT+CIPRXGET=1', reply: '\r\nOK\r\n' },
+  ],
+  facts: [
+    { at: 'AT+CSQ', reply: '\r\n+CSQ: 20,99\r\n\r\nOK\r\n' },
+    { at: 'AT+CPSI?', reply: '\r\n+CPSI: LTE,Online,310-410,0x2F1A,27447553,301,EUTRAN-BAND12,5110,3,3,-110,-1020,-750,11\r\n\r\nOK\r\n' },
+    { at: 'AT+COPS?', reply: '\r\n+COPS: 0,0,"AT&T",7\r\n\r\nOK\r\n' },
+    { at: 'AT+CGDCONT=1,"IP","iot.example"', reply: '\r\nOK\r\n' },
+    { at: 'AT+NETOPEN?', reply: '\r\n+NETOPEN: 0\r\n\r\nOK\r\n' },
+  ],
+  activate: [
+    { at: 'AT+NETOPEN', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+NETOPEN: 0\r\n', delay: 800 },
+  ],
+  activateError: [
+    { at: 'AT+NETOPEN', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+NETOPEN: 1\r\n', delay: 0 },
+  ],
+  open: [
+    { at: 'AT+CIPOPEN=0,"TCP","hub.example",8086', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+CIPOPEN: 0,0\r\n', delay: 300 },
+  ],
+  openFail: [
+    { at: 'AT+CIPOPEN=0,"TCP","hub.example",8086', reply: '\r\nOK\r\n' },
+    { urc: '\r\n+CIPOPEN: 0,1\r\n', delay: 300 },
+  ],
+  openInUse: [
+    { at: 'AT+CIPOPEN=0,"TCP","hub.example",8086', reply: '\r\n+IP ERROR: Connection is already created\r\n\r\nERROR\r\n', delay: 10 },
+    { at: 'AT+CIPCLOSE=0', reply: '\r\nOK\r\n\r\n+CIPCLOSE: 0,0\r\n' },
+  ],
+  send: (n, prompt = '> ', reply = `\r\nOK\r\n\r\n+CIPSEND: 0,${n},${n}\r\n`) => ({ at: `AT+CIPSEND=0,${n}`, prompt, data: n, reply }),
+  sendOk: '\r\nOK\r\n',
+  sendFail: '\r\n+CIPERROR: 4\r\n',
+  recv: '\r\n+CIPRXGET: 1,0\r\n',
+  closed: '\r\n+IPCLOSE: 0,1\r\n',
+  read: (data, left = 0) => ({ at: 'AT+CIPRXGET=2,0,1500', reply: `\r\n+CIPRXGET: 2,0,${data.length},${left}\r\n${data}\r\n\r\nOK\r\n` }),
+  close: { at: 'AT+CIPCLOSE=0', reply: '\r\nOK\r\n\r\n+CIPCLOSE: 0,0\r\n' },
+  deact: '\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n',
+  boot: '\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n',
+  noise: '\r\nSMS DONE\r\n',
+  maxSend: 1500,
+};
+
+export const SPEECH: Readonly<Record<string, Speech>> = { quectel: QUECTEL_SPEECH, simcom: SIMCOM_SPEECH };
+
+const CPIN: Step = { at: 'AT+CPIN?', reply: '\r\n+CPIN: READY\r\n\r\nOK\r\n' };
+const CEREG: Step = { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,1\r\n\r\nOK\r\n' };
+
+function bringUp(v: Speech): Step[] {
+  return [...v.init, CPIN, CEREG, ...v.facts, ...v.activate];
+}
+
 /** The bring-up every transcript starts with: a BG96 that registers at once on LTE-M. */
-export const BRING_UP: readonly Step[] = [
-  { at: 'AT', reply: 'AT\r\r\nOK\r\n' },
-  { at: 'ATE0', reply: 'ATE0\r\r\nOK\r\n' },
-  { at: 'AT+CMEE=1', reply: '\r\nOK\r\n' },
-  { at: 'AT+CPIN?', reply: '\r\n+CPIN: READY\r\n\r\nOK\r\n' },
-  { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,1\r\n\r\nOK\r\n' },
-  { at: 'AT+CSQ', reply: '\r\n+CSQ: 20,99\r\n\r\nOK\r\n' },
-  { at: 'AT+QCSQ', reply: '\r\n+QCSQ: "eMTC",-75,-102,112,-11\r\n\r\nOK\r\n' },
-  { at: 'AT+QNWINFO', reply: '\r\n+QNWINFO: "CAT-M1","310410","LTE BAND 12",5110\r\n\r\nOK\r\n' },
-  { at: 'AT+COPS?', reply: '\r\n+COPS: 0,0,"AT&T",8\r\n\r\nOK\r\n' },
-  { at: 'AT+QICSGP=1,1,"iot.example","","",0', reply: '\r\nOK\r\n' },
-  { at: 'AT+QIACT?', reply: '\r\nOK\r\n' },
-  { at: 'AT+QIACT=1', reply: '\r\nOK\r\n', delay: 800 },
-];
+export const BRING_UP: readonly Step[] = bringUp(QUECTEL_SPEECH);
 
 /** Open socket 0 to the hub; the module reports the outcome in a URC. */
-export const OPEN: readonly Step[] = [
-  { at: 'AT+QIOPEN=1,0,"TCP","hub.example",8086,0,0', reply: '\r\nOK\r\n' },
-  { urc: '\r\n+QIOPEN: 0,0\r\n', delay: 300 },
-];
+export const OPEN: readonly Step[] = QUECTEL_SPEECH.open;
 
-/** The transcripts of test/net/modem.test.ts, by name (also run under XS). */
+/** The transcripts of test/net/modem.test.ts, by name (also run under XS): the Quectel family's
+ * under their names, the SIMCom family's as `simcom.<name>`. */
 export function transcripts(): Record<string, Scenario> {
+  const out: Record<string, Scenario> = transcriptsOf(QUECTEL_SPEECH);
+  for (const [k, v] of Object.entries(transcriptsOf(SIMCOM_SPEECH))) out[`simcom.${k}`] = v;
+  return out;
+}
+
+function transcriptsOf(v: Speech): Record<string, Scenario> {
   const hello = 'hello hub';
   const reply = 'hello card';
+  const BU = bringUp(v);
+  const d = v.dialect;
+  const readToEnd = (data: string): Step[] => (v.readEmpty ? [v.read(data), v.readEmpty] : [v.read(data)]);
   const exchange: Step[] = [
-    ...OPEN,
-    { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND OK\r\n' },
-    { urc: '\r\n+QIURC: "recv",0\r\n', delay: 300 },
-    { at: 'AT+QIRD=0,1500', reply: `\r\n+QIRD: 10\r\n${reply}\r\n\r\nOK\r\n` },
-    { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+    ...v.open,
+    v.send(9),
+    { urc: v.recv, delay: 300 },
+    v.read(reply),
+    v.close,
   ];
   return {
-    session: { script: [...BRING_UP, ...exchange], send: hello, expect: reply.length },
-    split: { script: [...BRING_UP, ...exchange], send: hello, expect: reply.length, split: true },
+    session: { dialect: d, script: [...BU, ...exchange], send: hello, expect: reply.length },
+    split: { dialect: d, script: [...BU, ...exchange], send: hello, expect: reply.length, split: true },
     // A URC in the middle of an answer, and a "recv" between a command and its answer.
     interleaved: {
+      dialect: d,
       script: [
-        ...BRING_UP.slice(0, 4),
+        ...v.init, CPIN,
         { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,2\r\n\r\nOK\r\n' },
-        { at: 'AT+CREG?', reply: '\r\n+QIND: SMS DONE\r\n+CREG: 0,5\r\n\r\nOK\r\n' },
-        ...BRING_UP.slice(5),
-        ...OPEN,
-        { at: 'AT+QISEND=0,9', prompt: '\r\n> ', data: 9, reply: '\r\nSEND OK\r\n\r\n+QIURC: "recv",0\r\n' },
-        { at: 'AT+QIRD=0,1500', reply: `\r\n+QIRD: 10\r\n${reply}\r\n\r\nOK\r\n` },
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+        { at: 'AT+CREG?', reply: `${v.noise}+CREG: 0,5\r\n\r\nOK\r\n` },
+        ...v.facts, ...v.activate,
+        ...v.open,
+        v.send(9, '\r\n> ', v.sendOk + v.recv),
+        v.read(reply),
+        v.close,
       ],
       send: hello,
       expect: reply.length,
     },
     // The hub answers and closes: the data is read before the close is reported.
     peerClose: {
+      dialect: d,
       script: [
-        ...BRING_UP, ...OPEN,
-        { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND OK\r\n' },
-        { urc: '\r\n+QIURC: "recv",0\r\n\r\n+QIURC: "closed",0\r\n', delay: 300 },
-        { at: 'AT+QIRD=0,1500', reply: '\r\n+QIRD: 4\r\nbye!\r\n\r\nOK\r\n' },
-        { at: 'AT+QIRD=0,1500', reply: '\r\n+QIRD: 0\r\n\r\nOK\r\n' },
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+        ...BU, ...v.open,
+        v.send(9),
+        { urc: v.recv + v.closed, delay: 300 },
+        ...readToEnd('bye!'),
+        v.close,
       ],
       send: hello,
       expect: 100,
     },
-    noSim: {
-      script: [...BRING_UP.slice(0, 3), { at: 'AT+CPIN?', reply: '\r\n+CME ERROR: 10\r\n' }],
-    },
-    denied: {
-      script: [...BRING_UP.slice(0, 4), { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,3\r\n\r\nOK\r\n' }],
-    },
+    noSim: { dialect: d, script: [...v.init, { at: 'AT+CPIN?', reply: '\r\n+CME ERROR: 10\r\n' }] },
+    denied: { dialect: d, script: [...v.init, CPIN, { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,3\r\n\r\nOK\r\n' }] },
     // Still searching when the registration time is up: polled every 2 s, then given up.
     slowRegistration: {
+      dialect: d,
       registrationMs: 5_000,
       script: [
-        ...BRING_UP.slice(0, 4),
+        ...v.init, CPIN,
         ...[0, 1, 2].flatMap((): Step[] => [
           { at: 'AT+CEREG?', reply: '\r\n+CEREG: 0,2\r\n\r\nOK\r\n' },
           { at: 'AT+CREG?', reply: '\r\n+CREG: 0,0\r\n\r\nOK\r\n' },
@@ -306,70 +434,65 @@ export function transcripts(): Record<string, Scenario> {
     },
     // The module is still booting: AT goes unanswered twice, then RDY and OK.
     boot: {
+      dialect: d,
       script: [
         { at: 'AT' },
         { at: 'AT' },
         { at: 'AT', reply: '\r\nRDY\r\nAT\r\r\nOK\r\n' },
-        ...BRING_UP.slice(1),
-        ...OPEN,
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+        ...BU.slice(1),
+        ...v.open,
+        v.close,
       ],
     },
-    dead: { script: Array.from({ length: 10 }, (): Step => ({ at: 'AT' })) },
+    dead: { dialect: d, script: Array.from({ length: 10 }, (): Step => ({ at: 'AT' })) },
     // The hub is unreachable: the open reports a socket error; the next attempt opens anew
     // (nothing to close: a failed open leaves no socket).
     connectFailure: {
+      dialect: d,
       connects: 2,
-      script: [
-        ...BRING_UP,
-        { at: 'AT+QIOPEN=1,0,"TCP","hub.example",8086,0,0', reply: '\r\nOK\r\n' },
-        { urc: '\r\n+QIOPEN: 0,566\r\n', delay: 300 },
-        ...OPEN,
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
-      ],
+      script: [...BU, ...v.openFail, ...v.open, v.close],
     },
+    // The module still holds socket 0 (the card restarted with it open): closed, opened again.
+    inUse: { dialect: d, script: [...BU, ...v.openInUse, ...v.open, v.close] },
     // The module restarts mid-session: the socket fails; the next connect brings it up again
     // (echo is back on after a restart) and finds no socket left to close.
     reboot: {
+      dialect: d,
       connects: 2,
       send: hello,
       expect: 4,
       script: [
-        ...BRING_UP, ...OPEN,
-        { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND OK\r\n' },
-        { urc: '\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\n+QUSIM: 1\r\n\r\n+QIND: SMS DONE\r\n', delay: 100 },
-        ...BRING_UP, ...OPEN,
-        { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND OK\r\n' },
-        { urc: '\r\n+QIURC: "recv",0\r\n', delay: 300 },
-        { at: 'AT+QIRD=0,1500', reply: '\r\n+QIRD: 4\r\nback\r\n\r\nOK\r\n' },
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
+        ...BU, ...v.open,
+        v.send(9),
+        { urc: v.boot, delay: 100 },
+        ...BU, ...v.open,
+        v.send(9),
+        { urc: v.recv, delay: 300 },
+        v.read('back'),
+        v.close,
       ],
     },
-    // More than one send carries: 1,460 bytes at most per AT+QISEND.
+    // More than one send carries: the family's largest AT send at most.
     bigSend: {
+      dialect: d,
       send: 'x'.repeat(2000),
-      script: [
-        ...BRING_UP, ...OPEN,
-        { at: 'AT+QISEND=0,1460', prompt: '> ', data: 1460, reply: '\r\nSEND OK\r\n' },
-        { at: 'AT+QISEND=0,540', prompt: '> ', data: 540, reply: '\r\nSEND OK\r\n' },
-        { at: 'AT+QICLOSE=0', reply: '\r\nOK\r\n' },
-      ],
+      script: [...BU, ...v.open, v.send(v.maxSend), v.send(2000 - v.maxSend), v.close],
     },
-    activationError: {
-      script: [...BRING_UP.slice(0, 11), { at: 'AT+QIACT=1', reply: '\r\n+CME ERROR: 30\r\n' }],
-    },
+    activationError: { dialect: d, script: [...BU.slice(0, BU.length - v.activate.length), ...v.activateError] },
     sendError: {
+      dialect: d,
       send: hello,
       expect: 4,
-      script: [...BRING_UP, ...OPEN, { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND FAIL\r\n' }],
+      script: [...BU, ...v.open, v.send(9, '> ', v.sendFail)],
     },
     contextLost: {
+      dialect: d,
       send: hello,
       expect: 4,
       script: [
-        ...BRING_UP, ...OPEN,
-        { at: 'AT+QISEND=0,9', prompt: '> ', data: 9, reply: '\r\nSEND OK\r\n' },
-        { urc: '\r\n+QIURC: "pdpdeact",1\r\n', delay: 50 },
+        ...BU, ...v.open,
+        v.send(9),
+        { urc: v.deact, delay: 50 },
       ],
     },
   };
