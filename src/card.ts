@@ -123,6 +123,8 @@ export class Card implements LineCard {
           notesPerFrame: host.info.notesPerFrame,
           dfu: host.dfu ? this.dfu : undefined,
           variable: (spec) => world?.variable(spec),
+          onConnection: () => world?.hubEvent('connected'),
+          onSignal: () => world?.hubEvent('signal'),
         })
       : undefined;
     this.sync = this.engine ?? new PendingSync();

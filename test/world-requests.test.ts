@@ -298,6 +298,25 @@ describe('card.attn', () => {
     expect(req({ req: 'card.attn' })).toEqual({ files: ['timeout'], set: true });
   });
 
+  it('fires when USB power appears or goes away (usb), from the world\'s supply', () => {
+    const { req, sim, advance } = rig({ voltage: 3.8 });
+    expect(req({ req: 'card.attn', mode: 'arm,usb' })).toEqual({});
+    advance(120);
+    expect(sim.attnHigh).toBe(false);
+    sim.set({ usb: true });
+    advance(60); // the supply is sampled each minute
+    expect(sim.attnHigh).toBe(true);
+    expect(req({ req: 'card.attn' })).toEqual({ files: ['usb'], set: true });
+    req({ req: 'card.attn', mode: 'arm' });
+    sim.set({ usb: false });
+    advance(60);
+    expect(req({ req: 'card.attn' })).toEqual({ files: ['usb'], set: true });
+    req({ req: 'card.attn', mode: 'arm,-usb' });
+    sim.set({ usb: true });
+    advance(60);
+    expect(sim.attnHigh).toBe(false);
+  });
+
   it('watchdog fires unless renewed; off keeps the pin low', () => {
     const { req, sim, advance } = rig();
     req({ req: 'card.attn', mode: 'watchdog', seconds: 60 });

@@ -561,6 +561,7 @@ export class CardWorld {
     const now = this.#d.clock.now();
     if (usb) this.#lastUsbAt = now;
     if (this.#usb !== undefined && usb !== this.#usb) {
+      this.#trigger('usb');
       const cfg = this.#d.settings.get('voltage') ?? {};
       if (cfg.usb) {
         if (cfg.alert) {
@@ -687,6 +688,11 @@ export class CardWorld {
     const s = this.#sleep;
     this.#sleep = undefined;
     return s;
+  }
+
+  /** The hub session came up or went down ('connected'), or a signal arrived ('signal'). */
+  hubEvent(mode: 'connected' | 'signal'): void {
+    this.#trigger(mode);
   }
 
   /** card.attn off / on. */
