@@ -123,6 +123,8 @@ export class Card implements LineCard {
           notesPerFrame: host.info.notesPerFrame,
           dfu: host.dfu ? this.dfu : undefined,
           variable: (spec) => world?.variable(spec),
+          onConnection: () => world?.hubEvent('connected'),
+          onSignal: () => world?.hubEvent('signal'),
         })
       : undefined;
     this.sync = this.engine ?? new PendingSync();
@@ -150,7 +152,7 @@ export class Card implements LineCard {
       dfu: this.dfu,
       random: host.random,
       world: host.world ?? {},
-      aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now()) : undefined,
+      aux: host.world?.aux ? new AuxGpio(host.world.aux, () => host.clock.now(), () => world!.auxChanged()) : undefined,
       sensing: this.world,
       cellular: host.cellular,
       links: host.links?.length ? { names: host.links.map((l) => l.name), current: () => transport?.current } : undefined,
@@ -199,6 +201,11 @@ export class Card implements LineCard {
   shutdown(): void {
     this.engine?.stop();
     this.world.stop();
+    // The world outlives the card: a listener left there would keep this whole card reachable
+    // while the next one boots, and the device has no room for two.
+    const w = this.host.world;
+    w?.accelerometer?.onMotion(() => undefined);
+    w?.aux?.onChange(() => undefined);
   }
 
   /** card.restore without delete: forget configuration, keep notes and identity. */

@@ -298,6 +298,51 @@ describe('card.attn', () => {
     expect(req({ req: 'card.attn' })).toEqual({ files: ['timeout'], set: true });
   });
 
+  it('fires when USB power appears or goes away (usb), from the world\'s supply', () => {
+    const { req, sim, advance } = rig({ voltage: 3.8 });
+    expect(req({ req: 'card.attn', mode: 'arm,usb' })).toEqual({});
+    advance(120);
+    expect(sim.attnHigh).toBe(false);
+    sim.set({ usb: true });
+    advance(60); // the supply is sampled each minute
+    expect(sim.attnHigh).toBe(true);
+    expect(req({ req: 'card.attn' })).toEqual({ files: ['usb'], set: true });
+    req({ req: 'card.attn', mode: 'arm' });
+    sim.set({ usb: false });
+    advance(60);
+    expect(req({ req: 'card.attn' })).toEqual({ files: ['usb'], set: true });
+    req({ req: 'card.attn', mode: 'arm,-usb' });
+    sim.set({ usb: true });
+    advance(60);
+    expect(sim.attnHigh).toBe(false);
+  });
+
+  it('fires when an AUX input changes (auxgpio)', () => {
+    const { req, sim } = rig();
+    expect(req({ req: 'card.aux', mode: 'gpio', usage: ['input', 'off', 'off', 'off'] }).err).toBeUndefined();
+    req({ req: 'card.attn', mode: 'arm,auxgpio' });
+    expect(sim.attnHigh).toBe(false);
+    sim.drive(1, 1);
+    expect(req({ req: 'card.attn' })).toEqual({ files: ['auxgpio'], set: true });
+  });
+
+  it('a card that shut down (restart) takes its listeners back from the world: the board has no room for two cards', () => {
+    const set: { motion: unknown[]; aux: unknown[] } = { motion: [], aux: [] };
+    const world: World = {
+      accelerometer: { orientation: () => 'face-up', onMotion: (l) => void set.motion.push(l) },
+      aux: { count: 4, configure: () => undefined, read: () => 0, write: () => undefined, onChange: (l) => void set.aux.push(l) },
+    };
+    const { card } = rig({}, { world });
+    const live = [set.motion.length, set.aux.length];
+    expect(live[0]).toBeGreaterThan(0);
+    expect(live[1]).toBeGreaterThan(0);
+    card.shutdown();
+    // each part got a listener after the card's own, so the world no longer reaches the old card
+    expect([set.motion.length, set.aux.length]).toEqual([live[0] + 1, live[1] + 1]);
+    expect(() => (set.motion[set.motion.length - 1] as (e: object) => void)({ count: 1 })).not.toThrow();
+    expect(() => (set.aux[set.aux.length - 1] as (p: number, l: number) => void)(1, 1)).not.toThrow();
+  });
+
   it('watchdog fires unless renewed; off keeps the pin low', () => {
     const { req, sim, advance } = rig();
     req({ req: 'card.attn', mode: 'watchdog', seconds: 60 });

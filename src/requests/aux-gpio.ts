@@ -29,9 +29,13 @@ export class AuxGpio {
   /** Called after an input pin changed (sync:true reporting). */
   onInput: (() => void) | undefined;
 
-  constructor(pins: AuxPins, nowMs: () => number) {
+  readonly #onAnyChange: (() => void) | undefined;
+
+  /** `onAnyChange`: every input change (card.attn auxgpio); the pins have one listener, this. */
+  constructor(pins: AuxPins, nowMs: () => number, onAnyChange?: () => void) {
     this.pins = pins;
     this.#now = nowMs;
+    this.#onAnyChange = onAnyChange;
     pins.onChange((pin, level) => this.#changed(pin, level));
   }
 
@@ -74,6 +78,7 @@ export class AuxGpio {
   }
 
   #changed(pin: number, level: 0 | 1): void {
+    this.#onAnyChange?.();
     const u = this.#usage[pin - 1] ?? '';
     if (u.startsWith('input')) return this.onInput?.();
     if (!u.startsWith('count') || level !== 1) return;

@@ -30,7 +30,9 @@ export const binaryRequests: HandlerTable = Object.freeze({
 
   'card.binary.get': (card, args, exchange) => {
     const buf = card.binary;
-    if (buf.length === 0) fail('binary buffer is empty', 'bad-bin');
+    // Nothing to send is a bad request, not a failed transfer: host libraries give up on {bad-bin}
+    // without returning the reply (note-python raises "Failed to transact with Notecard").
+    if (buf.length === 0) fail('binary buffer is empty: nothing to get', 'bad-arg');
     const offset = args.int('offset', 0, buf.length, 0);
     const length = args.int('length', 0, buf.length - offset, buf.length - offset);
     const chunk = buf.bytes(offset, length);

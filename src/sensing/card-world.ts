@@ -133,7 +133,6 @@ export class CardWorld {
     this.#tempTimer = new Timer(clock);
     this.#attnTimer = new Timer(clock);
     deps.world.accelerometer?.onMotion((e) => this.#onMotion(e));
-    deps.world.aux?.onChange(() => this.#trigger('auxgpio'));
     deps.notefiles.onChange = (name, fromHub) => this.#onNotefile(name, fromHub);
     // what the hub changed is news to the host; its own env.set is not
     deps.env.onChange = (layer) => layer === 'hub' && this.#trigger('env');
@@ -561,6 +560,7 @@ export class CardWorld {
     const now = this.#d.clock.now();
     if (usb) this.#lastUsbAt = now;
     if (this.#usb !== undefined && usb !== this.#usb) {
+      this.#trigger('usb');
       const cfg = this.#d.settings.get('voltage') ?? {};
       if (cfg.usb) {
         if (cfg.alert) {
@@ -687,6 +687,16 @@ export class CardWorld {
     const s = this.#sleep;
     this.#sleep = undefined;
     return s;
+  }
+
+  /** An AUX input changed (the card's AuxGpio owns the pins' one listener and tells us). */
+  auxChanged(): void {
+    if (!this.#stopped) this.#trigger('auxgpio');
+  }
+
+  /** The hub session came up or went down ('connected'), or a signal arrived ('signal'). */
+  hubEvent(mode: 'connected' | 'signal'): void {
+    this.#trigger(mode);
   }
 
   /** card.attn off / on. */

@@ -84,6 +84,10 @@ export interface SyncDeps {
   readonly notesPerFrame?: number;
   /** A voltage-variable value (hub.set voutbound/vinbound) in the card's current voltage mode. */
   variable?(spec: string): number | undefined;
+  /** A session with the hub came up (true) or went down (false): card.attn `connected`. */
+  onConnection?(up: boolean): void;
+  /** A signal arrived from the hub: card.attn `signal`. */
+  onSignal?(): void;
 }
 
 export class SyncEngine implements SyncControl {
@@ -291,6 +295,7 @@ export class SyncEngine implements SyncControl {
       this.#signalBytes -= this.#signals.shift()!.length;
     }
     this.#signalWaited();
+    this.#card.onSignal?.();
   }
 
   // ---- scheduling ----
@@ -422,6 +427,7 @@ export class SyncEngine implements SyncControl {
     this.#phase = 'exchange';
     this.#granted = info.features;
     this.#connectedAt = this.#now();
+    card.onConnection?.(true);
     this.#traffic.sessions++;
     card.setTime(info.time);
     const state = this.#state();
@@ -651,6 +657,7 @@ export class SyncEngine implements SyncControl {
     const stream = this.#stream;
     this.#stream = undefined;
     this.#session = undefined;
+    const wasUp = this.#phase === 'exchange';
     this.#phase = 'idle';
     this.#inFlight = undefined;
     this.#inFlightNotes = 0;
@@ -660,6 +667,7 @@ export class SyncEngine implements SyncControl {
     // Web requests cannot be answered over another session: their ids die with this one.
     for (const id of [...this.#webWaits.keys()]) this.#webDone(id, { ok: false, result: 503, error: 'the connection to the hub was lost {network}' });
     this.#signalWaited();
+    if (wasUp) this.#card.onConnection?.(false);
     this.#schedule();
   }
 

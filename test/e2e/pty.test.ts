@@ -69,6 +69,15 @@ it('sends nothing for cmd and echoes id', async () => {
   expect(reply.mode).toBe('minimum'); // the first line back answers the req, not the cmd
 });
 
+it('answers card.binary.get on an empty buffer with an error hosts return, not {bad-bin} (a failed transfer to note-python and note-c)', async () => {
+  expect(await client.transaction({ req: 'card.binary', delete: true })).toMatchObject({ length: 0 });
+  const reply = await client.transaction({ req: 'card.binary.get' });
+  expect(reply.err).toContain('{bad-arg}');
+  expect(reply.err).not.toContain('{bad-bin}');
+  // no binary line follows: the next transaction is answered in turn
+  expect(await client.transaction({ req: 'card.binary' })).toMatchObject({ length: 0 });
+});
+
 it('round-trips 700 binary bytes containing \\n and 0x00', async () => {
   const data = Buffer.from(Array.from({ length: 700 }, (_, i) => (i % 9 === 0 ? 10 : i % 11 === 0 ? 0 : (i * 13) & 0xff)));
   const encoded = Buffer.from(cobsEncode(data));

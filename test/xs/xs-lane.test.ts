@@ -70,6 +70,35 @@ describe('XS lane', () => {
     expect(onNode).toContain('{sync-end}');
   });
 
+  it('runs the simulated world (the Moddable lin board\'s) under XS: the card reads it as on Node', async () => {
+    const script = (load: string) => `(() => {
+      const ld = ${load};
+      let t = 0;
+      const host = ld('test/xs/harness').deterministicHost();
+      host.world = new (ld('src/sensing/sim-world').SimWorld)({ temperature: 31.5, voltage: 3.55, lat: 42.5, lon: -71.25 }, () => t, () => 1700000000000 + t);
+      const card = new (ld('src/card').Card)(host);
+      const ask = (r) => JSON.parse(card.request(JSON.stringify(r)).text);
+      const out = [ask({ req: 'card.temp' }), ask({ req: 'card.voltage' }), ask({ req: 'card.location' })];
+      host.world.set({ usb: true });
+      t += 5000;
+      out.push(ask({ req: 'card.voltage' }), ask({ req: 'card.motion' }));
+      return out;
+    })()`;
+    const onXs = JSON.parse((await xs.evaluate(returnJson(script('globalThis.load')))).text);
+    const modules: Record<string, unknown> = {
+      'test/xs/harness': require('./harness'),
+      'src/sensing/sim-world': require('../../src/sensing/sim-world'),
+      'src/card': require('../../src/card'),
+    };
+    const onNode = new Function('loader', `return ${script('loader')}`)((name: string) => modules[name]);
+    expect(onXs).toEqual(onNode);
+    expect(onXs[0]).toMatchObject({ value: 31.5 });
+    expect(onXs[1]).toMatchObject({ mode: 'normal', value: 3.55 });
+    expect(onXs[2]).toMatchObject({ lat: 42.5, lon: -71.25 });
+    expect(onXs[3]).toMatchObject({ mode: 'usb', usb: true });
+    expect(JSON.stringify(onXs)).not.toContain('not-supported');
+  });
+
   it('answers the corpus byte-identically to Node', async () => {
     const input = corpusStream();
     const node = runStream(input);

@@ -1,7 +1,8 @@
 // The card under the Moddable simulator on Linux (mcsim): the same core and host code as on a
 // board, with the UART on a tty and the store on a file-backed NOR flash. `npm run moddable`
 // starts it in the card's data directory, where `serial` links to the tty and `flash.bin` is the
-// flash image (the same format as the Node simulator's). The host's network stands in for Wi-Fi.
+// flash image (the same format as the Node simulator's). The host's network stands in for Wi-Fi;
+// the simulated world (world.ts) stands in for the sensors.
 import config from 'mc/config';
 import Debug from 'debug';
 import Instrumentation from 'instrumentation';
@@ -9,6 +10,7 @@ import { configNumber, type Board } from '../main';
 import { tcpNet } from '../net';
 import { openFileFlash, root } from './flash';
 import { seededRandom } from './random';
+import { openWorld } from './world';
 
 /** The runner's fresh entropy (see random.ts), read once and removed so no run reuses it. */
 function entropy(): Uint8Array | undefined {
@@ -37,5 +39,6 @@ export const board: Board = Object.freeze({
   openFlash: () => openFileFlash(String(config.flashFile ?? 'flash.bin'), configNumber(config.flashSize, 0x1f0000)),
   net: tcpNet,
   random: seed && seededRandom(seed),
+  openWorld,
   memory: config.memoryProbe ? memory : undefined,
 });
