@@ -504,8 +504,21 @@ export class PostgresStore implements Store {
     list('e.device_uid IN (SELECT device_uid FROM device_fleets WHERE fleet_uid = ANY(?))', qy.fleetUIDs);
     if (qy.startDate !== undefined) { where.push('e.captured >= ?'); args.push(qy.startDate); }
     if (qy.endDate !== undefined) { where.push('e.captured <= ?'); args.push(qy.endDate); }
-    if (qy.afterSeq !== undefined) { where.push(qy.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(qy.afterSeq); }
-    const rows = await this.#q(`SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${qy.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`,
+    let order = `e.seq ${qy.descending ? 'DESC' : 'ASC'}`;
+    if (qy.afterSeq !== undefined && qy.descending) { where.push('e.seq < ?'); args.push(qy.afterSeq); }
+    if (qy.afterSeq !== undefined && !qy.descending) {
+      // A cursor walking forward must never pass an event still to commit. Sequence numbers are
+      // taken in one order and committed in another (a transaction may take n, another n+1 and
+      // commit first), so the walk is in (transaction, seq) order and stops below the oldest
+      // transaction still in flight: every event below that line is final, none can appear there.
+      where.push('e.tx < pg_snapshot_xmin(pg_current_snapshot())');
+      if (qy.afterSeq > 0) {
+        where.push(`(e.tx, e.seq) > (coalesce((SELECT tx FROM events WHERE seq = ?), '0'::xid8), ?)`);
+        args.push(qy.afterSeq, qy.afterSeq);
+      }
+      order = 'e.tx, e.seq';
+    }
+    const rows = await this.#q(`SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`,
       ...args, qy.limit + 1, qy.offset ?? 0);
     const hasMore = rows.length > qy.limit;
     const page = rows.slice(0, qy.limit);
