@@ -23,6 +23,8 @@ const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.pars
 const CHANNEL = 'opencard_hub';
 /** NOTIFY payloads must stay under 8000 bytes. */
 const NOTIFY_MAX = 7900;
+/** How long a notification waits for others to go with it, ms. */
+const NOTIFY_GATHER_MS = 5;
 /** Advisory lock keys: migrations, and first contact of a device (with the UID's hash). */
 const LOCK_MIGRATE = 0x6f70656e;
 
@@ -74,7 +76,7 @@ export class PostgresStore implements Store {
   readonly #users = new Map<number, UserRecord>();
   readonly #projects = new Map<string, ProjectRecord>();
   readonly #members = new Map<string, true>();
-  /** notifications waiting for this turn of the event loop to end */
+  /** notifications gathered for the next NOTIFY statement */
   readonly #outbox: string[] = [];
   #closed = false;
   readonly #q: Query;
@@ -152,16 +154,16 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Notifications wait for the end of this turn of the event loop and go in one statement: each
-   * NOTIFY transaction takes the server's one notification-queue lock at commit, so one per
-   * event would serialise every process's ingest on it (and cost a round trip each).
+   * Notifications are gathered for a few ms and go in one statement: each NOTIFY transaction
+   * takes the server's one notification-queue lock at commit, so one per event would serialise
+   * every process's ingest on it (and cost a round trip each).
    */
   #publish(event: string, payload: unknown): void {
     if (this.#closed) return;
     const text = JSON.stringify({ o: this.#origin, e: event, p: payload });
     if (Buffer.byteLength(text) > NOTIFY_MAX) return this.#log(`hub: event ${event} too large for NOTIFY; not sent to the other processes`);
     this.#outbox.push(text);
-    if (this.#outbox.length === 1) setImmediate(() => void this.#flush());
+    if (this.#outbox.length === 1) setTimeout(() => void this.#flush(), NOTIFY_GATHER_MS);
   }
   async #flush(): Promise<void> {
     const texts = this.#outbox.splice(0);
