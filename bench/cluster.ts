@@ -55,13 +55,17 @@ function spawnHub(args: string[]): Promise<{ url: string; stop: () => Promise<vo
   return new Promise((ok, fail) => {
     let out = '';
     child.on('exit', (c) => fail(new Error(`hub exited ${c}`)));
-    child.stdout!.on('data', (d: Buffer) => {
+    const onData = (d: Buffer): void => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
       if (m) {
+        // the access log that follows is drained, not kept (keeping it cost this process time under load)
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
         ok({ url: m[1], stop: () => new Promise<void>((r) => { child.removeAllListeners('exit'); child.once('exit', () => r()); child.kill('SIGTERM'); }) });
       }
-    });
+    };
+    child.stdout!.on('data', onData);
   });
 }
 

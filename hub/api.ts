@@ -150,7 +150,9 @@ async function eventsCursor(c: Ctx, fleetUID?: string): Promise<Reply> {
     if (!/^\d{1,15}$/.test(s)) throw new HubError(400, 'invalid cursor');
     afterSeq = Number(s);
   }
-  const page = await c.hub.events.query({ ...eventFilter(c, fleetUID), limit, afterSeq });
+  const filter = eventFilter(c, fleetUID);
+  // a forward walk is a cursor read from its first page on (seq 0: before every event)
+  const page = await c.hub.events.query({ ...filter, limit, afterSeq: afterSeq ?? (filter.descending ? undefined : 0) });
   const last = page.seqs.length ? page.seqs[page.seqs.length - 1] : afterSeq;
   const next = last === undefined ? '' : Buffer.from(String(last)).toString('base64url');
   return { text: `{"events":[${page.json.join(',')}],"next_cursor":${JSON.stringify(next)},"has_more":${page.hasMore}}` };

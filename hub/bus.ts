@@ -7,6 +7,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { EventRecord, Json, Store, StoreBus } from './store/types';
+import type { SignalDelivery } from './services/common';
 
 /** Payload bytes per notification (PostgreSQL allows just under 8000 with the envelope). */
 const MAX_PAYLOAD = 7000;
@@ -19,13 +20,29 @@ export function relayHubEvents(hub: EventEmitter, store: Store): { publish: ((ev
   const bus = store.bus;
   if (!bus) return { publish: null, stop: () => undefined };
   const stop = bus.subscribe((event, payload) => {
+    if (event === 'signal') {
+      // another process's signal: the process holding the device's session answers whether it took it
+      const m = payload as { id: string; deviceUID: string; text: string };
+      const e: SignalDelivery = { deviceUID: m.deviceUID, text: m.text, delivered: false };
+      hub.emit('signal', e);
+      if (e.held) bus.publish('signal-ack', { id: m.id, delivered: e.delivered });
+      return;
+    }
     if (event !== 'events') { hub.emit(event, payload); return; }
     const m = payload as EventsMessage;
     if ('e' in m) { hub.emit('events', m.e); return; }
     void store.events({ projectUID: m.ref.app, eventUIDs: [m.ref.uid], limit: 1 })
       .then((p) => { if (p.json.length) hub.emit('events', p.json.map((j) => JSON.parse(j) as EventRecord)); }, () => undefined);
   });
-  return { publish: (event, payload) => (event === 'events' ? publishEvents(bus, payload as EventRecord[]) : bus.publish(event, payload as Json)), stop };
+  return {
+    publish: (event, payload) => {
+      // signals go to the other processes from DeviceSyncService.signal, which waits for their answer
+      if (event === 'signal') return;
+      if (event === 'events') publishEvents(bus, payload as EventRecord[]);
+      else bus.publish(event, payload as Json);
+    },
+    stop,
+  };
 }
 
 /** Records in as few notifications as fit; one too large alone goes by reference. */

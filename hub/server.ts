@@ -93,7 +93,13 @@ export async function bootstrap(hub: Hub, password?: string): Promise<BootstrapI
   if (await hub.accounts.hasUsers()) return undefined;
   const username = 'admin';
   const pw = password ?? randomBytes(12).toString('base64url');
-  await hub.accounts.createUser(username, pw);
+  try {
+    await hub.accounts.createUser(username, pw);
+  } catch (e) {
+    // another hub process on the same database made it first: it prints the banner, not us
+    if (await hub.accounts.hasUsers()) return undefined;
+    throw e;
+  }
   const project = await hub.projects.createProject(username, 'Default project');
   const product = await hub.projects.createProduct(project.uid, 'com.opencard.admin:default', 'Default product');
   const { token } = await hub.accounts.createToken(username, { name: 'bootstrap' });

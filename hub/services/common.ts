@@ -25,7 +25,11 @@ export type Clock = () => number;
 export type Emit = (event: 'events' | 'notes' | 'env' | 'signal' | 'dfu' | 'delivery', payload: unknown) => void;
 
 /** A signal on its way to a device (never stored). */
-export interface SignalDelivery { deviceUID: string; text: string; delivered: boolean }
+export interface SignalDelivery {
+  deviceUID: string; text: string; delivered: boolean;
+  /** set by the listener that has a session of the device (one per device across the processes) */
+  held?: boolean;
+}
 
 /** Handed to every service: the services are the only code that touches the store. */
 export interface ServiceContext {

@@ -2,6 +2,7 @@
  * What the device listener (hub/sync/connection.ts) does to hub state: identity at the handshake,
  * the session record, templates, uploads, and the hub-side changes a device receives.
  */
+import { randomUUID } from 'node:crypto';
 import type { DeviceLookup } from '../../src/sync/session';
 import type { HelloMessage } from '../../src/sync/messages';
 import { deviceUidError } from '../../src/rules/names';
@@ -10,6 +11,9 @@ import { WEB_MAX_REPLY } from '../../src/sync/web';
 import { HubError, notefileKind, seconds, type ServiceContext, type SignalDelivery } from './common';
 import type { DeviceService } from './devices';
 import type { EventService, IngestNote } from './events';
+
+/** How long a signal waits for the hub process that holds the device's session to answer. */
+const SIGNAL_WAIT_MS = 1000;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -35,7 +39,21 @@ export class DeviceSyncService {
     if (Buffer.byteLength(text) > WEB_MAX_REPLY) throw new HubError(400, `a signal carries at most ${WEB_MAX_REPLY} bytes`);
     const e: SignalDelivery = { deviceUID: d.uid, text, delivered: false };
     this.#ctx.emit('signal', e);
-    return e.delivered;
+    const bus = this.#ctx.store.bus;
+    if (e.held || !bus) return e.delivered;
+    // a session on another hub process, if any: ask them, and wait for the one that holds it
+    const [last] = await this.#ctx.store.syncSessions(d.uid, 1);
+    if (!last || last.ended !== null) return false;
+    const id = randomUUID();
+    return new Promise<boolean>((resolve) => {
+      const done = (delivered: boolean): void => { clearTimeout(timer); stop(); resolve(delivered); };
+      const stop = bus.subscribe((event, p) => {
+        const ack = p as { id?: string; delivered?: boolean } | null;
+        if (event === 'signal-ack' && ack?.id === id) done(ack.delivered === true);
+      });
+      const timer = setTimeout(() => done(false), SIGNAL_WAIT_MS);
+      bus.publish('signal', { id, deviceUID: d.uid, text });
+    });
   }
 
   /**

@@ -108,4 +108,10 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
     note_id TEXT PRIMARY KEY, short_id TEXT NOT NULL UNIQUE, pid TEXT NOT NULL, note TEXT NOT NULL, title TEXT NOT NULL,
     password TEXT NOT NULL, theme TEXT NOT NULL, published DOUBLE PRECISION NOT NULL, edited DOUBLE PRECISION, views INTEGER NOT NULL DEFAULT 0);
   `,
+  // 4: cursor reads in commit-safe order: each event knows the transaction that stored it, so a
+  // reader stops below the oldest transaction still in flight (see PostgresStore.events)
+  `
+  ALTER TABLE events ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+  CREATE INDEX events_project_tx ON events(project_uid, tx, seq);
+  `,
 ]);

@@ -23,8 +23,17 @@ const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.pars
 const CHANNEL = 'opencard_hub';
 /** NOTIFY payloads must stay under 8000 bytes. */
 const NOTIFY_MAX = 7900;
+/** How long a notification waits for others to go with it, ms. */
+const NOTIFY_GATHER_MS = 5;
 /** Advisory lock keys: migrations, and first contact of a device (with the UID's hash). */
 const LOCK_MIGRATE = 0x6f70656e;
+
+/** Bounded caches: at the limit the oldest entry goes. */
+const CACHE_MAX = 10_000;
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  if (m.size >= CACHE_MAX) m.delete(m.keys().next().value as K);
+  m.set(k, v);
+}
 
 /** Runs one statement; `?` marks are numbered ($1, $2...) so the SQL reads like the SQLite store's. */
 type Query = (sql: string, ...args: unknown[]) => Promise<Row[]>;
@@ -59,6 +68,16 @@ export class PostgresStore implements Store {
   readonly #origin = randomBytes(8).toString('hex');
   readonly #subscribers = new Set<(event: string, payload: unknown) => void>();
   #listener: pg.Client | null = null;
+  /**
+   * Every API request reads its token, user, project and membership: the last three are never
+   * changed or removed through the store (a method that ever does must forget them here), so
+   * they are read once, not once per request (each read is a round trip).
+   */
+  readonly #users = new Map<number, UserRecord>();
+  readonly #projects = new Map<string, ProjectRecord>();
+  readonly #members = new Map<string, true>();
+  /** notifications gathered for the next NOTIFY statement */
+  readonly #outbox: string[] = [];
   #closed = false;
   readonly #q: Query;
   readonly bus: StoreBus;
@@ -134,11 +153,23 @@ export class PostgresStore implements Store {
     this.#listener = c;
   }
 
+  /**
+   * Notifications are gathered for a few ms and go in one statement: each NOTIFY transaction
+   * takes the server's one notification-queue lock at commit, so one per event would serialise
+   * every process's ingest on it (and cost a round trip each).
+   */
   #publish(event: string, payload: unknown): void {
     if (this.#closed) return;
     const text = JSON.stringify({ o: this.#origin, e: event, p: payload });
     if (Buffer.byteLength(text) > NOTIFY_MAX) return this.#log(`hub: event ${event} too large for NOTIFY; not sent to the other processes`);
-    this.#pool.query('SELECT pg_notify($1, $2)', [CHANNEL, text]).catch((e: Error) => this.#log(`hub: NOTIFY failed: ${e.message}`));
+    this.#outbox.push(text);
+    if (this.#outbox.length === 1) setTimeout(() => void this.#flush(), NOTIFY_GATHER_MS);
+  }
+  async #flush(): Promise<void> {
+    const texts = this.#outbox.splice(0);
+    if (!texts.length) return;
+    await this.#pool.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) WITH ORDINALITY x(m, n) ORDER BY n', [CHANNEL, texts])
+      .then(() => undefined, (e: Error) => this.#log(`hub: NOTIFY failed: ${e.message}`));
   }
 
   // ---- queries
@@ -164,6 +195,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#flush(); // what was published just before
     const l = this.#listener;
     this.#listener = null;
     await l?.end().catch(() => undefined);
@@ -181,12 +213,21 @@ export class PostgresStore implements Store {
     return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created), passwordHash: str(r.password_hash) } : null;
   }
   async userById(id: number): Promise<UserRecord | null> {
+    const hit = this.#users.get(id);
+    if (hit) return { ...hit };
     const [r] = await this.#q('SELECT * FROM users WHERE id = ?', id);
-    return r ? { id: Number(r.id), username: str(r.username), created: Number(r.created) } : null;
+    if (!r) return null;
+    const u = { id: Number(r.id), username: str(r.username), created: Number(r.created) };
+    remember(this.#users, id, u);
+    return { ...u };
   }
   async countUsers(): Promise<number> { return Number((await this.#q('SELECT count(*) n FROM users'))[0].n); }
   async isMember(projectUID: string, userId: number): Promise<boolean> {
-    return (await this.#q('SELECT 1 FROM members WHERE project_uid = ? AND user_id = ?', projectUID, userId)).length > 0;
+    const key = `${userId} ${projectUID}`;
+    if (this.#members.has(key)) return true;
+    const yes = (await this.#q('SELECT 1 FROM members WHERE project_uid = ? AND user_id = ?', projectUID, userId)).length > 0;
+    if (yes) remember(this.#members, key, true);
+    return yes;
   }
   async addMember(projectUID: string, userId: number, role: string): Promise<void> {
     await this.#q(`INSERT INTO members (project_uid, user_id, role) VALUES (?,?,?)
@@ -225,8 +266,13 @@ export class PostgresStore implements Store {
   }
   static #project(r: Row): ProjectRecord { return { uid: str(r.uid), label: str(r.label), created: Number(r.created), ownerId: Number(r.owner_id) }; }
   async project(uid: string): Promise<ProjectRecord | null> {
+    const hit = this.#projects.get(uid);
+    if (hit) return { ...hit };
     const [r] = await this.#q('SELECT * FROM projects WHERE uid = ?', uid);
-    return r ? PostgresStore.#project(r) : null;
+    if (!r) return null;
+    const p = PostgresStore.#project(r);
+    remember(this.#projects, uid, p);
+    return { ...p };
   }
   async projectsOfUser(userId: number): Promise<ProjectRecord[]> {
     return (await this.#q('SELECT p.* FROM projects p JOIN members m ON m.project_uid = p.uid WHERE m.user_id = ? ORDER BY p.created', userId)).map(PostgresStore.#project);
@@ -350,13 +396,17 @@ export class PostgresStore implements Store {
   }
   async updateDevice(uid: string, u: DeviceUpdate): Promise<void> { await this.#updateDevice(this.#q, uid, u); }
   async #updateDevice(q: Query, uid: string, u: DeviceUpdate): Promise<void> {
+    const { set, args } = PostgresStore.#deviceSet(u);
+    if (set.length) await q(`UPDATE devices SET ${set.join(', ')} WHERE uid = ?`, ...args, uid);
+  }
+  /** The SET list of a device update (columns named in code, values bound). */
+  static #deviceSet(u: DeviceUpdate): { set: string[]; args: unknown[] } {
     const cols: Record<string, unknown> = {
       sn: u.sn, sku: u.sku, tags: u.tags && JSON.stringify(u.tags), disabled: u.disabled,
       last_activity: u.lastActivity, lat: u.lat, lon: u.lon, location_when: u.locationWhen, voltage: u.voltage, temperature: u.temperature,
     };
-    const set = Object.keys(cols).filter((k) => cols[k] !== undefined);
-    if (!set.length) return;
-    await q(`UPDATE devices SET ${set.map((k) => `${k} = ?`).join(', ')} WHERE uid = ?`, ...set.map((k) => cols[k]), uid);
+    const keys = Object.keys(cols).filter((k) => cols[k] !== undefined);
+    return { set: keys.map((k) => `${k} = ?`), args: keys.map((k) => cols[k]) };
   }
   async setDeviceFleets(uid: string, fleetUIDs: string[]): Promise<void> {
     await this.#tx(async (q) => {
@@ -462,33 +512,36 @@ export class PostgresStore implements Store {
 
   // ---- events
   async insertEvents(projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] } = {}): Promise<EventRecord[]> {
-    return this.#tx((q) => this.#insertEvents(q, projectUID, events, opts));
+    // one statement is its own transaction: no BEGIN/COMMIT round trips
+    return this.#insertEvents(this.#q, projectUID, events, opts);
   }
-  /** One INSERT for the whole batch, one for its route deliveries. */
+  /**
+   * The batch, its route deliveries and the device's touch in one statement (one round trip:
+   * the hub's time per ingest is mostly its round trips to the database).
+   */
   async #insertEvents(q: Query, projectUID: string, events: EventRecord[], opts: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): Promise<EventRecord[]> {
-    let stored: EventRecord[] = [];
-    if (events.length) {
-      const col = <T>(f: (e: EventRecord, i: number) => T): T[] => events.map(f);
-      const rows = await q(`INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
+    const touch = opts.touch ? PostgresStore.#deviceSet(opts.touch.update) : { set: [], args: [] };
+    const touchSql = touch.set.length ? `, touch AS (UPDATE devices SET ${touch.set.join(', ')} WHERE uid = ?)` : '';
+    if (!events.length) {
+      if (touch.set.length) await q(`UPDATE devices SET ${touch.set.join(', ')} WHERE uid = ?`, ...touch.args, opts.touch!.deviceUID);
+      return [];
+    }
+    const col = <T>(f: (e: EventRecord, i: number) => T): T[] => events.map(f);
+    const rows = await q(`WITH ins AS (INSERT INTO events (uid, project_uid, device_uid, sn, file, session, captured, received, json, dedup)
         SELECT t.uid, ?, t.device, t.sn, t.file, t.session, t.captured, t.received, t.json, t.dedup
         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::float8[], ?::text[], ?::text[])
           WITH ORDINALITY t(uid, device, sn, file, session, captured, received, json, dedup, n)
-        ORDER BY t.n ON CONFLICT DO NOTHING RETURNING uid`, projectUID,
-      col((e) => e.event), col((e) => e.device), col((e) => e.sn), col((e) => e.file), col((e) => e.session ?? null),
-      col((e) => e.when), col((e) => e.received), col((e) => JSON.stringify(e)), col((_, i) => opts.dedup?.[i] ?? null));
-      const got = new Set(rows.map((r) => str(r.uid)));
-      stored = events.filter((e) => got.has(e.event));
-    }
-    if (stored.length) {
-      const routes = (await q("SELECT uid, files FROM routes WHERE project_uid = ? AND NOT disabled AND type IN ('http', 'notehub')", projectUID))
-        .map((r) => ({ uid: str(r.uid), files: parse<string[]>(r.files, []) }));
-      const ru: string[] = [];
-      const eu: string[] = [];
-      for (const e of stored) for (const route of routes) if (!route.files.length || route.files.includes(e.file)) { ru.push(route.uid); eu.push(e.event); }
-      if (ru.length) await q('INSERT INTO deliveries (route_uid, event_uid, next_at) SELECT r, e, ? FROM unnest(?::text[], ?::text[]) t(r, e)', this.#now() / 1000, ru, eu);
-    }
-    if (opts.touch) await this.#updateDevice(q, opts.touch.deviceUID, opts.touch.update);
-    return stored;
+        ORDER BY t.n ON CONFLICT DO NOTHING RETURNING seq, uid, file),
+      routed AS (INSERT INTO deliveries (route_uid, event_uid, next_at)
+        SELECT r.uid, ins.uid, ? FROM ins JOIN routes r ON r.project_uid = ? AND NOT r.disabled AND r.type IN ('http', 'notehub')
+          AND (jsonb_array_length(r.files) = 0 OR jsonb_exists(r.files, ins.file))
+        ORDER BY ins.seq, r.uid)${touchSql}
+      SELECT uid FROM ins`, projectUID,
+    col((e) => e.event), col((e) => e.device), col((e) => e.sn), col((e) => e.file), col((e) => e.session ?? null),
+    col((e) => e.when), col((e) => e.received), col((e) => JSON.stringify(e)), col((_, i) => opts.dedup?.[i] ?? null),
+    this.#now() / 1000, projectUID, ...(touch.set.length ? [...touch.args, opts.touch!.deviceUID] : []));
+    const got = new Set(rows.map((r) => str(r.uid)));
+    return events.filter((e) => got.has(e.event));
   }
   async events(qy: EventQuery): Promise<EventPage> {
     const where = ['e.project_uid = ?'];
@@ -504,8 +557,21 @@ export class PostgresStore implements Store {
     list('e.device_uid IN (SELECT device_uid FROM device_fleets WHERE fleet_uid = ANY(?))', qy.fleetUIDs);
     if (qy.startDate !== undefined) { where.push('e.captured >= ?'); args.push(qy.startDate); }
     if (qy.endDate !== undefined) { where.push('e.captured <= ?'); args.push(qy.endDate); }
-    if (qy.afterSeq !== undefined) { where.push(qy.descending ? 'e.seq < ?' : 'e.seq > ?'); args.push(qy.afterSeq); }
-    const rows = await this.#q(`SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY e.seq ${qy.descending ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`,
+    let order = `e.seq ${qy.descending ? 'DESC' : 'ASC'}`;
+    if (qy.afterSeq !== undefined && qy.descending) { where.push('e.seq < ?'); args.push(qy.afterSeq); }
+    if (qy.afterSeq !== undefined && !qy.descending) {
+      // A cursor walking forward must never pass an event still to commit. Sequence numbers are
+      // taken in one order and committed in another (a transaction may take n, another n+1 and
+      // commit first), so the walk is in (transaction, seq) order and stops below the oldest
+      // transaction still in flight: every event below that line is final, none can appear there.
+      where.push('e.tx < pg_snapshot_xmin(pg_current_snapshot())');
+      if (qy.afterSeq > 0) {
+        where.push(`(e.tx, e.seq) > (coalesce((SELECT tx FROM events WHERE seq = ?), '0'::xid8), ?)`);
+        args.push(qy.afterSeq, qy.afterSeq);
+      }
+      order = 'e.tx, e.seq';
+    }
+    const rows = await this.#q(`SELECT e.seq, e.json FROM events e WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`,
       ...args, qy.limit + 1, qy.offset ?? 0);
     const hasMore = rows.length > qy.limit;
     const page = rows.slice(0, qy.limit);

@@ -47,7 +47,8 @@ export interface EventQuery {
   projectUID: string; deviceUIDs?: string[]; files?: string[]; fleetUIDs?: string[];
   sessionUIDs?: string[]; eventUIDs?: string[]; serialNumbers?: string[];
   startDate?: number; endDate?: number; descending?: boolean;
-  /** cursor mode: events strictly after (or before, descending) this sequence number */
+  /** cursor mode: events strictly after (or before, descending) this sequence number; a forward
+   * walk starts at 0 and never passes an event still to commit (PostgreSQL: in commit-safe order) */
   afterSeq?: number; limit: number; offset?: number;
 }
 /** Events come back as stored JSON text, so the API can answer without re-serialising. */

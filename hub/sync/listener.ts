@@ -44,7 +44,12 @@ export class DeviceListener {
     this.#hub = hub;
     this.#onNotes = (e) => this.#byDevice.get(e.deviceUID)?.notesChanged(e.file);
     this.#onEnv = () => { for (const c of this.#byDevice.values()) c.envChanged(); };
-    this.#onSignal = (e) => { if (this.#byDevice.get(e.deviceUID)?.signal(e.text)) e.delivered = true; };
+    this.#onSignal = (e) => {
+      const c = this.#byDevice.get(e.deviceUID);
+      if (!c) return;
+      e.held = true;
+      if (c.signal(e.text)) e.delivered = true;
+    };
     // the device connected to another hub process on the same database: a session it opened
     // here before that is stale (one session per device across the processes too)
     this.#onSession = (e) => {

@@ -101,6 +101,47 @@ it('ends a session left open on one hub when its card connects to the other (one
   await until('the session to end', () => req(card, { req: 'hub.status' }).connected === false);
 }, 60_000);
 
+it('a signal sent through one hub reaches a card connected to the other, and the API says it did', async () => {
+  const card = newCard();
+  lb.pin = 1; // the card's session is on hub B; the API calls go to hub A
+  expect(await syncOnce(card)).toContain('{sync-end}');
+  req(card, { req: 'hub.set', mode: 'continuous' });
+  await until('the continuous session', () => req(card, { req: 'hub.status' }).connected === true);
+  const signal = (body: object) => call(`${a.url}/v1/projects/${a.projectUID}/devices/${card.deviceUID}/signal`, a.token, 'POST', { body });
+  expect(await signal({ led: 'on' })).toMatchObject({ status: 200, body: { connected: true } });
+  const got = await until('the signal', () => { const r = req(card, { req: 'hub.signal' }); return r.body ? r : undefined; });
+  expect(got.body).toEqual({ led: 'on' });
+  req(card, { req: 'hub.set', mode: 'minimum' });
+  await until('the session to end', () => req(card, { req: 'hub.status' }).connected === false);
+  // no session on any hub: not delivered, and said so
+  expect(await signal({ led: 'off' })).toMatchObject({ status: 200, body: { connected: false } });
+}, 60_000);
+
+it('the event stream of one hub carries the events stored through the other', async () => {
+  const card = newCard();
+  expect(await syncOnce(card)).toContain('{sync-end}');
+  const ac = new AbortController();
+  const res = await fetch(`${b.url}/v1/projects/${a.projectUID}/events/stream`, { headers: { Authorization: `Bearer ${a.token}` }, signal: ac.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const readUntil = async (what: string): Promise<void> => {
+    while (!text.includes(what)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended before ${what}`);
+      text += Buffer.from(value).toString();
+    }
+  };
+  try {
+    await readUntil(': stream open');
+    const up = await call(`${a.url}/v1/projects/${a.projectUID}/devices/${card.deviceUID}/events`, a.token, 'POST', { file: 'streamed.qo', body: { n: 7 } });
+    expect(up.status).toBe(200);
+    await readUntil('streamed.qo');
+    const line = text.split('\n').find((l) => l.startsWith('data: ') && l.includes('streamed.qo'))!;
+    expect(JSON.parse(line.slice(6))).toMatchObject({ device: card.deviceUID, file: 'streamed.qo', body: { n: 7 } });
+  } finally { ac.abort(); }
+}, 60_000);
+
 it('delivers every note exactly once when one of two hubs is killed while cards sync through both', async () => {
   lb.pin = undefined; // round robin: each sync may land on either hub
   const fleet = [newCard(), newCard(), newCard()];

@@ -3,7 +3,8 @@
 import { execFile } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
-import { startHub } from '../../hub/server';
+import { startHub, type RunningHub } from '../../hub/server';
+import { testDatabase } from '../hub/stores';
 import { SIM_CLI, tempDir } from '../support/sim-process';
 
 const HUB_CLI = path.resolve(__dirname, '../../hub/cli.js');
@@ -82,3 +83,24 @@ it.each([
     expect(r.stderr).not.toContain('    at '); // no stack trace
   } finally { busy.close(); }
 });
+
+it('two hubs starting at once on one empty PostgreSQL database: one admin, both serve, one banner', async () => {
+  const db = await testDatabase('postgres');
+  const lines: string[][] = [[], []];
+  const hubs = await Promise.allSettled(lines.map((l) => startHub({ db, dataDir: tempDir('opencard-race-'), port: 0, log: (x) => l.push(x) })));
+  try {
+    expect(hubs.map((h) => h.status)).toEqual(['fulfilled', 'fulfilled']);
+    const [a, b] = hubs.map((h) => (h as PromiseFulfilledResult<RunningHub>).value);
+    expect(await a.hub.store.countUsers()).toBe(1);
+    // exactly one printed a password, and it is the admin's
+    const banners = lines.map((l) => l.find((x) => x.startsWith('  password: ')));
+    expect(banners.filter(Boolean)).toHaveLength(1);
+    const password = banners.find(Boolean)!.slice('  password: '.length);
+    for (const h of [a, b]) {
+      const res = await fetch(`${h.url}/auth/login`, { method: 'POST', body: JSON.stringify({ username: 'admin', password }), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(200);
+    }
+  } finally {
+    for (const h of hubs) if (h.status === 'fulfilled') await h.value.close();
+  }
+}, 30_000);

@@ -6,6 +6,7 @@
  */
 import type { DeviceRecord, EventRecord, Store } from '../../hub/store/types';
 import { PostgresStore } from '../../hub/store/postgres';
+import pg from 'pg';
 import { STORES, pgServer, testStore } from './stores';
 
 const P = 'app:p1';
@@ -225,8 +226,9 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
 describe('two hub processes on one PostgreSQL database', () => {
   let a: PostgresStore;
   let b: PostgresStore;
+  let url: string;
   beforeEach(async () => {
-    const url = await (await pgServer()).createDatabase();
+    url = await (await pgServer()).createDatabase();
     [a, b] = await Promise.all([PostgresStore.open(url), PostgresStore.open(url)]); // both migrate at once
     await seed(a);
     await a.createDevice(device('dev:1'));
@@ -274,5 +276,31 @@ describe('two hub processes on one PostgreSQL database', () => {
     await new Promise<void>((r) => { const t = setInterval(() => { if (heardA.length) { clearInterval(t); r(); } }, 5); });
     expect(heardA).toEqual([['env', { scope: 'project', ownerUID: P }]]);
     expect(heardB).toHaveLength(1);
+  });
+
+  it('gives a cursor reader every event once, in order, when a lower sequence number commits after a higher one', async () => {
+    // writer 1 takes the lower sequence number and holds its transaction open
+    const late = new pg.Client({ connectionString: url });
+    await late.connect();
+    try {
+      await late.query('BEGIN');
+      await late.query(`INSERT INTO events (uid, project_uid, device_uid, sn, file, captured, received, json)
+        VALUES ('late', $1, 'dev:1', '', 'data.qo', 10, 11, '{"event":"late"}')`, [P]);
+      // writer 2 (the other process) takes the next number and commits first
+      await b.insertEvents(P, [event('early', 'dev:1')]);
+      // a reader walks the cursor in between, then again after writer 1 commits
+      const seen: string[] = [];
+      let after = 0;
+      const read = async (): Promise<void> => {
+        const page = await a.events({ projectUID: P, limit: 10, afterSeq: after });
+        seen.push(...page.json.map((j) => (JSON.parse(j) as { event: string }).event));
+        after = page.seqs.at(-1) ?? after;
+      };
+      await read();
+      await late.query('COMMIT');
+      await read();
+      await read();
+      expect(seen).toEqual(['late', 'early']);
+    } finally { await late.end(); }
   });
 });
