@@ -6,9 +6,9 @@ import { RamFlash } from '../../hosts/node/ram-flash';
 import { nodeHost, nodeNet } from '../../hosts/node/node-host';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
 type Data = Record<string, any>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let running: RunningHub;
 let card: Card | undefined;

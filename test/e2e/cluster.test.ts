@@ -9,8 +9,7 @@ import pg from 'pg';
 import { call, type Spawned } from '../hub/helpers';
 import type { Balancer } from '../support/balancer';
 import { startCluster, type Cluster } from '../support/cluster';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 let cluster: Cluster;
 let a: Spawned;

@@ -16,12 +16,12 @@ import { buildDashboard } from '../../hub/build-dashboard';
 import { call, removeDir, spawnHub, tempDir, type Spawned } from '../hub/helpers';
 import { connectTcp, startSim, type SimProcess } from '../support/sim-process';
 import type { HostClient } from '../support/host-client';
+import { sleep } from '../support/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 const SHOTS = resolve(__dirname, '..', '..', '..', 'test-artifacts', 'dashboard');
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 let hub: Spawned;

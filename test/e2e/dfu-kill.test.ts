@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
 import { connectTcp, startSim, tempDir, type SimProcess } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 const SIZE = 1024 * 1024;
 

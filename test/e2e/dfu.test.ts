@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { SerialPort } from 'serialport';
 import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
 import { SimProcess, startSim, tempDir } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 /** A TCP relay between the card and the hub's device port that can cut a connection after N bytes down. */

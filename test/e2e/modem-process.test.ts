@@ -8,8 +8,7 @@ import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../h
 import type { HostClient } from '../support/host-client';
 import { SIM_CLI, connectTcp, startSim, tempDir, type SimProcess } from '../support/sim-process';
 import { ctlRequest } from '../../hosts/node/world-ctl';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 /** `notecard-sim modem` on a pty; resolves with its ready line's pty and control port. */
 function startModem(args: string[]): Promise<{ proc: ChildProcess; ctl: number; stop(): Promise<void> }> {

@@ -3,8 +3,7 @@
 import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
 import type { HostClient } from '../support/host-client';
 import { SimProcess, connectTcp, startSim } from '../support/sim-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 let dir: string;
 let hub: Spawned;

@@ -7,8 +7,7 @@ import { RamFlash } from '../../hosts/node/ram-flash';
 import { nodeHost, nodeNet } from '../../hosts/node/node-host';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 /** The Node TCP Net, except that its next connection dies after `cut` bytes in one direction. */
 class CuttingNet implements Net {

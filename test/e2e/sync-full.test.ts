@@ -7,8 +7,7 @@ import { nodeHost, nodeNet } from '../../hosts/node/node-host';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
 import { removeDir } from '../hub/helpers';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 let running: RunningHub;
 let dir: string;

@@ -13,6 +13,7 @@ import { RamFlash } from '../../hosts/node/ram-flash';
 import { nodeHost, nodeNet } from '../../hosts/node/node-host';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -141,8 +142,6 @@ function send(req: object): Data {
   const text = Buffer.concat(output).toString('utf8');
   return JSON.parse(text.slice(0, text.indexOf('\r\n')));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function sync(): Promise<Data> {
   send({ req: 'hub.sync' });

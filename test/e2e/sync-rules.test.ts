@@ -8,6 +8,7 @@ import { FF, FORMAT_JSON } from '../../src/store/format';
 import { utf8Encode } from '../../src/util/utf8';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
 type Data = Record<string, any>;
 /** A body whose packed form (float64s) outgrows one frame while its JSON text fits the card's flash. */
@@ -20,7 +21,6 @@ function floats(n: number): number[] {
   }
   return out;
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let running: RunningHub;
 

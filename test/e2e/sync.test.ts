@@ -5,6 +5,7 @@ import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../h
 import type { HostClient } from '../support/host-client';
 import { SimProcess, connectTcp, startSim } from '../support/sim-process';
 import { startCluster, type Cluster } from '../support/cluster';
+import { sleep, waitFor } from '../support/wait';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 type Data = Record<string, unknown>;
@@ -16,8 +17,6 @@ const NotehubJs = require('@blues-inc/notehub-js') as {
   EventApi: new (c: unknown) => Api;
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let dir: string;
 let hub: Spawned;
 /** test/e2e/sync-cluster.test.ts runs this file again on two hubs sharing one PostgreSQL */
@@ -28,16 +27,6 @@ let closeCard: () => void;
 let card: HostClient;
 let devices: Api;
 let events: Api;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** hub.sync, then wait for hub.sync.status to report the end of that sync. */
 async function sync(): Promise<void> {

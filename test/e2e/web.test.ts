@@ -7,9 +7,9 @@ import { call, removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../h
 import type { HostClient } from '../support/host-client';
 import { SimProcess, connectTcp, startSim } from '../support/sim-process';
 import { cobsDecode } from '../../src/wire/cobs';
+import { sleep, waitFor } from '../support/wait';
 
 type Data = Record<string, unknown>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 let hub: Spawned;
@@ -22,16 +22,6 @@ const seen: { method: string; url: string; key: string | undefined; type: string
 
 /** 20,000 bytes the target serves in ranges (?offset&max): larger than one reply carries. */
 const BIG = new Uint8Array(20000).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 const api = (path: string, method = 'GET', body?: unknown) => call(`${hub.url}/v1/projects/${hub.projectUID}${path}`, hub.token, method, body);
 

@@ -4,9 +4,9 @@ import * as net from 'net';
 import { removeDir, spawnHub, tempDir as hubDir, type Spawned } from '../hub/helpers';
 import type { HostClient } from '../support/host-client';
 import { SimProcess, connectTcp, startSim } from '../support/sim-process';
+import { sleep, waitFor } from '../support/wait';
 
 type Data = Record<string, any>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
 let hub: Spawned;
@@ -16,16 +16,6 @@ let closeCard: () => void;
 let ctlSocket: net.Socket;
 /** Everything the control channel said, replies and events, in order. */
 const heard: Data[] = [];
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 let nextId = 1;
 async function ctl(req: Data): Promise<Data> {

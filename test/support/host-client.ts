@@ -9,7 +9,7 @@ export interface LineIo {
   take(): Buffer;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './wait';
 
 export class HostClient {
   #io: LineIo;
