@@ -2,6 +2,7 @@
 // bare newline, requests sent in 250-byte segments with pauses, crc with sequence numbers,
 // replies checked by crc and sequence.
 import { crc32 } from '../../src/util/crc32';
+import { sleep } from './wait';
 
 export interface LineIo {
   write(bytes: Buffer): void;
@@ -9,7 +10,6 @@ export interface LineIo {
   take(): Buffer;
 }
 
-import { sleep } from './wait';
 
 export class HostClient {
   #io: LineIo;
