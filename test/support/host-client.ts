@@ -10,7 +10,6 @@ export interface LineIo {
   take(): Buffer;
 }
 
-
 export class HostClient {
   #io: LineIo;
   #pending = Buffer.alloc(0);
