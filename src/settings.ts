@@ -64,6 +64,8 @@ export interface SyncState {
   hubEpoch?: string;
   /** `modified` of the last ENV stored from the hub. */
   envModified?: number;
+  /** Per notefile, the template version the hub confirmed holding (a pipelined flight sends the others). */
+  templates?: Record<string, number>;
 }
 
 /** Traffic counts (card.usage.get): one period's, or the whole life's. */

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { FrameError } from '../../src/sync/varint-io';
 import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
 import {
-  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP,
+  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_PIPELINE, FEATURE_SKIP,
   type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
@@ -78,6 +78,8 @@ export class DeviceConnection {
   #blocked = new Set<string>();
   /** Notefiles this hub left out of the session (SKIP sent): their NOTES are answered, not applied. */
   #skipped = new Set<string>();
+  /** Pipelined sessions: notefiles whose template CATALOG_REPLY asked for and no TEMPLATE brought yet. */
+  #awaiting = new Set<string>();
   // web requests (docs/SYNC.md section 4.6): bodies being received, requests out, an upload in fragments
   #webIn = new Map<number, { first: WebMessage; pieces: Pieces; tooBig: boolean }>();
   #webOut = 0;
@@ -199,7 +201,7 @@ export class DeviceConnection {
 
   async #event(e: SessionEvent): Promise<void> {
     switch (e.type) {
-      case 'established': return;
+      case 'established': case 'keyed': return;
       case 'message': return this.#message(e.message);
       case 'failed': return this.#end(`${e.code}: ${e.reason}`);
       case 'refused': return this.#end(`card refused: ${e.code} ${e.text}`);
@@ -390,6 +392,7 @@ export class DeviceConnection {
       }
       this.#files.set(f.name, { template: f.template, acked: f.downUntil, sent: f.downUntil });
       const needTemplate = f.template !== 0 && (await hub.deviceSync.template(uid, f.name, f.template)) === null;
+      if (needTemplate && this.#pipelined()) this.#awaiting.add(f.name);
       let pending = 0;
       if (DeviceConnection.#down(f.name)) {
         if (notefileKind(f.name) === 'qi') await this.#delivered(f.name, f.downUntil); // an ACK lost with the link
@@ -418,6 +421,7 @@ export class DeviceConnection {
     let template: Template;
     try { template = parseTemplate(text); } catch (e) { return this.#skip(name, `bad template: ${e instanceof Error ? e.message : String(e)}`); }
     await this.#ctx.hub.deviceSync.putTemplate(this.#device!.uid, name, version, text);
+    this.#awaiting.delete(name);
     this.#templates.set(`${name}/${version}`, template);
     const f = this.#files.get(name);
     if (f) f.template = version;
@@ -453,6 +457,12 @@ export class DeviceConnection {
     if (kind !== 'qo' && kind !== 'db') return this.#skipNotes(m.name, `${m.name} does not go up`, stored0);
     const { hub } = this.#ctx;
     const device = this.#device!;
+    // Pipelined (docs/SYNC.md 4.7): a frame sent before the card saw CATALOG_REPLY may start beyond
+    // what is stored here, or carry records of a template still on its way: answered with what is
+    // stored, nothing applied; the card sends it again from there.
+    if (this.#pipelined() && (m.since > stored0 || (this.#awaiting.has(m.name) && m.notes.some((n) => n.record)))) {
+      return this.#send({ type: 'ack', name: m.name, until: stored0 });
+    }
     let { apply, stored } = acceptNotes(stored0, m);
     const template = apply.some((n) => n.record) ? await this.#template(m.name) : undefined;
     const epoch = hex(this.#session!.info!.cardEpoch);
@@ -489,6 +499,10 @@ export class DeviceConnection {
     this.#send({ type: 'ack', name: m.name, until: stored });
     // conflict copies for the card: in a continuous session they go down at once
     if (writes.some((w) => w.origin === 'hub') && this.#downStarted) await this.#pump();
+  }
+
+  #pipelined(): boolean {
+    return ((this.#session?.info?.features ?? 0) & FEATURE_PIPELINE) !== 0;
   }
 
   #mayskip(): boolean {

@@ -46,7 +46,11 @@ export const FEATURE_ENCRYPT_ALL = 0x02;
 export const FEATURE_SKIP = 0x04;
 /** Firmware download messages (src/sync/dfu.ts) may be sent. */
 export const FEATURE_DFU = 0x08;
-const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU;
+/** The card may send its first flight (CATALOG, TEMPLATE, NOTES, DONE) right behind AUTH, and the
+ * hub answers a NOTES frame that starts beyond what it stored with an ACK instead of a protocol
+ * error (docs/SYNC.md section 4.7). Offered by CHALLENGE, since WELCOME comes too late. */
+export const FEATURE_PIPELINE = 0x10;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU | FEATURE_PIPELINE;
 
 export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
 const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
@@ -57,6 +61,8 @@ export interface HelloMessage {
 }
 export interface ChallengeMessage {
   type: 'challenge'; version: number; hubEpoch: Uint8Array; hubNonce: Uint8Array; provision: boolean; maxFrame: number;
+  /** flags bit1: the hub grants FEATURE_PIPELINE (only when HELLO asked for it). */
+  pipeline?: boolean;
 }
 export interface ProvisionMessage { type: 'provision'; secret: Uint8Array }
 export interface AuthMessage { type: 'auth'; proof: Uint8Array }
@@ -151,7 +157,7 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
       w.u8(m.version);
       putFixed(w, m.hubEpoch, 8, 'hubEpoch');
       putFixed(w, m.hubNonce, 16, 'hubNonce');
-      w.varint(m.provision ? 1 : 0).varint(m.maxFrame);
+      w.varint((m.provision ? 1 : 0) | (m.pipeline ? 2 : 0)).varint(m.maxFrame);
       break;
     case 'provision':
       putFixed(w, m.secret, 32, 'secret');
@@ -240,8 +246,10 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       const version = r.u8();
       const hubEpoch = fixed(r, 8);
       const hubNonce = fixed(r, 16);
-      const provision = flagsOf(r, 1) === 1;
-      return { type: 'challenge', version, hubEpoch, hubNonce, provision, maxFrame: frameLimit(r) };
+      const flags = flagsOf(r, 3);
+      const m: ChallengeMessage = { type: 'challenge', version, hubEpoch, hubNonce, provision: (flags & 1) !== 0, maxFrame: frameLimit(r) };
+      if (flags & 2) m.pipeline = true;
+      return m;
     }
     case MESSAGE_TYPES.provision:
       return { type: 'provision', secret: fixed(r, 32) };

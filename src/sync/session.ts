@@ -9,13 +9,16 @@ import {
   decodeMessage, encodeMessage, isSecureNotefile, messageTypeOf, FEATURE_CONTINUOUS, FEATURE_ENCRYPT_ALL, FEATURE_SKIP, MESSAGE_TYPES,
   PROTOCOL_VERSION, type ChallengeMessage, type HelloMessage, type RefuseCode, type SyncMessage,
 } from './messages';
-import { FEATURE_DFU } from './messages';
+import { FEATURE_DFU, FEATURE_PIPELINE } from './messages';
 import { deriveSessionKeys, handshakeProof, transcriptHash } from './keys';
 
 export type SessionState = 'idle' | 'handshake' | 'established' | 'closed' | 'failed';
 
 export type SessionEvent =
   | { type: 'established'; info: EstablishedInfo }
+  /** Card: AUTH is out and the hub offered pipelining: frames may be sent before WELCOME
+   * (docs/SYNC.md section 4.7). `hubEpoch` is CHALLENGE's, not yet authenticated. */
+  | { type: 'keyed'; hubEpoch: Uint8Array }
   | { type: 'message'; message: SyncMessage; encrypted: boolean }
   /** The peer refused us (REFUSE received). */
   | { type: 'refused'; code: RefuseCode; text: string }
@@ -60,6 +63,9 @@ abstract class Session {
   protected sealer: FrameSealer | undefined;
   protected opener: FrameOpener | undefined;
   protected features = 0;
+  /** Card: frames may be sealed before WELCOME (pipelining offered), and whether any were. */
+  protected early = false;
+  protected sentEarly = false;
   protected readonly maxFrame: number;
   #state: SessionState = 'idle';
 
@@ -101,7 +107,9 @@ abstract class Session {
   /** Frame bytes for a message once established: sealed, encrypted when the notefile is secure. */
   /** Seal `message`; `content`, when given, is its encoding already made (fitNotes). */
   send(message: SyncMessage, content?: Uint8Array): Uint8Array {
-    if (this.#state !== 'established' || !this.sealer) throw new FrameError(`cannot send in state ${this.#state}`);
+    const early = this.#state === 'handshake' && this.early;
+    if ((this.#state !== 'established' && !early) || !this.sealer) throw new FrameError(`cannot send in state ${this.#state}`);
+    if (early) this.sentEarly = true;
     // Web requests, their answers and signals cross to and from third parties: always encrypted.
     const secure = ((message.type === 'notes' || message.type === 'template') && isSecureNotefile(message.name))
       || message.type === 'web' || message.type === 'webReply' || message.type === 'signal';
@@ -229,6 +237,7 @@ export class CardSession extends Session {
       throw new ProtocolFailure('auth', 'hub proof does not match');
     }
     this.features = message.features & (this.#o.features ?? 0);
+    if (this.sentEarly && !(this.features & FEATURE_PIPELINE)) throw new ProtocolFailure('protocol', 'the hub offered pipelining and did not grant it');
     this.state = 'established';
     out.events.push({
       type: 'established',
@@ -253,6 +262,11 @@ export class CardSession extends Session {
     out.send.push(encodePlain({ type: 'auth', proof: handshakeProof(keys.authKey, 'card', this.#transcript) }));
     this.sealer = new FrameSealer(keys.upKey, Math.min(this.maxFrame, m.maxFrame));
     this.opener = new FrameOpener(keys.downKey);
+    if (m.pipeline) {
+      if (!((this.#o.features ?? 0) & FEATURE_PIPELINE)) throw new ProtocolFailure('protocol', 'pipelining offered unasked');
+      this.early = true;
+      out.events.push({ type: 'keyed', hubEpoch: m.hubEpoch });
+    }
   }
 
   #refused(code: RefuseCode, text: string, out: SessionOutput): void {
@@ -343,8 +357,14 @@ export class HubSession extends Session {
       type: 'challenge', version: PROTOCOL_VERSION, hubEpoch: this.#o.hubEpoch, hubNonce: this.#nonce,
       provision: device.status === 'provision', maxFrame: this.maxFrame,
     };
+    if (hello.features & this.#granted() & FEATURE_PIPELINE) challenge.pipeline = true;
     this.#challengeContent = encodeMessage(challenge);
     out.send.push(encodePlain(challenge));
+  }
+
+  /** What the hub grants when asked (CHALLENGE offers FEATURE_PIPELINE from the same set). */
+  #granted(): number {
+    return this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU | FEATURE_PIPELINE;
   }
 
   #onAuth(proof: Uint8Array, out: SessionOutput): void {
@@ -357,7 +377,7 @@ export class HubSession extends Session {
     }
     this.sealer = new FrameSealer(keys.downKey, Math.min(this.maxFrame, hello.maxFrame || this.maxFrame));
     this.opener = new FrameOpener(keys.upKey);
-    this.features = hello.features & (this.#o.features ?? FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU);
+    this.features = hello.features & this.#granted();
     const known = device.status === 'known' ? device : undefined;
     const cardReset = known?.cardEpoch !== undefined && !constantTimeEqual(known.cardEpoch, hello.cardEpoch);
     const time = this.#o.now();
