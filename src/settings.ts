@@ -66,6 +66,9 @@ export interface SyncState {
   envModified?: number;
   /** Per notefile, the template version the hub confirmed holding (a pipelined flight sends the others). */
   templates?: Record<string, number>;
+  /** The session ticket of the last session (hex: its name and resumption secret), for RESUME. */
+  ticket?: string;
+  resume?: string;
 }
 
 /** Traffic counts (card.usage.get): one period's, or the whole life's. */

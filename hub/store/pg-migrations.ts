@@ -108,4 +108,9 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
     note_id TEXT PRIMARY KEY, short_id TEXT NOT NULL UNIQUE, pid TEXT NOT NULL, note TEXT NOT NULL, title TEXT NOT NULL,
     password TEXT NOT NULL, theme TEXT NOT NULL, published DOUBLE PRECISION NOT NULL, edited DOUBLE PRECISION, views INTEGER NOT NULL DEFAULT 0);
   `,
+  // 4: session tickets (as SQLite's 11)
+  `
+  CREATE TABLE sync_tickets (
+    device_uid TEXT PRIMARY KEY REFERENCES devices(uid) ON DELETE CASCADE, ticket TEXT NOT NULL, secret TEXT NOT NULL, issued DOUBLE PRECISION NOT NULL);
+  `,
 ]);

@@ -241,8 +241,10 @@ export class DeviceConnection {
       tls: this.#ctx.tls, features: info.features, notesUp: 0, notesDown: 0, reason: null,
     };
     await hub.deviceSync.begin(device, info.cardEpoch, info.cardReset, this.#record);
+    // the ticket the next session may RESUME with (it replaces the one this session used)
+    if (info.ticket) await hub.deviceSync.putTicket(device.uid, info.ticket);
     await this.#ctx.register(device.uid, this);
-    this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}`);
+    this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}${info.resumed ? ' (resumed)' : ''}`);
   }
 
   // ---------------------------------------------------------------- the exchange
@@ -677,9 +679,11 @@ function peekHello(b: Buffer): HelloMessage | null | undefined {
   }
   if (n < 1 || n > LIMITS.maxFrame) return null;
   if (b.length < h + n) return undefined;
-  if (b[h] !== MESSAGE_TYPES.hello) return null;
+  if (b[h] !== MESSAGE_TYPES.hello && b[h] !== MESSAGE_TYPES.resume) return null;
   try {
-    return decodeMessage(MESSAGE_TYPES.hello, new Uint8Array(b.subarray(h + 1, h + n))) as HelloMessage;
+    // a RESUME names the device as a HELLO does (the ticket is the session's business)
+    const m = decodeMessage(b[h], new Uint8Array(b.subarray(h + 1, h + n))) as HelloMessage;
+    return { ...m, type: 'hello' };
   } catch {
     return null;
   }

@@ -20,7 +20,7 @@ import type { SyncControl, WebAnswer, WebCall } from './control';
 import type { CardDfu } from '../dfu/dfu';
 import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REPLY } from './web';
 import { utf8Decode } from '../util/utf8';
-import { FEATURE_CONTINUOUS, FEATURE_DFU, FEATURE_PIPELINE, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
+import { FEATURE_CONTINUOUS, FEATURE_DFU, FEATURE_PIPELINE, FEATURE_RESUME, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
 import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
@@ -370,7 +370,8 @@ export class SyncEngine implements SyncControl {
       cardEpoch: this.#cardEpoch(),
       random: card.random,
       mayProvision: state.hubEpoch === undefined,
-      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP | FEATURE_PIPELINE | (card.dfu ? FEATURE_DFU : 0),
+      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP | FEATURE_PIPELINE | FEATURE_RESUME | (card.dfu ? FEATURE_DFU : 0),
+      resume: this.#ticket(state),
     });
     this.#session = session;
     this.#stream = net.connect(host, port, {
@@ -378,6 +379,8 @@ export class SyncEngine implements SyncControl {
         if (this.#session !== session) return;
         this.#phase = 'handshake';
         this.#write(session.start());
+        // resuming: the whole first flight goes now, as early data (docs/SYNC.md 3.1)
+        if (session.resumingTicket) this.#flight();
       },
       onData: (bytes) => {
         if (this.#session === session) this.#receive(bytes);
@@ -415,6 +418,14 @@ export class SyncEngine implements SyncControl {
         return this.#established(e.info);
       case 'keyed':
         return this.#keyed(e.hubEpoch);
+      case 'restart':
+        // the hub did not take the ticket: the early data is void, a full handshake follows
+        this.#acked.clear();
+        this.#sent.clear();
+        this.#flights = [];
+        this.#early = this.#upIdle = this.#upDone = false;
+        this.#skipped.clear();
+        return this.#dropTicket();
       case 'message':
         return this.#message(e.message);
       case 'refused':
@@ -433,6 +444,8 @@ export class SyncEngine implements SyncControl {
     this.#connectedAt = this.#now();
     this.#traffic.sessions++;
     card.setTime(info.time);
+    if (info.ticket) card.settings.set('sync', { ...this.#state(), ticket: toHex(info.ticket.id), resume: toHex(info.ticket.secret) });
+    else this.#dropTicket();
     if (!this.#early) {
       const state = this.#state();
       const hubEpoch = toHex(info.hubEpoch);
@@ -451,9 +464,35 @@ export class SyncEngine implements SyncControl {
    * those wait for the authenticated WELCOME), send the whole first flight now. */
   #keyed(hubEpoch: Uint8Array): void {
     if (this.#state().hubEpoch !== toHex(hubEpoch)) return;
+    this.#flight();
+  }
+
+  /** The first flight before the hub answers: TEMPLATEs, CATALOG, NOTES as the window allows,
+   * and always DONE (it ends a RESUME's early data, whatever is left for after the ACKs). */
+  #flight(): void {
     this.#early = true;
     this.#sendCatalog(true);
     this.#pump();
+    if (!this.#upDone) {
+      this.#upDone = true;
+      this.#send({ type: 'done' });
+    }
+  }
+
+  /** The last session's ticket, if there is one that can be used. */
+  #ticket(state: SyncState): { id: Uint8Array; secret: Uint8Array; hubEpoch: Uint8Array } | undefined {
+    const id = state.ticket === undefined ? undefined : fromHex(state.ticket);
+    const secret = state.resume === undefined ? undefined : fromHex(state.resume);
+    const hubEpoch = state.hubEpoch === undefined ? undefined : fromHex(state.hubEpoch);
+    return id?.length === 16 && secret?.length === 32 && hubEpoch?.length === 8 ? { id, secret, hubEpoch } : undefined;
+  }
+
+  /** Forget the session ticket: the next session makes a full handshake. */
+  #dropTicket(): void {
+    const state = this.#state();
+    if (state.ticket === undefined) return;
+    const { ticket: _t, resume: _r, ...rest } = state;
+    this.#card.settings.set('sync', rest);
   }
 
   /** CATALOG; in a pipelined flight preceded by the TEMPLATEs the hub has not confirmed holding. */
@@ -694,6 +733,8 @@ export class SyncEngine implements SyncControl {
   }
 
   #fail(reason: string, retry: boolean): void {
+    // a session that failed while resuming: its ticket is in doubt
+    if (this.#session?.resumingTicket) this.#dropTicket();
     this.#error = reason;
     if (retry) this.#failures++;
     this.#card.log.log('warn', `sync: ${reason}`);
