@@ -33,9 +33,10 @@ export function handshakeProof(authKey: Uint8Array, role: 'card' | 'hub', transc
   return hmacSha256(authKey, utf8Encode(role), transcript);
 }
 
-/** The key of a RESUME's early data (card -> hub): the resumption secret and the card's nonce only. */
-export function earlyKey(resumeSecret: Uint8Array, uid: string, cardNonce: Uint8Array): Uint8Array {
-  return hkdfExpand(hkdfExtract(cardNonce, resumeSecret), concatBytes(EARLY_INFO, utf8Encode(uid)), 32);
+/** The key of a RESUME's early data (card -> hub): the resumption secret and the RESUME content as
+ * it crossed (uid, card nonce, every field), so the early data's tags also authenticate the RESUME. */
+export function earlyKey(resumeSecret: Uint8Array, resumeContent: Uint8Array): Uint8Array {
+  return hkdfExpand(hkdfExtract(sha256(resumeContent), resumeSecret), EARLY_INFO, 32);
 }
 
 /** The ticket both sides derive once a session is established, for the next one to RESUME with:

@@ -250,7 +250,7 @@ export class CardSession extends Session {
     this.state = 'handshake';
     if (r) {
       this.resuming = this.early = true;
-      this.sealer = new FrameSealer(earlyKey(r.secret, this.#o.uid, this.#nonce), this.maxFrame);
+      this.sealer = new FrameSealer(earlyKey(r.secret, this.#hello), this.maxFrame);
     }
     return encodePlain(first);
   }
@@ -388,6 +388,9 @@ export class HubSession extends Session {
   #info: HubEstablishedInfo | undefined;
   /** A RESUME the hub did not take: the card's early frames are passed over through their DONE. */
   #skipEarly = false;
+  /** A RESUME the hub took: established once its first early frame opens (the card holds the
+   * resumption secret); nothing is reported or answered before. */
+  #pendingResume: { resumed: Uint8Array; info: HubEstablishedInfo } | undefined;
 
   constructor(options: HubSessionOptions) {
     super(options.maxFrame ?? MAX_FRAME);
@@ -403,6 +406,7 @@ export class HubSession extends Session {
   protected handle(frame: Frame, out: SessionOutput): void {
     if (this.state === 'established') return this.established(frame, out);
     if (!this.#hello) return this.#onHello(frame, out);
+    if (this.#pendingResume) return this.#firstEarly(this.#pendingResume, frame, out);
     if (this.#skipEarly) {
       // sealed under a key this hub does not hold: left unread (nothing of it is applied)
       if ((frame.type & 0x7f) === MESSAGE_TYPES.done) this.#skipEarly = false;
@@ -466,19 +470,37 @@ export class HubSession extends Session {
     const keys = deriveSessionKeys(rs, m.uid, m.cardNonce, this.#nonce!, true);
     const transcript = sha256(content, this.#nonce!);
     this.sealer = new FrameSealer(keys.downKey, Math.min(this.maxFrame, m.maxFrame || this.maxFrame));
-    this.opener = new FrameOpener(earlyKey(rs, m.uid, m.cardNonce));
+    this.opener = new FrameOpener(earlyKey(rs, content));
     this.afterEarly = new FrameOpener(keys.upKey);
     this.features = features;
     const time = this.#o.now();
-    this.state = 'established';
-    out.send.push(encodePlain({ type: 'resumed', hubNonce: this.#nonce!, proof: handshakeProof(keys.authKey, 'hub', transcript), time, project: device.project, features }));
+    const resumed = encodePlain({ type: 'resumed', hubNonce: this.#nonce!, proof: handshakeProof(keys.authKey, 'hub', transcript), time, project: device.project, features });
     const ticket = ticketFor(features, keys.authKey, transcript);
-    this.#info = {
-      uid: m.uid, features, cardEpoch: m.cardEpoch, hubEpoch: this.#o.hubEpoch, time, project: device.project,
-      cardReset: false, provisioned: false, resumed: true, hello: this.#hello!, ...(ticket ? { ticket } : {}),
+    this.#pendingResume = {
+      resumed,
+      info: {
+        uid: m.uid, features, cardEpoch: m.cardEpoch, hubEpoch: this.#o.hubEpoch, time, project: device.project,
+        cardReset: false, provisioned: false, resumed: true, hello: this.#hello!, ...(ticket ? { ticket } : {}),
+      },
     };
-    out.events.push({ type: 'established', info: this.#info });
     return true;
+  }
+
+  /** The first early frame of a resumed session: it opens (else the session fails `auth`, nothing
+   * done), then the session is established and RESUMED goes out. */
+  #firstEarly(p: { resumed: Uint8Array; info: HubEstablishedInfo }, frame: Frame, out: SessionOutput): void {
+    const mark = out.events.length;
+    this.state = 'established';
+    try {
+      this.established(frame, out);
+    } catch (e) {
+      this.state = 'handshake'; // the REFUSE goes plain: the card cannot open ours yet
+      throw e;
+    }
+    this.#pendingResume = undefined;
+    this.#info = p.info;
+    out.send.push(p.resumed);
+    out.events.splice(mark, 0, { type: 'established', info: p.info });
   }
 
   #onAuth(proof: Uint8Array, out: SessionOutput): void {
