@@ -444,7 +444,7 @@ export class SyncEngine implements SyncControl {
     this.#connectedAt = this.#now();
     this.#traffic.sessions++;
     card.setTime(info.time);
-    if (info.ticket) card.settings.set('sync', { ...this.#state(), ticket: toHex(info.ticket.id), resume: toHex(info.ticket.secret) });
+    if (info.ticket) this.#keep({ ...this.#state(), ticket: toHex(info.ticket.id), resume: toHex(info.ticket.secret) });
     else this.#dropTicket();
     if (!this.#early) {
       const state = this.#state();
@@ -492,7 +492,18 @@ export class SyncEngine implements SyncControl {
     const state = this.#state();
     if (state.ticket === undefined) return;
     const { ticket: _t, resume: _r, ...rest } = state;
-    this.#card.settings.set('sync', rest);
+    this.#keep(rest);
+  }
+
+  /** Record what only saves round trips (a ticket, confirmed templates): a full store skips it
+   * (a stale ticket costs a full handshake, an unconfirmed template one TEMPLATE frame). */
+  #keep(state: SyncState): void {
+    try {
+      this.#card.settings.set('sync', state);
+    } catch (e) {
+      if (!(e instanceof StorageFull)) throw e;
+      this.#card.log.log('warn', 'sync: no room to record the session ticket');
+    }
   }
 
   /** CATALOG; in a pipelined flight preceded by the TEMPLATEs the hub has not confirmed holding. */
@@ -537,7 +548,7 @@ export class SyncEngine implements SyncControl {
           // before a pipelined flight the next frame starts here; after one, only if the hub is ahead
           if (!this.#early || entry.upUntil > (this.#sent.get(entry.name) ?? 0)) this.#sent.set(entry.name, entry.upUntil);
         }
-        if (JSON.stringify(confirmed) !== JSON.stringify(state.templates ?? {})) card.settings.set('sync', { ...state, templates: confirmed });
+        if (JSON.stringify(confirmed) !== JSON.stringify(state.templates ?? {})) this.#keep({ ...state, templates: confirmed });
         return this.#pump();
       }
       case 'ack': {

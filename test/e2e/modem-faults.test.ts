@@ -66,7 +66,7 @@ afterAll(async () => {
   await running?.close();
 });
 
-/** Run `fault` once, after the k-th send from now (k = 2: the first flight behind HELLO, docs/SYNC.md 4.7). */
+/** Run `fault` once, after the k-th send from now (k = 1: a resumed sync's first flight, RESUME and its early data, docs/SYNC.md 3.1). */
 function atSend(k: number, fault: () => void): void {
   let n = 0;
   modem.onSend = () => {
@@ -124,22 +124,22 @@ it('an ERROR reply to the open: {network}', async () => {
 }, 30_000);
 
 it('an ERROR reply to a send mid-session: {network}', async () => {
-  atSend(2, () => modem.failNext('AT+QISEND'));
+  atSend(1, () => modem.failNext('AT+QISEND'));
   await recovers('{network}', () => {});
 }, 30_000);
 
 it('the network closes the socket mid-session', async () => {
-  atSend(2, () => modem.closeSockets());
+  atSend(1, () => modem.closeSockets());
   await recovers('hub closed the connection', () => {});
 }, 30_000);
 
 it('signal loss mid-session: the data context drops: {network}', async () => {
-  atSend(2, () => modem.loseSignal(500));
+  atSend(1, () => modem.loseSignal(500));
   await recovers('{network}', () => {});
 }, 30_000);
 
 it('the module restarts mid-session (RDY): {network}', async () => {
-  atSend(2, () => void modem.reboot(100));
+  atSend(1, () => void modem.reboot(100));
   await recovers('{network}', () => {});
 }, 30_000);
 
