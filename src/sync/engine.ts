@@ -454,7 +454,9 @@ export class SyncEngine implements SyncControl {
         if (state.hubEpoch !== undefined) card.notefiles.forgetHubPositions();
         card.settings.set('sync', { ...state, hubEpoch, envModified: 0, templates: {} });
       }
-      this.#sendCatalog(false);
+      // authenticated now: with pipelining the whole flight goes at once (first contact, another hub)
+      if (this.#granted & FEATURE_PIPELINE) this.#flight();
+      else this.#sendCatalog(false);
     }
     if (card.dfu && this.#granted & FEATURE_DFU) card.dfu.begin((m) => this.#send(m), () => this.#maybeFinish());
     if (this.#early) this.#pump();
