@@ -292,6 +292,17 @@ describe.each(['full', 'resumed'] as const)('a periodic upload (%s)', (mode) => 
   });
 });
 
+describe('first contact', () => {
+  it('provisioning waits for the authenticated WELCOME, then the whole flight goes at once', async () => {
+    const c = tracedCard();
+    c.ask({ req: 'hub.set', product: h.bootstrap!.productUID, mode: 'minimum' });
+    for (let i = 1; i <= 5; i++) c.ask({ req: 'note.add', file: 'sensors.qo', body: { seq: i } });
+    expect(await sync(c)).toEqual(['open', 'HELLO', '> CHALLENGE', 'PROVISION AUTH', '> WELCOME', 'CATALOG NOTES DONE', '> CATALOG_REPLY ACK DONE', 'CLOSE']);
+    expect(await events(String(c.ask({ req: 'hub.get' }).device))).toEqual(seqs(1, 5));
+    c.card.shutdown();
+  });
+});
+
 describe('session resumption', () => {
   const fallback = (up: string, down: string, ...after: string[]) => ['open', `RESUME ${up}`, '> CHALLENGE', `AUTH ${up}`, `> WELCOME ${down}`, ...after];
 
