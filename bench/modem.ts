@@ -38,7 +38,12 @@ async function main(): Promise<void> {
   const request = (r: object) => JSON.parse(card.request(JSON.stringify(r)).text!);
   request({ req: 'hub.set', product: hub.productUID, mode: 'minimum' });
 
-  const row = async (what: string, notes: number) => {
+  const row = async (what: string, notes: number, full: boolean) => {
+    // a full handshake: the card forgets its session ticket (docs/SYNC.md 3.1)
+    if (full) {
+      const { ticket: _t, resume: _r, ...state } = card.settings.get('sync') ?? {};
+      card.settings.set('sync', state);
+    }
     for (let i = 0; i < notes; i++) {
       request({ req: 'note.add', file: 'sensors.qo', body: { temp: Math.round((18 + Math.sin(i / 10) * 4) * 100) / 100, humidity: 40 + (i % 17), seq: i } });
     }
@@ -66,15 +71,18 @@ async function main(): Promise<void> {
   console.log(`${BAUD} baud, ${LATENCY_MS} ms one-way latency\n`);
   console.log('| sync | time | round trips | AT commands | UART out / in | payload up / down | UART / payload | radio on |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  const rows: [string, number][] = [
-    ['first sync: bring-up, provisioning, nothing to send', 0],
-    ['nothing new (modem attached)', 0],
-    ['50 small JSON notes (a periodic upload)', 50],
-    ['500 small JSON notes', 500],
+  const rows: [string, number, boolean][] = [
+    ['first sync: bring-up, provisioning, nothing to send', 0, true],
+    ['nothing new, full handshake (modem attached)', 0, true],
+    ['nothing new, resumed', 0, false],
+    ['50 small JSON notes (a periodic upload), full handshake', 50, true],
+    ['50 small JSON notes, resumed', 50, false],
+    ['500 small JSON notes, full handshake', 500, true],
+    ['500 small JSON notes, resumed', 500, false],
   ];
   const traces: string[] = [];
-  for (const [what, n] of rows) {
-    await row(what, n);
+  for (const [what, n, full] of rows) {
+    await row(what, n, full);
     traces.push(`${what}: ${turns.map((t) => t.trim()).join(' | ')}`);
   }
   console.log('\nFrames per turn (bytes the engine wrote, then > bytes it received):\n');

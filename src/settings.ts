@@ -64,6 +64,11 @@ export interface SyncState {
   hubEpoch?: string;
   /** `modified` of the last ENV stored from the hub. */
   envModified?: number;
+  /** Per notefile, the template version the hub confirmed holding (a pipelined flight sends the others). */
+  templates?: Record<string, number>;
+  /** The session ticket of the last session (hex: its name and resumption secret), for RESUME. */
+  ticket?: string;
+  resume?: string;
 }
 
 /** Traffic counts (card.usage.get): one period's, or the whole life's. */

@@ -10,6 +10,9 @@ export const SAMPLE_MESSAGES: SyncMessage[] = [
   { type: 'auth', proof: seq(0x60, 32) },
   { type: 'welcome', proof: seq(0x80, 32), time: 1763683200123, project: 'app:1234', cardReset: false, features: 1 },
   { type: 'refuse', code: 'auth', text: 'device disabled' },
+  { type: 'resume', version: 1, uid: 'dev:864475044215258', sn: 'lab-7', product: 'com.example:weather', cardEpoch: seq(1, 8), cardNonce: seq(0x10, 16), features: 0x30, maxFrame: 4096, ticket: seq(0xc0, 16) },
+  { type: 'resumed', hubNonce: seq(0x20, 16), proof: seq(0x80, 32), time: 1763683200123, project: 'app:1234', features: 0x30 },
+  { type: 'challenge', version: 1, hubEpoch: seq(0xa0, 8), hubNonce: seq(0x20, 16), provision: false, maxFrame: 4096, pipeline: true },
   { type: 'catalog', more: false, envModified: 1763683000, files: [
     { name: 'sensors.qo', template: 0x1234abcd, downUntil: 0, pending: 3 },
     { name: 'data.qi', template: 0, downUntil: 17, pending: 0 },

@@ -61,6 +61,9 @@ interface EmuSocket {
   buffered: number;
   notified: boolean;
   peerClosed: boolean;
+  /** When the last packet each way is delivered: a lost packet delays those behind it (TCP keeps order). */
+  upAt?: number;
+  downAt?: number;
 }
 
 /** Bytes delivered in order, each no earlier than its time. */
@@ -464,7 +467,7 @@ export class ModemEmulator {
       }, delay).unref();
     });
     tcp.on('data', (data: Buffer) => {
-      const at = this.#oneWay();
+      const at = this.#inOrder(s, 'downAt', this.#oneWay());
       setTimeout(() => this.#arrived(s, data), at).unref();
       if (s.buffered > SOCKET_BUFFER) tcp.pause();
     });
@@ -505,7 +508,15 @@ export class ModemEmulator {
     this.onSend?.(++this.#sends);
     setTimeout(() => {
       if (s.state === 'open') s.tcp.write(data);
-    }, this.#oneWay()).unref();
+    }, this.#inOrder(s, 'upAt', this.#oneWay())).unref();
+  }
+
+  /** A delay that delivers no earlier than the packet before it on this socket and way. */
+  #inOrder(s: EmuSocket, way: 'upAt' | 'downAt', delay: number): number {
+    const now = performance.now();
+    const at = Math.max(now + delay, s[way] ?? 0);
+    s[way] = at;
+    return at - now;
   }
 
   #read(id: number, max: number): void {

@@ -18,6 +18,9 @@ const SIGNAL_WAIT_MS = 1000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 
+/** How long a session ticket may be resumed (a week): then a full handshake. */
+export const TICKET_SECONDS = 7 * 24 * 3600;
+
 export class DeviceSyncService {
   readonly #ctx: ServiceContext;
   readonly #devices: DeviceService;
@@ -78,7 +81,12 @@ export class DeviceSyncService {
       const { cardEpoch, hubEpoch: recorded } = await store.syncDevice(h.uid);
       if (recorded) hubEpoch = unhex(recorded);
       else if (secret) await store.setHubEpoch(h.uid, hex(hubEpoch));
-      if (secret) return as({ status: 'known', secret: unhex(secret), project, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}) });
+      if (secret) {
+        const t = await store.syncTicket(h.uid);
+        // a ticket lives TICKET_SECONDS from its session; an older one means a full handshake
+        const ticket = t && seconds(this.#ctx) - t.issued < TICKET_SECONDS ? { id: unhex(t.ticket), secret: unhex(t.secret) } : undefined;
+        return as({ status: 'known', secret: unhex(secret), project, ...(cardEpoch ? { cardEpoch: unhex(cardEpoch) } : {}), ...(ticket ? { ticket } : {}) });
+      }
       // created through the API (an operator admitted it) without a secret: its first connection
       // provisions it, TOFU or not; this is how devices join a hub that runs with TOFU off
       return as({ status: 'provision', project });
@@ -103,6 +111,11 @@ export class DeviceSyncService {
   async begin(device: DeviceRecord, cardEpoch: Uint8Array, cardReset: boolean, rec: SyncSessionRecord): Promise<void> {
     await this.#ctx.store.setCardEpoch(device.uid, hex(cardEpoch), cardReset);
     await this.#ctx.store.putSyncSession(rec);
+  }
+
+  /** The ticket a session derived for the next one (docs/SYNC.md 3.1): the device's only one. */
+  putTicket(deviceUID: string, t: { id: Uint8Array; secret: Uint8Array }): Promise<void> {
+    return this.#ctx.store.putSyncTicket(deviceUID, { ticket: hex(t.id), secret: hex(t.secret), issued: seconds(this.#ctx) });
   }
 
   /** The session record, as it ended (or as far as it got). */

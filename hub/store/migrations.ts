@@ -146,4 +146,9 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
     note_id TEXT PRIMARY KEY, short_id TEXT NOT NULL UNIQUE, pid TEXT NOT NULL, note TEXT NOT NULL, title TEXT NOT NULL,
     password TEXT NOT NULL, theme TEXT NOT NULL, published REAL NOT NULL, edited REAL, views INTEGER NOT NULL DEFAULT 0);
   `,
+  // 11: session tickets (docs/SYNC.md 3.1): each device's one ticket, its resumption secret, when issued
+  `
+  CREATE TABLE sync_tickets (
+    device_uid TEXT PRIMARY KEY REFERENCES devices(uid) ON DELETE CASCADE, ticket TEXT NOT NULL, secret TEXT NOT NULL, issued REAL NOT NULL);
+  `,
 ]);

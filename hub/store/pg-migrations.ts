@@ -114,4 +114,9 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
   ALTER TABLE events ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
   CREATE INDEX events_project_tx ON events(project_uid, tx, seq);
   `,
+  // 5: session tickets (as SQLite's 11)
+  `
+  CREATE TABLE sync_tickets (
+    device_uid TEXT PRIMARY KEY REFERENCES devices(uid) ON DELETE CASCADE, ticket TEXT NOT NULL, secret TEXT NOT NULL, issued DOUBLE PRECISION NOT NULL);
+  `,
 ]);

@@ -13,6 +13,7 @@ import type {
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
   ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
+import type { SyncTicket } from './types';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -608,6 +609,14 @@ export class PostgresStore implements Store {
   async template(deviceUID: string, file: string, version: number): Promise<string | null> {
     const [r] = await this.#q('SELECT definition FROM sync_templates WHERE device_uid = ? AND file = ? AND version = ?', deviceUID, file, version);
     return r ? str(r.definition) : null;
+  }
+  async syncTicket(deviceUID: string): Promise<SyncTicket | null> {
+    const [r] = await this.#q('SELECT ticket, secret, issued FROM sync_tickets WHERE device_uid = ?', deviceUID);
+    return r ? { ticket: str(r.ticket), secret: str(r.secret), issued: Number(r.issued) } : null;
+  }
+  async putSyncTicket(deviceUID: string, t: SyncTicket): Promise<void> {
+    await this.#q(`INSERT INTO sync_tickets (device_uid, ticket, secret, issued) VALUES (?,?,?,?)
+      ON CONFLICT (device_uid) DO UPDATE SET ticket = excluded.ticket, secret = excluded.secret, issued = excluded.issued`, deviceUID, t.ticket, t.secret, t.issued);
   }
   async commitUpload(c: UploadCommit): Promise<EventRecord[]> {
     return this.#tx(async (q) => {

@@ -9,6 +9,7 @@ import type {
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
   ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
+import type { SyncTicket } from './types';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -454,6 +455,13 @@ export class SqliteStore implements Store {
   async template(deviceUID: string, file: string, version: number): Promise<string | null> {
     const r = this.#get('SELECT definition FROM sync_templates WHERE device_uid = ? AND file = ? AND version = ?', deviceUID, file, version);
     return r ? str(r.definition) : null;
+  }
+  async syncTicket(deviceUID: string): Promise<SyncTicket | null> {
+    const r = this.#get('SELECT ticket, secret, issued FROM sync_tickets WHERE device_uid = ?', deviceUID);
+    return r ? { ticket: str(r.ticket), secret: str(r.secret), issued: Number(r.issued) } : null;
+  }
+  async putSyncTicket(deviceUID: string, t: SyncTicket): Promise<void> {
+    this.#run('INSERT OR REPLACE INTO sync_tickets (device_uid, ticket, secret, issued) VALUES (?,?,?,?)', deviceUID, t.ticket, t.secret, t.issued);
   }
   async commitUpload(c: UploadCommit): Promise<EventRecord[]> {
     return this.#db.transaction(() => {

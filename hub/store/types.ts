@@ -212,6 +212,9 @@ export interface Store {
   setCardEpoch(deviceUID: string, epoch: string, reset: boolean): Promise<void>;
   putTemplate(deviceUID: string, file: string, version: number, definition: string): Promise<void>;
   template(deviceUID: string, file: string, version: number): Promise<string | null>;
+  /** The device's session ticket (hex; issued in unix seconds), null: none. One per device. */
+  syncTicket(deviceUID: string): Promise<SyncTicket | null>;
+  putSyncTicket(deviceUID: string, t: SyncTicket): Promise<void>;
   /** One transaction: see UploadCommit. Returns the events actually stored. */
   commitUpload(c: UploadCommit): Promise<EventRecord[]>;
   putSyncSession(rec: SyncSessionRecord): Promise<void>;
@@ -268,3 +271,6 @@ export interface Store {
   /** one more view of the page */
   countNoteView(noteID: string): Promise<void>;
 }
+
+/** A session ticket (docs/SYNC.md section 3.1): its name and resumption secret (hex), when issued. */
+export interface SyncTicket { ticket: string; secret: string; issued: number }

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { FrameError } from '../../src/sync/varint-io';
 import { HubSession, type DeviceLookup, type HubEstablishedInfo, type SessionEvent } from '../../src/sync/session';
 import {
-  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_SKIP,
+  decodeMessage, fitNotes, LIMITS, MESSAGE_TYPES, templateVersion, FEATURE_CONTINUOUS, FEATURE_PIPELINE, FEATURE_SKIP,
   type CatalogEntry, type CatalogReplyEntry, type HelloMessage, type NotesMessage, type RefuseCode, type SyncMessage,
 } from '../../src/sync/messages';
 import { encodePlain } from '../../src/sync/frame';
@@ -78,6 +78,8 @@ export class DeviceConnection {
   #blocked = new Set<string>();
   /** Notefiles this hub left out of the session (SKIP sent): their NOTES are answered, not applied. */
   #skipped = new Set<string>();
+  /** Pipelined sessions: notefiles whose template CATALOG_REPLY asked for and no TEMPLATE brought yet. */
+  #awaiting = new Set<string>();
   // web requests (docs/SYNC.md section 4.6): bodies being received, requests out, an upload in fragments
   #webIn = new Map<number, { first: WebMessage; pieces: Pieces; tooBig: boolean }>();
   #webOut = 0;
@@ -197,7 +199,7 @@ export class DeviceConnection {
 
   async #event(e: SessionEvent): Promise<void> {
     switch (e.type) {
-      case 'established': return;
+      case 'established': case 'keyed': return;
       case 'message': return this.#message(e.message);
       case 'failed': return this.#end(`${e.code}: ${e.reason}`);
       case 'refused': return this.#end(`card refused: ${e.code} ${e.text}`);
@@ -237,8 +239,10 @@ export class DeviceConnection {
       tls: this.#ctx.tls, features: info.features, notesUp: 0, notesDown: 0, reason: null,
     };
     await hub.deviceSync.begin(device, info.cardEpoch, info.cardReset, this.#record);
+    // the ticket the next session may RESUME with (it replaces the one this session used)
+    if (info.ticket) await hub.deviceSync.putTicket(device.uid, info.ticket);
     await this.#ctx.register(device.uid, this);
-    this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}`);
+    this.#ctx.log(`device ${device.uid} connected${info.provisioned ? ' (provisioned)' : ''}${info.cardReset ? ' (card reset)' : ''}${info.resumed ? ' (resumed)' : ''}`);
   }
 
   // ---------------------------------------------------------------- the exchange
@@ -383,6 +387,7 @@ export class DeviceConnection {
       }
       this.#files.set(f.name, { template: f.template, acked: f.downUntil, sent: f.downUntil });
       const needTemplate = f.template !== 0 && (await hub.deviceSync.template(uid, f.name, f.template)) === null;
+      if (needTemplate && this.#pipelined()) this.#awaiting.add(f.name);
       let pending = 0;
       if (DeviceConnection.#down(f.name)) {
         if (notefileKind(f.name) === 'qi') await this.#delivered(f.name, f.downUntil); // an ACK lost with the link
@@ -411,6 +416,7 @@ export class DeviceConnection {
     let template: Template;
     try { template = parseTemplate(text); } catch (e) { return this.#skip(name, `bad template: ${e instanceof Error ? e.message : String(e)}`); }
     await this.#ctx.hub.deviceSync.putTemplate(this.#device!.uid, name, version, text);
+    this.#awaiting.delete(name);
     this.#templates.set(`${name}/${version}`, template);
     const f = this.#files.get(name);
     if (f) f.template = version;
@@ -446,6 +452,12 @@ export class DeviceConnection {
     if (kind !== 'qo' && kind !== 'db') return this.#skipNotes(m.name, `${m.name} does not go up`, stored0);
     const { hub } = this.#ctx;
     const device = this.#device!;
+    // Pipelined (docs/SYNC.md 4.7): a frame sent before the card saw CATALOG_REPLY may start beyond
+    // what is stored here, or carry records of a template still on its way: answered with what is
+    // stored, nothing applied; the card sends it again from there.
+    if (this.#pipelined() && (m.since > stored0 || (this.#awaiting.has(m.name) && m.notes.some((n) => n.record)))) {
+      return this.#send({ type: 'ack', name: m.name, until: stored0 });
+    }
     let { apply, stored } = acceptNotes(stored0, m);
     const template = apply.some((n) => n.record) ? await this.#template(m.name) : undefined;
     const epoch = hex(this.#session!.info!.cardEpoch);
@@ -482,6 +494,10 @@ export class DeviceConnection {
     this.#send({ type: 'ack', name: m.name, until: stored });
     // conflict copies for the card: in a continuous session they go down at once
     if (writes.some((w) => w.origin === 'hub') && this.#downStarted) await this.#pump();
+  }
+
+  #pipelined(): boolean {
+    return ((this.#session?.info?.features ?? 0) & FEATURE_PIPELINE) !== 0;
   }
 
   #mayskip(): boolean {
@@ -656,9 +672,11 @@ function peekHello(b: Buffer): HelloMessage | null | undefined {
   }
   if (n < 1 || n > LIMITS.maxFrame) return null;
   if (b.length < h + n) return undefined;
-  if (b[h] !== MESSAGE_TYPES.hello) return null;
+  if (b[h] !== MESSAGE_TYPES.hello && b[h] !== MESSAGE_TYPES.resume) return null;
   try {
-    return decodeMessage(MESSAGE_TYPES.hello, new Uint8Array(b.subarray(h + 1, h + n))) as HelloMessage;
+    // a RESUME names the device as a HELLO does (the ticket is the session's business)
+    const m = decodeMessage(b[h], new Uint8Array(b.subarray(h + 1, h + n))) as HelloMessage;
+    return { ...m, type: 'hello' };
   } catch {
     return null;
   }

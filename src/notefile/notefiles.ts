@@ -343,18 +343,27 @@ export class Notefiles {
   /** Up to `max` notes the hub lacks, oldest first. Notes packed with template format `raw` come
    * with their record only (no decoded body): the sync sends records as they are, and a decoded
    * body costs the card's small heap a dozen objects per note. */
-  pending(f: FileState, max: number, raw?: number): Note[] {
+  pending(f: FileState, max: number, raw?: number, after = 0): Note[] {
     const k = storedKindOf(f.name);
     const out: Note[] = [];
     if (!k.synced || k.inbound) return out;
     if (k.queue) {
-      for (let s = f.queued.next(0); s >= 0 && out.length < max; s = f.queued.next(s + 1)) out.push(this.#toNote(f, this.store.readQueued(f, s)!, raw));
+      for (let s = f.queued.next(after + 1); s >= 0 && out.length < max; s = f.queued.next(s + 1)) out.push(this.#toNote(f, this.store.readQueued(f, s)!, raw));
       return out;
     }
-    const hub = f.trackers.get(HUB_TRACKER) ?? 0;
+    const hub = Math.max(f.trackers.get(HUB_TRACKER) ?? 0, after + 1);
     const ids = [...f.keyed.entries()].filter(([, e]) => e.seq >= hub && !(e.flags & NF.FROM_HUB)).sort((a, b) => a[1].seq - b[1].seq);
     for (const [id] of ids.slice(0, max)) out.push(this.#toNote(f, this.store.readKeyed(f, id)!, raw));
     return out;
+  }
+
+  /** The highest change counter of this file the hub acknowledged, as far as the card knows
+   * (it only advances on an ACK or a CATALOG_REPLY): where a pipelined first NOTES frame starts. */
+  hubPosition(f: FileState): number {
+    if (!storedKindOf(f.name).queue) return Math.max(0, (f.trackers.get(HUB_TRACKER) ?? 0) - 1);
+    // acknowledged queue notes leave the card: the hub has what comes before the oldest one left
+    const first = f.queued.next(0);
+    return first >= 0 ? first - 1 : Math.max(0, f.counter - 1);
   }
 
   /** The hub has everything below change number `upTo`: outbound queue notes leave the card,

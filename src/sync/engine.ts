@@ -20,7 +20,7 @@ import type { SyncControl, WebAnswer, WebCall } from './control';
 import type { CardDfu } from '../dfu/dfu';
 import { Pieces, splitWeb, WEB_IN_FLIGHT, WEB_MAX_REPLY } from './web';
 import { utf8Decode } from '../util/utf8';
-import { FEATURE_CONTINUOUS, FEATURE_DFU, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
+import { FEATURE_CONTINUOUS, FEATURE_DFU, FEATURE_PIPELINE, FEATURE_RESUME, FEATURE_SKIP, fitNotes, LIMITS, maxContent, templateVersion, type NotesMessage, type SyncMessage } from './messages';
 import type { WireNote } from './notes-block';
 import { CardSession, type EstablishedInfo, type SessionEvent } from './session';
 import { mergeFromHub } from './merge';
@@ -107,8 +107,15 @@ export class SyncEngine implements SyncControl {
   #error: string | undefined;
   #connectedAt: number | undefined;
   // The exchange of the current session.
-  #upSince = new Map<string, number>();
-  #inFlight: string | undefined;
+  /** Per notefile: the highest counter the hub confirmed (CATALOG_REPLY, ACK) and the `until` of the last frame sent. */
+  #acked = new Map<string, number>();
+  #sent = new Map<string, number>();
+  /** NOTES frames not yet acknowledged, oldest first (at most the window; nothing of them is kept but this). */
+  #flights: { name: string; until: number; notes: number }[] = [];
+  /** The first flight went behind AUTH, before WELCOME (docs/SYNC.md section 4.7). */
+  #early = false;
+  /** Nothing left to send up (set by #pump). */
+  #upIdle = false;
   /** DONE sent: this direction had nothing more (a continuous session keeps pushing after). */
   #upDone = false;
   #hubDone = false;
@@ -124,8 +131,6 @@ export class SyncEngine implements SyncControl {
   /** Traffic not yet added to the `usage` setting (card.usage.get), and when it last was. */
   #traffic = noTraffic();
   #trafficSince = 0;
-  /** Notes in the NOTES frame in flight (counted as sent when acknowledged). */
-  #inFlightNotes = 0;
   // web requests and signals (docs/SYNC.md section 4.6)
   #webNext = 1;
   #webWaits = new Map<number, WebWait>();
@@ -353,9 +358,11 @@ export class SyncEngine implements SyncControl {
     const state = this.#state();
     this.#continuous = card.settings.hubMode() === 'continuous';
     this.#again = false;
-    this.#upSince.clear();
+    this.#acked.clear();
+    this.#sent.clear();
     this.#noRoom.clear();
-    this.#inFlight = undefined;
+    this.#flights = [];
+    this.#early = this.#upIdle = false;
     this.#upDone = this.#hubDone = false;
     this.#skipped.clear();
     this.#phase = 'connecting';
@@ -368,7 +375,8 @@ export class SyncEngine implements SyncControl {
       cardEpoch: this.#cardEpoch(),
       random: card.random,
       mayProvision: state.hubEpoch === undefined,
-      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP | (card.dfu ? FEATURE_DFU : 0),
+      features: (this.#continuous ? FEATURE_CONTINUOUS : 0) | FEATURE_SKIP | FEATURE_PIPELINE | FEATURE_RESUME | (card.dfu ? FEATURE_DFU : 0),
+      resume: this.#ticket(state),
     });
     this.#session = session;
     this.#stream = net.connect(host, port, {
@@ -376,6 +384,8 @@ export class SyncEngine implements SyncControl {
         if (this.#session !== session) return;
         this.#phase = 'handshake';
         this.#write(session.start());
+        // resuming: the whole first flight goes now, as early data (docs/SYNC.md 3.1)
+        if (session.resumingTicket) this.#flight();
       },
       onData: (bytes) => {
         if (this.#session === session) this.#receive(bytes);
@@ -411,6 +421,16 @@ export class SyncEngine implements SyncControl {
     switch (e.type) {
       case 'established':
         return this.#established(e.info);
+      case 'keyed':
+        return this.#keyed(e.hubEpoch);
+      case 'restart':
+        // the hub did not take the ticket: the early data is void, a full handshake follows
+        this.#acked.clear();
+        this.#sent.clear();
+        this.#flights = [];
+        this.#early = this.#upIdle = this.#upDone = false;
+        this.#skipped.clear();
+        return this.#dropTicket();
       case 'message':
         return this.#message(e.message);
       case 'refused':
@@ -430,13 +450,74 @@ export class SyncEngine implements SyncControl {
     card.onConnection?.(true);
     this.#traffic.sessions++;
     card.setTime(info.time);
-    const state = this.#state();
-    const hubEpoch = toHex(info.hubEpoch);
-    if (state.hubEpoch !== hubEpoch) {
-      // Another hub, or this one lost its database: everything goes again (SYNC.md section 3).
-      if (state.hubEpoch !== undefined) card.notefiles.forgetHubPositions();
-      card.settings.set('sync', { ...state, hubEpoch, envModified: 0 });
+    if (info.ticket) this.#keep({ ...this.#state(), ticket: toHex(info.ticket.id), resume: toHex(info.ticket.secret) });
+    else this.#dropTicket();
+    if (!this.#early) {
+      const state = this.#state();
+      const hubEpoch = toHex(info.hubEpoch);
+      if (state.hubEpoch !== hubEpoch) {
+        // Another hub, or this one lost its database: everything goes again (SYNC.md section 3).
+        if (state.hubEpoch !== undefined) card.notefiles.forgetHubPositions();
+        card.settings.set('sync', { ...state, hubEpoch, envModified: 0, templates: {} });
+      }
+      // authenticated now: with pipelining the whole flight goes at once (first contact, another hub)
+      if (this.#granted & FEATURE_PIPELINE) this.#flight();
+      else this.#sendCatalog(false);
     }
+    if (card.dfu && this.#granted & FEATURE_DFU) card.dfu.begin((m) => this.#send(m), () => this.#maybeFinish());
+    if (this.#early) this.#pump();
+  }
+
+  /** The hub offered pipelining: unless anything is in doubt (first contact, another hub epoch:
+   * those wait for the authenticated WELCOME), send the whole first flight now. */
+  #keyed(hubEpoch: Uint8Array): void {
+    if (this.#state().hubEpoch !== toHex(hubEpoch)) return;
+    this.#flight();
+  }
+
+  /** The first flight before the hub answers: TEMPLATEs, CATALOG, NOTES as the window allows,
+   * and always DONE (it ends a RESUME's early data, whatever is left for after the ACKs). */
+  #flight(): void {
+    this.#early = true;
+    this.#sendCatalog(true);
+    this.#pump();
+    if (!this.#upDone) {
+      this.#upDone = true;
+      this.#send({ type: 'done' });
+    }
+  }
+
+  /** The last session's ticket, if there is one that can be used. */
+  #ticket(state: SyncState): { id: Uint8Array; secret: Uint8Array; hubEpoch: Uint8Array } | undefined {
+    const id = state.ticket === undefined ? undefined : fromHex(state.ticket);
+    const secret = state.resume === undefined ? undefined : fromHex(state.resume);
+    const hubEpoch = state.hubEpoch === undefined ? undefined : fromHex(state.hubEpoch);
+    return id?.length === 16 && secret?.length === 32 && hubEpoch?.length === 8 ? { id, secret, hubEpoch } : undefined;
+  }
+
+  /** Forget the session ticket: the next session makes a full handshake. */
+  #dropTicket(): void {
+    const state = this.#state();
+    if (state.ticket === undefined) return;
+    const { ticket: _t, resume: _r, ...rest } = state;
+    this.#keep(rest);
+  }
+
+  /** Record what only saves round trips (a ticket, confirmed templates): a full store skips it
+   * (a stale ticket costs a full handshake, an unconfirmed template one TEMPLATE frame). */
+  #keep(state: SyncState): void {
+    try {
+      this.#card.settings.set('sync', state);
+    } catch (e) {
+      if (!(e instanceof StorageFull)) throw e;
+      this.#card.log.log('warn', 'sync: no room to record the session ticket');
+    }
+  }
+
+  /** CATALOG; in a pipelined flight preceded by the TEMPLATEs the hub has not confirmed holding. */
+  #sendCatalog(early: boolean): void {
+    const card = this.#card;
+    const confirmed = this.#state().templates ?? {};
     const files = [];
     for (const name of this.#syncedFiles()) {
       const f = card.notefiles.state(name)!;
@@ -446,37 +527,51 @@ export class SyncEngine implements SyncControl {
         continue;
       }
       files.push({ name, template: t?.id ?? 0, downUntil: card.notefiles.downUntil(name), pending: card.notefiles.pendingCount(f) });
+      if (early && t && confirmed[name] !== t.id && !storedKindOf(name).inbound) this.#send({ type: 'template', name, version: t.id, definition: t.definition });
     }
     this.#send({ type: 'catalog', more: false, envModified: this.#state().envModified ?? 0, files });
-    if (card.dfu && this.#granted & FEATURE_DFU) card.dfu.begin((m) => this.#send(m), () => this.#maybeFinish());
   }
 
   #message(m: SyncMessage): void {
     const card = this.#card;
     switch (m.type) {
       case 'catalogReply': {
+        const state = this.#state();
+        const confirmed = { ...(state.templates ?? {}) };
         for (const entry of m.files) {
           const f = card.notefiles.state(entry.name);
           if (!f || this.#skipped.has(entry.name)) continue;
           const k = storedKindOf(entry.name);
           if (!k.synced || k.inbound) continue;
-          const t = entry.needTemplate ? this.#activeTemplate(entry.name) : undefined;
-          if (t) this.#send({ type: 'template', name: entry.name, version: t.id, definition: t.definition });
+          const t = this.#activeTemplate(entry.name);
+          // A pipelined flight sent the unconfirmed templates before the CATALOG: the hub asks
+          // only for one it lost; its NOTES frames then come back acknowledged short, and go again.
+          if (t && entry.needTemplate) {
+            this.#send({ type: 'template', name: entry.name, version: t.id, definition: t.definition });
+            delete confirmed[entry.name];
+          } else if (t) confirmed[entry.name] = t.id;
           // An ACK lost with the last link: the hub already has these.
           if (entry.upUntil > 0) card.notefiles.acknowledge(entry.name, entry.upUntil + 1);
-          this.#upSince.set(entry.name, entry.upUntil);
+          this.#acked.set(entry.name, Math.max(this.#acked.get(entry.name) ?? 0, entry.upUntil));
+          // before a pipelined flight the next frame starts here; after one, only if the hub is ahead
+          if (!this.#early || entry.upUntil > (this.#sent.get(entry.name) ?? 0)) this.#sent.set(entry.name, entry.upUntil);
+        }
+        if (JSON.stringify(confirmed) !== JSON.stringify(state.templates ?? {})) this.#keep({ ...state, templates: confirmed });
+        return this.#pump();
+      }
+      case 'ack': {
+        card.notefiles.acknowledge(m.name, m.until + 1);
+        this.#acked.set(m.name, Math.max(this.#acked.get(m.name) ?? 0, m.until));
+        const i = this.#flights.findIndex((x) => x.name === m.name);
+        if (i >= 0) {
+          const flight = this.#flights.splice(i, 1)[0];
+          if (m.until >= flight.until) this.#traffic.notes_sent += flight.notes;
+          // Acknowledged short (a gap, a template the hub lacked, a skip): once the frames of this
+          // notefile are all answered, the next one starts where the hub stands.
+          if (!this.#flights.some((x) => x.name === m.name)) this.#sent.set(m.name, this.#acked.get(m.name)!);
         }
         return this.#pump();
       }
-      case 'ack':
-        card.notefiles.acknowledge(m.name, m.until + 1);
-        this.#upSince.set(m.name, m.until);
-        if (this.#inFlight === m.name) {
-          this.#inFlight = undefined;
-          this.#traffic.notes_sent += this.#inFlightNotes;
-          this.#inFlightNotes = 0;
-        }
-        return this.#pump();
       case 'notes':
         return this.#notes(m);
       case 'skip':
@@ -562,19 +657,28 @@ export class SyncEngine implements SyncControl {
     this.#card.log.log('warn', `sync: ${name} skipped: ${why}`);
   }
 
-  /** Send the next NOTES frame (one in flight at a time), or DONE when nothing is left. */
+  /** Send NOTES frames while the window allows (one frame at a time without pipelining), then
+   * DONE when nothing is left (with pipelining DONE may precede the ACKs). Each frame is read from
+   * flash, sealed, written and forgotten: RAM holds one frame whatever the window. */
   #pump(): void {
-    if (this.#phase !== 'exchange' || this.#inFlight !== undefined) return;
+    if (this.#phase !== 'exchange' && !this.#early) return;
+    const window = this.#early || this.#granted & FEATURE_PIPELINE ? LIMITS.inFlight : 1;
     const card = this.#card;
+    let idle = true;
     for (const name of this.#syncedFiles()) {
+      if (this.#flights.length >= window) {
+        idle = false;
+        break;
+      }
       const f = card.notefiles.state(name)!;
       const k = storedKindOf(name);
       if (k.inbound || this.#skipped.has(name)) continue;
-      const since = this.#upSince.get(name) ?? 0;
+      // a pipelined first frame starts at the card's own acknowledged position
+      const since = this.#sent.get(name) ?? card.notefiles.hubPosition(f);
       // Notes packed with the template the hub holds cross as their records; others as JSON.
       const active = this.#activeTemplate(name);
       const batch = card.notesPerFrame ?? BATCH;
-      const notes = card.notefiles.pending(f, batch, active?.v).filter((n) => n.seq > since);
+      const notes = card.notefiles.pending(f, batch, active?.v, since);
       if (notes.length === 0) continue;
       const wire = notes.map((n) => toWire(n, k.queue, active?.v));
       const until = notes.length < batch ? Math.max(f.counter - 1, wire[wire.length - 1].counter) : wire[wire.length - 1].counter;
@@ -588,10 +692,14 @@ export class SyncEngine implements SyncControl {
         continue;
       }
       card.log.log('debug', `sync: ${name}: ${fit.count} notes in ${fit.content.length} bytes`);
-      this.#inFlight = name;
-      this.#inFlightNotes = fit.message.notes.length;
-      return this.#send(fit.message, fit.content);
+      this.#flights.push({ name, until: fit.message.until, notes: fit.message.notes.length });
+      this.#sent.set(name, fit.message.until);
+      this.#send(fit.message, fit.content);
+      // more of this notefile may follow while the window allows
+      return this.#pump();
     }
+    this.#upIdle = idle;
+    if (!idle || (window === 1 && this.#flights.length)) return;
     if (!this.#upDone) {
       this.#upDone = true;
       this.#send({ type: 'done' });
@@ -600,7 +708,7 @@ export class SyncEngine implements SyncControl {
   }
 
   #maybeFinish(): void {
-    if (!this.#upDone || !this.#hubDone || this.#phase !== 'exchange') return;
+    if (!this.#upDone || !this.#hubDone || this.#phase !== 'exchange' || this.#flights.length || !this.#upIdle) return;
     // a firmware download keeps a periodic session open until it is done (or the link goes)
     if (!this.#continuous && this.#card.dfu?.busy) return;
     this.#completed = this.#now();
@@ -644,6 +752,8 @@ export class SyncEngine implements SyncControl {
   }
 
   #fail(reason: string, retry: boolean): void {
+    // a session that failed while resuming: its ticket is in doubt
+    if (this.#session?.resumingTicket) this.#dropTicket();
     this.#error = reason;
     if (retry) this.#failures++;
     this.#card.log.log('warn', `sync: ${reason}`);
@@ -659,8 +769,8 @@ export class SyncEngine implements SyncControl {
     this.#session = undefined;
     const wasUp = this.#phase === 'exchange';
     this.#phase = 'idle';
-    this.#inFlight = undefined;
-    this.#inFlightNotes = 0;
+    this.#flights = [];
+    this.#early = false;
     this.#card.dfu?.end();
     stream?.close();
     if (stream) this.flushUsage();

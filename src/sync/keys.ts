@@ -14,9 +14,13 @@ export interface SessionKeys {
 
 const INFO = utf8Encode('opencard sync v1');
 
-export function deriveSessionKeys(secret: Uint8Array, uid: string, cardNonce: Uint8Array, hubNonce: Uint8Array): SessionKeys {
+const RESUME_INFO = utf8Encode('opencard resume v1');
+const EARLY_INFO = utf8Encode('opencard early v1');
+
+/** Full handshake: ikm = the device secret. Resumed session (`resumed`): ikm = the ticket's resumption secret. */
+export function deriveSessionKeys(secret: Uint8Array, uid: string, cardNonce: Uint8Array, hubNonce: Uint8Array, resumed = false): SessionKeys {
   const prk = hkdfExtract(concatBytes(cardNonce, hubNonce), secret);
-  const okm = hkdfExpand(prk, concatBytes(INFO, utf8Encode(uid)), 96);
+  const okm = hkdfExpand(prk, concatBytes(resumed ? RESUME_INFO : INFO, utf8Encode(uid)), 96);
   return { authKey: okm.slice(0, 32), upKey: okm.slice(32, 64), downKey: okm.slice(64, 96) };
 }
 
@@ -27,4 +31,16 @@ export function transcriptHash(helloContent: Uint8Array, challengeContent: Uint8
 
 export function handshakeProof(authKey: Uint8Array, role: 'card' | 'hub', transcript: Uint8Array): Uint8Array {
   return hmacSha256(authKey, utf8Encode(role), transcript);
+}
+
+/** The key of a RESUME's early data (card -> hub): the resumption secret and the RESUME content as
+ * it crossed (uid, card nonce, every field), so the early data's tags also authenticate the RESUME. */
+export function earlyKey(resumeSecret: Uint8Array, resumeContent: Uint8Array): Uint8Array {
+  return hkdfExpand(hkdfExtract(sha256(resumeContent), resumeSecret), EARLY_INFO, 32);
+}
+
+/** The ticket both sides derive once a session is established, for the next one to RESUME with:
+ * its 16-byte name and the resumption secret (never sent). */
+export function sessionTicket(authKey: Uint8Array, transcript: Uint8Array): { id: Uint8Array; secret: Uint8Array } {
+  return { id: hmacSha256(authKey, utf8Encode('ticket'), transcript).slice(0, 16), secret: hmacSha256(authKey, utf8Encode('resume'), transcript) };
 }

@@ -30,7 +30,7 @@ export const LIMITS = Object.freeze({
 });
 
 export const MESSAGE_TYPES = Object.freeze({
-  hello: 0x01, challenge: 0x02, provision: 0x03, auth: 0x04, welcome: 0x05, refuse: 0x06,
+  hello: 0x01, challenge: 0x02, provision: 0x03, auth: 0x04, welcome: 0x05, refuse: 0x06, resume: 0x07, resumed: 0x08,
   catalog: 0x10, catalogReply: 0x11, template: 0x12,
   notes: 0x20, ack: 0x21, done: 0x22, env: 0x23, skip: 0x24,
   ping: 0x30, pong: 0x31, close: 0x3f,
@@ -46,7 +46,13 @@ export const FEATURE_ENCRYPT_ALL = 0x02;
 export const FEATURE_SKIP = 0x04;
 /** Firmware download messages (src/sync/dfu.ts) may be sent. */
 export const FEATURE_DFU = 0x08;
-const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU;
+/** The card may send its first flight (CATALOG, TEMPLATE, NOTES, DONE) right behind AUTH, and the
+ * hub answers a NOTES frame that starts beyond what it stored with an ACK instead of a protocol
+ * error (docs/SYNC.md section 4.7). Offered by CHALLENGE, since WELCOME comes too late. */
+export const FEATURE_PIPELINE = 0x10;
+/** The hub issues session tickets: the next session may RESUME (docs/SYNC.md section 3.1). Only with FEATURE_PIPELINE. */
+export const FEATURE_RESUME = 0x20;
+const KNOWN_FEATURES = FEATURE_CONTINUOUS | FEATURE_ENCRYPT_ALL | FEATURE_SKIP | FEATURE_DFU | FEATURE_PIPELINE | FEATURE_RESUME;
 
 export type RefuseCode = 'version' | 'auth' | 'busy' | 'protocol' | 'product' | 'internal';
 const REFUSE_CODES: readonly RefuseCode[] = Object.freeze(['version', 'auth', 'busy', 'protocol', 'product', 'internal']);
@@ -57,7 +63,12 @@ export interface HelloMessage {
 }
 export interface ChallengeMessage {
   type: 'challenge'; version: number; hubEpoch: Uint8Array; hubNonce: Uint8Array; provision: boolean; maxFrame: number;
+  /** flags bit1: the hub grants FEATURE_PIPELINE (only when HELLO asked for it). */
+  pipeline?: boolean;
 }
+/** HELLO's fields and the ticket of the last session: early data (sealed) follows at once, through a DONE. */
+export interface ResumeMessage extends Omit<HelloMessage, 'type'> { type: 'resume'; ticket: Uint8Array }
+export interface ResumedMessage { type: 'resumed'; hubNonce: Uint8Array; proof: Uint8Array; time: number; project: string; features: number }
 export interface ProvisionMessage { type: 'provision'; secret: Uint8Array }
 export interface AuthMessage { type: 'auth'; proof: Uint8Array }
 export interface WelcomeMessage {
@@ -80,7 +91,7 @@ export interface PongMessage { type: 'pong'; token: number }
 export interface CloseMessage { type: 'close' }
 
 export type SyncMessage =
-  | HelloMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
+  | HelloMessage | ResumeMessage | ResumedMessage | ChallengeMessage | ProvisionMessage | AuthMessage | WelcomeMessage | RefuseMessage
   | CatalogMessage | CatalogReplyMessage | TemplateMessage | NotesMessage | AckMessage | DoneMessage
   | EnvMessage | SkipMessage | PingMessage | PongMessage | CloseMessage | WebSyncMessage | DfuMessage;
 
@@ -142,16 +153,23 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
   const w = new ByteWriter(64);
   switch (m.type) {
     case 'hello':
+    case 'resume':
       w.bytes(Uint8Array.from(MAGIC)).u8(m.version).str(m.uid, LIMITS.uid).str(m.sn, LIMITS.text).str(m.product, LIMITS.text);
       putFixed(w, m.cardEpoch, 8, 'cardEpoch');
       putFixed(w, m.cardNonce, 16, 'cardNonce');
       w.varint(m.features).varint(m.maxFrame);
+      if (m.type === 'resume') putFixed(w, m.ticket, 16, 'ticket');
+      break;
+    case 'resumed':
+      putFixed(w, m.hubNonce, 16, 'hubNonce');
+      putFixed(w, m.proof, 32, 'proof');
+      w.varint(m.time).str(m.project, LIMITS.text).varint(m.features);
       break;
     case 'challenge':
       w.u8(m.version);
       putFixed(w, m.hubEpoch, 8, 'hubEpoch');
       putFixed(w, m.hubNonce, 16, 'hubNonce');
-      w.varint(m.provision ? 1 : 0).varint(m.maxFrame);
+      w.varint((m.provision ? 1 : 0) | (m.pipeline ? 2 : 0)).varint(m.maxFrame);
       break;
     case 'provision':
       putFixed(w, m.secret, 32, 'secret');
@@ -223,7 +241,8 @@ export function decodeMessage(type: number, content: Uint8Array): SyncMessage {
 
 function decodeContent(type: number, r: ByteReader): SyncMessage {
   switch (type) {
-    case MESSAGE_TYPES.hello: {
+    case MESSAGE_TYPES.hello:
+    case MESSAGE_TYPES.resume: {
       for (const b of MAGIC) if (r.u8() !== b) throw new FrameError('not an opencard sync stream');
       const version = r.u8();
       const uid = r.str(LIMITS.uid);
@@ -234,14 +253,24 @@ function decodeContent(type: number, r: ByteReader): SyncMessage {
       // Features are a request: unknown bits are ignored by the hub (it grants the intersection).
       const features = r.varint();
       const maxFrame = frameLimit(r);
+      if (type === MESSAGE_TYPES.resume) return { type: 'resume', version, uid, sn, product, cardEpoch, cardNonce, features, maxFrame, ticket: fixed(r, 16) };
       return { type: 'hello', version, uid, sn, product, cardEpoch, cardNonce, features, maxFrame };
+    }
+    case MESSAGE_TYPES.resumed: {
+      const hubNonce = fixed(r, 16);
+      const proof = fixed(r, 32);
+      const time = r.varint();
+      const project = r.str(LIMITS.text);
+      return { type: 'resumed', hubNonce, proof, time, project, features: flagsOf(r, KNOWN_FEATURES) };
     }
     case MESSAGE_TYPES.challenge: {
       const version = r.u8();
       const hubEpoch = fixed(r, 8);
       const hubNonce = fixed(r, 16);
-      const provision = flagsOf(r, 1) === 1;
-      return { type: 'challenge', version, hubEpoch, hubNonce, provision, maxFrame: frameLimit(r) };
+      const flags = flagsOf(r, 3);
+      const m: ChallengeMessage = { type: 'challenge', version, hubEpoch, hubNonce, provision: (flags & 1) !== 0, maxFrame: frameLimit(r) };
+      if (flags & 2) m.pipeline = true;
+      return m;
     }
     case MESSAGE_TYPES.provision:
       return { type: 'provision', secret: fixed(r, 32) };

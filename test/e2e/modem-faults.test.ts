@@ -10,8 +10,8 @@ import { nodeClock, nodeHost } from '../../hosts/node/node-host';
 import { ModemEmulator } from '../../hosts/node/modem-emulator';
 import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
+import { sleep } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(['quectel', 'simcom'] as const)('through a module of the %s family', (dialect) => {
   const q = dialect === 'quectel';
@@ -70,7 +70,7 @@ describe.each(['quectel', 'simcom'] as const)('through a module of the %s family
     await running?.close();
   });
 
-  /** Run `fault` once, after the k-th send from now (k = 3: past the handshake, in the exchange). */
+  /** Run `fault` once, after the k-th send from now (k = 1: a resumed sync's first flight, RESUME and its early data, docs/SYNC.md 3.1). */
   function atSend(k: number, fault: () => void): void {
     let n = 0;
     modem.onSend = () => {
@@ -129,22 +129,22 @@ describe.each(['quectel', 'simcom'] as const)('through a module of the %s family
   }, 30_000);
 
   it('an ERROR reply to a send mid-session: {network}', async () => {
-    atSend(3, () => modem.failNext(q ? 'AT+QISEND' : 'AT+CIPSEND'));
+    atSend(1, () => modem.failNext(q ? 'AT+QISEND' : 'AT+CIPSEND'));
     await recovers('{network}', () => {});
   }, 30_000);
 
   it('the network closes the socket mid-session', async () => {
-    atSend(3, () => modem.closeSockets());
+    atSend(1, () => modem.closeSockets());
     await recovers('hub closed the connection', () => {});
   }, 30_000);
 
   it('signal loss mid-session: the data context drops: {network}', async () => {
-    atSend(3, () => modem.loseSignal(500));
+    atSend(1, () => modem.loseSignal(500));
     await recovers('{network}', () => {});
   }, 30_000);
 
   it('the module restarts mid-session (RDY): {network}', async () => {
-    atSend(3, () => void modem.reboot(100));
+    atSend(1, () => void modem.reboot(100));
     await recovers('{network}', () => {});
   }, 30_000);
 

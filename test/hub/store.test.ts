@@ -128,6 +128,16 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     expect(await s.syncSessions('dev:1', 5)).toEqual([{ ...rec, ended: 2.5, notesUp: 3, reason: 'closed' }]);
   });
 
+  it('keeps one session ticket per device, replaced by the next and gone with the device', async () => {
+    await s.createDevice(device('dev:1'));
+    expect(await s.syncTicket('dev:1')).toBeNull();
+    await s.putSyncTicket('dev:1', { ticket: 'aa'.repeat(16), secret: 'bb'.repeat(32), issued: 1.5 });
+    await s.putSyncTicket('dev:1', { ticket: 'cc'.repeat(16), secret: 'dd'.repeat(32), issued: 2.5 });
+    expect(await s.syncTicket('dev:1')).toEqual({ ticket: 'cc'.repeat(16), secret: 'dd'.repeat(32), issued: 2.5 });
+    await s.deleteDevice('dev:1');
+    expect(await s.syncTicket('dev:1')).toBeNull();
+  });
+
   it('commits an upload once: events by upload key, upUntil only raised, activity touched', async () => {
     await s.createDevice(device('dev:1'));
     const commit = (upUntil: number, keys: string[]): Promise<EventRecord[]> => s.commitUpload({
