@@ -12,7 +12,6 @@ import { startHub, type RunningHub } from '../../hub/server';
 import { tempDir } from '../support/sim-process';
 import { sleep } from '../support/wait';
 
-
 describe.each(['quectel', 'simcom'] as const)('through a module of the %s family', (dialect) => {
   const q = dialect === 'quectel';
   let running: RunningHub;
