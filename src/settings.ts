@@ -47,7 +47,7 @@ export interface WirelessConfig {
 }
 
 /** card.transport methods this card knows ('-': the host's own order of its links). */
-export const TRANSPORT_METHODS = Object.freeze(['-', 'wifi', 'cell', 'wifi-cell', 'dual-wifi-cell'] as const);
+export const TRANSPORT_METHODS = Object.freeze(['-', 'wifi', 'cell', 'wifi-cell', 'dual-wifi-cell', 'ntn', 'wifi-ntn', 'cell-ntn', 'wifi-cell-ntn'] as const);
 /** card.wireless scan modes ('-': back to the default). */
 export const WIRELESS_MODES = Object.freeze(['-', 'auto', 'm', 'nb', 'gprs'] as const);
 

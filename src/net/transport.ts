@@ -12,11 +12,12 @@ export interface TransportChoice {
   seconds: number;
 }
 
-/** The links a method names, in the order they are tried. */
+/** The links a method names, in the order they are tried. `ntn` (a Starnote satellite module)
+ * names no link: no host has one, so as a fallback it adds nothing. */
 export function linksFor(method: string, links: readonly Link[]): Link[] {
-  const order: LinkName[] | undefined =
-    method === 'wifi' ? ['wifi'] : method === 'cell' ? ['cell'] : method === 'wifi-cell' || method === 'dual-wifi-cell' ? ['wifi', 'cell'] : undefined;
-  if (!order) return [...links];
+  if (method === '-') return [...links];
+  const order: LinkName[] = [];
+  for (const name of method.split('-')) if ((name === 'wifi' || name === 'cell') && !order.includes(name)) order.push(name);
   const out: Link[] = [];
   for (const name of order) for (const l of links) if (l.name === name) out.push(l);
   return out;

@@ -50,7 +50,8 @@ export const wirelessRequests: HandlerTable = Object.freeze({
     const allow = args.has('allow') ? args.bool('allow') : undefined;
     if (method !== undefined && method !== '-' && links) {
       const wanted = method.split('-').filter((n) => n === 'wifi' || n === 'cell');
-      if (!wanted.some((n) => links.names.includes(n as 'wifi' | 'cell'))) fail(`method: this card has no ${wanted.join(' or ')} link`, 'bad-arg');
+      const ntn = method.endsWith('ntn') ? 'no satellite (NTN) module is attached' : '';
+      if (!wanted.some((n) => links.names.includes(n as 'wifi' | 'cell'))) fail(`method: this card has ${[wanted.length ? `no ${wanted.join(' or ')} link` : '', ntn].filter((t) => t).join(' and ')}`, 'bad-arg');
     }
     if (method !== undefined || seconds !== undefined || allow !== undefined) {
       const t = { ...card.settings.get('transport') };

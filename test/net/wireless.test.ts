@@ -2,7 +2,7 @@
 // hub.sync.status names a link failure.
 import type { Cellular, Link, Net, NetHandlers, PenaltyConfig } from '../../src/host';
 import { PenaltyBox } from '../../src/net/penalty';
-import { TransportNet } from '../../src/net/transport';
+import { linksFor, TransportNet } from '../../src/net/transport';
 import { testCard, testHost } from '../support/host';
 import { runModem, BRING_UP, type Step } from '../xs/modem-harness';
 
@@ -113,7 +113,12 @@ describe('card.transport', () => {
     expect(req({ req: 'card.transport' })).toEqual({ method: '-' });
     expect(req({ req: 'card.transport', method: 'wifi-cell', seconds: 600 })).toEqual({ method: 'wifi-cell', seconds: 600 });
     expect(req({ req: 'card.transport', method: 'cell' }).err).toContain('{bad-arg}');
-    expect(req({ req: 'card.transport', method: 'ntn' }).err).toContain('{bad-arg}');
+    // No satellite (Starnote) module on this card: 'ntn' alone has no link; as a fallback it adds none.
+    expect(req({ req: 'card.transport', method: 'ntn' }).err).toMatch(/no satellite.*\{bad-arg\}/);
+    expect(req({ req: 'card.transport', method: 'wifi-ntn' })).toEqual({ method: 'wifi-ntn', seconds: 600 });
+    expect(req({ req: 'card.transport', method: 'wifi-cell-ntn' })).toEqual({ method: 'wifi-cell-ntn', seconds: 600 });
+    expect(req({ req: 'card.transport', method: 'cell-ntn' }).err).toContain('{bad-arg}');
+    expect(req({ req: 'card.transport', method: 'wifi-cell', seconds: 600 })).toEqual({ method: 'wifi-cell', seconds: 600 });
     expect(req({ req: 'card.transport', allow: true, set: true })).toEqual({ method: 'wifi-cell', seconds: 600, allow: true });
     expect(req({ req: 'card.transport', method: '-' })).toEqual({ method: '-', seconds: 600, allow: true });
   });
@@ -145,6 +150,9 @@ describe('card.transport', () => {
     method = 'cell';
     t.connect('hub', 1, h);
     expect([wifi.calls.length, cell.calls.length]).toEqual([2, 4]);
+    // An NTN fallback adds no link here: wifi-cell-ntn tries what wifi-cell tries.
+    expect(linksFor('wifi-cell-ntn', [{ name: 'wifi', net: wifi }, { name: 'cell', net: cell }]).map((l) => l.name)).toEqual(['wifi', 'cell']);
+    expect(linksFor('ntn', [{ name: 'wifi', net: wifi }])).toEqual([]);
   });
 });
 
