@@ -121,6 +121,7 @@ export class Card implements LineCard {
           setTime: (ms) => this.setTime(ms),
           hubHost: options.hubHost,
           notesPerFrame: host.info.notesPerFrame,
+          framesInFlight: host.info.framesInFlight,
           dfu: host.dfu ? this.dfu : undefined,
           variable: (spec) => world?.variable(spec),
           onConnection: () => world?.hubEvent('connected'),

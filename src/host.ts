@@ -137,4 +137,7 @@ export interface HostInfo {
   /** Notes the sync considers per NOTES frame (default 256): each is a few JS objects while its
    * frame is built, so a small heap sets fewer and pays a round trip per that many notes. */
   notesPerFrame?: number;
+  /** NOTES frames a pipelined sync sends before their ACKs (default and at most 4). Frames the link
+   * has not yet taken wait in the host's output queue, ~4 KB each: a small heap sets fewer. */
+  framesInFlight?: number;
 }

@@ -49,7 +49,9 @@ export function start(board: Board): void {
     net: board.net,
     // 256 notes per frame did not fit the 4,928-slot heap after 800 note.adds (bench/moddable.ts):
     // at about 15 slots a note while its frame is built, 64 leaves room; a round trip per 64 notes.
-    info: { platform: board.platform, binaryMax: board.binaryMax, notesPerFrame: 64 },
+    // A pipelined sync's frames wait in the socket's output queue until sent: 4 of ~4 KB did not
+    // fit the chunk heap after 1,000 note.adds (bench/moddable.ts); one at a time does.
+    info: { platform: board.platform, binaryMax: board.binaryMax, notesPerFrame: 64, framesInFlight: 1 },
     world: board.openWorld?.((ms, fire) => Timer.set(fire, ms), (m) => trace(`[info] ${m}\n`)),
   };
   if (board.modem) {

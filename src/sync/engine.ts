@@ -80,8 +80,9 @@ export interface SyncDeps {
   readonly hubHost?: string;
   /** Firmware downloads, on hosts with a DFU flash area. */
   readonly dfu?: CardDfu;
-  /** HostInfo.notesPerFrame. */
+  /** HostInfo.notesPerFrame and framesInFlight. */
   readonly notesPerFrame?: number;
+  readonly framesInFlight?: number;
   /** A voltage-variable value (hub.set voutbound/vinbound) in the card's current voltage mode. */
   variable?(spec: string): number | undefined;
   /** A session with the hub came up (true) or went down (false): card.attn `connected`. */
@@ -659,11 +660,13 @@ export class SyncEngine implements SyncControl {
 
   /** Send NOTES frames while the window allows (one frame at a time without pipelining), then
    * DONE when nothing is left (with pipelining DONE may precede the ACKs). Each frame is read from
-   * flash, sealed, written and forgotten: RAM holds one frame whatever the window. */
+   * flash, sealed, written and forgotten by the engine; the host's output queue holds frames the
+   * link has not taken yet, hence HostInfo.framesInFlight. */
   #pump(): void {
     if (this.#phase !== 'exchange' && !this.#early) return;
-    const window = this.#early || this.#granted & FEATURE_PIPELINE ? LIMITS.inFlight : 1;
+    const pipelined = this.#early || (this.#granted & FEATURE_PIPELINE) !== 0;
     const card = this.#card;
+    const window = pipelined ? Math.max(1, Math.min(LIMITS.inFlight, card.framesInFlight ?? LIMITS.inFlight)) : 1;
     let idle = true;
     for (const name of this.#syncedFiles()) {
       if (this.#flights.length >= window) {
@@ -699,7 +702,7 @@ export class SyncEngine implements SyncControl {
       return this.#pump();
     }
     this.#upIdle = idle;
-    if (!idle || (window === 1 && this.#flights.length)) return;
+    if (!idle || (!pipelined && this.#flights.length)) return;
     if (!this.#upDone) {
       this.#upDone = true;
       this.#send({ type: 'done' });

@@ -2,7 +2,7 @@
 // turn of a periodic sync between the card's engine and the hub's listener over loopback TCP.
 // A turn is what one side writes before the other answers; round trips = turns the card opens.
 import { Card } from '../../src/card';
-import type { Net, NetHandlers } from '../../src/host';
+import type { HostInfo, Net, NetHandlers } from '../../src/host';
 import { FrameReader } from '../../src/sync/frame';
 import { MESSAGE_TYPES } from '../../src/sync/messages';
 import { RamFlash } from '../../hosts/node/ram-flash';
@@ -53,7 +53,7 @@ function frameEnds(b: Uint8Array): number[] {
 
 /** A card whose link records the frame types of every turn (`>` marks what came down) and can
  * be cut at a frame boundary. */
-function tracedCard(flash = new RamFlash({ size: 1024 * 1024 })): { card: Card; flash: RamFlash; turns: string[][]; written: Uint8Array[]; cut: Cut; ask: (r: object) => Record<string, unknown> } {
+function tracedCard(flash = new RamFlash({ size: 1024 * 1024 }), info: Partial<HostInfo> = {}): { card: Card; flash: RamFlash; turns: string[][]; written: Uint8Array[]; cut: Cut; ask: (r: object) => Record<string, unknown> } {
   const written: Uint8Array[] = [];
   const base = nodeHost({ flash, logLevel: 'silent', trustSystemClock: true });
   const turns: string[][] = [];
@@ -118,7 +118,7 @@ function tracedCard(flash = new RamFlash({ size: 1024 * 1024 })): { card: Card; 
       };
     },
   };
-  const card = new Card({ ...base, net }, { hubHost: `127.0.0.1:${h.devicePort}` });
+  const card = new Card({ ...base, net, info: { ...base.info, ...info } }, { hubHost: `127.0.0.1:${h.devicePort}` });
   const ask = (r: object) => JSON.parse(card.request(JSON.stringify(r)).text!) as Record<string, unknown>;
   return { card, flash, turns, written, cut, ask };
 }
@@ -152,8 +152,8 @@ function hubSql(sql: string, ...args: unknown[]): void {
   }
 }
 
-async function readyCard(): Promise<{ c: ReturnType<typeof tracedCard>; uid: string; add: (from: number, to: number) => void }> {
-  const c = tracedCard();
+async function readyCard(info: Partial<HostInfo> = {}): Promise<{ c: ReturnType<typeof tracedCard>; uid: string; add: (from: number, to: number) => void }> {
+  const c = tracedCard(undefined, info);
   c.ask({ req: 'hub.set', product: h.bootstrap!.productUID, mode: 'minimum' });
   await sync(c);
   const add = (from: number, to: number) => {
@@ -228,6 +228,17 @@ describe.each(['full', 'resumed'] as const)('a periodic upload (%s)', (mode) => 
     add(51, 550);
     expect(await run(c)).toEqual(trace(mode, 'CATALOG NOTES NOTES DONE', 'CATALOG_REPLY ACK ACK DONE', 'CLOSE'));
     expect(await events(uid)).toEqual(seqs(1, 550));
+    c.card.shutdown();
+  });
+
+  it('a host with room for one frame in flight (the Moddable card): still one flight when the notes fit a frame, then a frame per ACK', async () => {
+    const { c, uid, add } = await readyCard({ notesPerFrame: 64, framesInFlight: 1 });
+    add(1, 50);
+    expect(await run(c)).toEqual(trace(mode, 'CATALOG NOTES DONE', 'CATALOG_REPLY ACK DONE', 'CLOSE'));
+    // 150 notes in 3 frames: the flight carries one (and DONE, which ends early data), the rest go a frame per ACK
+    add(51, 200);
+    expect(await run(c)).toEqual(trace(mode, 'CATALOG NOTES DONE', 'CATALOG_REPLY ACK DONE', 'NOTES', '> ACK', 'NOTES', '> ACK', 'CLOSE'));
+    expect(await events(uid)).toEqual(seqs(1, 200));
     c.card.shutdown();
   });
 
