@@ -4,13 +4,11 @@
 // and faults on demand through line-delimited JSON on loopback, as world-ctl.ts: one reply line
 // per request ({"ok":true,...} or {"ok":false,"err":...}, the request's "id" echoed).
 import * as fs from 'fs';
-import * as net from 'net';
 import type { Serial } from '../../src/host';
+import { serveJsonLines, type ControlServer, type Reply } from './json-lines';
 import { ModemEmulator } from './modem-emulator';
 import { openPty, openSerialPort } from './transports';
 
-type Reply = Record<string, unknown>;
-const MAX_LINE = 64 * 1024;
 
 /** Answer one control request for `modem` (the in-process simulator's world channel forwards its `modem` op here). */
 export async function modemControl(modem: ModemEmulator, req: Reply): Promise<Reply> {
@@ -65,70 +63,9 @@ export async function modemControl(modem: ModemEmulator, req: Reply): Promise<Re
   }
 }
 
-export interface ModemControl {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
 /** Listen on 127.0.0.1:`port` (0 picks one); `portFile` gets the port. */
-export function serveModem(modem: ModemEmulator, port: number, portFile?: string): Promise<ModemControl> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const send = (obj: Reply) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(obj) + '\n');
-    };
-    let buffered = '';
-    // requests are answered in order, one at a time (a reboot answers once the module is back)
-    let chain = Promise.resolve();
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > MAX_LINE) {
-        send({ ok: false, err: 'line too long' });
-        socket.destroy();
-        return;
-      }
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === '') continue;
-        chain = chain.then(async () => {
-          let id: unknown;
-          try {
-            const req = JSON.parse(line) as unknown;
-            if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new Error('a request is a JSON object');
-            id = (req as Reply).id;
-            const reply = await modemControl(modem, req as Reply);
-            send({ ok: true, ...(id !== undefined ? { id } : {}), ...reply });
-          } catch (e) {
-            send({ ok: false, ...(id !== undefined ? { id } : {}), err: e instanceof Error ? e.message : String(e) });
-          }
-        });
-      }
-    });
-    const gone = () => sockets.delete(socket);
-    socket.on('close', gone);
-    socket.on('error', gone);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const bound = (server.address() as net.AddressInfo).port;
-      if (portFile) fs.writeFileSync(portFile, `${bound}\n`);
-      resolve({
-        port: bound,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            if (portFile) fs.rmSync(portFile, { force: true });
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+export function serveModem(modem: ModemEmulator, port: number, portFile?: string): Promise<ControlServer> {
+  return serveJsonLines(port, portFile, (req) => modemControl(modem, req));
 }
 
 /** The module's UART on a new pseudo-terminal (a symlink at `linkPath`): bytes a host writes

@@ -1,21 +1,14 @@
 // The simulator's live control channel: line-delimited JSON over TCP on loopback (docs/WORLD.md).
 // Each request line gets one reply line ({"ok":true,...} or {"ok":false,"err":...}, with the
 // request's "id" echoed); world events ({"event":...}) are pushed to every connection as they happen.
-import * as fs from 'fs';
 import * as net from 'net';
 import type { Orientation } from '../../src/world';
+import { serveJsonLines, type ControlServer, type Reply } from './json-lines';
 import { ORIENTATIONS, type Scenario, SimWorld, type WorldValues } from './world-sim';
 
 /** How often the model steps on its own (scenario events, motion while moving), real ms. */
 export const STEP_MS = 50;
-const MAX_LINE = 1 << 20;
 
-export interface WorldControl {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-type Reply = Record<string, unknown>;
 
 /** Answer one control request (exported for unit tests). */
 export function control(world: SimWorld, req: Record<string, unknown>): Reply {
@@ -58,74 +51,19 @@ export function control(world: SimWorld, req: Record<string, unknown>): Reply {
 }
 
 /** Listen on 127.0.0.1:`port` (0 picks one); `portFile` gets the port for `notecard-sim ctl`.
- * `modem` answers the op "modem" (the simulator's in-process modem emulator, modem-ctl.ts). */
-export function serveWorld(world: SimWorld, port: number, portFile?: string, modem?: (req: Reply) => Promise<Reply>): Promise<WorldControl> {
+ * World events are pushed to every connection. `modem` answers the op "modem" (the simulator's
+ * in-process modem emulator, modem-ctl.ts). */
+export async function serveWorld(world: SimWorld, port: number, portFile?: string, modem?: (req: Reply) => Promise<Reply>): Promise<ControlServer> {
   const ticker = setInterval(() => world.step(), STEP_MS);
   ticker.unref();
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    const send = (obj: Reply) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(obj) + '\n');
-    };
-    const unsubscribe = world.onEvent((e) => send(e));
-    let buffered = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > MAX_LINE) {
-        send({ ok: false, err: 'line too long' });
-        socket.destroy();
-        return;
-      }
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === '') continue;
-        let id: unknown;
-        try {
-          const req = JSON.parse(line) as unknown;
-          if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new Error('a request is a JSON object');
-          id = (req as Reply).id;
-          if ((req as Reply).op === 'modem' && modem) {
-            const reqId = id;
-            modem(req as Reply).then((r) => send({ ok: true, ...(reqId !== undefined ? { id: reqId } : {}), ...r }),
-              (e: unknown) => send({ ok: false, ...(reqId !== undefined ? { id: reqId } : {}), err: e instanceof Error ? e.message : String(e) }));
-            continue;
-          }
-          const reply = control(world, req as Reply);
-          send({ ok: true, ...(id !== undefined ? { id } : {}), ...reply });
-        } catch (e) {
-          send({ ok: false, ...(id !== undefined ? { id } : {}), err: e instanceof Error ? e.message : String(e) });
-        }
-      }
-    });
-    const gone = () => {
-      unsubscribe();
-      sockets.delete(socket);
-    };
-    socket.on('close', gone);
-    socket.on('error', gone);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const bound = (server.address() as net.AddressInfo).port;
-      if (portFile) fs.writeFileSync(portFile, `${bound}\n`);
-      resolve({
-        port: bound,
-        close: () =>
-          new Promise<void>((done) => {
-            clearInterval(ticker);
-            for (const s of sockets) s.destroy();
-            if (portFile) fs.rmSync(portFile, { force: true });
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  const answer = (req: Reply) => (req.op === 'modem' && modem ? modem(req) : control(world, req));
+  try {
+    const server = await serveJsonLines(port, portFile, answer, (send) => world.onEvent((e) => send(e)));
+    return { port: server.port, close: () => (clearInterval(ticker), server.close()) };
+  } catch (e) {
+    clearInterval(ticker);
+    throw e;
+  }
 }
 
 /** Send one request to a control channel and resolve with its reply (events before it skipped). */
