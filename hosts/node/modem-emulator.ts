@@ -61,9 +61,33 @@ interface EmuSocket {
   buffered: number;
   notified: boolean;
   peerClosed: boolean;
-  /** When the last packet each way is delivered: a lost packet delays those behind it (TCP keeps order). */
-  upAt?: number;
-  downAt?: number;
+  /** Packets each way: a lost packet delays those behind it (TCP keeps order, and a FIN follows the data). */
+  up: InOrder;
+  down: InOrder;
+}
+
+/** Packets of one socket and direction: each runs no earlier than its time, and only after the
+ * one ahead of it (one timer for the head: timers due at the same moment may fire in any order). */
+class InOrder {
+  #queue: { at: number; run: () => void }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  after(delayMs: number, run: () => void): void {
+    const last = this.#queue[this.#queue.length - 1];
+    this.#queue.push({ at: Math.max(performance.now() + delayMs, last?.at ?? 0), run });
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#timer || !this.#queue.length) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const now = performance.now();
+      while (this.#queue.length && this.#queue[0].at <= now + 0.5) this.#queue.shift()!.run();
+      this.#arm();
+    }, Math.max(0, this.#queue[0].at - performance.now()));
+    this.#timer.unref();
+  }
 }
 
 /** Bytes delivered in order, each no earlier than its time. */
@@ -454,7 +478,7 @@ export class ModemEmulator {
     const address = host === 'localhost' || net.isIP(host) === 0 ? this.options.address : host;
     const tcp = net.connect({ host: address, port });
     tcp.setNoDelay(true);
-    const s: EmuSocket = { id, tcp, state: 'opening', buffer: [], buffered: 0, notified: false, peerClosed: false };
+    const s: EmuSocket = { id, tcp, state: 'opening', buffer: [], buffered: 0, notified: false, peerClosed: false, up: new InOrder(), down: new InOrder() };
     this.#sockets.set(id, s);
     const delay = this.#roundTrip();
     this.stats.roundTrips++;
@@ -467,14 +491,12 @@ export class ModemEmulator {
       }, delay).unref();
     });
     tcp.on('data', (data: Buffer) => {
-      const at = this.#inOrder(s, 'downAt', this.#oneWay());
-      setTimeout(() => this.#arrived(s, data), at).unref();
+      s.down.after(this.#oneWay(), () => this.#arrived(s, data));
       if (s.buffered > SOCKET_BUFFER) tcp.pause();
     });
     tcp.on('error', () => {});
     tcp.on('close', () => {
-      const at = this.#oneWay();
-      setTimeout(() => {
+      s.down.after(this.#oneWay(), () => {
         if (this.#sockets.get(id) !== s) return;
         if (s.state === 'opening') {
           this.#sockets.delete(id);
@@ -483,7 +505,7 @@ export class ModemEmulator {
         if (s.state !== 'open') return;
         s.peerClosed = true;
         this.#out(this.#closedUrc(id));
-      }, at).unref();
+      });
     });
   }
 
@@ -506,17 +528,9 @@ export class ModemEmulator {
     this.#lastWay = 'up';
     this.#out(this.#simcom ? `\r\nOK\r\n\r\n+CIPSEND: ${s.id},${data.length},${data.length}\r\n` : '\r\nSEND OK\r\n');
     this.onSend?.(++this.#sends);
-    setTimeout(() => {
+    s.up.after(this.#oneWay(), () => {
       if (s.state === 'open') s.tcp.write(data);
-    }, this.#inOrder(s, 'upAt', this.#oneWay())).unref();
-  }
-
-  /** A delay that delivers no earlier than the packet before it on this socket and way. */
-  #inOrder(s: EmuSocket, way: 'upAt' | 'downAt', delay: number): number {
-    const now = performance.now();
-    const at = Math.max(now + delay, s[way] ?? 0);
-    s[way] = at;
-    return at - now;
+    });
   }
 
   #read(id: number, max: number): void {

@@ -24,10 +24,12 @@ describe.each(['quectel', 'simcom'] as const)('through a module of the %s family
     return JSON.parse(card.request(JSON.stringify(req)).text!);
   }
 
-  /** hub.sync, then wait for the session to end; its hub.sync.status text. */
+  /** hub.sync, then wait for the session to end and its socket to close (the CLOSE frame goes
+   * out after the end: a fault armed before that would hit it); its hub.sync.status text. */
   async function syncOnce(): Promise<string> {
     request({ req: 'hub.sync' });
     for (let i = 0; i < 1500 && card.engine!.running; i++) await sleep(10);
+    for (let i = 0; i < 1500 && !link.idle; i++) await sleep(10);
     return String(request({ req: 'hub.sync.status' }).status);
   }
 
