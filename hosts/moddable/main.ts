@@ -67,9 +67,11 @@ export function start(board: Board): void {
       onRestart: () => {
         // The device has no room for two cards: the old one lets go of the network and of every
         // reference, and the new one boots from a fresh stack once the old one is garbage.
+        host.log.log('debug', 'card: restarting');
         session.card!.shutdown();
         session.card = undefined;
         Timer.set(() => {
+          host.log.log('debug', 'card: booting');
           session.card = boot();
           host.log.log('debug', 'card: restarted');
         }, 0);
