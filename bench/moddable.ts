@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let err = '';
-  const live = { slots: 0, chunk: 0, atSession: '' };
+  const live = { slots: 0, chunk: 0, atSession: '', atBoot: '', atRestart: '' };
   let partial = '';
   runner.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -34,6 +34,9 @@ async function main(): Promise<void> {
         live.slots = Math.max(live.slots, Number(m[1]));
         live.chunk = Math.max(live.chunk, Number(m[2]));
         if (line.includes('sync: session with') && !live.atSession) live.atSession = `slots ${m[1]} B, chunk ${m[2]} B`;
+        // The first restart's new card against the power-on one (issue 12: they should match).
+        if (line.includes('card: booted')) live.atBoot = `slots ${m[1]} B, chunk ${m[2]} B`;
+        if (line.includes('card: restarted') && !live.atRestart) live.atRestart = `slots ${m[1]} B, chunk ${m[2]} B`;
       }
       if (!line.includes('[debug]')) process.stderr.write(line + '\n');
     }
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
   await card.resync();
   const wiped = await req({ req: 'file.changes' });
   if (live.chunk) console.log(`live heap after a collection: at the sync's start ${live.atSession}; at most slots ${live.slots} B, chunk ${live.chunk} B`);
+  if (live.atBoot) console.log(`live heap with a fresh card: at power-on ${live.atBoot}; after card.restart ${live.atRestart}`);
   console.log(`workload done in ${((Date.now() - started) / 1000).toFixed(1)} s; pending after sync ${JSON.stringify(pending)}; after restart ${JSON.stringify(after)}; after restore ${JSON.stringify(wiped)}`);
   port.close();
   runner.kill('SIGTERM');

@@ -69,13 +69,19 @@ export function start(board: Board): void {
       onRestart: () => {
         // The device has no room for two cards: the old one lets go of the network and of every
         // reference, and the new one boots from a fresh stack once the old one is garbage.
+        host.log.log('debug', 'card: restarting');
         session.card!.shutdown();
         session.card = undefined;
-        Timer.set(() => (session.card = boot()), 0);
+        Timer.set(() => {
+          host.log.log('debug', 'card: booting');
+          session.card = boot();
+          host.log.log('debug', 'card: restarted');
+        }, 0);
       },
     });
   session = new SerialSession(boot(), (bytes) => serial.write(bytes));
   serial.onBytes((bytes) => session.receive(bytes));
+  host.log.log('debug', 'card: booted');
 
   // Join the Wi-Fi network stored by card.wifi (a change takes effect at the next restart).
   const wifi = session.card!.settings.get('wifi');

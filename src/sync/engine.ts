@@ -331,7 +331,12 @@ export class SyncEngine implements SyncControl {
       delay = Math.min(out, inbound) * 60_000;
       this.#card.log.log('debug', `sync: next periodic sync in ${Math.min(out, inbound)} minutes (outbound ${out}, inbound ${inbound})`);
     }
-    if (delay !== undefined) this.#timer = clock.schedule(delay, () => this.#begin());
+    if (delay !== undefined) {
+      this.#timer = clock.schedule(delay, () => {
+        this.#timer = undefined;
+        this.#begin();
+      });
+    }
   }
 
   /** A sync is worth retrying: asked for, or the mode calls for one. */
@@ -342,6 +347,9 @@ export class SyncEngine implements SyncControl {
   // ---- the session ----
 
   #begin(): void {
+    // Begun early (request()): cancel the planned one, whose timer would otherwise hold this
+    // engine, and the whole card, until it fires (after card.restart too).
+    if (this.#timer !== undefined) this.#card.clock.cancel(this.#timer);
     this.#timer = undefined;
     if (this.#phase !== 'idle') return;
     const card = this.#card;

@@ -28,6 +28,11 @@ export interface LineCard {
 /** Longest request line accepted, in bytes (not counting the line ending). */
 export const MAX_LINE = 16384;
 
+/** The line buffer's size between lines. It doubles (up to maxLine) for a longer line and drops
+ * back once that line is handled: a device cannot spare maxLine bytes for the session's whole
+ * life (a card booting in place, after card.restart, had that much less room than at power-on). */
+const LINE_START = 256;
+
 const CRLF = new Uint8Array([13, 10]);
 
 export class SerialSession<C extends LineCard = LineCard> {
@@ -53,7 +58,7 @@ export class SerialSession<C extends LineCard = LineCard> {
     this.card = card;
     this.maxLine = maxLine;
     this.#write = write;
-    this.#line = new Uint8Array(maxLine);
+    this.#line = new Uint8Array(Math.min(LINE_START, maxLine));
   }
 
   /** A new host is on the line (a new connection): forget a half-received line of the old one. */
@@ -61,6 +66,7 @@ export class SerialSession<C extends LineCard = LineCard> {
     this.#length = 0;
     this.#overflow = false;
     this.#afterCr = false;
+    if (this.#line.length > LINE_START) this.#line = new Uint8Array(LINE_START);
     this.card?.binary.abortPut('the host connection changed');
   }
 
@@ -84,7 +90,8 @@ export class SerialSession<C extends LineCard = LineCard> {
         continue;
       }
       if (b !== 10 && b !== 13) {
-        if (this.#length < this.maxLine) this.#line[this.#length++] = b;
+        if (this.#length === this.#line.length && this.#length < this.maxLine) this.#grow();
+        if (this.#length < this.#line.length) this.#line[this.#length++] = b;
         else this.#overflow = true;
         continue;
       }
@@ -96,8 +103,15 @@ export class SerialSession<C extends LineCard = LineCard> {
       if (overflow) this.#send(sealReply({ err: `request longer than ${this.maxLine} bytes {too-big}` }, undefined, undefined));
       else if (end === 0) this.#resync();
       else this.#handle(utf8Decode(this.#line, 0, end));
+      if (this.#line.length > LINE_START) this.#line = new Uint8Array(LINE_START);
       if (this.#waiting) return this.#hold(bytes.subarray(i + 1));
     }
+  }
+
+  #grow(): void {
+    const line = new Uint8Array(Math.min(this.#line.length * 2, this.maxLine));
+    line.set(this.#line);
+    this.#line = line;
   }
 
   /** Input while a reply is outstanding: kept (bounded: a host waits for its answer) for after it. */

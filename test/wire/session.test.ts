@@ -6,6 +6,9 @@ import { deterministicHost } from '../xs/harness';
 import { withCrc } from '../xs/corpus';
 import { cobsEncode } from '../../src/wire/cobs';
 import { md5Hex } from '../../src/util/md5';
+import { BinaryBuffer } from '../../src/wire/binary';
+import * as v8 from 'v8';
+import { runInNewContext } from 'vm';
 
 function open() {
   const out: Buffer[] = [];
@@ -189,5 +192,39 @@ describe('envelope', () => {
     expect(t.json('{"req":"a.b","cmd":"a.b"}').err).toMatch(/both req and cmd/);
     expect(t.json('{"req":"hub.get","x":' + '['.repeat(100) + ']'.repeat(100) + '}').err).toMatch(/nested deeper/);
     expect(t.json('{"req":"card.random","count":1' + '0'.repeat(100) + '}').err).toMatch(/number longer/);
+  });
+});
+
+describe('memory', () => {
+  // Node's gc() without --expose-gc on the command line, so the figures count live buffers only.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const idle = { binary: new BinaryBuffer(16), request: () => ({ text: '{}' }) };
+  const buffers = () => {
+    gc();
+    return process.memoryUsage().arrayBuffers;
+  };
+
+  // The session outlives every card on the device (card.restart boots the next one in place):
+  // a maxLine buffer held between lines was that much less room for the booting card.
+  it('holds no maxLine-sized buffer between lines, short or long', () => {
+    const long = Buffer.from(`{"pad":"${'x'.repeat(MAX_LINE - 20)}"}\n`);
+    const sessions: SerialSession[] = [];
+    const before = buffers();
+    for (let i = 0; i < 32; i++) sessions.push(new SerialSession(idle, () => undefined));
+    for (const s of sessions) s.receive(Buffer.from('{"req":"card.version"}\n'));
+    expect(buffers() - before).toBeLessThan((32 * MAX_LINE) / 8);
+    for (const s of sessions) s.receive(long);
+    expect(buffers() - before).toBeLessThan((32 * MAX_LINE) / 8);
+  });
+
+  it('reads lines of every length up to the maximum, however they are split', () => {
+    const seen: string[] = [];
+    const session = new SerialSession({ ...idle, request: (text: string) => (seen.push(text), { text: '{}' }) }, () => undefined);
+    const lengths = [1, 255, 256, 257, 511, 512, 513, 4097, MAX_LINE - 1, MAX_LINE, 3];
+    const lines = lengths.map((n, i) => String.fromCharCode(97 + i).repeat(n));
+    const bytes = Buffer.from(lines.join('\n') + '\n');
+    for (let at = 0; at < bytes.length; at += 100) session.receive(bytes.subarray(at, at + 100));
+    expect(seen).toEqual(lines);
   });
 });
