@@ -14,11 +14,8 @@ import type {
   ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 import type { SyncTicket } from './types';
+import { dfuFromRow, firmwareFromRow, num, parse, routeFromRow, str, syncSessionFromRow, type Row } from './rows';
 
-type Row = Record<string, unknown>;
-const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const parse = <T>(v: unknown, dflt: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v === null || v === undefined ? dflt : (v as T));
 
 /** The NOTIFY channel the hub processes share. */
 const CHANNEL = 'opencard_hub';
@@ -635,10 +632,7 @@ export class PostgresStore implements Store {
     s.uid, s.deviceUID, s.started, s.ended, s.remote, s.tls, s.features, s.notesUp, s.notesDown, s.reason);
   }
   async syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]> {
-    return (await this.#q('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit)).map((r) => ({
-      uid: str(r.uid), deviceUID: str(r.device_uid), started: Number(r.started), ended: num(r.ended), remote: str(r.remote), tls: !!r.tls,
-      features: Number(r.features), notesUp: Number(r.notes_up), notesDown: Number(r.notes_down), reason: r.reason === null ? null : str(r.reason),
-    }));
+    return (await this.#q('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit)).map(syncSessionFromRow);
   }
   async isDeletedDevice(uid: string, projectUID: string): Promise<boolean> { return this.#deleted(this.#q, uid, projectUID); }
   async #deleted(q: Query, uid: string, projectUID: string): Promise<boolean> {
@@ -680,12 +674,6 @@ export class PostgresStore implements Store {
   }
 
   // ---- firmware and DFU
-  static #firmware(r: Row): FirmwareRecord {
-    const info = JSON.parse(str(r.info) || '{}') as { source?: string; crc32?: number; modified?: number };
-    return { projectUID: str(r.project_uid), type: str(r.type) as FirmwareRecord['type'], filename: str(r.filename), version: str(r.version),
-      notes: str(r.notes), md5: str(r.md5), length: Number(r.length), created: Number(r.created),
-      source: info.source ?? str(r.filename), crc32: info.crc32 ?? 0, modified: info.modified ?? Number(r.created) };
-  }
   async putFirmware(f: FirmwareRecord, data: Uint8Array): Promise<void> {
     await this.#q(`INSERT INTO firmware (project_uid, type, filename, version, notes, md5, length, created, data, info)
       VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (project_uid, type, filename) DO UPDATE SET version = excluded.version, notes = excluded.notes,
@@ -696,7 +684,7 @@ export class PostgresStore implements Store {
   async firmware(projectUID: string, f: { type?: string; filename?: string; version?: string }): Promise<FirmwareRecord[]> {
     return (await this.#q(`SELECT project_uid, type, filename, version, notes, md5, length, created, info FROM firmware WHERE project_uid = ?
       AND (?::text IS NULL OR type = ?) AND (?::text IS NULL OR filename = ?) AND (?::text IS NULL OR version = ?) ORDER BY created`,
-    projectUID, f.type ?? null, f.type ?? null, f.filename ?? null, f.filename ?? null, f.version ?? null, f.version ?? null)).map(PostgresStore.#firmware);
+    projectUID, f.type ?? null, f.type ?? null, f.filename ?? null, f.filename ?? null, f.version ?? null, f.version ?? null)).map(firmwareFromRow);
   }
   async firmwareData(projectUID: string, type: string, filename: string): Promise<Uint8Array | null> {
     const [r] = await this.#q('SELECT data FROM firmware WHERE project_uid = ? AND type = ? AND filename = ?', projectUID, type, filename);
@@ -718,21 +706,10 @@ export class PostgresStore implements Store {
   async dfu(deviceUID: string, type: string): Promise<DfuRecord | null> {
     const [r] = await this.#q('SELECT * FROM dfu WHERE device_uid = ? AND type = ?', deviceUID, type);
     if (!r) return null;
-    const info = JSON.parse(str(r.info) || '{}') as Pick<DfuRecord, 'read' | 'length' | 'version' | 'history'>;
-    return { deviceUID: str(r.device_uid), projectUID: str(r.project_uid), type: str(r.type) as DfuRecord['type'], filename: str(r.filename),
-      status: str(r.status) as DfuRecord['status'], text: str(r.text), requested: Number(r.requested), updated: Number(r.updated), ...info };
+    return dfuFromRow(r);
   }
 
   // ---- routes and deliveries
-  static #route(r: Row): RouteRecord {
-    const type = r.type === 'proxy' || r.type === 'notehub' ? r.type : 'http';
-    const rec: RouteRecord = { uid: str(r.uid), projectUID: str(r.project_uid), label: str(r.label), type, url: str(r.url),
-      headers: parse(r.headers, {}), files: parse<string[]>(r.files, []), disabled: !!r.disabled, created: Number(r.created), modified: Number(r.modified) };
-    if (rec.type === 'proxy') rec.proxy = parse<ProxySettings>(r.proxy, { alias: '', timeout: 0, fleets: [] });
-    // the `proxy` column holds the type's own settings: a notehub route's publisher
-    if (rec.type === 'notehub') rec.publisher = parse<PublisherSettings>(r.proxy, { pid: '', psk: '' });
-    return rec;
-  }
   async putRoute(r: RouteRecord): Promise<void> {
     await this.#q(`INSERT INTO routes (uid, project_uid, label, type, url, headers, files, disabled, created, modified, proxy)
       VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (uid) DO UPDATE SET project_uid = excluded.project_uid, label = excluded.label,
@@ -773,10 +750,10 @@ export class PostgresStore implements Store {
   }
   async route(uid: string): Promise<RouteRecord | null> {
     const [r] = await this.#q('SELECT * FROM routes WHERE uid = ?', uid);
-    return r ? PostgresStore.#route(r) : null;
+    return r ? routeFromRow(r) : null;
   }
   async routesOf(projectUID: string): Promise<RouteRecord[]> {
-    return (await this.#q('SELECT * FROM routes WHERE project_uid = ? ORDER BY created', projectUID)).map(PostgresStore.#route);
+    return (await this.#q('SELECT * FROM routes WHERE project_uid = ? ORDER BY created', projectUID)).map(routeFromRow);
   }
   async deleteRoute(uid: string): Promise<void> {
     await this.#tx(async (q) => {
