@@ -50,8 +50,9 @@ export const wirelessRequests: HandlerTable = Object.freeze({
     const allow = args.has('allow') ? args.bool('allow') : undefined;
     if (method !== undefined && method !== '-' && links) {
       const wanted = method.split('-').filter((n) => n === 'wifi' || n === 'cell');
-      const ntn = method.endsWith('ntn') ? 'no satellite (NTN) module is attached' : '';
-      if (!wanted.some((n) => links.names.includes(n as 'wifi' | 'cell'))) fail(`method: this card has ${[wanted.length ? `no ${wanted.join(' or ')} link` : '', ntn].filter((t) => t).join(' and ')}`, 'bad-arg');
+      // no host has a Starnote: an NTN fallback adds no link
+      const missing = [...wanted.map((n) => `${n} link`), ...(method.endsWith('ntn') ? ['satellite (NTN) module'] : [])];
+      if (!wanted.some((n) => links.names.includes(n as 'wifi' | 'cell'))) fail(`method: this card has no ${missing.join(' or ')}`, 'bad-arg');
     }
     if (method !== undefined || seconds !== undefined || allow !== undefined) {
       const t = { ...card.settings.get('transport') };

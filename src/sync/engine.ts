@@ -367,13 +367,9 @@ export class SyncEngine implements SyncControl {
     const state = this.#state();
     this.#continuous = card.settings.hubMode() === 'continuous';
     this.#again = false;
-    this.#acked.clear();
-    this.#sent.clear();
+    this.#forgetUpload();
     this.#noRoom.clear();
-    this.#flights = [];
-    this.#early = this.#upIdle = false;
-    this.#upDone = this.#hubDone = false;
-    this.#skipped.clear();
+    this.#hubDone = false;
     this.#phase = 'connecting';
     this.#armStall();
     const session = new CardSession({
@@ -434,11 +430,7 @@ export class SyncEngine implements SyncControl {
         return this.#keyed(e.hubEpoch);
       case 'restart':
         // the hub did not take the ticket: the early data is void, a full handshake follows
-        this.#acked.clear();
-        this.#sent.clear();
-        this.#flights = [];
-        this.#early = this.#upIdle = this.#upDone = false;
-        this.#skipped.clear();
+        this.#forgetUpload();
         return this.#dropTicket();
       case 'message':
         return this.#message(e.message);
@@ -475,6 +467,16 @@ export class SyncEngine implements SyncControl {
     }
     if (card.dfu && this.#granted & FEATURE_DFU) card.dfu.begin((m) => this.#send(m), () => this.#maybeFinish());
     if (this.#early) this.#pump();
+  }
+
+  /** Nothing of this session's upload is sent or acknowledged yet (a new session, or a RESUME the
+   * hub did not take). */
+  #forgetUpload(): void {
+    this.#acked.clear();
+    this.#sent.clear();
+    this.#flights = [];
+    this.#early = this.#upIdle = this.#upDone = false;
+    this.#skipped.clear();
   }
 
   /** The hub offered pipelining: unless anything is in doubt (first contact, another hub epoch:
