@@ -21,6 +21,10 @@ import { dfuFromRow, firmwareFromRow, num, parse, routeFromRow, str, syncSession
 const CHANNEL = 'opencard_hub';
 /** NOTIFY payloads must stay under 8000 bytes. */
 const NOTIFY_MAX = 7900;
+/** The store's own notice on the channel (not a hub event): a token was revoked. */
+const TOKEN_REVOKED = 'store:token-revoked';
+/** A kept token is read again after this long, whatever was heard. */
+const TOKEN_TTL_MS = 60_000;
 /** How long a notification waits for others to go with it, ms. */
 const NOTIFY_GATHER_MS = 5;
 /** Advisory lock keys: migrations, and first contact of a device (with the UID's hash). */
@@ -33,15 +37,19 @@ function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
   m.set(k, v);
 }
 
-/** Runs one statement; `?` marks are numbered ($1, $2...) so the SQL reads like the SQLite store's. */
+/**
+ * Runs one statement; `?` marks are numbered ($1, $2...) so the SQL reads like the SQLite store's.
+ * A statement with arguments is prepared once per connection (named after its text) and then
+ * only bound and run: parsing and planning were half the server's time on the API's queries.
+ */
 type Query = (sql: string, ...args: unknown[]) => Promise<Row[]>;
-const numbered = new Map<string, string>();
-function pgSql(sql: string): string {
+const numbered = new Map<string, { text: string; name?: string }>();
+function pgSql(sql: string): { text: string; name?: string } {
   let s = numbered.get(sql);
   if (s === undefined) {
     let n = 0;
-    s = sql.replace(/\?/g, () => `$${++n}`);
-    if (numbered.size < 512) numbered.set(sql, s);
+    s = { text: sql.replace(/\?/g, () => `$${++n}`) };
+    if (numbered.size < 512) { s.name = `s${numbered.size}`; numbered.set(sql, s); }
   }
   return s;
 }
@@ -74,6 +82,14 @@ export class PostgresStore implements Store {
   readonly #users = new Map<number, UserRecord>();
   readonly #projects = new Map<string, ProjectRecord>();
   readonly #members = new Map<string, true>();
+  /**
+   * Tokens are read per request too, but can be revoked: a revocation notifies every process in
+   * its own statement (NOTIFY is sent at commit), each forgets the token, and the cache is used
+   * only while this process's LISTEN connection is up. A read that overlapped a revocation is
+   * not kept (#tokenGen), and an entry is read again after TOKEN_TTL_MS in any case.
+   */
+  readonly #tokens = new Map<string, { t: TokenRecord; at: number }>();
+  #tokenGen = 0;
   /** notifications gathered for the next NOTIFY statement */
   readonly #outbox: string[] = [];
   #closed = false;
@@ -129,11 +145,13 @@ export class PostgresStore implements Store {
       let msg: { o: string; e: string; p: unknown };
       try { msg = JSON.parse(m.payload) as typeof msg; } catch { return; }
       if (msg.o === this.#origin) return; // our own, already emitted here
+      if (msg.e === TOKEN_REVOKED) return this.#forgetToken(String(msg.p));
       for (const fn of this.#subscribers) fn(msg.e, msg.p);
     });
     const lost = (e?: Error): void => {
       if (this.#closed || this.#listener !== c) return;
       this.#listener = null;
+      this.#forgetToken(); // revocations are not heard until it is back
       this.#log(`hub: database event connection lost${e ? `: ${e.message}` : ''}; reconnecting`);
       const retry = (): void => {
         if (this.#closed) return;
@@ -171,7 +189,21 @@ export class PostgresStore implements Store {
   }
 
   // ---- queries
-  #query(client: pg.Pool | pg.PoolClient): Query { return async (sql, ...args) => (await client.query(pgSql(sql), args)).rows as Row[]; }
+  #query(client: pg.Pool | pg.PoolClient): Query {
+    return async (sql, ...args) => {
+      const stmt = pgSql(sql);
+      if (!args.length || !stmt.name) return (await client.query({ text: stmt.text, values: args })).rows as Row[];
+      try {
+        return (await client.query({ text: stmt.text, name: stmt.name, values: args })).rows as Row[];
+      } catch (e) {
+        // "cached plan must not change result type": a table's columns changed under a prepared
+        // `SELECT *` (another process migrated the schema); from now on this SQL goes unprepared
+        if ((e as { code?: string }).code !== '0A000') throw e;
+        stmt.name = undefined;
+        return (await client.query({ text: stmt.text, values: args })).rows as Row[];
+      }
+    };
+  }
 
   /** One transaction on one pooled connection. */
   async #tx<T>(fn: (q: Query) => Promise<T>): Promise<T> {
@@ -237,15 +269,28 @@ export class PostgresStore implements Store {
       hash, t.id, t.kind, t.userId, t.clientId, t.name, t.created, t.expires);
   }
   async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const hit = this.#tokens.get(hash);
+    if (hit && this.#listener && Date.now() - hit.at < TOKEN_TTL_MS) return { ...hit.t };
+    const gen = this.#tokenGen;
     const [r] = await this.#q('SELECT * FROM tokens WHERE hash = ?', hash);
     if (!r) return null;
-    return {
+    const t: TokenRecord = {
       id: str(r.id), kind: str(r.kind) as TokenRecord['kind'], userId: num(r.user_id), clientId: r.client_id === null ? null : str(r.client_id),
       name: str(r.name), created: Number(r.created), expires: num(r.expires), revoked: !!r.revoked,
     };
+    if (gen === this.#tokenGen && this.#listener) remember(this.#tokens, hash, { t: { ...t }, at: Date.now() });
+    return t;
   }
   async revokeToken(idOrHash: string): Promise<boolean> {
-    return (await this.#q('UPDATE tokens SET revoked = true WHERE id = ? OR hash = ? RETURNING 1', idOrHash, idOrHash)).length > 0;
+    const rows = await this.#q(`WITH r AS (UPDATE tokens SET revoked = true WHERE id = ? OR hash = ? RETURNING hash)
+      SELECT hash, pg_notify(?, json_build_object('o', ?::text, 'e', ?::text, 'p', hash)::text) FROM r`, idOrHash, idOrHash, CHANNEL, this.#origin, TOKEN_REVOKED);
+    for (const r of rows) this.#forgetToken(str(r.hash));
+    return rows.length > 0;
+  }
+  #forgetToken(hash?: string): void {
+    this.#tokenGen++;
+    if (hash === undefined) this.#tokens.clear();
+    else this.#tokens.delete(hash);
   }
   async createClient(c: ClientRecord, secretHash: string): Promise<void> {
     await this.#q('INSERT INTO clients (client_id, secret_hash, project_uid, created) VALUES (?,?,?,?)', c.clientId, secretHash, c.projectUID, c.created);

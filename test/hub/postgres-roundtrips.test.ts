@@ -38,14 +38,30 @@ async function count(fn: () => Promise<unknown>): Promise<number> {
 }
 const ingest = (n: number) => call(`${P()}/devices/dev:rt/events`, h.bootstrap!.token, 'POST', { file: 'rt.qo', notes: [{ body: { n } }] });
 
-it('an ingest is three statements (token, device, the batch with its deliveries and device touch)', async () => {
-  await ingest(0); // the first request reads the user, project and membership once
-  expect(await count(() => ingest(1))).toBe(3);
+it('an ingest is two statements (device, the batch with its deliveries and device touch)', async () => {
+  await ingest(0); // the first request reads the token, user, project and membership once
+  expect(await count(() => ingest(1))).toBe(2);
 });
 
-it('a page of events is two statements (token, events)', async () => {
+it('a page of events is one statement', async () => {
   await call(`${P()}/events?pageSize=5`, h.bootstrap!.token);
-  expect(await count(() => call(`${P()}/events?pageSize=5`, h.bootstrap!.token))).toBe(2);
+  expect(await count(() => call(`${P()}/events?pageSize=5`, h.bootstrap!.token))).toBe(1);
+});
+
+it('a statement with arguments is sent prepared: parsed and planned once per connection', async () => {
+  const named: (string | undefined)[] = [];
+  const q = pg.Client.prototype.query;
+  (pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown }).query = function (this: pg.Client, ...a: unknown[]) {
+    const q0 = a[0] as string | { text?: string; name?: string };
+    if (typeof q0 === 'string' ? !q0.includes('pg_notify') : !q0.text?.includes('FROM deliveries q')) named.push(typeof q0 === 'string' ? q0 : q0.name ?? q0.text);
+    return (q as (...x: unknown[]) => unknown).apply(this, a);
+  };
+  try {
+    await ingest(2);
+    await call(`${P()}/events?pageSize=5`, h.bootstrap!.token);
+  } finally { pg.Client.prototype.query = q; }
+  expect(named.length).toBeGreaterThanOrEqual(3);
+  expect(named.filter((n) => !/^s\d+$/.test(n ?? ''))).toEqual([]);
 });
 
 it('hub events published together go to the other processes in one NOTIFY statement (one commit on the queue lock)', async () => {

@@ -8,6 +8,7 @@ import type { DeviceRecord, EventRecord, Store } from '../../hub/store/types';
 import { PostgresStore } from '../../hub/store/postgres';
 import pg from 'pg';
 import { STORES, pgServer, testStore } from './stores';
+import { waitFor } from '../support/wait';
 
 const P = 'app:p1';
 const device = (uid: string, extra: Partial<DeviceRecord> = {}): DeviceRecord => ({
@@ -286,6 +287,34 @@ describe('two hub processes on one PostgreSQL database', () => {
     await new Promise<void>((r) => { const t = setInterval(() => { if (heardA.length) { clearInterval(t); r(); } }, 5); });
     expect(heardA).toEqual([['env', { scope: 'project', ownerUID: P }]]);
     expect(heardB).toHaveLength(1);
+  });
+
+  describe('tokens, kept by each process between requests', () => {
+    const token = { id: 'tok1', kind: 'pat' as const, userId: null, clientId: null, name: 't', created: 1, expires: null, revoked: false };
+    const revoked = async (s: PostgresStore): Promise<boolean> => (await s.tokenByHash('h1'))!.revoked;
+
+    it('a token one revokes is refused by the other within a second', async () => {
+      await a.createToken('h1', token);
+      expect(await revoked(b)).toBe(false); // b keeps it now
+      await a.revokeToken('tok1');
+      expect(await revoked(a)).toBe(true);
+      await waitFor('b to hear of the revocation', async () => ((await revoked(b)) ? true : undefined), 1000);
+    });
+
+    it('forgets them when its LISTEN connection is lost (a revocation may go unheard)', async () => {
+      await a.createToken('h1', token);
+      expect(await revoked(b)).toBe(false);
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()`);
+        await admin.query(`UPDATE tokens SET revoked = true WHERE id = 'tok1'`); // no notice sent
+        // both listening again (they reconnect after a second)
+        await waitFor('the listeners to reconnect', async () => ((await admin.query(`SELECT 1 FROM pg_stat_activity
+          WHERE query LIKE 'LISTEN%' AND datname = current_database()`)).rowCount === 2 ? true : undefined), 5000);
+      } finally { await admin.end(); }
+      expect(await revoked(b)).toBe(true);
+    });
   });
 
   it('gives a cursor reader every event once, in order, when a lower sequence number commits after a higher one', async () => {
