@@ -7,40 +7,14 @@
  * 2. HTTP ingest: POST /v1/projects/{P}/devices/{D}/events against a hub child process.
  * 3. GET /v1/projects/{P}/events (and events-cursor, device-filtered) on a database of 100k events.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Hub } from '../hub/hub';
 import { openStore } from '../hub/server';
-
-interface CannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p90: number; p99: number; max: number; average: number };
-  non2xx: number; errors: number; timeouts: number;
-}
-type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as Cannon;
+import { autocannon, benchProject, CONNECTIONS, DEVICES, note, spawnHub, type CannonResult } from './hub-load';
 
 const SECONDS = Number(process.env.HUB_BENCH_SECONDS ?? 10);
-const CONNECTIONS = 50;
-const DEVICES = 100;
-const PRODUCT = 'com.opencard.bench:bench';
-
-function note(i: number): { body: Record<string, number | string>; when: number } {
-  return { body: { temp: 20 + (i % 100) / 10, humidity: 40 + (i % 37), seq: i, status: 'ok' }, when: 1700000000 + i };
-}
-
-async function setup(dir: string): Promise<{ hub: Hub; project: string; token: string }> {
-  const hub = new Hub(openStore(dir));
-  await hub.accounts.createUser('bench', 'bench-password');
-  const project = (await hub.projects.createProject('bench', 'bench')).uid;
-  await hub.projects.createProduct(project, PRODUCT);
-  for (let d = 0; d < DEVICES; d++) await hub.devices.provisionDevice(PRODUCT, `dev:${d}`, { sn: `sn${d}` });
-  const { token } = await hub.accounts.createToken('bench');
-  return { hub, project, token };
-}
 
 async function ingestDirect(hub: Hub, total: number, batch: number): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -53,24 +27,6 @@ async function ingestDirect(hub: Hub, total: number, batch: number): Promise<num
   return total / s;
 }
 
-function spawnHub(dir: string): Promise<{ url: string; stop: () => void }> {
-  const cli = resolve(__dirname, '../hub/cli.js');
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--device-port', '0', '--data', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((ok, fail) => {
-    let out = '';
-    child.on('exit', (c) => fail(new Error(`hub exited ${c}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (!m) return;
-      // from here on the hub's log (an access line per request) is drained, not kept and searched
-      child.stdout!.removeAllListeners('data');
-      child.stdout!.resume();
-      ok({ url: m[1], stop: () => { child.removeAllListeners('exit'); child.kill('SIGTERM'); } });
-    });
-  });
-}
-
 const fmt = (r: CannonResult): string =>
   `${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p90 ${r.latency.p90} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms` +
   (r.non2xx || r.errors ? ` (non-2xx ${r.non2xx}, errors ${r.errors})` : '');
@@ -80,7 +36,8 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const say = (l: string): void => { console.log(l); lines.push(l); };
   try {
-    const { hub, project, token } = await setup(dir);
+    const hub = new Hub(openStore(dir));
+    const { project, token } = await benchProject(hub);
     say(`hub benchmark: ${DEVICES} devices, SQLite WAL in ${dir}, ${CONNECTIONS} connections, ${SECONDS} s per HTTP run`);
 
     // 1. the ingest function, as the sync listener calls it
@@ -91,7 +48,7 @@ async function main(): Promise<void> {
     await ingestDirect(hub, 25_000, 250);
     await hub.close();
 
-    const server = await spawnHub(dir);
+    const server = await spawnHub(['--device-port', '0', '--data', dir], join(dir, 'hub.log'));
     try {
       const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
       const base = `${server.url}/v1/projects/${project}`;
@@ -116,7 +73,7 @@ async function main(): Promise<void> {
       const cursor = await autocannon({ url: `${base}/events-cursor?limit=50&cursor=${Buffer.from('50000').toString('base64url')}`, connections: CONNECTIONS, duration: SECONDS, headers: auth });
       say(`GET events-cursor?limit=50 (mid-table):   ${fmt(cursor)}`);
     } finally {
-      server.stop();
+      await server.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
