@@ -289,6 +289,15 @@ describe('two hub processes on one PostgreSQL database', () => {
     expect(heardB).toHaveLength(1);
   });
 
+  it('reads on when another process adds a column under a prepared SELECT * (a newer schema)', async () => {
+    await a.createClient({ clientId: 'c1', projectUID: P, created: 3, revoked: false }, 'sh');
+    for (let i = 0; i < 3; i++) expect((await a.clientById('c1'))?.clientId).toBe('c1'); // prepared on a's connections
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try { await admin.query('ALTER TABLE clients ADD COLUMN later text'); } finally { await admin.end(); }
+    for (let i = 0; i < 3; i++) expect((await a.clientById('c1'))?.clientId).toBe('c1');
+  });
+
   describe('tokens, kept by each process between requests', () => {
     const token = { id: 'tok1', kind: 'pat' as const, userId: null, clientId: null, name: 't', created: 1, expires: null, revoked: false };
     const revoked = async (s: PostgresStore): Promise<boolean> => (await s.tokenByHash('h1'))!.revoked;
