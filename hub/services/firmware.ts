@@ -139,10 +139,14 @@ export class FirmwareService {
     return { image };
   }
 
-  /** Bytes [offset, offset+length) of the image for a device's download (null: gone). */
+  /**
+   * Bytes [offset, offset+length) of the image a device's update names (null: gone, canceled, or
+   * not that device's image: a card reads no other build of its project, another product's say).
+   */
   async imageChunk(deviceUID: string, type: FirmwareType, name: string, offset: number, length: number): Promise<Uint8Array | null> {
     const d = await this.#devices.device(deviceUID);
-    return this.#ctx.store.firmwareChunk(d.projectUID, type, name, offset, length);
+    const [update, chunk] = await Promise.all([this.#ctx.store.dfu(d.uid, type), this.#ctx.store.firmwareChunk(d.projectUID, type, name, offset, length)]);
+    return update?.filename === name && update.status !== 'canceled' ? chunk : null;
   }
 
   /** A card reports a phase of an update (its dfu.status mode and text). */

@@ -151,6 +151,18 @@ describe.each(STORES)('Hub service (%s)', (kind) => {
     await expect(hub.firmware.requestDfu(project, 'host', ['dev:1'], 'missing.bin')).rejects.toMatchObject({ status: 404 });
   });
 
+  it('gives a device chunks of the image its update names, and of no other', async () => {
+    await hub.devices.provisionDevice(product, 'dev:1');
+    const mine = (await hub.firmware.putFirmware(project, 'host', 'mine.bin', new Uint8Array([1, 2, 3]), {})).filename;
+    const other = (await hub.firmware.putFirmware(project, 'host', 'other-product.bin', new Uint8Array([7, 7, 7]), {})).filename;
+    expect(await hub.firmware.imageChunk('dev:1', 'host', mine, 0, 3)).toBeNull(); // no update asked yet
+    await hub.firmware.requestDfu(project, 'host', ['dev:1'], 'mine.bin');
+    expect(Array.from((await hub.firmware.imageChunk('dev:1', 'host', mine, 1, 2))!)).toEqual([2, 3]);
+    expect(await hub.firmware.imageChunk('dev:1', 'host', other, 0, 3)).toBeNull();
+    await hub.firmware.requestDfu(project, 'host', ['dev:1'], null); // canceled
+    expect(await hub.firmware.imageChunk('dev:1', 'host', mine, 0, 3)).toBeNull();
+  });
+
   it('makes event UIDs as time-ordered version-7 UUIDs', () => {
     const a = uuid7(1700000000000), b = uuid7(1700000000001);
     expect(a).toMatch(/^018bcfe5-6800-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
