@@ -576,13 +576,13 @@ function Routes({ token, project }) {
   const load = () => api(token, 'GET', `${P}/routes`).then(async (rs) => {
     setRoutes(rs);
     for (const r of rs) {
-      const j = await api(token, 'GET', `${P}/routes/${r.uid}/deliveries`);
-      setDeliveries((old) => (old[r.uid] ? old : { ...old, [r.uid]: j.deliveries }));
+      const logs = await api(token, 'GET', `${P}/routes/${r.uid}/route-logs?sortBy=date&sortOrder=desc&pageSize=${MAX_DELIVERIES}`);
+      setDeliveries((old) => (old[r.uid] ? old : { ...old, [r.uid]: logs }));
     }
   }).catch(fail);
   useEffect(() => { setDeliveries({}); load(); }, [project]);
   const live = useEventStream(token, project, (name, d) => {
-    if (name === 'delivery') setDeliveries((old) => ({ ...old, [d.route]: [d, ...(old[d.route] ?? [])].slice(0, MAX_DELIVERIES) }));
+    if (name === 'delivery') setDeliveries((old) => ({ ...old, [d.routeUID]: [d, ...(old[d.routeUID] ?? [])].slice(0, MAX_DELIVERIES) }));
   });
   const create = async (e) => {
     e.preventDefault();
@@ -617,7 +617,7 @@ function Routes({ token, project }) {
               </td>
               <td>{r.type === 'proxy' ? <span class="note">carries the cards' web requests</span> : (
                 <ul class="deliveries">{(deliveries[r.uid] ?? []).slice(0, 5).map((d) => (
-                  <li class={d.ok ? 'ok' : 'err'} title={d.event}>{when(d.when)} {d.ok ? 'delivered' : `failed: ${d.error}${d.dead ? ' (gave up)' : ''}`}{d.attempt > 1 ? ` (attempt ${d.attempt})` : ''}</li>
+                  <li class={d.attn ? 'err' : 'ok'} title={`${d.eventUID}${d.text ? `: ${d.text}` : ''}`}>{when(d.date)} {d.attn ? `failed: ${d.status ? `HTTP ${d.status}` : d.text}${d.dead ? ' (gave up)' : ''}` : 'delivered'}{d.attempt > 1 ? ` (attempt ${d.attempt})` : ''}</li>
                 ))}</ul>
               )}</td>
             </tr>

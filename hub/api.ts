@@ -26,9 +26,9 @@ import { Type } from '@sinclair/typebox';
 import {
   DeviceEnvJ, DeviceJ, DevicesPageJ, DevicesQuery, DfuBody, DfuStatusJ, DfuTargets, EmptyJ, EnvBody, EnvJ, EventsCursorJ, EventsCursorQuery, EventsPageJ,
   EventsQuery, FirmwareJ, Flag, FleetJ, FleetUIDsBody, IngestBody, Int, LabelBody, LoginBody, NoteBody, NoteChangesJ, NoteJ, NotesJ,
-  ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, SignalJ, TokenForm, params, query,
+  ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, RouteLogJ, RouteLogsQuery, SignalJ, TokenForm, params, query,
 } from './schemas';
-import { dashboardRoutes } from './dashboard';
+import { dashboardRoutes, routeLogJson } from './dashboard';
 import { firmwareType } from './services/firmware';
 import type { RouteSpec } from './services/routes';
 import { PublishingService, isShortId, statDate, type NoteParams } from './services/publishing';
@@ -530,6 +530,22 @@ export function apiRouter(): Router {
     await c.hub.routes.deleteRoute(c.project.uid, c.params.route);
     return ok();
   });
+  // route logs: each delivery attempt, the newest 1000 per route (as Notehub keeps them for a while)
+  r.add('GET', `${P}/routes/:route/route-logs`, 'project', {
+    params: pRoute, querystring: RouteLogsQuery, response: Type.Array(RouteLogJ), operationId: 'getRouteLogsByRoute',
+  }, async (c) => {
+    const pageSize = c.int('pageSize', 50, 1, 1000);
+    const date = (name: string): number | undefined => (typeof c.query[name] === 'number' ? c.query[name] as number : undefined);
+    const logs = await c.hub.routes.routeLogs(c.project.uid, c.params.route, {
+      deviceUIDs: c.list('deviceUID'), files: c.list('files', true), systemFilesOnly: c.bool('systemFilesOnly'),
+      startDate: date('startDate'), endDate: date('endDate'), sortBy: c.str('sortBy') === 'date' ? 'date' : 'captured',
+      descending: c.str('sortOrder') === 'desc', limit: pageSize, offset: (c.int('pageNum', 1, 1, 1_000_000) - 1) * pageSize,
+    });
+    return ok(logs.map(routeLogJson));
+  });
+  r.add('GET', `${P}/events/:event/route-logs`, 'project', {
+    params: params('project', 'event'), response: Type.Array(RouteLogJ), operationId: 'getRouteLogsByEvent',
+  }, async (c) => ok((await c.hub.routes.eventRouteLogs(c.project.uid, c.params.event)).map(routeLogJson)));
 
   // the dashboard at / and its event stream and web terminal (hub/dashboard.ts)
   dashboardRoutes(r);

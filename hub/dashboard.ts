@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { HubError, type LocalCard } from './hub';
 import type { Ctx, Router } from './http';
-import { DeliveryJ, params } from './schemas';
-import type { DfuRecord, EventRecord } from './store/types';
-import type { DeliveryResult } from './services/routes';
+import { params } from './schemas';
+import type { DfuRecord, EventRecord, RouteLogRecord } from './store/types';
 
 const iso = (t: number): string => new Date(t * 1000).toISOString();
 /** A device's update as the stream carries it (the fields of GET .../dfu/{type}/status, with the bytes read). */
@@ -18,9 +17,14 @@ export const dfuJson = (d: DfuRecord): Record<string, unknown> => ({
   device_uid: d.deviceUID, type: d.type, filename: d.filename, status: d.status, description: d.text, updated: iso(d.updated),
   read: d.read, length: d.length, version: d.version,
 });
-/** A route's delivery attempt (GET .../routes/{R}/deliveries, and the stream's `delivery` events). */
-export const deliveryJson = (d: DeliveryResult): Record<string, unknown> => ({
-  route: d.routeUID, event: d.event, when: iso(d.when), attempt: d.attempt, ok: d.error === null, error: d.error ?? undefined, dead: d.dead,
+/**
+ * A route's delivery attempt as its log shows it (GET .../route-logs, and the stream's `delivery`
+ * events): `attn` when it failed, `status` the HTTP status ('' when no answer came), `text` the
+ * start of the answer or why none came.
+ */
+export const routeLogJson = (l: RouteLogRecord): Record<string, unknown> => ({
+  date: iso(l.when), routeUID: l.routeUID, eventUID: l.eventUID, attn: l.error !== null, status: l.status === null ? '' : String(l.status),
+  text: l.status === null ? l.error ?? '' : l.text, url: l.url, attempt: l.attempt, dead: l.dead,
 });
 
 /** dist/dashboard, next to dist/hub where this file runs from. */
@@ -62,8 +66,8 @@ export function dashboardRoutes(r: Router): void {
         const onDfu = (d: DfuRecord): void => {
           if (d.projectUID === project) res.write(`event: dfu\ndata: ${JSON.stringify(dfuJson(d))}\n\n`);
         };
-        const onDelivery = (d: DeliveryResult): void => {
-          if (d.projectUID === project) res.write(`event: delivery\ndata: ${JSON.stringify(deliveryJson(d))}\n\n`);
+        const onDelivery = (l: RouteLogRecord): void => {
+          if (l.projectUID === project) res.write(`event: delivery\ndata: ${JSON.stringify(routeLogJson(l))}\n\n`);
         };
         const ping = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
         hub.on('events', onEvents);
@@ -73,11 +77,6 @@ export function dashboardRoutes(r: Router): void {
       },
     };
   });
-  // opencard extension: a route's latest delivery attempts (kept in memory since the hub started)
-  r.add('GET', `${P}/routes/:route/deliveries`, 'project', {
-    params: params('project', 'route'), response: Type.Object({ deliveries: Type.Array(DeliveryJ) }),
-    summary: 'opencard: a route\'s recent delivery results, newest first',
-  }, async (c) => ({ json: { deliveries: (await c.hub.routes.recentDeliveries(c.project.uid, c.params.route)).map(deliveryJson) } }));
   // opencard extension: one request line to a card hosted in this process (the simulator with --with-hub)
   const hosted = async (c: Ctx): Promise<LocalCard> => {
     const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);

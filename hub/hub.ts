@@ -13,7 +13,7 @@ import { EventService } from './services/events';
 import { NoteService } from './services/notes';
 import { EnvironmentService } from './services/environment';
 import { FirmwareService } from './services/firmware';
-import { RouteService, type DeliveryResult } from './services/routes';
+import { RouteService } from './services/routes';
 import { DeviceSyncService } from './services/device-sync';
 import { relayHubEvents } from './bus';
 import { PublishingService } from './services/publishing';
@@ -73,8 +73,6 @@ export class Hub extends EventEmitter {
     this.env = new EnvironmentService(ctx, this.devices);
     this.firmware = new FirmwareService(ctx, this.devices, this.env);
     this.routes = new RouteService(ctx, this.projects);
-    // every process keeps the recent delivery results, whichever process delivered
-    this.on('delivery', (r: DeliveryResult) => this.routes.remember(r));
     this.deviceSync = new DeviceSyncService(ctx, this.devices, this.events);
     this.publishing = new PublishingService(ctx);
   }

@@ -134,25 +134,29 @@ export class RouteDelivery {
   }
 
   async #deliver(d: DeliveryRecord, route: RouteRecord): Promise<void> {
-    const error = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, d.eventJSON) : await this.#post(d.url, d.headers, d.eventJSON);
-    const result = { projectUID: route.projectUID, routeUID: route.uid, event: d.eventUID, attempt: d.attempts + 1, error, dead: false };
-    if (error === null) {
+    const answer = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, d.eventJSON) : await this.#post(d.url, d.headers, d.eventJSON);
+    const e = JSON.parse(d.eventJSON) as EventRecord;
+    const log = {
+      projectUID: route.projectUID, routeUID: route.uid, eventUID: d.eventUID, deviceUID: e.device, file: e.file, captured: e.when,
+      attempt: d.attempts + 1, url: d.url, ...answer, dead: false,
+    };
+    if (answer.error === null) {
       await this.#hub.routes.deliveryDone(d.id);
-      return this.#hub.routes.delivered(result);
+      return this.#hub.routes.delivered(log);
     }
     // cut short by stop(): due again after a restart, not a failed attempt
     if (this.#stopped) return;
     const failures = d.attempts + 1;
     const dead = failures >= this.#o.maxAttempts;
-    await this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), error, dead);
-    this.#hub.routes.delivered({ ...result, dead });
+    await this.#hub.routes.deliveryRetry(d.id, this.delayAfter(failures), answer.error, dead);
+    await this.#hub.routes.delivered({ ...log, dead });
   }
 
   /**
    * A notehub route: the event as a Markdown note, POSTed to a NoteHub API server (version 1.3)
    * signed as the route's publisher. null when the server says status.success, else why not.
    */
-  async #publish(url: string, pub: PublisherSettings, eventJSON: string): Promise<string | null> {
+  async #publish(url: string, pub: PublisherSettings, eventJSON: string): Promise<Answer> {
     const note = eventNote(eventJSON);
     const form = new URLSearchParams({ note, pid: pub.pid, signature: createHash('md5').update(pub.pid + pub.psk + note, 'utf8').digest('hex'), version: '1.3' });
     try {
@@ -161,30 +165,55 @@ export class RouteDelivery {
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
       // the answer is small JSON; a larger one is not a NoteHub server's
-      const text = (await res.text()).slice(0, 64 * 1024);
+      const body = await head(res, 64 * 1024);
+      const text = body.slice(0, ANSWER_HEAD);
       let status: { success?: unknown; comment?: unknown } | undefined;
-      try { status = (JSON.parse(text) as { status?: typeof status }).status; } catch { /* not JSON */ }
-      if (status?.success === true) return null;
-      return `HTTP ${res.status}${typeof status?.comment === 'string' ? `: ${status.comment.slice(0, 200)}` : ''}`;
+      try { status = (JSON.parse(body) as { status?: typeof status }).status; } catch { /* not JSON */ }
+      if (status?.success === true) return { status: res.status, error: null, text };
+      return { status: res.status, error: `HTTP ${res.status}${typeof status?.comment === 'string' ? `: ${status.comment.slice(0, 200)}` : ''}`, text };
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return failed(e);
     }
   }
 
-  /** null on a 2xx answer, else what went wrong. */
-  async #post(url: string, headers: { [k: string]: string }, body: string): Promise<string | null> {
+  /** Delivered on a 2xx answer. */
+  async #post(url: string, headers: { [k: string]: string }, body: string): Promise<Answer> {
     try {
       const res = await fetch(url, {
         method: 'POST', body, headers: { ...headers, 'Content-Type': 'application/json' },
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.timeoutMs)]),
       });
-      // the status is the answer: the body is neither waited for nor held in memory
-      await res.body?.cancel().catch(() => undefined);
-      return res.ok ? null : `HTTP ${res.status}`;
+      return { status: res.status, error: res.ok ? null : `HTTP ${res.status}`, text: await head(res, ANSWER_HEAD) };
     } catch (e) {
-      return e instanceof Error ? e.message : String(e);
+      return failed(e);
     }
   }
+}
+
+/** What a route's URL answered: its status (null: no answer), why it was not delivered (null: it was), the start of its body. */
+interface Answer { status: number | null; error: string | null; text: string }
+
+const failed = (e: unknown): Answer => ({ status: null, error: e instanceof Error ? e.message : String(e), text: '' });
+
+/** The route log keeps this much of an answer's body. */
+const ANSWER_HEAD = 1024;
+
+/** The first `max` bytes of the body as text; the rest is neither waited for nor held. */
+async function head(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  try {
+    while (got < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      got += value.length;
+    }
+  } catch { /* cut off: what came is kept */ }
+  await reader.cancel().catch(() => undefined);
+  return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }
 
 /** An event as a note: a title naming the device and notefile, then its body as JSON. */

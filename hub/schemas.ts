@@ -48,8 +48,9 @@ export const NoteChangesJ = Type.Object({ changes: Type.Integer(), total: Type.I
 export const DevicesPageJ = Type.Object({ devices: Type.Array(DeviceJ), has_more: Type.Boolean() }, open);
 export const EventsPageJ = Type.Object({ events: Type.Array(EventJ), has_more: Type.Boolean() }, open);
 export const EventsCursorJ = Type.Object({ events: Type.Array(EventJ), next_cursor: S(), has_more: Type.Boolean() }, open);
-export const DeliveryJ = Type.Object({
-  route: S(), event: S(), when: S(), attempt: Type.Integer(), ok: Type.Boolean(), error: Opt(S()), dead: Type.Boolean(),
+/** A route log entry as Notehub shows one (`attempt`, `dead`: opencard's additions). */
+export const RouteLogJ = Type.Object({
+  date: S(), routeUID: S(), eventUID: S(), attn: Type.Boolean(), status: S(), text: S(), url: S(), attempt: Type.Integer(), dead: Type.Boolean(),
 }, open);
 export const DfuStatusJ = Type.Object({
   device_uid: S(), type: S(), status: S(), filename: Opt(S()), description: Opt(S()), requested: Opt(S()), updated: Opt(S()),
@@ -81,6 +82,12 @@ export const DevicesQuery = query({
   productUID: List(), sku: List(),
 });
 export const DfuTargets = query({ deviceUID: List(), tag: List(), fleetUID: List() });
+export const RouteLogsQuery = query({
+  pageSize: Int(1, 1000, 50), pageNum: Int(1, 1_000_000, 1), deviceUID: List('A device UID, or sn:SERIAL (repeatable)'),
+  sortBy: S({ enum: ['captured', 'date'], description: "the event's capture time (default) or the attempt's" }),
+  sortOrder: S({ enum: ['asc', 'desc'] }), startDate: eventFilters.startDate, endDate: eventFilters.endDate,
+  systemFilesOnly: Flag(), files: List('Notefile names, comma-separated or repeated'),
+});
 
 export const body = (props: Record<string, TSchema>, required: string[] = []): TSchema =>
   Type.Object(Object.fromEntries(Object.entries(props).map(([k, v]) => [k, required.includes(k) ? v : Opt(v)])), open);

@@ -21,7 +21,7 @@ export type Clock = () => number;
 
 /** Hub events: 'events' (EventRecord[] stored), 'notes' ({deviceUID, file}), 'env' ({scope, ownerUID}),
  * 'signal' (a SignalDelivery: the listener marks it delivered when a session of the device took it),
- * 'dfu' (a DfuRecord just stored: a phase of a device's update), 'delivery' (a DeliveryResult: a route's attempt). */
+ * 'dfu' (a DfuRecord just stored: a phase of a device's update), 'delivery' (a RouteLogRecord: a route's attempt, just logged). */
 export type Emit = (event: 'events' | 'notes' | 'env' | 'signal' | 'dfu' | 'delivery', payload: unknown) => void;
 
 /** A signal on its way to a device (never stored). */

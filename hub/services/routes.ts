@@ -1,6 +1,6 @@
 /** Routes of a project and their delivery queue (hub/routes.ts does the sending). */
 import { randomUUID } from 'node:crypto';
-import type { DeliveryRecord, ProxySettings, RouteRecord } from '../store/types';
+import type { DeliveryRecord, ProxySettings, RouteLogQuery, RouteLogRecord, RouteRecord } from '../store/types';
 import { HubError, seconds, type ServiceContext } from './common';
 import type { ProjectService } from './projects';
 
@@ -12,14 +12,6 @@ export interface RouteSpec {
   pid?: string; psk?: string;
 }
 
-/** One delivery attempt's outcome (error null: delivered). */
-export interface DeliveryResult {
-  projectUID: string; routeUID: string; event: string; when: number; attempt: number; error: string | null; dead: boolean;
-}
-
-/** Delivery results kept per route (in memory: what happened since this process started). */
-export const RECENT_DELIVERIES = 20;
-
 /** Longest proxy route alias (what a card's web.* `route` can carry). */
 export const MAX_ALIAS = 128;
 /** Longest proxy route timeout, seconds. */
@@ -28,8 +20,6 @@ export const MAX_PROXY_TIMEOUT = 300;
 export class RouteService {
   readonly #ctx: ServiceContext;
   readonly #projects: ProjectService;
-  /** route UID -> its latest delivery results, newest last */
-  readonly #recent = new Map<string, DeliveryResult[]>();
 
   constructor(ctx: ServiceContext, projects: ProjectService) { this.#ctx = ctx; this.#projects = projects; }
 
@@ -90,7 +80,6 @@ export class RouteService {
 
   async deleteRoute(projectUID: string, uid: string): Promise<void> {
     await this.#ctx.store.deleteRoute((await this.routeIn(projectUID, uid)).uid);
-    this.#recent.delete(uid);
   }
 
   // ---------------------------------------------------------------- the delivery queue
@@ -109,19 +98,31 @@ export class RouteService {
     return this.#ctx.store.deliveryRetry(id, (this.#ctx.now() + delayMs) / 1000, error, dead);
   }
 
-  /** Announce an attempt's outcome (the Hub hands every process's to remember(), and the dashboard's stream shows it). */
-  delivered(r: Omit<DeliveryResult, 'when'>): void { this.#ctx.emit('delivery', { ...r, when: seconds(this.#ctx) }); }
-
-  remember(r: DeliveryResult): void {
-    const list = this.#recent.get(r.routeUID) ?? [];
-    list.push(r);
-    if (list.length > RECENT_DELIVERIES) list.shift();
-    this.#recent.set(r.routeUID, list);
+  /** Log an attempt's outcome, and announce it (the dashboard's stream shows it). */
+  async delivered(r: Omit<RouteLogRecord, 'when'>): Promise<void> {
+    const rec = { ...r, when: seconds(this.#ctx) };
+    await this.#ctx.store.addRouteLog(rec);
+    this.#ctx.emit('delivery', rec);
   }
 
-  /** The route's latest delivery results, newest first. */
-  async recentDeliveries(projectUID: string, uid: string): Promise<DeliveryResult[]> {
-    await this.routeIn(projectUID, uid);
-    return [...(this.#recent.get(uid) ?? [])].reverse();
+  /**
+   * A route's logged attempts (404 for a route not of this project). A device may be named by
+   * its serial number, `sn:NUMBER`, as on Notehub.
+   */
+  async routeLogs(projectUID: string, routeUID: string, q: Omit<RouteLogQuery, 'projectUID' | 'routeUID'>): Promise<RouteLogRecord[]> {
+    await this.routeIn(projectUID, routeUID);
+    let deviceUIDs = q.deviceUIDs;
+    const sns = deviceUIDs?.filter((d) => d.startsWith('sn:')).map((d) => d.slice(3)) ?? [];
+    if (sns.length) {
+      const named = (await this.#ctx.store.devices(projectUID, { serialNumbers: sns }, 1000, 0)).devices.map((d) => d.uid);
+      deviceUIDs = [...deviceUIDs!.filter((d) => !d.startsWith('sn:')), ...named];
+      if (!deviceUIDs.length) return []; // no such serial number
+    }
+    return this.#ctx.store.routeLogs({ ...q, deviceUIDs, projectUID, routeUID });
+  }
+
+  /** The attempts to deliver one event, to any route, in the order made. */
+  eventRouteLogs(projectUID: string, eventUID: string): Promise<RouteLogRecord[]> {
+    return this.#ctx.store.routeLogs({ projectUID, eventUID, sortBy: 'date', descending: false, limit: 1000, offset: 0 });
   }
 }

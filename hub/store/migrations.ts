@@ -151,4 +151,14 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE TABLE sync_tickets (
     device_uid TEXT PRIMARY KEY REFERENCES devices(uid) ON DELETE CASCADE, ticket TEXT NOT NULL, secret TEXT NOT NULL, issued REAL NOT NULL);
   `,
+  // 12: route logs: every delivery attempt (its HTTP status, the start of the answer), the newest
+  // ROUTE_LOG_KEEP per route (GET .../routes/{R}/route-logs, .../events/{E}/route-logs)
+  `
+  CREATE TABLE route_logs (
+    id INTEGER PRIMARY KEY, route_uid TEXT NOT NULL, project_uid TEXT NOT NULL, event_uid TEXT NOT NULL, device_uid TEXT NOT NULL,
+    file TEXT NOT NULL, captured REAL NOT NULL, logged REAL NOT NULL, attempt INTEGER NOT NULL, status INTEGER, error TEXT,
+    text TEXT NOT NULL, url TEXT NOT NULL, dead INTEGER NOT NULL);
+  CREATE INDEX route_logs_route ON route_logs(route_uid, id);
+  CREATE INDEX route_logs_event ON route_logs(project_uid, event_uid);
+  `,
 ]);

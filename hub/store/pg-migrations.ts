@@ -119,4 +119,13 @@ export const PG_MIGRATIONS: readonly string[] = Object.freeze([
   CREATE TABLE sync_tickets (
     device_uid TEXT PRIMARY KEY REFERENCES devices(uid) ON DELETE CASCADE, ticket TEXT NOT NULL, secret TEXT NOT NULL, issued DOUBLE PRECISION NOT NULL);
   `,
+  // 6: route logs (as SQLite's 12)
+  `
+  CREATE TABLE route_logs (
+    id BIGSERIAL PRIMARY KEY, route_uid TEXT NOT NULL, project_uid TEXT NOT NULL, event_uid TEXT NOT NULL, device_uid TEXT NOT NULL,
+    file TEXT NOT NULL, captured DOUBLE PRECISION NOT NULL, logged DOUBLE PRECISION NOT NULL, attempt INTEGER NOT NULL, status INTEGER,
+    error TEXT, text TEXT NOT NULL, url TEXT NOT NULL, dead BOOLEAN NOT NULL);
+  CREATE INDEX route_logs_route ON route_logs(route_uid, id);
+  CREATE INDEX route_logs_event ON route_logs(project_uid, event_uid);
+  `,
 ]);

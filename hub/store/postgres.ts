@@ -11,10 +11,10 @@ import { PG_MIGRATIONS } from './pg-migrations';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteLogQuery, RouteLogRecord, RouteRecord, Store, StoreBus, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 import type { SyncTicket } from './types';
-import { dfuFromRow, firmwareFromRow, num, parse, routeFromRow, str, syncSessionFromRow, type Row } from './rows';
+import { dfuFromRow, firmwareFromRow, num, parse, ROUTE_LOG_KEEP, routeFromRow, routeLogFromRow, routeLogSql, str, syncSessionFromRow, type Row } from './rows';
 
 
 /** The NOTIFY channel the hub processes share. */
@@ -803,6 +803,7 @@ export class PostgresStore implements Store {
   async deleteRoute(uid: string): Promise<void> {
     await this.#tx(async (q) => {
       await q('DELETE FROM deliveries WHERE route_uid = ?', uid);
+      await q('DELETE FROM route_logs WHERE route_uid = ?', uid);
       await q('DELETE FROM routes WHERE uid = ?', uid);
     });
   }
@@ -835,5 +836,17 @@ export class PostgresStore implements Store {
   async deliveryStats(): Promise<{ pending: number; failed: number }> {
     const [r] = await this.#q('SELECT count(*) FILTER (WHERE NOT dead) pending, count(*) FILTER (WHERE dead) failed FROM deliveries');
     return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+  async addRouteLog(l: RouteLogRecord): Promise<void> {
+    // one statement: the attempt, and what falls out of the route's newest ROUTE_LOG_KEEP
+    await this.#q(`WITH ins AS (INSERT INTO route_logs (route_uid, project_uid, event_uid, device_uid, file, captured, logged, attempt, status, error, text, url, dead)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?))
+      DELETE FROM route_logs WHERE route_uid = ? AND id <= (SELECT id FROM route_logs WHERE route_uid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+    l.routeUID, l.projectUID, l.eventUID, l.deviceUID, l.file, l.captured, l.when, l.attempt, l.status, l.error, l.text, l.url, l.dead,
+    l.routeUID, l.routeUID, ROUTE_LOG_KEEP - 1);
+  }
+  async routeLogs(q: RouteLogQuery): Promise<RouteLogRecord[]> {
+    const { where, order, args } = routeLogSql(q, (col, vals) => [`${col} = ANY(?)`, [vals]]);
+    return (await this.#q(`SELECT * FROM route_logs WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`, ...args, q.limit, q.offset)).map(routeLogFromRow);
   }
 }

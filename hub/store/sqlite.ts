@@ -7,10 +7,10 @@ import { ReaderPool } from './reader';
 import type {
   ClientRecord, DeliveryRecord, DeviceFilter, DeviceRecord, DeviceUpdate, DfuRecord, EnvScope,
   EventPage, EventQuery, EventRecord, FirmwareRecord, FleetRecord, JsonObject, NoteInput, NoteRecord,
-  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
+  ProductRecord, ProjectRecord, ProxySettings, PublishedNoteRecord, PublisherRecord, PublisherSettings, RouteLogQuery, RouteLogRecord, RouteRecord, Store, SyncSessionRecord, TokenRecord, UploadCommit, UserRecord,
 } from './types';
 import type { SyncTicket } from './types';
-import { dfuFromRow, firmwareFromRow, num, parse, routeFromRow, str, syncSessionFromRow, type Row } from './rows';
+import { dfuFromRow, firmwareFromRow, num, parse, ROUTE_LOG_KEEP, routeFromRow, routeLogFromRow, routeLogSql, str, syncSessionFromRow, type Row } from './rows';
 
 
 /** Deepest event page offset answered on the calling thread (the API allows no deeper pages). */
@@ -558,6 +558,7 @@ export class SqliteStore implements Store {
   async deleteRoute(uid: string): Promise<void> {
     this.#db.transaction(() => {
       this.#run('DELETE FROM deliveries WHERE route_uid = ?', uid);
+      this.#run('DELETE FROM route_logs WHERE route_uid = ?', uid);
       this.#run('DELETE FROM routes WHERE uid = ?', uid);
     })();
   }
@@ -581,6 +582,19 @@ export class SqliteStore implements Store {
   async deliveryStats(): Promise<{ pending: number; failed: number }> {
     const r = this.#get('SELECT sum(dead = 0) pending, sum(dead = 1) failed FROM deliveries')!;
     return { pending: Number(r.pending ?? 0), failed: Number(r.failed ?? 0) };
+  }
+  async addRouteLog(l: RouteLogRecord): Promise<void> {
+    this.#db.transaction(() => {
+      this.#run(`INSERT INTO route_logs (route_uid, project_uid, event_uid, device_uid, file, captured, logged, attempt, status, error, text, url, dead)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, l.routeUID, l.projectUID, l.eventUID, l.deviceUID, l.file, l.captured, l.when, l.attempt, l.status,
+      l.error, l.text, l.url, l.dead ? 1 : 0);
+      this.#run(`DELETE FROM route_logs WHERE route_uid = ? AND id <= (SELECT id FROM route_logs WHERE route_uid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        l.routeUID, l.routeUID, ROUTE_LOG_KEEP);
+    })();
+  }
+  async routeLogs(q: RouteLogQuery): Promise<RouteLogRecord[]> {
+    const { where, order, args } = routeLogSql(q, (col, vals) => [`${col} IN (${marks(vals.length)})`, vals]);
+    return this.#all(`SELECT * FROM route_logs WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`, ...args, q.limit, q.offset).map(routeLogFromRow);
   }
 
   // ---- the NoteHub publishing API

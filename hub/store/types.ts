@@ -97,6 +97,32 @@ export interface DeliveryRecord {
   headers: { [k: string]: string }; attempts: number; nextAt: number;
 }
 
+/** One delivery attempt of an event to a route, as the route's log keeps it (GET .../route-logs). */
+export interface RouteLogRecord {
+  projectUID: string; routeUID: string; eventUID: string; deviceUID: string; file: string;
+  /** the event's capture time and the attempt's, unix seconds */
+  captured: number; when: number;
+  attempt: number;
+  /** the answer's HTTP status; null when none came (refused, timed out) */
+  status: number | null;
+  /** what went wrong; null: delivered */
+  error: string | null;
+  /** the start of the answer's body */
+  text: string;
+  url: string;
+  /** the last attempt: no more will be made */
+  dead: boolean;
+}
+export interface RouteLogQuery {
+  projectUID: string; routeUID?: string; eventUID?: string; deviceUIDs?: string[]; files?: string[];
+  /** only notefiles whose name starts with '_' (the card's own: _session.qo, _health.qo...) */
+  systemFilesOnly?: boolean;
+  /** attempts of events captured in [startDate, endDate], unix seconds */
+  startDate?: number; endDate?: number;
+  /** by the event's capture time or the attempt's; ties in the order logged */
+  sortBy: 'captured' | 'date'; descending: boolean; limit: number; offset: number;
+}
+
 /** A publisher of the NoteHub publishing API (/api/note): its PSK signs requests, so it is kept as given. */
 export interface PublisherRecord { pid: string; psk: string; description: string; created: number; revoked: boolean }
 /** A note published as a page: `noteID` (date/slug) and `shortID` both name it. */
@@ -259,6 +285,9 @@ export interface Store {
   deliveryDone(id: number): Promise<void>;
   deliveryRetry(id: number, nextAt: number, error: string, dead: boolean): Promise<void>;
   deliveryStats(): Promise<{ pending: number; failed: number }>;
+  /** Logs an attempt; a route keeps its newest ROUTE_LOG_KEEP. */
+  addRouteLog(l: RouteLogRecord): Promise<void>;
+  routeLogs(q: RouteLogQuery): Promise<RouteLogRecord[]>;
 
   // the NoteHub publishing API (/api/note) and its pages
   putPublisher(rec: PublisherRecord): Promise<void>;

@@ -1,7 +1,8 @@
 /**
  * What the dashboard's firmware and routes views read: a device's DFU phases and each route
  * delivery attempt pushed on the project's event stream (named SSE events `dfu` and `delivery`),
- * and a route's recent delivery results (GET .../routes/{R}/deliveries).
+ * and the routes' logs (GET .../routes/{R}/route-logs, .../events/{E}/route-logs), which a
+ * restart keeps.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -73,7 +74,7 @@ beforeAll(async () => {
   h = await startHub({ dataDir: join(dir, 'hub'), port: 0, log: () => undefined, adminPassword: 'admin-password-1', delivery: { pollMs: 20, baseDelayMs: 60_000 } });
   await h.hub.devices.provisionDevice(h.bootstrap!.productUID, DEV, { sn: 'feeds' });
   // /ok answers 200, anything else 500
-  sink = createServer((req, res) => { req.resume(); res.writeHead(req.url === '/ok' ? 200 : 500).end(); });
+  sink = createServer((req, res) => { req.resume(); res.writeHead(req.url === '/ok' ? 200 : 500).end(req.url === '/ok' ? 'thanks' : 'nope'); });
   await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
   sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 });
@@ -101,22 +102,39 @@ it('pushes each phase of a device\'s update on the event stream as a `dfu` event
   } finally { s.close(); }
 });
 
-it('pushes route delivery attempts and keeps each route\'s recent results', async () => {
+it('pushes route delivery attempts and logs them, across a restart', async () => {
   const s = await Stream.open(`${h.url}/v1/projects/${h.bootstrap!.projectUID}/events/stream`, h.bootstrap!.token);
+  let good: { uid: string }, bad: { uid: string }, event: string, okMsg: { data: any }, badMsg: { data: any };
   try {
-    const good = (await api('POST', '/routes', { label: 'good', type: 'http', http: { url: `${sinkUrl}/ok` } })).json;
-    const bad = (await api('POST', '/routes', { label: 'bad', type: 'http', http: { url: `${sinkUrl}/fail` } })).json;
+    good = (await api('POST', '/routes', { label: 'good', type: 'http', http: { url: `${sinkUrl}/ok` } })).json;
+    bad = (await api('POST', '/routes', { label: 'bad', type: 'http', http: { url: `${sinkUrl}/fail` } })).json;
     const up = await api('POST', `/devices/${DEV}/events`, { file: 'data.qo', body: { n: 1 } });
-    const [event] = up.json.events as string[];
-    const okMsg = await s.next((m) => m.event === 'delivery' && m.data.route === good.uid);
-    expect(okMsg.data).toMatchObject({ event, ok: true, attempt: 1, dead: false });
-    const badMsg = await s.next((m) => m.event === 'delivery' && m.data.route === bad.uid);
-    expect(badMsg.data).toMatchObject({ event, ok: false, attempt: 1, error: 'HTTP 500' });
-    expect((await api('GET', `/routes/${good.uid}/deliveries`)).json).toEqual({ deliveries: [okMsg.data] });
-    expect((await api('GET', `/routes/${bad.uid}/deliveries`)).json).toEqual({ deliveries: [badMsg.data] });
-    expect((await api('GET', '/routes/no-such-route/deliveries')).status).toBe(404);
-    // a deleted route's results go with it
-    expect((await api('DELETE', `/routes/${good.uid}`)).status).toBe(200);
-    expect((await api('GET', `/routes/${good.uid}/deliveries`)).status).toBe(404);
+    [event] = up.json.events as string[];
+    okMsg = await s.next((m) => m.event === 'delivery' && m.data.routeUID === good.uid);
+    expect(okMsg.data).toEqual({ date: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), routeUID: good.uid, eventUID: event, attn: false, status: '200',
+      text: 'thanks', url: `${sinkUrl}/ok`, attempt: 1, dead: false });
+    badMsg = await s.next((m) => m.event === 'delivery' && m.data.routeUID === bad.uid);
+    expect(badMsg.data).toMatchObject({ eventUID: event, attn: true, status: '500', text: 'nope', attempt: 1, dead: false });
   } finally { s.close(); }
+  // the logs are in the database: a restarted hub has them
+  const project = h.bootstrap!.projectUID;
+  await h.close();
+  h = await startHub({ dataDir: join(dir, 'hub'), port: 0, log: () => undefined, delivery: { pollMs: 20, baseDelayMs: 60_000 } });
+  const { token } = await h.hub.accounts.createToken('admin');
+  const call = async (path: string, method = 'GET'): Promise<{ status: number; json: any }> => {
+    const r = await fetch(`${h.url}/v1/projects/${project}${path}`, { method, headers: { Authorization: `Bearer ${token}` } });
+    return { status: r.status, json: await r.json() };
+  };
+  const routesOf = (logs: { routeUID: string }[]): string[] => logs.map((l) => l.routeUID);
+  expect((await call(`/routes/${good.uid}/route-logs`)).json).toEqual([okMsg.data]);
+  expect((await call(`/routes/${bad.uid}/route-logs`)).json).toEqual([badMsg.data]);
+  expect(routesOf((await call(`/events/${event}/route-logs`)).json).sort()).toEqual([good.uid, bad.uid].sort());
+  expect((await call(`/routes/${good.uid}/route-logs?deviceUID=sn:feeds`)).json).toEqual([okMsg.data]);
+  expect((await call(`/routes/${good.uid}/route-logs?deviceUID=sn:nobody`)).json).toEqual([]);
+  expect((await call(`/routes/${good.uid}/route-logs?systemFilesOnly=true`)).json).toEqual([]);
+  expect((await call('/routes/no-such-route/route-logs')).status).toBe(404);
+  // a deleted route's log goes with it
+  expect((await call(`/routes/${good.uid}`, 'DELETE')).status).toBe(200);
+  expect((await call(`/routes/${good.uid}/route-logs`)).status).toBe(404);
+  expect(routesOf((await call(`/events/${event}/route-logs`)).json)).toEqual([bad.uid]);
 });

@@ -3,6 +3,9 @@
  * Plus the CLI: users, tokens, projects, products and OAuth clients made from the command line.
  */
 import { execFile } from 'child_process';
+import { createServer } from 'http';
+import type { AddressInfo } from 'net';
+import { waitFor } from '../support/wait';
 import { call, cli, CLI, removeDir, spawnHub, tempDir, type Spawned } from './helpers';
 import { existsSync } from 'fs';
 import { join } from 'path';
@@ -174,6 +177,27 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     expect((await routes.getRoute(hub.projectUID, made.uid)).label).toBe('to-me');
     await routes.deleteRoute(hub.projectUID, made.uid);
     expect(await routes.getRoutes(hub.projectUID)).toEqual([]);
+  });
+
+  it('reads a route\'s logs, by route and by event', async () => {
+    const sink = createServer((req, res) => { req.resume(); res.end('got it'); });
+    await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
+    try {
+      const routes = new NotehubJs.RouteApi(client);
+      const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/in`;
+      const made = await routes.createRoute(hub.projectUID, { label: 'logged', route_type: 'http', schema: { url, filter: { type: 'include', files: ['logged.qo'] } } });
+      const up = await call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/events`, hub.token, 'POST', { file: 'logged.qo', body: { n: 1 } });
+      const [eventUID] = (up.body as { events: string[] }).events;
+      const logs = await waitFor('the delivery to be logged', async () => {
+        const got = await routes.getRouteLogsByRoute(hub.projectUID, made.uid, { pageSize: 10, sortOrder: 'desc' }) as unknown as Data[];
+        return got.length ? got : undefined;
+      });
+      expect(logs).toEqual([expect.objectContaining({ routeUID: made.uid, eventUID, attn: false, status: '200', text: 'got it' })]);
+      expect(new Date(logs[0].date as string).getTime()).toBeGreaterThan(Date.now() - 60_000);
+      expect(await routes.getRouteLogsByRoute(hub.projectUID, made.uid, { deviceUID: ['dev:000000000000000'] })).toEqual([]);
+      expect(await events.getRouteLogsByEvent(hub.projectUID, eventUID)).toEqual(logs);
+      await routes.deleteRoute(hub.projectUID, made.uid);
+    } finally { sink.close(); }
   });
 
   it('lists firmware uploaded with a raw PUT', async () => {

@@ -4,7 +4,8 @@
  * stores on one database (two hub processes) commit the same upload once, claim each route
  * delivery once, and hear each other's hub events.
  */
-import type { DeviceRecord, EventRecord, Store } from '../../hub/store/types';
+import type { DeviceRecord, EventRecord, RouteLogQuery, RouteLogRecord, Store } from '../../hub/store/types';
+import { ROUTE_LOG_KEEP } from '../../hub/store/rows';
 import { PostgresStore } from '../../hub/store/postgres';
 import pg from 'pg';
 import { STORES, pgServer, testStore } from './stores';
@@ -210,6 +211,34 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     await s.deliveryDone(d.id);
     expect(await s.deliveryStats()).toEqual({ pending: 0, failed: 0 });
   });
+
+  it('logs route delivery attempts: filtered, sorted, paged, the newest ROUTE_LOG_KEEP per route, gone with the route', async () => {
+    await s.putRoute({ uid: 'r1', projectUID: P, label: '', type: 'http', url: 'http://x', headers: {}, files: [], disabled: false, created: 1, modified: 1 });
+    const log = (i: number, extra: Partial<RouteLogRecord> = {}): RouteLogRecord => ({
+      projectUID: P, routeUID: 'r1', eventUID: `e${i}`, deviceUID: i % 2 ? 'dev:1' : 'dev:2', file: i === 3 ? '_health.qo' : 'data.qo',
+      captured: 100 - i, when: 200 + i, attempt: 1, status: 200, error: null, text: 'thanks', url: 'http://x', dead: false, ...extra,
+    });
+    for (let i = 1; i <= 4; i++) await s.addRouteLog(log(i));
+    await s.addRouteLog(log(5, { routeUID: 'r2', status: null, error: 'connect ECONNREFUSED', text: '', dead: true }));
+    const q = (o: Partial<RouteLogQuery> = {}): Promise<string[]> =>
+      s.routeLogs({ projectUID: P, routeUID: 'r1', sortBy: 'captured', descending: false, limit: 10, offset: 0, ...o }).then((ls) => ls.map((l) => l.eventUID));
+    expect(await q()).toEqual(['e4', 'e3', 'e2', 'e1']); // by capture time
+    expect(await q({ sortBy: 'date' })).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(await q({ sortBy: 'date', descending: true, limit: 2, offset: 1 })).toEqual(['e3', 'e2']);
+    expect(await q({ deviceUIDs: ['dev:1'] })).toEqual(['e3', 'e1']);
+    expect(await q({ files: ['_health.qo', 'x.qo'] })).toEqual(['e3']);
+    expect(await q({ systemFilesOnly: true })).toEqual(['e3']);
+    expect(await q({ startDate: 97, endDate: 98 })).toEqual(['e3', 'e2']);
+    expect(await s.routeLogs({ projectUID: P, eventUID: 'e5', sortBy: 'date', descending: false, limit: 10, offset: 0 }))
+      .toEqual([log(5, { routeUID: 'r2', status: null, error: 'connect ECONNREFUSED', text: '', dead: true })]);
+    expect(await q({ projectUID: 'app:other' })).toEqual([]);
+    for (let i = 6; i < ROUTE_LOG_KEEP + 6; i++) await s.addRouteLog(log(i));
+    const kept = await s.routeLogs({ projectUID: P, routeUID: 'r1', sortBy: 'date', descending: false, limit: ROUTE_LOG_KEEP + 10, offset: 0 });
+    expect(kept).toHaveLength(ROUTE_LOG_KEEP);
+    expect(kept[0].eventUID).toBe('e6'); // e1-e4 fell out
+    await s.deleteRoute('r1');
+    expect(await q()).toEqual([]);
+  }, 30_000);
 
   it('keeps publishers and published notes (the NoteHub publishing API)', async () => {
     await s.putPublisher({ pid: 'p1', psk: 'k', description: 'd', created: 1, revoked: false });
