@@ -197,11 +197,14 @@ const failed = (e: unknown): Answer => ({ status: null, error: e instanceof Erro
 
 /** The route log keeps this much of an answer's body. */
 const ANSWER_HEAD = 1024;
+/** How long an answer's body is read for the log once its status is in, ms: a slow body holds up no delivery. */
+const ANSWER_WAIT_MS = 1000;
 
-/** The first `max` bytes of the body as text; the rest is neither waited for nor held. */
+/** The first `max` bytes of the body as text, as far as they come in ANSWER_WAIT_MS; the rest is neither waited for nor held. */
 async function head(res: Response, max: number): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
+  const stop = setTimeout(() => void reader.cancel().catch(() => undefined), ANSWER_WAIT_MS);
   const parts: Uint8Array[] = [];
   let got = 0;
   try {
@@ -212,6 +215,7 @@ async function head(res: Response, max: number): Promise<string> {
       got += value.length;
     }
   } catch { /* cut off: what came is kept */ }
+  clearTimeout(stop);
   await reader.cancel().catch(() => undefined);
   return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }

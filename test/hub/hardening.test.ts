@@ -15,6 +15,7 @@ import { LoginThrottle } from '../../hub/auth';
 import { FileFlash } from '../../hosts/node/file-flash';
 import { Simulator } from '../../hosts/node/simulator';
 import { call, removeDir, spawnHub, tempDir, type Res } from './helpers';
+import { waitFor } from '../support/wait';
 
 type Data = Record<string, unknown>;
 const quiet = { log: (): void => undefined };
@@ -223,6 +224,23 @@ describe('noisy neighbours: route delivery', () => {
     expect(hung.held.every((r) => !r.writableEnded)).toBe(true);
     // A's routes hold at most perProject (2) deliveries at once, however many are due
     expect(hung.max).toBe(2);
+  });
+
+  it('logs a delivery whose answer\'s body never ends within a second, with what came of it', async () => {
+    // 200 at once, then a body that never finishes (the route log reads only its start)
+    const dribble = createServer((req, res) => { req.resume(); res.writeHead(200); res.write('partial'); });
+    await new Promise<void>((r) => dribble.listen(0, '127.0.0.1', r));
+    try {
+      const project = (await h.hub.projects.createProject('bob', 'C')).uid;
+      await h.hub.devices.provisionDevice((await h.hub.projects.createProduct(project, 'com.example.bob:c')).uid, 'dev:c', { sn: 'c' });
+      const route = await h.hub.routes.putRoute(project, { url: `http://127.0.0.1:${(dribble.address() as AddressInfo).port}/in`, label: 'dribble' });
+      await h.hub.events.ingestNotes('dev:c', 'c.qo', [{ body: { n: 1 } }, { body: { n: 2 } }, { body: { n: 3 } }]);
+      const logs = await within(waitFor('three attempts logged', async () => {
+        const l = await h.hub.routes.routeLogs(project, route.uid, { sortBy: 'date', descending: false, limit: 10, offset: 0 });
+        return l.length === 3 ? l : undefined;
+      }), 'the deliveries waited for a body that never ends');
+      expect(logs.map((l) => [l.status, l.error, l.text])).toEqual(Array(3).fill([200, null, 'partial']));
+    } finally { dribble.closeAllConnections(); dribble.close(); }
   });
 });
 
