@@ -26,7 +26,7 @@ import { Type } from '@sinclair/typebox';
 import {
   DeviceEnvJ, DeviceJ, DevicesPageJ, DevicesQuery, DfuBody, DfuStatusJ, DfuTargets, EmptyJ, EnvBody, EnvJ, EventsCursorJ, EventsCursorQuery, EventsPageJ,
   EventsQuery, FirmwareJ, Flag, FleetJ, FleetUIDsBody, IngestBody, Int, LabelBody, LoginBody, NoteBody, NoteChangesJ, NoteJ, NotesJ,
-  ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, RouteLogJ, RouteLogsQuery, SignalJ, TokenForm, params, query,
+  HealthLogJ, LatestJ, MembersJ, ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, RouteLogJ, RouteLogsQuery, SessionsJ, SignalJ, TokenForm, params, query,
 } from './schemas';
 import { dashboardRoutes, routeLogJson } from './dashboard';
 import { firmwareType } from './services/firmware';
@@ -219,6 +219,9 @@ export function apiRouter(): Router {
   r.add('GET', P, 'project', { params: pP, response: ProjectJ, operationId: 'getProject' }, async (c) => ok(projectJson(c.project, c.principal)));
   r.add('GET', '/v1/products/:project/project', 'project', { params: pP, response: ProjectJ, operationId: 'getProjectByProduct' },
     async (c) => ok(projectJson(c.project, c.principal)));
+  // the hub has usernames, not e-mail addresses: `email` is empty
+  r.add('GET', `${P}/members`, 'project', { params: pP, response: MembersJ, operationId: 'getProjectMembers' },
+    async (c) => ok({ members: (await c.hub.projects.members(c.project.uid)).map((m) => ({ name: m.username, email: '', role: m.role })) }));
   r.add('GET', `${P}/products`, 'project', { params: pP, response: Type.Object({ products: Type.Array(ProductJ) }), operationId: 'getProjectProducts' },
     async (c) => ok({ products: (await c.hub.projects.products(c.project.uid)).map(productJson) }));
   r.add('POST', `${P}/products`, 'project', { params: pP, body: ProductBody, response: ProductJ, operationId: 'createProduct' }, async (c) => {
@@ -314,6 +317,22 @@ export function apiRouter(): Router {
     (c) => eventsPage(c));
   r.add('GET', `${P}/events-cursor`, 'project', { params: pP, querystring: EventsCursorQuery, response: EventsCursorJ, operationId: 'getProjectEventsByCursor' },
     (c) => eventsCursor(c));
+  r.add('GET', `${D}/latest`, 'project', { params: pD, response: LatestJ, operationId: 'getDeviceLatest' },
+    async (c) => ({ text: `{"latest_events":[${(await c.hub.events.latest(c.project.uid, c.params.device)).join(',')}]}` }));
+  r.add('GET', `${D}/health-log`, 'project', { params: pD, response: HealthLogJ, operationId: 'getDeviceHealthLog' },
+    async (c) => ok({ health_log: (await c.hub.events.healthLog(c.project.uid, c.params.device)).map((h) => ({ ...h, when: iso(h.when) })) }));
+  r.add('GET', `${D}/sessions`, 'project', {
+    params: pD, querystring: query({ pageSize: Int(1, 1000, 50), pageNum: Int(1, 1_000_000, 1) }), response: SessionsJ, operationId: 'getDeviceSessions',
+  }, async (c) => {
+    const { device: d, sessions, hasMore } = await c.hub.devices.sessions(c.project.uid, c.params.device, c.int('pageSize', 50, 1, 1000), c.int('pageNum', 1, 1, 1_000_000));
+    return ok({
+      sessions: sessions.map((s) => ({
+        session: s.uid, device: d.uid, sn: d.sn, product: d.productUID, fleets: d.fleetUIDs, when: s.started,
+        ip: s.remote.replace(/:\d+$/, ''), tls: s.tls, events: s.notesUp,
+      })),
+      has_more: hasMore,
+    });
+  });
   // opencard extension: upload notes as a device would (the sync listener's ingest, over HTTP)
   r.add('POST', `${D}/events`, 'project', {
     params: pD, body: IngestBody, response: Type.Object({ events: Type.Array(Type.String()) }), summary: 'opencard: upload notes as the device',

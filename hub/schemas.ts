@@ -48,6 +48,16 @@ export const NoteChangesJ = Type.Object({ changes: Type.Integer(), total: Type.I
 export const DevicesPageJ = Type.Object({ devices: Type.Array(DeviceJ), has_more: Type.Boolean() }, open);
 export const EventsPageJ = Type.Object({ events: Type.Array(EventJ), has_more: Type.Boolean() }, open);
 export const EventsCursorJ = Type.Object({ events: Type.Array(EventJ), next_cursor: S(), has_more: Type.Boolean() }, open);
+export const LatestJ = Type.Object({ latest_events: Type.Array(AnyObject) }, open);
+export const HealthLogJ = Type.Object({ health_log: Type.Array(Type.Object({ when: S({ format: 'date-time' }), alert: Type.Boolean(), text: S() }, open)) }, open);
+export const SessionsJ = Type.Object({
+  sessions: Type.Array(Type.Object({
+    session: S(), device: S(), sn: S(), product: S(), fleets: Type.Array(S()), when: Type.Number({ description: 'unix seconds' }),
+    ip: S(), tls: Type.Boolean(), events: Type.Integer({ description: 'notes the card uploaded in the session' }),
+  }, open)),
+  has_more: Type.Boolean(),
+}, open);
+export const MembersJ = Type.Object({ members: Type.Array(Type.Object({ name: S(), email: S(), role: S() }, open)) }, open);
 /** A route log entry as Notehub shows one (`attempt`, `dead`: opencard's additions). */
 export const RouteLogJ = Type.Object({
   date: S(), routeUID: S(), eventUID: S(), attn: Type.Boolean(), status: S(), text: S(), url: S(), attempt: Type.Integer(), dead: Type.Boolean(),

@@ -1,5 +1,5 @@
 /** Devices of a project: provisioning, admission at first contact, fleets, enable/disable. */
-import type { DeviceFilter, DeviceRecord } from '../store/types';
+import type { DeviceFilter, DeviceRecord, SyncSessionRecord } from '../store/types';
 import { deviceUidError } from '../../src/rules/names';
 import { HubError, seconds, type ServiceContext } from './common';
 import type { ProjectService } from './projects';
@@ -20,6 +20,13 @@ export class DeviceService {
     const d = await this.#ctx.store.device(deviceUID);
     if (!d || d.projectUID !== projectUID) throw new HubError(404, `device not found: ${deviceUID}`);
     return d;
+  }
+
+  /** A device's sync sessions, newest first, a page at a time. */
+  async sessions(projectUID: string, deviceUID: string, pageSize: number, pageNum: number): Promise<{ device: DeviceRecord; sessions: SyncSessionRecord[]; hasMore: boolean }> {
+    const device = await this.deviceIn(projectUID, deviceUID);
+    const rows = await this.#ctx.store.syncSessions(device.uid, pageSize + 1, (pageNum - 1) * pageSize);
+    return { device, sessions: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
   }
 
   devices(projectUID: string, filter: DeviceFilter, pageSize: number, pageNum: number): Promise<{ devices: DeviceRecord[]; hasMore: boolean }> {

@@ -1,6 +1,7 @@
 /** Events: every note a card (or the hub side) adds becomes one; the API pages through them. */
 import { uuid7 } from '../auth';
 import type { DeviceRecord, DeviceUpdate, EventPage, EventQuery, EventRecord, JsonObject } from '../store/types';
+import { HEALTH_FILE, HEALTH_LOG_FILE } from '../../src/rules/names';
 import { notefileKind, type ServiceContext } from './common';
 import type { DeviceService } from './devices';
 
@@ -12,6 +13,9 @@ export interface IngestNote {
   key?: string;
 }
 
+/** Entries a health log answers with (the newest). */
+const HEALTH_LOG_MAX = 1000;
+
 export class EventService {
   readonly #ctx: ServiceContext;
   readonly #devices: DeviceService;
@@ -19,6 +23,26 @@ export class EventService {
   constructor(ctx: ServiceContext, devices: DeviceService) { this.#ctx = ctx; this.#devices = devices; }
 
   query(q: EventQuery): Promise<EventPage> { return this.#ctx.store.events(q); }
+
+  /** The newest event of each of a device's notefiles (Notehub's "latest"). */
+  async latest(projectUID: string, deviceUID: string): Promise<string[]> {
+    const d = await this.#devices.deviceIn(projectUID, deviceUID);
+    return this.#ctx.store.latestEvents(projectUID, d.uid);
+  }
+
+  /**
+   * A device's health log, newest first: the card's own health notes (power alerts) and its
+   * host's hub.log messages, each `{when, alert, text}`.
+   */
+  async healthLog(projectUID: string, deviceUID: string): Promise<{ when: number; alert: boolean; text: string }[]> {
+    const d = await this.#devices.deviceIn(projectUID, deviceUID);
+    const page = await this.#ctx.store.events({ projectUID, deviceUIDs: [d.uid], files: [HEALTH_FILE, HEALTH_LOG_FILE], descending: true, limit: HEALTH_LOG_MAX });
+    return page.json.map((j) => {
+      const e = JSON.parse(j) as EventRecord;
+      const body = e.body ?? {};
+      return { when: e.when, alert: body.alert === true, text: typeof body.text === 'string' ? body.text : JSON.stringify(body) };
+    });
+  }
 
   /**
    * Every note a card uploaded becomes one event. One call is one transaction, so the sync

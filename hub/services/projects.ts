@@ -50,6 +50,9 @@ export class ProjectService {
 
   // ---------------------------------------------------------------- products
 
+  /** The project's members and their roles (a member is a user of this hub, known by username). */
+  members(projectUID: string): Promise<{ username: string; role: string }[]> { return this.#ctx.store.members(projectUID); }
+
   products(projectUID: string): Promise<ProductRecord[]> { return this.#ctx.store.productsOf(projectUID); }
 
   /** A product by UID, any project (404 if unknown). */

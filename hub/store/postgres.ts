@@ -252,6 +252,10 @@ export class PostgresStore implements Store {
     return { ...u };
   }
   async countUsers(): Promise<number> { return Number((await this.#q('SELECT count(*) n FROM users'))[0].n); }
+  async members(projectUID: string): Promise<{ username: string; role: string }[]> {
+    return (await this.#q('SELECT u.username, m.role FROM members m JOIN users u ON u.id = m.user_id WHERE m.project_uid = ? ORDER BY u.username COLLATE "C"', projectUID))
+      .map((r) => ({ username: str(r.username), role: str(r.role) }));
+  }
   async isMember(projectUID: string, userId: number): Promise<boolean> {
     const key = `${userId} ${projectUID}`;
     if (this.#members.has(key)) return true;
@@ -621,6 +625,13 @@ export class PostgresStore implements Store {
     return { seqs: page.map((r) => Number(r.seq)), json: page.map((r) => str(r.json)), hasMore };
   }
 
+  async latestEvents(projectUID: string, deviceUID: string): Promise<string[]> {
+    const rows = await this.#q('SELECT DISTINCT ON (file) file, json FROM events WHERE project_uid = ? AND device_uid = ? ORDER BY file, seq DESC',
+      projectUID, deviceUID);
+    // by code point, as SQLite orders them (the database's collation may not)
+    return rows.map((r) => [str(r.file), str(r.json)]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((r) => r[1]);
+  }
+
   // ---- device sync
   async syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }> {
     const [d] = await this.#q('SELECT hub_epoch, card_epoch FROM devices WHERE uid = ?', deviceUID);
@@ -676,8 +687,8 @@ export class PostgresStore implements Store {
       notes_down = excluded.notes_down, reason = excluded.reason`,
     s.uid, s.deviceUID, s.started, s.ended, s.remote, s.tls, s.features, s.notesUp, s.notesDown, s.reason);
   }
-  async syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]> {
-    return (await this.#q('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit)).map(syncSessionFromRow);
+  async syncSessions(deviceUID: string, limit: number, offset = 0): Promise<SyncSessionRecord[]> {
+    return (await this.#q('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC, uid LIMIT ? OFFSET ?', deviceUID, limit, offset)).map(syncSessionFromRow);
   }
   async isDeletedDevice(uid: string, projectUID: string): Promise<boolean> { return this.#deleted(this.#q, uid, projectUID); }
   async #deleted(q: Query, uid: string, projectUID: string): Promise<boolean> {

@@ -105,6 +105,10 @@ export class SqliteStore implements Store {
   async isMember(projectUID: string, userId: number): Promise<boolean> {
     return !!this.#get('SELECT 1 FROM members WHERE project_uid = ? AND user_id = ?', projectUID, userId);
   }
+  async members(projectUID: string): Promise<{ username: string; role: string }[]> {
+    return this.#all('SELECT u.username, m.role FROM members m JOIN users u ON u.id = m.user_id WHERE m.project_uid = ? ORDER BY u.username', projectUID)
+      .map((r) => ({ username: str(r.username), role: str(r.role) }));
+  }
   async addMember(projectUID: string, userId: number, role: string): Promise<void> {
     this.#run('INSERT OR REPLACE INTO members (project_uid, user_id, role) VALUES (?,?,?)', projectUID, userId, role);
   }
@@ -423,6 +427,13 @@ export class SqliteStore implements Store {
     return { seqs: page.map((r) => r[0]), json: page.map((r) => r[1]), hasMore };
   }
 
+  async latestEvents(projectUID: string, deviceUID: string): Promise<string[]> {
+    // walks the device's events once (SQLite takes the bare column from the row with the max)
+    const sql = `SELECT json, max(seq) FROM events WHERE project_uid = ? AND device_uid = ? GROUP BY file ORDER BY file`;
+    const rows = (this.#reader ? await this.#reader.read(projectUID, sql, [projectUID, deviceUID]) : this.#q(sql).raw(true).all(projectUID, deviceUID)) as [string, number][];
+    return rows.map((r) => r[0]);
+  }
+
   // ---- device sync
   async syncDevice(deviceUID: string): Promise<{ hubEpoch: string | null; cardEpoch: string | null; upUntil: { [file: string]: number } }> {
     const d = this.#get('SELECT hub_epoch, card_epoch FROM devices WHERE uid = ?', deviceUID);
@@ -473,8 +484,8 @@ export class SqliteStore implements Store {
     this.#run(`INSERT OR REPLACE INTO sync_sessions (uid, device_uid, started, ended, remote, tls, features, notes_up, notes_down, reason)
       VALUES (?,?,?,?,?,?,?,?,?,?)`, s.uid, s.deviceUID, s.started, s.ended, s.remote, s.tls ? 1 : 0, s.features, s.notesUp, s.notesDown, s.reason);
   }
-  async syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]> {
-    return this.#all('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC LIMIT ?', deviceUID, limit).map(syncSessionFromRow);
+  async syncSessions(deviceUID: string, limit: number, offset = 0): Promise<SyncSessionRecord[]> {
+    return this.#all('SELECT * FROM sync_sessions WHERE device_uid = ? ORDER BY started DESC, uid LIMIT ? OFFSET ?', deviceUID, limit, offset).map(syncSessionFromRow);
   }
   async isDeletedDevice(uid: string, projectUID: string): Promise<boolean> { return this.#deleted(uid, projectUID); }
   #deleted(uid: string, projectUID: string): boolean {

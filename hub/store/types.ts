@@ -172,6 +172,8 @@ export interface Store {
   countUsers(): Promise<number>;
   isMember(projectUID: string, userId: number): Promise<boolean>;
   addMember(projectUID: string, userId: number, role: string): Promise<void>;
+  /** the project's members and their roles, by username */
+  members(projectUID: string): Promise<{ username: string; role: string }[]>;
 
   createToken(hash: string, rec: TokenRecord): Promise<void>;
   tokenByHash(hash: string): Promise<TokenRecord | null>;
@@ -244,7 +246,8 @@ export interface Store {
   /** One transaction: see UploadCommit. Returns the events actually stored. */
   commitUpload(c: UploadCommit): Promise<EventRecord[]>;
   putSyncSession(rec: SyncSessionRecord): Promise<void>;
-  syncSessions(deviceUID: string, limit: number): Promise<SyncSessionRecord[]>;
+  /** a device's sessions, newest first */
+  syncSessions(deviceUID: string, limit: number, offset?: number): Promise<SyncSessionRecord[]>;
   /** Deleted devices are remembered (per project) so trust on first use cannot bring them back. */
   isDeletedDevice(uid: string, projectUID: string): Promise<boolean>;
 
@@ -256,6 +259,8 @@ export interface Store {
    */
   insertEvents(projectUID: string, events: EventRecord[], opts?: { touch?: { deviceUID: string; update: DeviceUpdate }; dedup?: (string | undefined)[] }): Promise<EventRecord[]>;
   events(q: EventQuery): Promise<EventPage>;
+  /** the newest event (JSON) of each notefile of a device, by notefile name */
+  latestEvents(projectUID: string, deviceUID: string): Promise<string[]>;
 
   // environment variables
   envGet(scope: EnvScope, ownerUID: string): Promise<{ [k: string]: string }>;

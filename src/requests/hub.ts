@@ -2,13 +2,11 @@
 // the sync itself lives in src/sync.
 import { fail } from '../errors';
 import type { JsonObject } from '../json';
-import { textError } from '../rules/names';
+import { HEALTH_LOG_FILE, textError } from '../rules/names';
 import { HUB_BOOL_FIELDS, HUB_MINUTE_FIELDS, HUB_MODES, HUB_STRING_FIELDS, type HubConfig } from '../settings';
 import type { Args } from './args';
 import type { HandlerTable } from './handler';
 
-/** Where hub.log messages go (synced like any outbound queue). */
-export const HEALTH_LOG_FILE = '_health_host.qo';
 
 const STRING_FIELDS = HUB_STRING_FIELDS;
 const MINUTE_FIELDS = HUB_MINUTE_FIELDS;

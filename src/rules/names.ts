@@ -27,6 +27,9 @@ export const MAX_DEVICE_UID = 64;
 export const MAX_TEXT = 128;
 /** The longest template definition (its canonical JSON text), in bytes. */
 export const MAX_TEMPLATE_DEFINITION = 2048;
+/** The card's health notes (power alerts) and its host's hub.log messages: a device's health log on the hub. */
+export const HEALTH_FILE = '_health.qo';
+export const HEALTH_LOG_FILE = '_health_host.qo';
 
 /** Letters, digits, `_`, `.` and `-`: notefile names and product UIDs. */
 const nameChar = (c: number) => isAlnum(c) || c === 95 || c === 46 || c === 45;

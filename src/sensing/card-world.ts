@@ -8,6 +8,7 @@ import type { JsonObject } from '../json';
 import type { Notefiles } from '../notefile/notefiles';
 import type { AttnConfig, CardSettings, LocationConfig, MotionRule, TrackConfig } from '../settings';
 import type { SyncHook } from '../sync/control';
+import { HEALTH_FILE } from '../rules/names';
 import { compileTemplate } from '../template/index';
 import type { TemplateRegistry } from '../template/registry';
 import { base64Decode } from '../util/base64';
@@ -17,7 +18,6 @@ import { VOLTAGE_TABLES, VoltageHistory, parseVariable, round3, variableValue, v
 export const TRACK_FILE = '_track.qo';
 export const MOTION_FILE = '_motion.qo';
 export const TEMP_FILE = '_temp.qo';
-export const HEALTH_FILE = '_health.qo';
 
 /** Location sampling in continuous mode, ms. */
 export const CONTINUOUS_MS = 1000;

@@ -349,6 +349,15 @@ describe('exchange', () => {
     const [s] = await h.hub.store.syncSessions(card.uid, 5);
     expect(s).toMatchObject({ deviceUID: card.uid, notesUp: 2, notesDown: 0, tls: false });
     expect((await events(card.uid, 'sensors.qo'))[0].session).toBe(s.uid);
+    // as the API shows them (notehub-js getDeviceSessions), and the device's latest event of each notefile
+    const D = `${h.url}/v1/projects/${h.bootstrap!.projectUID}/devices/${card.uid}`;
+    expect((await call(`${D}/sessions`, h.bootstrap!.token)).body).toEqual({
+      sessions: [{ session: s.uid, device: card.uid, sn: expect.any(String), product: expect.any(String), fleets: [], when: s.started, ip: '127.0.0.1', tls: false, events: 2 }],
+      has_more: false,
+    });
+    expect((await call(`${D}/sessions?pageNum=2`, h.bootstrap!.token)).body).toEqual({ sessions: [], has_more: false });
+    const latest = (await call(`${D}/latest`, h.bootstrap!.token)).body.latest_events as { file: string; body: unknown }[];
+    expect(latest.map((e) => [e.file, e.body])).toEqual([['sensors.qo', { a: 2 }]]);
   });
 
   it('a notefile, template or note the hub cannot take is skipped (SKIP); everything else goes through', async () => {

@@ -179,6 +179,23 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     expect(await routes.getRoutes(hub.projectUID)).toEqual([]);
   });
 
+  it('reads a device\'s latest events, health log and sessions, and the project\'s members', async () => {
+    const up = (file: string, body: Data): Promise<unknown> => call(`${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/events`, hub.token, 'POST', { file, body });
+    await up('_health_host.qo', { text: 'host restarted', alert: true });
+    await up('_health_host.qo', { text: 'battery fine' });
+    await up('latest.qo', { n: 1 });
+    await up('latest.qo', { n: 2 });
+    const latest = (await devices.getDeviceLatest(hub.projectUID, DEV)).latest_events as Data[];
+    expect(latest.filter((e) => e.file === 'latest.qo').map((e) => e.body)).toEqual([{ n: 2 }]);
+    expect(latest.filter((e) => e.file === '_health_host.qo').map((e) => e.body)).toEqual([{ text: 'battery fine' }]);
+    const log = (await devices.getDeviceHealthLog(hub.projectUID, DEV)).health_log as Data[];
+    expect(log.map((h) => [h.alert, h.text])).toEqual([[false, 'battery fine'], [true, 'host restarted']]);
+    expect(Date.now() - new Date(log[0].when as string).getTime()).toBeLessThan(60_000);
+    expect(await devices.getDeviceSessions(hub.projectUID, DEV, { pageSize: 10 })).toEqual({ sessions: [], has_more: false });
+    const members = (await projects.getProjectMembers(hub.projectUID)).members as Data[];
+    expect(members).toEqual([expect.objectContaining({ name: 'admin', email: '', role: 'owner' })]);
+  });
+
   it('reads a route\'s logs, by route and by event', async () => {
     const sink = createServer((req, res) => { req.resume(); res.end('got it'); });
     await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));

@@ -128,6 +128,9 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     await s.putSyncSession(rec);
     await s.putSyncSession({ ...rec, ended: 2.5, notesUp: 3, reason: 'closed' });
     expect(await s.syncSessions('dev:1', 5)).toEqual([{ ...rec, ended: 2.5, notesUp: 3, reason: 'closed' }]);
+    await s.putSyncSession({ ...rec, uid: 'ses2', started: 3 });
+    await s.putSyncSession({ ...rec, uid: 'ses3', started: 4 });
+    expect((await s.syncSessions('dev:1', 2, 1)).map((x) => x.uid)).toEqual(['ses2', 'ses1']); // newest first, paged
   });
 
   it('keeps one session ticket per device, replaced by the next and gone with the device', async () => {
@@ -239,6 +242,13 @@ describe.each(STORES)('storage contract (%s)', (kind) => {
     await s.deleteRoute('r1');
     expect(await q()).toEqual([]);
   }, 30_000);
+
+  it('answers a project\'s members and a device\'s newest event of each notefile', async () => {
+    expect(await s.members(P)).toEqual([{ username: 'owner', role: 'owner' }]);
+    await s.insertEvents(P, [event('e1', 'dev:1', 'b.qo'), event('e2', 'dev:1', 'a.qo'), event('e3', 'dev:1', 'b.qo'), event('e4', 'dev:2', 'a.qo')]);
+    expect((await s.latestEvents(P, 'dev:1')).map((j) => (JSON.parse(j) as EventRecord).event)).toEqual(['e2', 'e3']);
+    expect(await s.latestEvents('app:other', 'dev:1')).toEqual([]);
+  });
 
   it('keeps publishers and published notes (the NoteHub publishing API)', async () => {
     await s.putPublisher({ pid: 'p1', psk: 'k', description: 'd', created: 1, revoked: false });
