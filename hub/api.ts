@@ -26,7 +26,7 @@ import { Type } from '@sinclair/typebox';
 import {
   DeviceEnvJ, DeviceJ, DevicesPageJ, DevicesQuery, DfuBody, DfuStatusJ, DfuTargets, EmptyJ, EnvBody, EnvJ, EventsCursorJ, EventsCursorQuery, EventsPageJ,
   EventsQuery, FirmwareJ, Flag, FleetJ, FleetUIDsBody, IngestBody, Int, LabelBody, LoginBody, NoteBody, NoteChangesJ, NoteJ, NotesJ,
-  HealthLogJ, LatestJ, MembersJ, ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, RouteLogJ, RouteLogsQuery, SessionsJ, SignalJ, TokenForm, params, query,
+  FileChangesJ, HealthLogJ, LatestJ, List, MembersJ, ProductBody, ProductJ, ProjectJ, ProvisionBody, RouteBody, RouteJ, RouteLogJ, RouteLogsQuery, SessionsJ, SignalJ, TokenForm, params, query,
 } from './schemas';
 import { dashboardRoutes, routeLogJson } from './dashboard';
 import { firmwareType } from './services/firmware';
@@ -411,6 +411,17 @@ export function apiRouter(): Router {
     for (const f of await c.hub.notes.notefiles(d.uid)) info[f.file] = { total: f.total };
     return ok({ info });
   });
+
+  r.add('GET', `${D}/files/changes`, 'project', {
+    params: pD, querystring: query({ tracker: Type.String(), files: List('Notefile names, comma-separated or repeated') }), response: FileChangesJ,
+    operationId: 'handleNotefileChanges',
+  }, async (c) => {
+    const d = await c.hub.devices.deviceIn(c.project.uid, c.params.device);
+    return ok(await c.hub.notes.fileChanges(d.uid, { tracker: c.str('tracker'), files: c.list('files', true) }));
+  });
+  r.add('GET', `${D}/files/changes/pending`, 'project', {
+    params: pD, response: Type.Composite([FileChangesJ, Type.Object({ pending: Type.Boolean() })]), operationId: 'handleNotefileChangesPending',
+  }, async (c) => ok(await c.hub.notes.pendingChanges((await c.hub.devices.deviceIn(c.project.uid, c.params.device)).uid)));
 
   // environment variables
   const envBody = async (c: Ctx): Promise<unknown> => (await c.body()).environment_variables;

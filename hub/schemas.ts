@@ -48,6 +48,9 @@ export const NoteChangesJ = Type.Object({ changes: Type.Integer(), total: Type.I
 export const DevicesPageJ = Type.Object({ devices: Type.Array(DeviceJ), has_more: Type.Boolean() }, open);
 export const EventsPageJ = Type.Object({ events: Type.Array(EventJ), has_more: Type.Boolean() }, open);
 export const EventsCursorJ = Type.Object({ events: Type.Array(EventJ), next_cursor: S(), has_more: Type.Boolean() }, open);
+export const FileChangesJ = Type.Object({
+  changes: Type.Integer(), total: Type.Integer(), info: Type.Record(S(), Type.Object({ changes: Type.Integer(), total: Type.Integer() }, open)),
+}, open);
 export const LatestJ = Type.Object({ latest_events: Type.Array(AnyObject) }, open);
 export const HealthLogJ = Type.Object({ health_log: Type.Array(Type.Object({ when: S({ format: 'date-time' }), alert: Type.Boolean(), text: S() }, open)) }, open);
 export const SessionsJ = Type.Object({

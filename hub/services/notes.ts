@@ -16,6 +16,13 @@ function dbFile(file: string): void {
   if (notefileKind(file) !== 'db') throw new HubError(400, `this operation needs a database notefile (.db): ${file}`);
 }
 
+/** Notefiles' changes: in all, and per notefile. */
+export interface FileChanges { changes: number; total: number; info: { [file: string]: { changes: number; total: number } } }
+
+function trackerName(t: string | undefined): void {
+  if (t !== undefined && (!t || t.length > 128)) throw new HubError(400, 'tracker names are 1-128 characters');
+}
+
 export class NoteService {
   readonly #ctx: ServiceContext;
   readonly #events: EventService;
@@ -69,6 +76,40 @@ export class NoteService {
   }
 
   /**
+   * file.changes for API clients: each notefile's live notes (`total`) and those a tracker has
+   * not read (`changes`; with no tracker, every live note); `files` picks notefiles. Nothing
+   * advances (note.changes does that).
+   */
+  async fileChanges(deviceUID: string, o: { tracker?: string; files?: string[] }): Promise<FileChanges> {
+    const { store } = this.#ctx;
+    trackerName(o.tracker);
+    const out: FileChanges = { changes: 0, total: 0, info: {} };
+    for (const f of await store.notefiles(deviceUID)) {
+      if (o.files && !o.files.includes(f.file)) continue;
+      const since = o.tracker === undefined ? 0 : (await store.tracker(deviceUID, f.file, o.tracker)) ?? 0;
+      const changes = since >= f.change ? 0 : (await store.changesSince(deviceUID, since, { file: f.file })).filter((n) => !n.deleted).length;
+      out.info[f.file] = { changes, total: f.total };
+      out.changes += changes;
+      out.total += f.total;
+    }
+    return out;
+  }
+
+  /** What waits for the device's next sync: notes added on the hub side it has not taken yet, by notefile. */
+  async pendingChanges(deviceUID: string): Promise<FileChanges & { pending: boolean }> {
+    const waiting = await this.#ctx.store.pendingInbound(deviceUID);
+    const out = { pending: waiting.length > 0, changes: 0, total: 0, info: {} as FileChanges['info'] };
+    for (const n of waiting) {
+      const f = (out.info[n.file] ??= { changes: 0, total: 0 });
+      f.changes++;
+      f.total++;
+      out.changes++;
+      out.total++;
+    }
+    return out;
+  }
+
+  /**
    * note.changes for API clients, on the hub's copy of a device notefile. Without a tracker
    * nothing advances; `start` rewinds; `stop` forgets the tracker after this read; `delete`
    * deletes the notes returned; `deleted` includes tombstones; `max` bounds the batch.
@@ -77,7 +118,7 @@ export class NoteService {
   async noteChanges(deviceUID: string, file: string, o: { tracker?: string; max?: number; start?: boolean; stop?: boolean; deleted?: boolean; delete?: boolean }): Promise<{ changes: number; total: number; notes: NoteRecord[] }> {
     const { store } = this.#ctx;
     notefileKind(file);
-    if (o.tracker !== undefined && (!o.tracker || o.tracker.length > 128)) throw new HubError(400, 'tracker names are 1-128 characters');
+    trackerName(o.tracker);
     const since = o.tracker === undefined || o.start ? 0 : (await store.tracker(deviceUID, file, o.tracker)) ?? 0;
     const pending = await store.changesSince(deviceUID, since, { file });
     const notes: NoteRecord[] = [];

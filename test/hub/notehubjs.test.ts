@@ -196,6 +196,21 @@ describe('@blues-inc/notehub-js against a spawned hub', () => {
     expect(members).toEqual([expect.objectContaining({ name: 'admin', email: '', role: 'owner' })]);
   });
 
+  it('reads notefile changes, with and without a tracker, and what waits for the device', async () => {
+    const N = `${hub.url}/v1/projects/${hub.projectUID}/devices/${DEV}/notes`;
+    expect((await call(`${N}/fc.qi`, hub.token, 'POST', { body: { go: 1 } })).status).toBe(200);
+    expect((await call(`${N}/fc.db/n1`, hub.token, 'POST', { body: { v: 1 } })).status).toBe(200);
+    expect(await devices.handleNotefileChanges(hub.projectUID, DEV, { files: ['fc.db'] })).toEqual({ changes: 1, total: 1, info: { 'fc.db': { changes: 1, total: 1 } } });
+    // a tracker that has read the notefile (note.changes) sees no changes, until there is one
+    expect((await call(`${N}/fc.db/changes?tracker=t1`, hub.token)).status).toBe(200);
+    expect((await devices.handleNotefileChanges(hub.projectUID, DEV, { tracker: 't1', files: ['fc.db'] })).info).toEqual({ 'fc.db': { changes: 0, total: 1 } });
+    expect((await call(`${N}/fc.db/n2`, hub.token, 'POST', { body: { v: 2 } })).status).toBe(200);
+    expect((await devices.handleNotefileChanges(hub.projectUID, DEV, { tracker: 't1', files: ['fc.db'] })).info).toEqual({ 'fc.db': { changes: 1, total: 2 } });
+    const pending = await devices.handleNotefileChangesPending(hub.projectUID, DEV) as Data & { info: Data };
+    expect(pending.pending).toBe(true);
+    expect(pending.info['fc.qi']).toEqual({ changes: 1, total: 1 });
+  });
+
   it('reads a route\'s logs, by route and by event', async () => {
     const sink = createServer((req, res) => { req.resume(); res.end('got it'); });
     await new Promise<void>((ok) => sink.listen(0, '127.0.0.1', ok));
