@@ -158,16 +158,18 @@ async function eventsCursor(c: Ctx, fleetUID?: string): Promise<Reply> {
   return { text: `{"events":[${page.json.join(',')}],"next_cursor":${JSON.stringify(next)},"has_more":${page.hasMore}}` };
 }
 
+/** A startDate/endDate argument (unix seconds; the route's schema has made it a number). */
+const dateArg = (c: Ctx, name: string): number | undefined => (typeof c.query[name] === 'number' ? c.query[name] as number : undefined);
+
 /** The filters shared by both event reads (their schema, EventsQuery, has checked them). */
 function eventFilter(c: Ctx, fleetUID?: string): Omit<EventQuery, 'limit'> {
   const fleets = c.list('fleetUID') ?? [];
   if (fleetUID) fleets.push(fleetUID);
-  const date = (name: string): number | undefined => (typeof c.query[name] === 'number' ? c.query[name] as number : undefined);
   return {
     projectUID: c.project.uid, descending: c.str('sortOrder') === 'desc',
     deviceUIDs: [...(c.list('deviceUID') ?? []), ...(c.list('deviceUIDs') ?? [])].filter(Boolean),
     files: c.list('files', true), fleetUIDs: fleets.length ? fleets : undefined, sessionUIDs: c.list('sessionUID'), eventUIDs: c.list('eventUID'),
-    serialNumbers: c.list('serialNumber'), startDate: date('startDate'), endDate: date('endDate'),
+    serialNumbers: c.list('serialNumber'), startDate: dateArg(c, 'startDate'), endDate: dateArg(c, 'endDate'),
   };
 }
 
@@ -565,10 +567,9 @@ export function apiRouter(): Router {
     params: pRoute, querystring: RouteLogsQuery, response: Type.Array(RouteLogJ), operationId: 'getRouteLogsByRoute',
   }, async (c) => {
     const pageSize = c.int('pageSize', 50, 1, 1000);
-    const date = (name: string): number | undefined => (typeof c.query[name] === 'number' ? c.query[name] as number : undefined);
     const logs = await c.hub.routes.routeLogs(c.project.uid, c.params.route, {
       deviceUIDs: c.list('deviceUID'), files: c.list('files', true), systemFilesOnly: c.bool('systemFilesOnly'),
-      startDate: date('startDate'), endDate: date('endDate'), sortBy: c.str('sortBy') === 'date' ? 'date' : 'captured',
+      startDate: dateArg(c, 'startDate'), endDate: dateArg(c, 'endDate'), sortBy: c.str('sortBy') === 'date' ? 'date' : 'captured',
       descending: c.str('sortOrder') === 'desc', limit: pageSize, offset: (c.int('pageNum', 1, 1, 1_000_000) - 1) * pageSize,
     });
     return ok(logs.map(routeLogJson));

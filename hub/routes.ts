@@ -154,7 +154,7 @@ export class RouteDelivery {
 
   /**
    * A notehub route: the event as a Markdown note, POSTed to a NoteHub API server (version 1.3)
-   * signed as the route's publisher. null when the server says status.success, else why not.
+   * signed as the route's publisher. Delivered when the server says status.success.
    */
   async #publish(url: string, pub: PublisherSettings, eventJSON: string): Promise<Answer> {
     const note = eventNote(eventJSON);
