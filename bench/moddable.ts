@@ -1,6 +1,6 @@
 // The Moddable-built card in mcsim (npm run moddable -- --instrument) within the manifest's fixed
 // XS budget: boot, a 1,000-request workload (templated and JSON adds, .db updates, a sync round
-// with a local hub), card.restart, card.restore delete:true. Prints the instrumentation's peaks
+// with a local hub), card.restart, card.restore delete:true, 3,000 notes with never-seen field names. Prints the instrumentation's peaks
 // (sampled, garbage included) and the live heap after a collection at each sync step (debug log).
 // Needs MODDABLE (a Moddable SDK with built Linux tools). Run: npm run build && node dist/bench/moddable.js
 import { ChildProcess, spawn } from 'child_process';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   let err = '';
-  const live = { slots: 0, chunk: 0, atSession: '', atBoot: '', atRestart: '' };
+  const live = { slots: 0, chunk: 0, atSession: '', atBoot: '', atRestart: '', last: '' };
   let partial = '';
   runner.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
         // The first restart's new card against the power-on one (issue 12: they should match).
         if (line.includes('card: booted')) live.atBoot = `slots ${m[1]} B, chunk ${m[2]} B`;
         if (line.includes('card: restarted') && !live.atRestart) live.atRestart = `slots ${m[1]} B, chunk ${m[2]} B`;
+        live.last = `slots ${m[1]} B, chunk ${m[2]} B`;
       }
       if (!line.includes('[debug]')) process.stderr.write(line + '\n');
     }
@@ -89,8 +90,19 @@ async function main(): Promise<void> {
   await sleep(1500);
   await card.resync();
   const wiped = await req({ req: 'file.changes' });
+  // 3,000 notes whose bodies each name a field never seen before (a host keying fields by an id or
+  // a time). XS keeps every property name it has made unless it collects keys
+  // (mxKeysGarbageCollection, set in manifest.json): without that the card aborted, memory full,
+  // after about 1,300.
+  await req({ req: 'hub.set', outbound: 61 }); // a debug line: the live heap after a collection
+  await sleep(200);
+  const keysBefore = live.last;
+  for (let i = 0; i < 3000; i++) await req({ req: 'note.add', file: 'keys.qo', body: { [`field_${i}`]: i } });
+  await req({ req: 'hub.set', outbound: 62 });
+  await sleep(200);
   if (live.chunk) console.log(`live heap after a collection: at the sync's start ${live.atSession}; at most slots ${live.slots} B, chunk ${live.chunk} B`);
   if (live.atBoot) console.log(`live heap with a fresh card: at power-on ${live.atBoot}; after card.restart ${live.atRestart}`);
+  if (live.last) console.log(`live heap around 3,000 never-seen body field names: before ${keysBefore}; after ${live.last}`);
   console.log(`workload done in ${((Date.now() - started) / 1000).toFixed(1)} s; pending after sync ${JSON.stringify(pending)}; after restart ${JSON.stringify(after)}; after restore ${JSON.stringify(wiped)}`);
   port.close();
   runner.kill('SIGTERM');

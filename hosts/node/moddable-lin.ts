@@ -83,9 +83,14 @@ function build(o: Options): string {
       throw new Error(`${cmd} failed:\n${x.stdout ?? ''}${x.stderr ?? ''}`);
     }
   };
+  // make follows sources, not flags: a manifest newer than the last build (its C_FLAGS, say) builds everything again
+  const so = path.join(o.build, `bin/lin/mc/${kind}/${path.basename(ROOT)}/mc.so`);
+  if (fs.existsSync(so) && fs.statSync(path.join(ROOT, 'manifest.json')).mtimeMs > fs.statSync(so).mtimeMs) {
+    fs.rmSync(path.join(o.build, `tmp/lin/mc/${kind}`), { recursive: true, force: true });
+  }
   run('mcconfig', [...(o.instrument ? ['-d'] : []), '-p', 'lin', '-o', o.build, 'manifest.json', ...(o.instrument ? ['memoryProbe=1'] : [])]);
   run('make', ['-j2', '-f', path.join(o.build, `tmp/lin/mc/${kind}/${path.basename(ROOT)}/makefile`), 'build']);
-  return path.join(o.build, `bin/lin/mc/${kind}/${path.basename(ROOT)}/mc.so`);
+  return so;
 }
 
 /** Peaks of the debug machine's instrumentation samples, by instrument name ("Chunk used"...). */
