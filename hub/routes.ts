@@ -134,8 +134,8 @@ export class RouteDelivery {
   }
 
   async #deliver(d: DeliveryRecord, route: RouteRecord): Promise<void> {
-    const answer = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, d.eventJSON) : await this.#post(d.url, d.headers, d.eventJSON);
     const e = JSON.parse(d.eventJSON) as EventRecord;
+    const answer = route.type === 'notehub' && route.publisher ? await this.#publish(d.url, route.publisher, e) : await this.#post(d.url, d.headers, d.eventJSON);
     const log = {
       projectUID: route.projectUID, routeUID: route.uid, eventUID: d.eventUID, deviceUID: e.device, file: e.file, captured: e.when,
       attempt: d.attempts + 1, url: d.url, ...answer, dead: false,
@@ -156,8 +156,8 @@ export class RouteDelivery {
    * A notehub route: the event as a Markdown note, POSTed to a NoteHub API server (version 1.3)
    * signed as the route's publisher. Delivered when the server says status.success.
    */
-  async #publish(url: string, pub: PublisherSettings, eventJSON: string): Promise<Answer> {
-    const note = eventNote(eventJSON);
+  async #publish(url: string, pub: PublisherSettings, e: EventRecord): Promise<Answer> {
+    const note = eventNote(e);
     const form = new URLSearchParams({ note, pid: pub.pid, signature: createHash('md5').update(pub.pid + pub.psk + note, 'utf8').digest('hex'), version: '1.3' });
     try {
       const res = await fetch(url, {
@@ -221,8 +221,7 @@ async function head(res: Response, max: number): Promise<string> {
 }
 
 /** An event as a note: a title naming the device and notefile, then its body as JSON. */
-export function eventNote(eventJSON: string): string {
-  const e = JSON.parse(eventJSON) as EventRecord;
+export function eventNote(e: EventRecord): string {
   const when = new Date(e.when * 1000).toISOString();
   const body = JSON.stringify(e.body ?? {}, null, 2);
   // a fence longer than any run of tildes in the body, so the body cannot close it
